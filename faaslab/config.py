@@ -1,0 +1,82 @@
+"""faaslab's settings, in one object.
+
+Precedence: command-line flag > environment variable `FAASLAB_<NAME>` > default. Every
+setting has a help text; the CLI's `--help` shows the same text (cli.py reads it from
+SETTINGS), so the reference never drifts from the code.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str = _setting("127.0.0.1", "Address the edge and every endpoint bind to.")
+    port: int = _setting(4566, "Edge port: Lambda, S3 and the other AWS APIs, API routes.")
+    state_dir: Path | None = _setting(
+        None, "Where state lives (logs, environments' /tmp, data). Default: .faaslab/ beside the template."
+    )
+    time_scale: float = _setting(
+        1.0, "Speed up emulated AWS timers (keep-alive, lifetime, retries): 60 makes a minute a second."
+    )
+    keep_alive: float = _setting(
+        600.0, "Seconds an idle environment stays warm before it is recycled (AWS: ~5-10 min)."
+    )
+    max_lifetime: float = _setting(
+        21600.0, "Seconds after which an environment is recycled even when busy (AWS: hours)."
+    )
+    concurrency: int = _setting(1000, "Account concurrency limit; beyond it invokes get 429.")
+    region: str = _setting("us-east-1", "AWS region the emulated resources live in.")
+    uid_base: int = _setting(
+        200000, "First uid/gid for environments; each gets its own unprivileged uid."
+    )
+    isolation: str = _setting(
+        "auto", "auto | namespaces | none: sandbox environments with mount namespaces or not."
+    )
+
+    def resolved_state_dir(self, template: Path | None) -> Path:
+        if self.state_dir is not None:
+            return self.state_dir.resolve()
+        base = template.resolve().parent if template else Path.cwd()
+        return base / ".faaslab"
+
+
+SETTINGS = {f.name: f for f in fields(Config)}
+
+
+def help_for(name: str) -> str:
+    return str(SETTINGS[name].metadata["help"])
+
+
+def from_env(overrides: dict[str, Any]) -> Config:
+    """Build a Config: explicit (flag) values win over FAASLAB_* variables over defaults."""
+    values: dict[str, Any] = {}
+    for name, f in SETTINGS.items():
+        env = os.environ.get(f"FAASLAB_{name.upper()}")
+        if overrides.get(name) is not None:
+            values[name] = overrides[name]
+        elif env is not None:
+            values[name] = _coerce(f.type, env, name)
+    return Config(**values)
+
+
+def _coerce(typ: Any, raw: str, name: str) -> Any:
+    t = str(typ)
+    try:
+        if "int" in t and "float" not in t:
+            return int(raw)
+        if "float" in t:
+            return float(raw)
+        if "Path" in t:
+            return Path(raw)
+    except ValueError:
+        raise ValueError(f"FAASLAB_{name.upper()}={raw!r} is not a valid {t}") from None
+    return raw

@@ -1,0 +1,149 @@
+"""The control plane behind `faaslab up`: one asyncio process owning every component.
+
+It loads the template, starts the container manager, and serves the edge port: AWS APIs
+(Lambda Invoke today), API-Gateway routes, and `/_faaslab/*` for the CLI. The edge only
+routes; each component's wire module parses and serialises its own API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import time
+from collections.abc import Awaitable
+from pathlib import Path
+from urllib.parse import parse_qs, unquote
+
+from faaslab.clock import Clock
+from faaslab.config import Config
+from faaslab.functions import apigw
+from faaslab.functions.errors import LambdaError
+from faaslab.functions.invoke_api import INVOKE_PATH, InvokeApi, error_response
+from faaslab.functions.logs import read_records
+from faaslab.functions.manager import Manager
+from faaslab.functions.model import InvokeRequest
+from faaslab.http.server import Request, Response, serve
+from faaslab.template import Template, load_template
+
+HEALTH = Response(200, b'{"status":"ok"}', {"Content-Type": "application/json"})
+
+
+class ControlPlane:
+    def __init__(self, config: Config, template_path: Path | None, parameter_overrides: dict[str, str] | None = None) -> None:
+        self.config = config
+        self.template_path = template_path
+        self.parameter_overrides = parameter_overrides or {}
+        self.state_dir = config.resolved_state_dir(template_path)
+        self.clock = Clock(config.time_scale)
+        self.template: Template | None = None
+        self.manager: Manager | None = None
+        self.invoke_api: InvokeApi | None = None
+        self.router = apigw.Router([])
+        self.server: asyncio.Server | None = None
+        self.port = config.port
+        self.started = time.time()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.config.host}:{self.port}"
+
+    async def start(self) -> None:
+        """Load the template first (so errors come before anything starts), then serve."""
+        if self.template_path is not None:
+            self.template = load_template(self.template_path, self.parameter_overrides, region=self.config.region)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.server = await serve(self.handle, self.config.host, self.config.port, max_body=8 * 1024 * 1024)
+        self.port = self.server.sockets[0].getsockname()[1]
+        self.manager = Manager(self.config, self.clock, self.state_dir, self.url)
+        await self.manager.start()
+        self.invoke_api = InvokeApi(self.manager)
+        if self.template is not None:
+            self.manager.deploy(self.template.functions.values())
+            self.router = apigw.Router(list(self.template.routes))
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        if self.manager is not None:
+            await self.manager.stop()
+
+    # -- the edge
+    def handle(self, req: Request) -> Response | Awaitable[Response]:
+        path = req.path
+        if path.startswith("/2015-03-31/functions/") and self.invoke_api is not None:
+            m = INVOKE_PATH.match(path)
+            if m and req.method == "POST":
+                return self.invoke_api.invoke(req, m.group("name"))
+            return Response.json({"message": f"faaslab does not implement {req.method} {path} yet"}, 404,
+                                 {"x-amzn-ErrorType": "UnknownOperationException"})
+        if path.startswith("/_faaslab/"):
+            return self._internal(req)
+        match = self.router.match(req.method, path)
+        if match is not None:
+            return self._api_route(req, *match)
+        return Response.json({"message": "Not Found"}, 404)
+
+    async def _api_route(self, req: Request, route: apigw.ApiRoute, params: dict[str, str]) -> Response:
+        assert self.manager is not None
+        event = apigw.build_event(route, params, req)
+        invoke = InvokeRequest(route.function, json.dumps(event).encode(), event["requestContext"]["requestId"])
+        try:
+            result = await self.manager.invoke(route.function, invoke)
+        except LambdaError as e:
+            if e.status == 429:
+                return Response.json({"message": "Too Many Requests"}, 429)
+            return apigw.BAD_GATEWAY
+        return apigw.to_response(route, result)
+
+    def _internal(self, req: Request) -> Response:
+        assert self.manager is not None
+        parts = [unquote(p) for p in req.path.split("/")[2:]]
+        query = parse_qs(req.query)
+        if parts == ["health"]:
+            return HEALTH
+        if parts == ["environments"]:
+            return Response.json({"environments": self.manager.environments()})
+        if parts == ["functions"]:
+            return Response.json({
+                "functions": [
+                    {"name": p.fn.name, "handler": p.fn.handler, "runtime": p.fn.runtime,
+                     "memory_mb": p.fn.memory_mb, "timeout_s": p.fn.timeout_s, "arn": p.fn.arn,
+                     "environments": len(p.envs)}
+                    for p in self.manager.pools.values()
+                ],
+                "routes": [
+                    {"function": c.route.function, "method": c.route.method, "path": c.route.path,
+                     "kind": c.route.kind.value}
+                    for c in self.router.routes
+                ],
+                "warnings": self.manager.warnings,
+                "unsupported": dict(self.template.unsupported) if self.template else {},
+            })
+        if len(parts) == 2 and parts[0] == "logs":
+            try:
+                self.manager.pool(parts[1])
+            except LambdaError as e:
+                return error_response(e)
+            self.manager.logs.flush()
+            offset = int(query.get("offset", ["0"])[0])
+            records, offset = read_records(self.manager.logs.path(parts[1]), offset)
+            return Response.json({"records": records, "offset": offset})
+        return Response.json({"message": f"unknown faaslab endpoint {req.path}"}, 404)
+
+
+async def run_until_signalled(cp: ControlPlane, ready: asyncio.Event | None = None) -> None:
+    """Run `faaslab up`: start, wait for Ctrl-C / SIGTERM, stop cleanly."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await cp.start()
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+    finally:
+        with contextlib.suppress(Exception):
+            await cp.stop()

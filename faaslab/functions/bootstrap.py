@@ -1,0 +1,214 @@
+"""faaslab's own Python runtime: the process inside an environment.
+
+It is a Lambda Runtime API client, exactly like AWS's `awslambdaric` (which also works as
+a bootstrap): import the handler (init), then loop `GET next` -> handler -> `POST
+response|error`. It runs in a child forked from the zygote, so the interpreter and these
+modules are already loaded; only the user's handler module is imported here.
+
+Why a hand-rolled client: the loop is the hot path of every warm invoke, and a keep-alive
+socket with httptools' response parser costs a fraction of http.client (which parses
+headers with the email package). The wire format is plain HTTP/1.1 either way.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import httptools
+
+API = "/2018-06-01/runtime"
+
+
+class RuntimeClient:
+    """A keep-alive HTTP/1.1 connection to the Runtime API."""
+
+    def __init__(self, address: str) -> None:
+        host, _, port = address.rpartition(":")
+        self._addr = (host or "127.0.0.1", int(port))
+        self._sock: socket.socket | None = None
+        self._host_header = address
+
+    def _connect(self) -> socket.socket:
+        s = socket.create_connection(self._addr)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._sock = s
+        return s
+
+    def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        s = self._sock or self._connect()
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self._host_header}\r\n"
+        if headers:
+            for k, v in headers.items():
+                head += f"{k}: {v}\r\n"
+        head += f"Content-Length: {len(body)}\r\n\r\n"
+        s.sendall(head.encode("latin-1") + body if len(body) < 65536 else head.encode("latin-1"))
+        if len(body) >= 65536:
+            s.sendall(body)
+        return _read_response(s)
+
+
+class _ResponseSink:
+    """httptools callback target collecting one response."""
+
+    __slots__ = ("body", "done", "headers")
+
+    def __init__(self) -> None:
+        self.headers: dict[str, str] = {}
+        self.body: list[bytes] = []
+        self.done = False
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        self.done = True
+
+
+def _read_response(s: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    sink = _ResponseSink()
+    parser = httptools.HttpResponseParser(sink)
+    while not sink.done:
+        data = s.recv(262144)
+        if not data:
+            raise ConnectionError("Runtime API closed the connection")
+        parser.feed_data(data)
+    return parser.get_status_code(), sink.headers, b"".join(sink.body)
+
+
+class LambdaContext:
+    """The context object handed to a handler, with AWS's attribute names."""
+
+    def __init__(self, request_id: str, headers: dict[str, str], env: dict[str, str]) -> None:
+        self.aws_request_id = request_id
+        self.invoked_function_arn = headers.get("lambda-runtime-invoked-function-arn", "")
+        self.function_name = env.get("AWS_LAMBDA_FUNCTION_NAME", "")
+        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.memory_limit_in_mb = env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        self.log_group_name = env.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
+        self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
+        self._deadline_ms = int(headers.get("lambda-runtime-deadline-ms", "0"))
+        cc = headers.get("lambda-runtime-client-context")
+        ci = headers.get("lambda-runtime-cognito-identity")
+        self.client_context: Any = json.loads(cc) if cc else None
+        self.identity: Any = json.loads(ci) if ci else None
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(self._deadline_ms - int(time.time() * 1000), 0)
+
+
+def _error_body(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
+    tb = traceback.format_list(traceback.extract_tb(exc.__traceback__))
+    return {
+        "errorMessage": str(exc),
+        "errorType": error_type or type(exc).__name__,
+        "stackTrace": [line.rstrip("\n") for line in tb],
+    }
+
+
+def load_handler(spec: str) -> Callable[[Any, LambdaContext], Any]:
+    """Import "module.function" from /var/task, raising the Runtime.* errors AWS uses."""
+    module_name, _, fn_name = spec.rpartition(".")
+    if not module_name:
+        raise _InitError("Runtime.MalformedHandlerName", f"Bad handler '{spec}': not enough values to unpack (expected 2, got 1)")
+    try:
+        module = importlib.import_module(module_name.replace("/", "."))
+    except SyntaxError as e:
+        raise _InitError("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {e}") from e
+    except ImportError as e:
+        raise _InitError("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {e}") from e
+    fn = getattr(module, fn_name, None)
+    if fn is None:
+        raise _InitError("Runtime.HandlerNotFound", f"Handler '{fn_name}' missing on module '{module_name}'")
+    return fn  # type: ignore[no-any-return]
+
+
+class _InitError(Exception):
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
+def run(env: dict[str, str] | None = None) -> None:
+    """The runtime loop. Never returns normally: the environment is killed from outside."""
+    env = dict(os.environ) if env is None else env
+    client = RuntimeClient(env["AWS_LAMBDA_RUNTIME_API"])
+    task_root = env.get("LAMBDA_TASK_ROOT", "/var/task")
+    if task_root not in sys.path:
+        sys.path.insert(0, task_root)
+    # Function output must reach the log in order with START/END lines: write through.
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(line_buffering=True)
+    try:
+        handler = load_handler(env["_HANDLER"])
+    except _InitError as e:
+        body = json.dumps({"errorMessage": str(e), "errorType": e.error_type, "stackTrace": []})
+        print(f"[ERROR] {e.error_type}: {e}", file=sys.stderr, flush=True)
+        client.request("POST", f"{API}/init/error", body.encode(),
+                       {"Lambda-Runtime-Function-Error-Type": e.error_type})
+        os._exit(1)
+    except Exception as e:  # an exception raised by the module's own top-level code
+        body = json.dumps(_error_body(e))
+        traceback.print_exc()
+        sys.stderr.flush()
+        client.request("POST", f"{API}/init/error", body.encode(),
+                       {"Lambda-Runtime-Function-Error-Type": "Runtime.Unknown"})
+        os._exit(1)
+
+    next_path = f"{API}/invocation/next"
+    dumps = json.dumps
+    while True:
+        status, headers, body = client.request("GET", next_path)
+        if status != 200:
+            raise SystemExit(f"Runtime API answered {status} to next")
+        request_id = headers["lambda-runtime-aws-request-id"]
+        trace = headers.get("lambda-runtime-trace-id")
+        if trace:
+            os.environ["_X_AMZN_TRACE_ID"] = trace
+        try:
+            event = json.loads(body) if body else None
+            result = handler(event, LambdaContext(request_id, headers, env))
+        except Exception as e:
+            traceback.print_exc()
+            err = _error_body(e)
+            err["requestId"] = request_id
+            _flush()
+            client.request("POST", f"{API}/invocation/{request_id}/error",
+                           dumps(err).encode(), {"Lambda-Runtime-Function-Error-Type": err["errorType"]})
+            continue
+        try:
+            payload = dumps(result).encode()
+        except (TypeError, ValueError) as e:
+            err = {"errorMessage": f"Unable to marshal response: {e}",
+                   "errorType": "Runtime.MarshalError", "requestId": request_id, "stackTrace": []}
+            _flush()
+            client.request("POST", f"{API}/invocation/{request_id}/error",
+                           dumps(err).encode(), {"Lambda-Runtime-Function-Error-Type": "Runtime.MarshalError"})
+            continue
+        _flush()
+        client.request("POST", f"{API}/invocation/{request_id}/response", payload)
+
+
+def _flush() -> None:
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+if __name__ == "__main__":  # a bootstrap that can also be exec'ed: python -m faaslab.functions.bootstrap
+    run()

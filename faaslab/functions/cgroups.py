@@ -1,0 +1,180 @@
+"""Memory and process limits for environments: cgroup v2, cgroup v1, or rlimits.
+
+Detection order: a cgroup2 hierarchy whose memory controller we can enable (a user's
+laptop), then the v1 `memory` (+ `pids`) hierarchies (this project's machines), then
+no cgroup at all — the zygote falls back to rlimits and faaslab says so once.
+
+Note: /tmp is a tmpfs, and the kernel charges tmpfs pages to the writer's memory cgroup,
+so here data kept in /tmp counts toward MemorySize (on AWS it does not). The OOM message
+says so when it happens.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+PIDS_MAX = 1024  # AWS Lambda's per-environment process/thread limit
+
+
+@dataclass
+class Cgroup:
+    """The cgroup directories of one environment (one per hierarchy on v1)."""
+
+    dirs: list[Path]
+    memory_dir: Path
+    version: int
+
+    @property
+    def procs_files(self) -> list[str]:
+        """Files the sandboxed child writes its own pid into (before dropping root)."""
+        return [str(d / "cgroup.procs") for d in self.dirs]
+
+    def peak_bytes(self) -> int | None:
+        name = "memory.peak" if self.version == 2 else "memory.max_usage_in_bytes"
+        try:
+            return int((self.memory_dir / name).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def oom_kills(self) -> int:
+        """How many processes the kernel OOM-killed in this group so far."""
+        name = "memory.events" if self.version == 2 else "memory.oom_control"
+        try:
+            for line in (self.memory_dir / name).read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value)
+        except (OSError, ValueError):
+            pass
+        return 0
+
+    def kill_all(self) -> None:
+        """SIGKILL every process left in the group (children the runtime forked)."""
+        if self.version == 2 and (self.memory_dir / "cgroup.kill").exists():
+            try:
+                (self.memory_dir / "cgroup.kill").write_text("1")
+                return
+            except OSError:
+                pass
+        for d in self.dirs:
+            try:
+                pids = (d / "cgroup.procs").read_text().split()
+            except OSError:
+                continue
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                    os.kill(int(pid), signal.SIGCONT)
+                except (ProcessLookupError, ValueError):
+                    pass
+
+    def destroy(self) -> None:
+        for d in self.dirs:
+            try:
+                d.rmdir()
+            except OSError:
+                pass  # still has a zombie; a later cleanup pass removes it
+
+
+class CgroupDriver:
+    """Creates per-environment cgroups under one faaslab parent group."""
+
+    def __init__(self, version: int, roots: dict[str, Path]) -> None:
+        self.version = version  # 2, 1, or 0 (none: rlimits in the zygote)
+        self.roots = roots  # controller name -> faaslab's parent dir ("memory" always first)
+
+    @property
+    def description(self) -> str:
+        if self.version == 0:
+            return "rlimits (no writable cgroup hierarchy)"
+        return f"cgroup v{self.version} ({', '.join(self.roots)})"
+
+    def create(self, env_id: str, memory_mb: int) -> Cgroup | None:
+        if self.version == 0:
+            return None
+        dirs: list[Path] = []
+        limit = str(memory_mb * 1024 * 1024)
+        for controller, root in self.roots.items():
+            d = root / env_id
+            d.mkdir(exist_ok=True)
+            dirs.append(d)
+            if controller == "memory":
+                if self.version == 2:
+                    (d / "memory.max").write_text(limit)
+                    _try_write(d / "memory.swap.max", "0")
+                    _try_write(d / "pids.max", str(PIDS_MAX))
+                else:
+                    _try_write(d / "memory.swappiness", "0")
+                    (d / "memory.limit_in_bytes").write_text(limit)
+            elif controller == "pids":
+                _try_write(d / "pids.max", str(PIDS_MAX))
+        return Cgroup(dirs, dirs[0], self.version)
+
+    def sweep(self) -> None:
+        """Remove leftover environment groups (from a crashed earlier run)."""
+        for root in self.roots.values():
+            for d in root.iterdir() if root.exists() else []:
+                if d.is_dir():
+                    Cgroup([d], d, self.version).kill_all()
+                    try:
+                        d.rmdir()
+                    except OSError:
+                        pass
+
+
+def _try_write(path: Path, value: str) -> None:
+    try:
+        path.write_text(value)
+    except OSError:
+        pass
+
+
+def detect(base: Path = Path("/sys/fs/cgroup"), name: str = "faaslab") -> CgroupDriver:
+    """Pick the best writable hierarchy on this machine."""
+    v2 = _cgroup2_root(base)
+    if v2 is not None:
+        try:
+            if "memory" in (v2 / "cgroup.controllers").read_text().split():
+                parent = v2 / name
+                parent.mkdir(exist_ok=True)
+                (v2 / "cgroup.subtree_control").write_text("+memory")
+                if "pids" in (v2 / "cgroup.controllers").read_text().split():
+                    _try_write(v2 / "cgroup.subtree_control", "+pids")
+                (parent / "cgroup.subtree_control").write_text(
+                    "+memory" + (" +pids" if (parent / "pids.max").exists() or True else "")
+                )
+                return CgroupDriver(2, {"memory": parent})
+        except OSError:
+            pass
+    roots: dict[str, Path] = {}
+    for controller in ("memory", "pids"):
+        d = base / controller
+        if (d / "cgroup.procs").exists():
+            try:
+                (d / name).mkdir(exist_ok=True)
+                roots[controller] = d / name
+            except OSError:
+                pass
+    if "memory" in roots:
+        return CgroupDriver(1, roots)
+    return CgroupDriver(0, {})
+
+
+def _cgroup2_root(base: Path) -> Path | None:
+    try:
+        mounts = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return None
+    for line in mounts:
+        parts = line.split()
+        if len(parts) > 2 and parts[2] == "cgroup2":
+            return Path(parts[1])
+    return None
+
+
+def which(binary: str) -> str | None:
+    return shutil.which(binary)

@@ -1,0 +1,111 @@
+"""The Lambda Invoke API (wire layer): `POST /2015-03-31/functions/{name}/invocations`.
+
+Parses the AWS request (headers, qualifier, payload limits), calls the manager, and
+serialises the result. `error_response` is the one place a LambdaError becomes HTTP.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import uuid
+from urllib.parse import parse_qs, unquote
+
+from faaslab.functions.errors import (
+    InvalidParameterValue,
+    InvalidRequestContent,
+    LambdaError,
+    RequestTooLarge,
+    ResourceNotFound,
+)
+from faaslab.functions.manager import Manager
+from faaslab.functions.model import (
+    ASYNC_PAYLOAD_LIMIT,
+    DEFAULT_ACCOUNT,
+    SYNC_PAYLOAD_LIMIT,
+    InvocationType,
+    InvokeRequest,
+)
+from faaslab.http.server import Request, Response
+
+INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
+
+
+def error_response(e: LambdaError, request_id: str = "") -> Response:
+    return Response.json(
+        e.body(),
+        e.status,
+        {"x-amzn-ErrorType": e.error_type, "x-amzn-RequestId": request_id or str(uuid.uuid4())},
+    )
+
+
+def parse_invoke(req: Request, name: str) -> tuple[str, InvocationType, InvokeRequest, bool]:
+    """Validate an Invoke request the way Lambda does, before anything runs."""
+    function = unquote(name)
+    qualifier = parse_qs(req.query).get("Qualifier", [None])[0] if req.query else None
+    if ":" in function and not function.startswith("arn:"):
+        function, _, qualifier = function.partition(":")
+    elif function.startswith("arn:") and len(function.split(":")) > 7:
+        qualifier = function.split(":")[7]
+        function = ":".join(function.split(":")[:7])
+    if qualifier not in (None, "$LATEST"):
+        raise ResourceNotFound(
+            f"Function not found: arn:aws:lambda:us-east-1:{DEFAULT_ACCOUNT}:function:"
+            f"{function.rsplit(':', 1)[-1]}:{qualifier} (faaslab serves only $LATEST)"
+        )
+    raw_type = req.headers.get("x-amz-invocation-type", "RequestResponse")
+    try:
+        itype = InvocationType(raw_type)
+    except ValueError:
+        raise InvalidParameterValue(
+            f"1 validation error detected: Value '{raw_type}' at 'invocationType' failed to satisfy "
+            "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
+        ) from None
+    payload = req.body or b"{}"
+    limit = ASYNC_PAYLOAD_LIMIT if itype is InvocationType.EVENT else SYNC_PAYLOAD_LIMIT
+    if len(payload) > limit:
+        op = "Invoke" if itype is not InvocationType.EVENT else "InvokeAsync"
+        raise RequestTooLarge(f"Request must be smaller than {limit} bytes for the {op} operation")
+    try:
+        json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InvalidRequestContent(f"Could not parse request body into json: {e}") from None
+    client_context = req.headers.get("x-amz-client-context")
+    if client_context:
+        try:
+            client_context = base64.b64decode(client_context, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise InvalidRequestContent("Client context must be a valid Base64-encoded JSON object.") from None
+    want_tail = req.headers.get("x-amz-log-type", "None") == "Tail"
+    invoke = InvokeRequest(function, payload, str(uuid.uuid4()), client_context or None)
+    return function, itype, invoke, want_tail
+
+
+class InvokeApi:
+    def __init__(self, manager: Manager) -> None:
+        self.manager = manager
+
+    async def invoke(self, req: Request, name: str) -> Response:
+        try:
+            function, itype, invoke, want_tail = parse_invoke(req, name)
+            if itype is InvocationType.DRY_RUN:
+                self.manager.pool(function)
+                return Response(204, b"", {"x-amzn-RequestId": invoke.request_id})
+            if itype is InvocationType.EVENT:
+                self.manager.submit_event(function, invoke)
+                return Response(202, b"", {"x-amzn-RequestId": invoke.request_id})
+            result = await self.manager.invoke(function, invoke, want_tail)
+        except LambdaError as e:
+            return error_response(e)
+        headers = {
+            "Content-Type": "application/json",
+            "X-Amz-Executed-Version": "$LATEST",
+            "x-amzn-RequestId": invoke.request_id,
+        }
+        if result.function_error:
+            headers["X-Amz-Function-Error"] = result.function_error
+        if want_tail:
+            headers["X-Amz-Log-Result"] = base64.b64encode(result.log_tail).decode()
+        return Response(200, result.payload, headers)

@@ -1,0 +1,99 @@
+"""The functions domain: what a function is, what an invocation carries, what comes back.
+
+These are plain frozen records shared by the template loader, the container manager and
+the wire layers; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Lambda's documented limits (PRODUCT.md, "Limits").
+MEMORY_MIN_MB = 128
+MEMORY_MAX_MB = 10_240
+TIMEOUT_DEFAULT_S = 3
+TIMEOUT_MAX_S = 900
+EPHEMERAL_MIN_MB = 512
+EPHEMERAL_MAX_MB = 10_240
+SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
+ASYNC_PAYLOAD_LIMIT = 1024 * 1024  # AWS raised this to 256 KB -> 1 MB in 2025
+INIT_TIMEOUT_S = 10
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
+SUPPORTED_RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13")
+
+
+class EventKind(enum.Enum):
+    """The two SAM event sources that put a function behind an HTTP route."""
+
+    API = "Api"  # API Gateway REST API, payload format 1.0
+    HTTP_API = "HttpApi"  # API Gateway HTTP API, payload format 2.0
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    """One `Events` entry of type Api/HttpApi: METHOD + path template -> function."""
+
+    function: str
+    kind: EventKind
+    method: str  # upper case, or "ANY"
+    path: str  # e.g. "/hello/{name}" or "/{proxy+}"
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """A function as deployed: everything the runtime needs to start an environment."""
+
+    name: str  # FunctionName, or the logical id when none is given
+    logical_id: str
+    handler: str  # "module.function"
+    runtime: str  # "python3.11"
+    code_dir: Path  # absolute; mounted read-only at /var/task
+    memory_mb: int = 128
+    timeout_s: float = TIMEOUT_DEFAULT_S
+    ephemeral_mb: int = EPHEMERAL_MIN_MB
+    environment: dict[str, str] = field(default_factory=dict)
+    reserved_concurrency: int | None = None
+    routes: tuple[ApiRoute, ...] = ()
+    region: str = DEFAULT_REGION
+    account: str = DEFAULT_ACCOUNT
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account}:function:{self.name}"
+
+    @property
+    def log_group(self) -> str:
+        return f"/aws/lambda/{self.name}"
+
+
+class InvocationType(enum.Enum):
+    REQUEST_RESPONSE = "RequestResponse"
+    EVENT = "Event"
+    DRY_RUN = "DryRun"
+
+
+@dataclass(frozen=True)
+class InvokeRequest:
+    """One call to a function, as the Invoke API or an API route hands it to the manager."""
+
+    function: str
+    payload: bytes
+    request_id: str
+    client_context: str | None = None  # base64 JSON, passed through to the runtime
+    cognito_identity: str | None = None
+    trace_id: str | None = None
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    """What the function produced. `function_error` is set ("Unhandled") on any failure."""
+
+    request_id: str
+    payload: bytes
+    function_error: str | None = None
+    log_tail: bytes = b""  # the last 4 KB of this invocation's log, when asked for
+    environment_id: str = ""
+    cold: bool = False

@@ -1,0 +1,57 @@
+"""The Lambda Runtime API (wire layer), one listener per environment.
+
+Each environment gets its own loopback port (its `AWS_LAMBDA_RUNTIME_API`), so a request
+needs no routing by environment: the port is the identity, as 127.0.0.1:9001 is inside
+an AWS sandbox. Handlers are thin: parse the path, call the environment, serialise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING
+
+from faaslab.http.server import Request, Response
+
+if TYPE_CHECKING:
+    from faaslab.functions.manager import Environment
+
+PREFIX = "/2018-06-01/runtime/"
+ACCEPTED = Response(202, b'{"status":"OK"}', {"Content-Type": "application/json"})
+
+
+def make_handler(env: Environment) -> object:
+    """A Handler bound to one environment."""
+
+    def handle(req: Request) -> Response | Awaitable[Response]:
+        path = req.path
+        if not path.startswith(PREFIX):
+            return _error(404, "InvalidRequest", f"unknown Runtime API path {path}")
+        rest = path[len(PREFIX) :]
+        if rest == "invocation/next" and req.method == "GET":
+            return env.runtime_next()
+        if rest.startswith("invocation/") and req.method == "POST":
+            request_id, _, what = rest[len("invocation/") :].partition("/")
+            if what == "response":
+                return env.runtime_result(request_id, req.body, None)
+            if what == "error":
+                error_type = req.headers.get("lambda-runtime-function-error-type", "Unhandled")
+                return env.runtime_result(request_id, req.body, error_type)
+        if rest == "init/error" and req.method == "POST":
+            return env.runtime_init_error(req.body)
+        return _error(404, "InvalidRequest", f"unknown Runtime API call {req.method} {path}")
+
+    return handle
+
+
+def _error(status: int, error_type: str, message: str) -> Response:
+    return Response.json({"errorType": error_type, "errorMessage": message}, status)
+
+
+def invalid_request_id(request_id: str) -> Response:
+    return _error(400, "InvalidRequestID", f"Invalid request ID: {request_id!r}")
+
+
+def too_large(size: int, limit: int) -> Response:
+    return _error(
+        413, "RequestEntityTooLarge", f"Exceeded maximum allowed payload size ({limit} bytes)."
+    )

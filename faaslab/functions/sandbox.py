@@ -1,0 +1,165 @@
+"""Turning a freshly forked child into a Lambda-like sandbox (runs inside the child).
+
+Order matters: join the cgroup and mount while still root, then drop to the
+environment's own unprivileged uid, then hand over to the runtime.
+
+- Mount namespace (unshare CLONE_NEWNS, all mounts private) so nothing leaks back.
+- /tmp: the environment's own tmpfs (mounted by the zygote in the host namespace, so it
+  outlives a runtime reset, as /tmp does on AWS) bound over /tmp.
+- /var/task: the function's code dir, bound read-only.
+- The state dir (which holds every environment's tmpfs) is covered by an empty
+  read-only tmpfs, so one environment cannot reach another's /tmp.
+- Its own uid/gid per environment: no root, and no ptrace/`/proc/PID/root` access to
+  other environments' processes.
+
+Python 3.11 has no os.unshare/os.mount, so libc is called through ctypes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import resource
+import signal
+from dataclasses import dataclass, field
+
+CLONE_NEWNS = 0x00020000
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MS_MOVE = 8192
+MNT_DETACH = 2
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def _check(ret: int, what: str) -> None:
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    _check(
+        _libc.mount(
+            source.encode(), target.encode(), fstype.encode() if fstype else None,
+            ctypes.c_ulong(flags), data.encode() if data else None,
+        ),
+        f"mount {source} on {target}",
+    )
+
+
+def umount(target: str, flags: int = MNT_DETACH) -> None:
+    _check(_libc.umount2(target.encode(), flags), f"umount {target}")
+
+
+def unshare_mounts() -> None:
+    _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    mount("none", "/", None, MS_REC | MS_PRIVATE)
+
+
+def mount_tmpfs(target: str, size_mb: int, mode: str = "1777") -> None:
+    mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size_mb}m,mode={mode}")
+
+
+@dataclass
+class SandboxSpec:
+    """What the control plane asks for; sent to the zygote as JSON."""
+
+    env_id: str
+    uid: int
+    gid: int
+    env: dict[str, str]
+    code_dir: str
+    tmp_dir: str  # host path of this environment's /tmp (a tmpfs when isolated)
+    hide_dir: str  # covered by an empty tmpfs inside the sandbox (the state dir)
+    isolate: bool  # False: no namespaces here, TMPDIR points at tmp_dir (with a warning)
+    stage_dir: str = ""  # an empty dir used while re-binding unreachable runtime paths
+    reach: list[tuple[str, list[str]]] = field(default_factory=list)  # see reach_plan()
+    cgroup_procs: list[str] = field(default_factory=list)
+    memory_mb: int = 128
+    command: list[str] | None = None  # exec this bootstrap instead of faaslab's runtime
+
+
+def enter(spec: SandboxSpec) -> None:
+    """Everything between fork and the runtime, in the child. Raises on failure."""
+    os.setsid()
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL)
+    pid = str(os.getpid())
+    for procs in spec.cgroup_procs:
+        with open(procs, "w") as f:
+            f.write(pid)
+    if spec.isolate:
+        unshare_mounts()
+        _make_reachable(spec.reach, spec.stage_dir)
+        mount(spec.code_dir, "/var/task", None, MS_BIND)
+        mount(spec.code_dir, "/var/task", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
+        mount(spec.tmp_dir, "/tmp", None, MS_BIND)
+        if os.path.isdir(spec.hide_dir):  # (already hidden when it lives under /tmp)
+            mount("tmpfs", spec.hide_dir, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0555")
+        task_root = "/var/task"
+    else:
+        task_root = spec.code_dir
+        # Without cgroups the memory limit is an address-space rlimit (coarse, but a limit).
+        if not spec.cgroup_procs:
+            limit = (spec.memory_mb + 256) * 1024 * 1024  # + the interpreter's own mappings
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    os.setgroups([])
+    os.setgid(spec.gid)
+    os.setuid(spec.uid)
+    os.chdir(task_root)
+    os.environ.clear()
+    os.environ.update(spec.env)
+    if not spec.isolate:
+        os.environ["TMPDIR"] = spec.tmp_dir
+    os.environ["LAMBDA_TASK_ROOT"] = task_root
+
+
+def _traversable(path: str) -> bool:
+    try:
+        return bool(os.stat(path).st_mode & 0o001)
+    except OSError:
+        return False
+
+
+def reach_plan(paths: list[str]) -> list[tuple[str, list[str]]]:
+    """Which runtime paths an unprivileged uid could not reach, and how to fix that.
+
+    The interpreter, its stdlib and site-packages often live under a 0700 directory
+    (pyenv under /root). For each such blocked ancestor we return (ancestor, [child
+    subtrees to keep]); inside the sandbox the ancestor is covered by a 0755 tmpfs and only
+    those subtrees are bound back — which also hides the rest of that home directory.
+    """
+    plan: dict[str, set[str]] = {}
+    for p in sorted({os.path.realpath(p) for p in paths if p and os.path.isdir(p)}):
+        parts = p.strip("/").split("/")
+        for i in range(1, len(parts)):
+            ancestor = "/" + "/".join(parts[:i])
+            if not _traversable(ancestor):
+                plan.setdefault(ancestor, set()).add("/" + "/".join(parts[: i + 1]))
+                break
+    return [(blocked, sorted(children)) for blocked, children in sorted(plan.items())]
+
+
+def _make_reachable(plan: list[tuple[str, list[str]]], stage_dir: str) -> None:
+    if not plan:
+        return
+    mount_tmpfs(stage_dir, 1, "0700")
+    for n, (blocked, children) in enumerate(plan):
+        staged = []
+        for m, child in enumerate(children):
+            s = f"{stage_dir}/{n}-{m}"
+            os.mkdir(s)
+            mount(child, s, None, MS_BIND | MS_REC)
+            staged.append((s, child))
+        mount_tmpfs(blocked, 1, "0755")
+        for s, child in staged:
+            os.makedirs(child, exist_ok=True)
+            mount(s, child, None, MS_MOVE)
+    umount(stage_dir)

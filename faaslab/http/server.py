@@ -1,0 +1,233 @@
+"""A small HTTP/1.1 server on asyncio + httptools (llhttp), for every faaslab port.
+
+Why not a framework: a warm invoke crosses this layer three times (client -> edge,
+runtime -> Runtime API twice), and the whole path must stay within 2x a bare loopback
+echo. Frameworks (aiohttp, Starlette on uvicorn) spend ~50-150 us per request on
+middleware, scope dicts and coroutine hops, which alone would break that budget.
+httptools does the parsing (the hard, security-relevant part); this module only frames
+requests and responses, keeps connections alive and runs one handler per request.
+
+A handler is `Callable[[Request], Response | Awaitable[Response]]`. Returning a plain
+Response keeps the hot path free of task creation; returning an awaitable lets a
+handler wait (the Runtime API's long-poll `next`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http import HTTPStatus
+from typing import Any
+
+import httptools
+
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class Request:
+    """One parsed request. Header names are lower case; a repeated header keeps the last."""
+
+    method: str
+    path: str  # percent-encoded, without the query string
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    peer: tuple[str, int] | None = None
+
+
+@dataclass(slots=True)
+class Response:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        h = {"Content-Type": "application/json"}
+        if headers:
+            h.update(headers)
+        return cls(status, json.dumps(obj).encode(), h)
+
+
+Handler = Callable[[Request], "Response | Awaitable[Response]"]
+
+_REASONS = {s.value: s.phrase for s in HTTPStatus}
+
+
+def _date() -> str:
+    return formatdate(usegmt=True)
+
+
+def encode_response(resp: Response, keep_alive: bool, head: bool = False) -> bytes:
+    """Serialise a response; Content-Length always set, so connections can be reused."""
+    lines = [f"HTTP/1.1 {resp.status} {_REASONS.get(resp.status, 'Unknown')}"]
+    for k, v in resp.headers.items():
+        lines.append(f"{k}: {v}")
+    lines.append(f"Content-Length: {len(resp.body)}")
+    lines.append(f"Date: {_date()}")
+    if not keep_alive:
+        lines.append("Connection: close")
+    head_bytes = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    return head_bytes if head else head_bytes + resp.body
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One connection: parse requests, run the handler, write responses in order."""
+
+    __slots__ = (
+        "_body_parts",
+        "_body_size",
+        "_busy",
+        "_closed",
+        "_handler",
+        "_headers",
+        "_max_body",
+        "_parser",
+        "_pending",
+        "_peer",
+        "_transport",
+        "_url",
+    )
+
+    def __init__(self, handler: Handler, max_body: int = DEFAULT_MAX_BODY) -> None:
+        self._handler = handler
+        self._max_body = max_body
+        self._parser = httptools.HttpRequestParser(self)
+        self._transport: asyncio.Transport | None = None
+        self._headers: dict[str, str] = {}
+        self._url = b""
+        self._body_parts: list[bytes] = []
+        self._body_size = 0
+        self._pending: list[tuple[Request, bool]] = []  # pipelined requests
+        self._busy = False
+        self._closed = False
+        self._peer: tuple[str, int] | None = None
+
+    # -- asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        peer = transport.get_extra_info("peername")
+        self._peer = (peer[0], peer[1]) if isinstance(peer, tuple) else None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        self._transport = None
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._fail(400, "upgrades are not supported")
+        except httptools.HttpParserError as e:
+            self._fail(400, f"malformed HTTP request: {e}")
+        except _BodyTooLarge:
+            self._fail(413, f"request body larger than {self._max_body} bytes")
+
+    # -- httptools callbacks
+    def on_message_begin(self) -> None:
+        self._headers = {}
+        self._url = b""
+        self._body_parts = []
+        self._body_size = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_headers_complete(self) -> None:
+        length = self._headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > self._max_body:
+            raise _BodyTooLarge
+        if self._headers.get("expect", "").lower() == "100-continue" and self._transport:
+            self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def on_body(self, body: bytes) -> None:
+        self._body_size += len(body)
+        if self._body_size > self._max_body:
+            raise _BodyTooLarge
+        self._body_parts.append(body)
+
+    def on_message_complete(self) -> None:
+        url = self._url.decode("latin-1")
+        path, _, query = url.partition("?")
+        body = (
+            self._body_parts[0] if len(self._body_parts) == 1 else b"".join(self._body_parts)
+        )
+        req = Request(
+            self._parser.get_method().decode("ascii"), path, query, self._headers, body, self._peer
+        )
+        keep_alive = self._parser.should_keep_alive()
+        if self._busy:
+            self._pending.append((req, keep_alive))
+            return
+        self._run(req, keep_alive)
+
+    # -- dispatch
+    def _run(self, req: Request, keep_alive: bool) -> None:
+        try:
+            result = self._handler(req)
+        except Exception as e:  # a handler bug must not take the connection's peers down
+            result = _internal_error(e)
+        if inspect.isawaitable(result):
+            self._busy = True
+            task = asyncio.ensure_future(result)
+            task.add_done_callback(lambda t: self._finish_async(t, req, keep_alive))
+        else:
+            self._write(result, req, keep_alive)
+
+    def _finish_async(self, task: asyncio.Future[Response], req: Request, keep_alive: bool) -> None:
+        self._busy = False
+        if task.cancelled():
+            resp = Response(503, b"cancelled")
+        elif (exc := task.exception()) is not None:
+            resp = _internal_error(exc)
+        else:
+            resp = task.result()
+        self._write(resp, req, keep_alive)
+        while self._pending and not self._busy and not self._closed:
+            nreq, nka = self._pending.pop(0)
+            self._run(nreq, nka)
+
+    def _write(self, resp: Response, req: Request, keep_alive: bool) -> None:
+        t = self._transport
+        if t is None or t.is_closing():
+            return
+        t.write(encode_response(resp, keep_alive, head=req.method == "HEAD"))
+        if not keep_alive:
+            t.close()
+
+    def _fail(self, status: int, message: str) -> None:
+        t = self._transport
+        if t is not None and not t.is_closing():
+            t.write(encode_response(Response.json({"message": message}, status), False))
+            t.close()
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _internal_error(exc: BaseException) -> Response:
+    return Response.json(
+        {"message": f"internal error: {type(exc).__name__}: {exc}"},
+        500,
+        {"x-amzn-ErrorType": "ServiceException"},
+    )
+
+
+async def serve(
+    handler: Handler, host: str, port: int, max_body: int = DEFAULT_MAX_BODY
+) -> asyncio.Server:
+    """Listen on host:port (port 0 picks a free one) and serve `handler`."""
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(
+        lambda: HttpProtocol(handler, max_body), host, port, reuse_address=True, backlog=1024
+    )

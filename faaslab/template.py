@@ -1,0 +1,666 @@
+"""Load an AWS SAM `template.yaml` into the records faaslab runs.
+
+Reads YAML with CloudFormation's short-form tags, resolves the intrinsic functions that a
+function's configuration uses (Ref, Sub, GetAtt, Join, Select, Split, Base64, FindInMap),
+merges `Globals.Function` into each `AWS::Serverless::Function` the way SAM does, and checks
+every property against Lambda's limits. Every error names the file and the key path.
+Intrinsics are resolved lazily, per property, so an unsupported one (`!If`) only fails when
+a property faaslab needs uses it.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from faaslab.functions import model
+from faaslab.functions.model import (
+    DEFAULT_ACCOUNT,
+    DEFAULT_REGION,
+    ApiRoute,
+    EventKind,
+    FunctionConfig,
+)
+
+SERVERLESS_FUNCTION = "AWS::Serverless::Function"
+LAMBDA_FUNCTION = "AWS::Lambda::Function"
+# Resource types faaslab runs; later components (RDS, S3, ...) extend this set.
+EMULATED_TYPES: frozenset[str] = frozenset({SERVERLESS_FUNCTION, LAMBDA_FUNCTION})
+SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
+DEFAULT_STACK_NAME = "faaslab"
+ENV_SIZE_LIMIT = 4096  # bytes of all keys + values, as Lambda counts them
+# Lambda refuses to let a function set these (the runtime sets them itself).
+# fmt: off
+RESERVED_ENV_KEYS = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})
+# fmt: on
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"})
+HTTP_API_DEFAULT_PATH = "/{proxy+}"  # SAM's `$default` route: an HttpApi event without Path
+
+AttributeResolver = Callable[[str, str], str | None]
+
+_FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_LOGICAL_ID = re.compile(r"[A-Za-z0-9]+")
+_STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
+_ENV_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]+")  # Lambda's pattern: at least two characters
+_SUB_VAR = re.compile(r"\$\{([^}]*)\}")
+_OVERRIDE = re.compile(  # one pair, and the blanks after it
+    r"(?:ParameterKey=(?P<k1>[^\s,=]*),ParameterValue=|(?P<k2>[^\s=]*)=)"
+    r"(?P<v>\"(?:\\.|[^\"\\])*\"|'[^']*'|\S*)(?:\s+|$)"
+)
+_NO_VALUE = object()  # what `!Ref AWS::NoValue` resolves to: the key or item is dropped
+_INTRINSICS = "Sub GetAtt Join Select Split Base64 FindInMap If Equals And Or Not ImportValue"
+_SHORT_TAGS = ["Ref", "Condition"] + [f"Fn::{name}" for name in _INTRINSICS.split()]
+_SHORT_TAGS += ["Fn::GetAZs", "Fn::Cidr", "Fn::Transform", "Fn::Length", "Fn::ToJsonString"]
+
+
+class TemplateError(Exception):
+    """A template that faaslab cannot load; the message names the file and the key path."""
+
+
+@dataclass(frozen=True)
+class Template:
+    """A loaded template: the functions to run, their routes and everything else, raw."""
+
+    path: Path
+    functions: dict[str, FunctionConfig]  # by function name
+    routes: tuple[ApiRoute, ...]
+    parameters: dict[str, str]  # resolved values, overrides applied
+    unsupported: dict[str, str]  # logical id -> Type ("Fn.Events.E" -> "S3 event")
+    resources: dict[str, dict[str, Any]]  # as written; intrinsics in full form ({"Ref": x})
+    _resolver: _Context | None = field(default=None, repr=False, compare=False)
+
+    def resolve(self, value: Any, where: str) -> Any:
+        """Resolve the intrinsics in a piece of `resources`; `where` names it in errors."""
+        if self._resolver is None:
+            return value
+        out = self._resolver.resolve(value, where)
+        return None if out is _NO_VALUE else out
+
+
+class _YamlLoader(yaml.SafeLoader):
+    """A SafeLoader that reads `!Ref x` as `{"Ref": "x"}`, `!Sub s` as `{"Fn::Sub": s}`..."""
+
+
+def _tag_constructor(full: str) -> Callable[[yaml.SafeLoader, yaml.Node], dict[str, Any]]:
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
+        if isinstance(node, yaml.ScalarNode):
+            return {full: loader.construct_scalar(node)}
+        if isinstance(node, yaml.SequenceNode):
+            return {full: loader.construct_sequence(node, deep=True)}
+        assert isinstance(node, yaml.MappingNode)
+        return {full: loader.construct_mapping(node, deep=True)}
+
+    return construct
+
+
+for _full in _SHORT_TAGS:
+    _YamlLoader.add_constructor("!" + _full.removeprefix("Fn::"), _tag_constructor(_full))
+
+
+def parse_parameter_overrides(values: Sequence[str]) -> dict[str, str]:
+    """Parse SAM CLI's `--parameter-overrides`: `Key=Value` and
+    `ParameterKey=Key,ParameterValue=Value` pairs, several per string, separated by blanks;
+    a value with blanks is quoted (`Key="a b"`)."""
+    out: dict[str, str] = {}
+    for text in values:
+        pos = len(text) - len(text.lstrip())
+        while pos < len(text):
+            match = _OVERRIDE.match(text, pos)
+            key = match and (match.group("k1") or match.group("k2"))
+            if match is None or not key or not _LOGICAL_ID.fullmatch(key):
+                raise TemplateError(
+                    f"--parameter-overrides: {text[pos:].split()[0]!r} is neither Key=Value "
+                    "nor ParameterKey=Key,ParameterValue=Value (quote values with blanks)"
+                )
+            value = match.group("v")
+            if len(value) >= 2 and value[0] == value[-1] == '"':
+                value = re.sub(r"\\(.)", r"\1", value[1:-1])
+            elif len(value) >= 2 and value[0] == value[-1] == "'":
+                value = value[1:-1]
+            out[key] = value
+            pos = match.end()
+    return out
+
+
+def load_template(
+    path: Path,
+    parameter_overrides: dict[str, str] | None = None,
+    region: str = DEFAULT_REGION,
+    account: str = DEFAULT_ACCOUNT,
+    attribute_resolver: AttributeResolver | None = None,
+) -> Template:
+    """Read, resolve and check a SAM template; raise TemplateError on anything wrong."""
+    ctx = _Context(path, _read(path), region, account, attribute_resolver)
+    ctx.load_parameters(parameter_overrides or {})
+    functions: dict[str, FunctionConfig] = {}
+    unsupported: dict[str, str] = {}
+    for lid, resource in ctx.resources.items():
+        rtype = resource["Type"]
+        if rtype not in EMULATED_TYPES:
+            unsupported[lid] = rtype
+            continue
+        config = ctx.build_function(lid, rtype, unsupported)
+        if config.name in functions:
+            raise ctx.error(
+                f"Resources.{lid}.Properties.FunctionName",
+                f"function name {config.name!r} is already used by "
+                f"{functions[config.name].logical_id}",
+            )
+        functions[config.name] = config
+    routes = tuple(route for config in functions.values() for route in config.routes)
+    return Template(
+        path=ctx.path,
+        functions=functions,
+        routes=routes,
+        parameters=dict(ctx.params),
+        unsupported=unsupported,
+        resources=ctx.resources,
+        _resolver=ctx,
+    )
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TemplateError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TemplateError(f"{path}: cannot read: {exc}") from None
+    try:
+        doc = yaml.load(text, Loader=_YamlLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise TemplateError(f"{path}: invalid YAML{at}: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise TemplateError(f"{path}: invalid YAML: {exc}") from None
+    if not isinstance(doc, dict):
+        raise TemplateError(f"{path}: a template is a YAML mapping with a Resources section")
+    return doc
+
+
+def _is_intrinsic(value: Any) -> bool:
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    key = next(iter(value))
+    return isinstance(key, str) and (key == "Ref" or key.startswith("Fn::"))
+
+
+def _merge(glob: Any, local: Any) -> Any:
+    """SAM's Globals rule: maps merge (the function wins per key), lists concatenate,
+    anything else (scalars, intrinsics) is replaced by the function's value."""
+    mergeable = not _is_intrinsic(glob) and not _is_intrinsic(local)
+    if isinstance(glob, dict) and isinstance(local, dict) and mergeable:
+        out = dict(glob)
+        for key, value in local.items():
+            out[key] = _merge(glob[key], value) if key in glob else value
+        return out
+    if isinstance(glob, list) and isinstance(local, list):
+        return glob + local
+    return local
+
+
+def _text(value: Any) -> str | None:
+    """A scalar as CloudFormation stringifies it; None for lists and maps."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return None
+    return str(value)
+
+
+class _Context:
+    """One template being loaded: its sections, parameter values and resolution state."""
+
+    def __init__(
+        self,
+        path: Path,
+        doc: dict[str, Any],
+        region: str,
+        account: str,
+        attribute_resolver: AttributeResolver | None,
+    ) -> None:
+        self.label = str(path)
+        self.path = path.resolve()
+        self.base_dir = self.path.parent
+        self.doc = doc
+        self.region = region
+        self.account = account
+        self.attribute_resolver = attribute_resolver
+        stack = self.base_dir.name
+        self.stack = stack if _STACK_NAME.fullmatch(stack) else DEFAULT_STACK_NAME
+        self.params: dict[str, str] = {}
+        self.param_types: dict[str, str] = {}
+        self.names: dict[str, str] = {}  # logical id -> function name
+        self.naming: set[str] = set()  # function names being resolved (cycle check)
+        self.routes: dict[tuple[Any, ...], str] = {}  # route key -> logical id
+        self.check_transform()
+        self.mappings = self.section(doc, "Mappings", "Mappings")
+        self.resources = self.load_resources()
+        globals_ = self.section(doc, "Globals", "Globals")
+        self.globals_function = self.section(globals_, "Function", "Globals.Function")
+        for key in set(self.globals_function) & {"FunctionName", "Events"}:
+            raise self.error(f"Globals.Function.{key}", "not allowed in Globals")
+
+    def error(self, where: str, message: str) -> TemplateError:
+        return TemplateError(f"{self.label}: {where}: {message}")
+
+    def section(self, parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+        value = parent.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.error(where, "must be a mapping")
+        return value
+
+    def check_transform(self) -> None:
+        transform = self.doc.get("Transform")
+        items = (
+            [] if transform is None else transform if isinstance(transform, list) else [transform]
+        )
+        for item in items:
+            if item != SAM_TRANSFORM:
+                raise self.error(
+                    "Transform", f"{item!r} is not supported (faaslab reads {SAM_TRANSFORM})"
+                )
+
+    def load_resources(self) -> dict[str, dict[str, Any]]:
+        if "Resources" not in self.doc:
+            raise self.error("Resources", "missing (a template needs at least one resource)")
+        resources = self.section(self.doc, "Resources", "Resources")
+        if not resources:
+            raise self.error("Resources", "empty (a template needs at least one resource)")
+        for lid, resource in resources.items():
+            where = f"Resources.{lid}"
+            if not isinstance(lid, str) or not _LOGICAL_ID.fullmatch(lid):
+                raise self.error(where, "logical ids are letters and digits only")
+            if not isinstance(resource, dict):
+                raise self.error(where, "must be a mapping with a Type")
+            if "Type" not in resource:
+                raise self.error(f"{where}.Type", "missing")
+            if not isinstance(resource["Type"], str):
+                raise self.error(f"{where}.Type", f"must be a string, got {resource['Type']!r}")
+            self.section(resource, "Properties", f"{where}.Properties")
+        return resources
+
+    def load_parameters(self, overrides: dict[str, str]) -> None:
+        section = self.section(self.doc, "Parameters", "Parameters")
+        unknown = sorted(set(overrides) - set(section))
+        if unknown:
+            raise self.error("Parameters", f"no parameter named {', '.join(unknown)} to override")
+        for name, spec in section.items():
+            where = f"Parameters.{name}"
+            if not isinstance(spec, dict):
+                raise self.error(where, "must be a mapping with a Type")
+            ptype = str(spec.get("Type", "String"))
+            value = overrides.get(name)
+            if value is None and "Default" in spec:
+                value = _text(spec["Default"])
+                if value is None:
+                    raise self.error(f"{where}.Default", "must be a string or number")
+            if value is None:
+                raise self.error(
+                    where,
+                    f"no value: give it a Default or pass --parameter-overrides {name}=VALUE",
+                )
+            allowed = spec.get("AllowedValues")
+            if isinstance(allowed, list) and value not in [_text(v) for v in allowed]:
+                raise self.error(where, f"{value!r} is not one of AllowedValues {allowed}")
+            if ptype == "Number":
+                try:
+                    float(value)
+                except ValueError:
+                    raise self.error(where, f"Type Number, got {value!r}") from None
+            self.params[name] = value
+            self.param_types[name] = ptype
+
+    # -- intrinsic functions ---------------------------------------------------------------
+
+    def resolve(self, value: Any, where: str) -> Any:
+        if isinstance(value, dict):
+            if _is_intrinsic(value):
+                ((key, arg),) = value.items()
+                return self.intrinsic(key, arg, where)
+            out = {}
+            for key, item in value.items():
+                resolved = self.resolve(item, f"{where}.{key}")
+                if resolved is not _NO_VALUE:
+                    out[key] = resolved
+            return out
+        if isinstance(value, list):
+            items = [self.resolve(item, f"{where}[{i}]") for i, item in enumerate(value)]
+            return [item for item in items if item is not _NO_VALUE]
+        return value
+
+    def intrinsic(self, key: str, arg: Any, where: str) -> Any:
+        tag = "!" + key.removeprefix("Fn::")
+        if key == "Ref":
+            if not isinstance(arg, str):
+                raise self.error(where, f"!Ref takes a name, got {arg!r}")
+            return self.ref(arg, where)
+        if key == "Fn::Sub":
+            return self.sub(arg, where)
+        arg = self.resolve(arg, where)
+        if key == "Fn::GetAtt":
+            parts = arg.split(".", 1) if isinstance(arg, str) else arg
+            if not (isinstance(parts, list) and len(parts) == 2 and all(parts)):
+                raise self.error(where, f"!GetAtt takes Resource.Attribute, got {arg!r}")
+            return self.attribute(str(parts[0]), str(parts[1]), where)
+        if key == "Fn::Join":
+            if not (isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list)):
+                raise self.error(where, f"!Join takes [delimiter, [values...]], got {arg!r}")
+            return str(arg[0]).join(self.text(item, tag, where) for item in arg[1])
+        if key == "Fn::Select":
+            if not (isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list)):
+                raise self.error(where, f"!Select takes [index, [values...]], got {arg!r}")
+            try:
+                return arg[1][int(arg[0])]
+            except (ValueError, TypeError, IndexError):
+                raise self.error(where, f"!Select: no item {arg[0]!r} in {arg[1]}") from None
+        if key == "Fn::Split":
+            if not (isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str)):
+                raise self.error(where, f"!Split takes [delimiter, string], got {arg!r}")
+            return self.text(arg[1], tag, where).split(arg[0])
+        if key == "Fn::Base64":
+            return base64.b64encode(self.text(arg, tag, where).encode()).decode()
+        if key == "Fn::FindInMap":
+            if not (isinstance(arg, list) and len(arg) == 3):
+                raise self.error(where, f"!FindInMap takes [Map, TopKey, SecondKey], got {arg!r}")
+            try:
+                return self.mappings[arg[0]][arg[1]][arg[2]]
+            except (KeyError, TypeError):
+                raise self.error(where, f"!FindInMap: Mappings has no {arg}") from None
+        raise self.error(where, f"{tag} ({key}) is not supported yet")
+
+    def text(self, value: Any, tag: str, where: str) -> str:
+        out = _text(value)
+        if out is None or value is _NO_VALUE:
+            raise self.error(where, f"{tag}: expected a string, got {value!r}")
+        return out
+
+    def ref(self, name: str, where: str) -> Any:
+        if name in self.params:
+            value, ptype = self.params[name], self.param_types[name]
+            if ptype.startswith("AWS::SSM::Parameter::Value"):
+                raise self.error(where, f"!Ref {name}: {ptype} parameters are not supported yet")
+            if ptype == "CommaDelimitedList" or ptype.startswith("List<"):
+                return [item.strip() for item in value.split(",")]
+            return value
+        if name == "AWS::NoValue":
+            return _NO_VALUE
+        pseudo: dict[str, Any] = {
+            "AWS::Region": self.region,
+            "AWS::AccountId": self.account,
+            "AWS::StackName": self.stack,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.resources:
+            if self.resources[name]["Type"] in (SERVERLESS_FUNCTION, LAMBDA_FUNCTION):
+                return self.function_name(name)
+            got = self.attribute_resolver(name, "Ref") if self.attribute_resolver else None
+            return name if got is None else got
+        raise self.error(where, f"!Ref {name}: no parameter or resource named {name}")
+
+    def attribute(self, lid: str, attr: str, where: str) -> str:
+        if lid not in self.resources:
+            raise self.error(where, f"!GetAtt {lid}.{attr}: no resource named {lid}")
+        rtype = self.resources[lid]["Type"]
+        if rtype in (SERVERLESS_FUNCTION, LAMBDA_FUNCTION) and attr == "Arn":
+            name = self.function_name(lid)
+            return f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
+        got = self.attribute_resolver(lid, attr) if self.attribute_resolver else None
+        if got is None:
+            raise self.error(
+                where,
+                f"!GetAtt {lid}.{attr}: resource {lid} of type {rtype} "
+                f"has no attribute {attr} emulated yet",
+            )
+        return got
+
+    def sub(self, arg: Any, where: str) -> str:
+        variables: dict[str, Any] = {}
+        if isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], dict):
+            arg, variables = arg
+        if not isinstance(arg, str):
+            raise self.error(where, f"!Sub takes a string or [string, {{vars}}], got {arg!r}")
+
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            if name in variables:
+                value = self.resolve(variables[name], f"{where}.{name}")
+            elif "." in name:
+                lid, attr = name.split(".", 1)
+                value = self.attribute(lid, attr, where)
+            else:
+                value = self.ref(name, where)
+            return self.text(value, f"!Sub ${{{name}}}", where)
+
+        return _SUB_VAR.sub(substitute, arg)
+
+    # -- functions -------------------------------------------------------------------------
+
+    def function_name(self, lid: str) -> str:
+        if lid in self.names:
+            return self.names[lid]
+        where = f"Resources.{lid}.Properties.FunctionName"
+        if lid in self.naming:
+            raise self.error(where, "refers to itself")
+        self.naming.add(lid)
+        raw = (self.resources[lid].get("Properties") or {}).get("FunctionName")
+        name = lid if raw is None else self.resolve(raw, where)
+        self.naming.discard(lid)
+        if not isinstance(name, str) or not _FUNCTION_NAME.fullmatch(name):
+            raise self.error(
+                where, f"must be 1-64 letters, digits, hyphens or underscores, got {name!r}"
+            )
+        self.names[lid] = name
+        return name
+
+    def build_function(self, lid: str, rtype: str, unsupported: dict[str, str]) -> FunctionConfig:
+        own: dict[str, Any] = self.resources[lid].get("Properties") or {}
+        glob = self.globals_function if rtype == SERVERLESS_FUNCTION else {}
+        props: dict[str, Any] = _merge(glob, own)
+
+        def place(*keys: str) -> str:
+            for source, prefix in (
+                (own, f"Resources.{lid}.Properties"),
+                (glob, "Globals.Function"),
+            ):
+                node: Any = source
+                for key in keys:
+                    node = node.get(key, _NO_VALUE) if isinstance(node, dict) else _NO_VALUE
+                if node is not _NO_VALUE:
+                    return ".".join((prefix, *keys))
+            return ".".join((f"Resources.{lid}.Properties", *keys))
+
+        def get(key: str) -> Any:
+            value = self.resolve(props[key], place(key)) if key in props else None
+            return None if value is _NO_VALUE else value
+
+        name = self.function_name(lid)
+        if get("PackageType") not in (None, "Zip"):
+            raise self.error(place("PackageType"), "only Zip functions are supported yet")
+        handler = get("Handler")
+        if not isinstance(handler, str) or not handler:
+            bad = "missing (required)" if handler is None else f"must be a string, got {handler!r}"
+            raise self.error(place("Handler"), bad)
+        runtime = get("Runtime")
+        if runtime is None:
+            hint = (
+                " (on the function or in Globals.Function)" if rtype == SERVERLESS_FUNCTION else ""
+            )
+            raise self.error(place("Runtime"), f"missing (required){hint}")
+        if runtime not in model.SUPPORTED_RUNTIMES:
+            if isinstance(runtime, str) and runtime.startswith("python"):
+                supported = ", ".join(model.SUPPORTED_RUNTIMES)
+                msg = f"Runtime {runtime} is not supported (use {supported})"
+            else:
+                msg = f"Runtime {runtime} is not supported yet (faaslab runs python3.x functions)"
+            raise self.error(place("Runtime"), msg)
+        ephemeral = get("EphemeralStorage") or {}
+        if not isinstance(ephemeral, dict):
+            raise self.error(place("EphemeralStorage"), "must be a mapping with Size")
+        bounded = self.bounded
+        memory = bounded(
+            get("MemorySize"), place("MemorySize"), model.MEMORY_MIN_MB, model.MEMORY_MAX_MB
+        )
+        timeout = bounded(get("Timeout"), place("Timeout"), 1, model.TIMEOUT_MAX_S, integer=False)
+        storage = bounded(
+            ephemeral.get("Size"),
+            place("EphemeralStorage", "Size"),
+            model.EPHEMERAL_MIN_MB,
+            model.EPHEMERAL_MAX_MB,
+        )
+        reserved_where = place("ReservedConcurrentExecutions")
+        reserved = bounded(get("ReservedConcurrentExecutions"), reserved_where, 0, None)
+        serverless = rtype == SERVERLESS_FUNCTION
+        return FunctionConfig(
+            name=name,
+            logical_id=lid,
+            handler=handler,
+            runtime=runtime,
+            code_dir=self.code_dir(rtype, get, place),
+            memory_mb=model.MEMORY_MIN_MB if memory is None else int(memory),
+            timeout_s=model.TIMEOUT_DEFAULT_S if timeout is None else timeout,
+            ephemeral_mb=model.EPHEMERAL_MIN_MB if storage is None else int(storage),
+            environment=self.environment(props, place),
+            reserved_concurrency=None if reserved is None else int(reserved),
+            routes=self.events(lid, name, own, unsupported) if serverless else (),
+            region=self.region,
+            account=self.account,
+        )
+
+    def bounded(
+        self, value: Any, where: str, low: int, high: int | None, integer: bool = True
+    ) -> float | None:
+        """A number property (int, float or numeric string from a !Ref) within bounds."""
+        if value is None:
+            return None
+        bounds = f"{low}-{high}" if high is not None else f">= {low}"
+        kind = "an integer" if integer else "a number"
+        error = self.error(where, f"must be {kind} {bounds}, got {value!r}")
+        number: Any = value
+        if isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                raise error from None
+        if isinstance(number, bool) or not isinstance(number, int | float):
+            raise error
+        if integer and not float(number).is_integer():
+            raise error
+        if not low <= number <= (high if high is not None else float("inf")):
+            raise error
+        return int(number) if float(number).is_integer() else float(number)
+
+    def code_dir(self, rtype: str, get: Callable[[str], Any], place: Callable[..., str]) -> Path:
+        key = "CodeUri" if rtype == SERVERLESS_FUNCTION else "Code"
+        where = place(key)
+        uri = get(key)
+        if uri is None and rtype == SERVERLESS_FUNCTION:
+            uri = "."
+        if uri is None:
+            raise self.error(where, "missing (a local directory, relative to the template)")
+        if not isinstance(uri, str):
+            raise self.error(where, f"must be a local directory path; {uri!r} is not supported yet")
+        if "://" in uri:
+            raise self.error(where, f"{uri} is not a local directory (S3 code is not supported)")
+        code = (self.base_dir / uri).resolve()
+        if not code.exists():
+            raise self.error(where, f"{uri}: no such directory ({code})")
+        if not code.is_dir():
+            raise self.error(where, f"{uri}: not a directory ({code})")
+        return code
+
+    def environment(self, props: dict[str, Any], place: Callable[..., str]) -> dict[str, str]:
+        env_spec = props.get("Environment")
+        if env_spec is None:
+            return {}
+        if not isinstance(env_spec, dict) or _is_intrinsic(env_spec):
+            raise self.error(place("Environment"), "must be a mapping with Variables")
+        variables = env_spec.get("Variables") or {}
+        if not isinstance(variables, dict) or _is_intrinsic(variables):
+            raise self.error(place("Environment", "Variables"), "must be a mapping")
+        env: dict[str, str] = {}
+        for key, raw in variables.items():
+            where = place("Environment", "Variables", str(key))
+            if not isinstance(key, str) or not _ENV_KEY.fullmatch(key):
+                raise self.error(
+                    where, "names are a letter, then 1+ letters, digits or underscores"
+                )
+            if key in RESERVED_ENV_KEYS:
+                raise self.error(where, f"{key} is reserved by Lambda and cannot be set")
+            value = self.resolve(raw, where)
+            if value is _NO_VALUE:
+                continue
+            text = _text(value)
+            if text is None:
+                raise self.error(where, f"must be a string, number or boolean, got {value!r}")
+            env[key] = text
+        size = sum(len(k.encode()) + len(v.encode()) for k, v in env.items())
+        if size > ENV_SIZE_LIMIT:
+            raise self.error(
+                place("Environment", "Variables"),
+                f"{size} bytes of variables; Lambda allows {ENV_SIZE_LIMIT}",
+            )
+        return env
+
+    def events(
+        self, lid: str, name: str, own: dict[str, Any], unsupported: dict[str, str]
+    ) -> tuple[ApiRoute, ...]:
+        events = self.section(own, "Events", f"Resources.{lid}.Properties.Events")
+        routes: list[ApiRoute] = []
+        for event_name, event in events.items():
+            where = f"Resources.{lid}.Properties.Events.{event_name}"
+            if not isinstance(event, dict):
+                raise self.error(where, "must be a mapping with a Type")
+            etype = self.resolve(event.get("Type"), f"{where}.Type")
+            if etype is None:
+                raise self.error(f"{where}.Type", "missing")
+            if etype not in ("Api", "HttpApi"):
+                unsupported[f"{lid}.Events.{event_name}"] = f"{etype} event"
+                continue
+            kind = EventKind(etype)
+            ep = self.section(event, "Properties", f"{where}.Properties")
+            http_api = kind is EventKind.HTTP_API
+            path = self.resolve(ep.get("Path"), f"{where}.Properties.Path")
+            method = self.resolve(ep.get("Method"), f"{where}.Properties.Method")
+            path = HTTP_API_DEFAULT_PATH if path is None and http_api else path
+            method = "ANY" if method is None and http_api else method
+            missing = "missing (required for Api events)"
+            if not isinstance(path, str) or not path.startswith("/"):
+                bad = missing if path is None else f"must start with /, got {path!r}"
+                raise self.error(f"{where}.Properties.Path", bad)
+            if not isinstance(method, str) or method.upper() not in HTTP_METHODS:
+                bad = f"must be one of {sorted(HTTP_METHODS)}, got {method!r}"
+                raise self.error(f"{where}.Properties.Method", missing if method is None else bad)
+            route = ApiRoute(function=name, kind=kind, method=method.upper(), path=path)
+            api = repr(ep.get("RestApiId" if kind is EventKind.API else "ApiId"))
+            key = (kind, route.method, path, api)
+            if key in self.routes:
+                raise self.error(
+                    where,
+                    f"{etype} route {route.method} {path} is already used by {self.routes[key]}",
+                )
+            self.routes[key] = lid
+            routes.append(route)
+        return tuple(routes)
