@@ -27,6 +27,7 @@ from faaslab.functions.model import InvokeRequest
 from faaslab.http.server import Request, Response, serve
 from faaslab.template import Template, load_template
 
+STARTING = Response(503, b'{"message":"faaslab is starting"}', {"Content-Type": "application/json"})
 HEALTH = Response(200, b'{"status":"ok"}', {"Content-Type": "application/json"})
 
 
@@ -44,6 +45,7 @@ class ControlPlane:
         self.server: asyncio.Server | None = None
         self.port = config.port
         self.started = time.time()
+        self.ready = False  # the edge answers 503 until every component has started
 
     @property
     def url(self) -> str:
@@ -62,6 +64,7 @@ class ControlPlane:
         if self.template is not None:
             self.manager.deploy(self.template.functions.values())
             self.router = apigw.Router(list(self.template.routes))
+        self.ready = True
 
     async def stop(self) -> None:
         if self.server is not None:
@@ -71,6 +74,8 @@ class ControlPlane:
 
     # -- the edge
     def handle(self, req: Request) -> Response | Awaitable[Response]:
+        if not self.ready:
+            return STARTING
         path = req.path
         if path.startswith("/2015-03-31/functions/") and self.invoke_api is not None:
             m = INVOKE_PATH.match(path)

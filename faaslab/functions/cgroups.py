@@ -4,9 +4,11 @@ Detection order: a cgroup2 hierarchy whose memory controller we can enable (a us
 laptop), then the v1 `memory` (+ `pids`) hierarchies (this project's machines), then
 no cgroup at all — the zygote falls back to rlimits and faaslab says so once.
 
-Note: /tmp is a tmpfs, and the kernel charges tmpfs pages to the writer's memory cgroup,
-so here data kept in /tmp counts toward MemorySize (on AWS it does not). The OOM message
-says so when it happens.
+Note: /tmp is a tmpfs, and the kernel charges tmpfs pages to the writer's memory cgroup.
+On AWS /tmp is disk and does not count toward MemorySize, so the group's limit is
+MemorySize + EphemeralStorage: a full /tmp gives ENOSPC (as on AWS), not an OOM kill.
+The price: a function can use up to that much RAM before it is killed. "Max Memory
+Used" is the runtime's own high-water RSS, which excludes /tmp, as AWS reports it.
 """
 
 from __future__ import annotations
@@ -93,11 +95,11 @@ class CgroupDriver:
             return "rlimits (no writable cgroup hierarchy)"
         return f"cgroup v{self.version} ({', '.join(self.roots)})"
 
-    def create(self, env_id: str, memory_mb: int) -> Cgroup | None:
+    def create(self, env_id: str, limit_mb: int) -> Cgroup | None:
         if self.version == 0:
             return None
         dirs: list[Path] = []
-        limit = str(memory_mb * 1024 * 1024)
+        limit = str(limit_mb * 1024 * 1024)
         for controller, root in self.roots.items():
             d = root / env_id
             d.mkdir(exist_ok=True)

@@ -206,6 +206,7 @@ class Environment:
         self.fire(EnvEvent.RESET)
         self._finish(inv, payload.encode(), "Unhandled", "timeout")
         self.manager.restart_runtime(self)
+        self.manager.make_idle(self)  # the next invoke waits for the new runtime here, as on AWS
 
     def runtime_exited(self, status: int) -> None:
         """The runtime process died on its own (crash, sys.exit, OOM, init failure)."""
@@ -222,6 +223,7 @@ class Environment:
             self.manager.discard(self)
         else:
             self.manager.restart_runtime(self)
+            self.manager.make_idle(self)
 
     def _exit_payload(self, inv: Invocation, desc: str) -> bytes:
         """AWS's error for a runtime that exited: its own init error, OOM, or ExitError."""
@@ -234,8 +236,7 @@ class Environment:
             return self.init_error
         message = f"RequestId: {rid} Error: Runtime exited with error: {desc}"
         if self.cgroup is not None and self.cgroup.oom_kills() > self.oom_baseline:
-            self._log(f"{_log_time()} {message} (out of memory: MemorySize is {self.fn.memory_mb} MB, "
-                      "and in faaslab data in /tmp counts toward it)", inv)
+            self._log(f"{_log_time()} {message} (out of memory: MemorySize {self.fn.memory_mb} MB)", inv)
             return _error_payload("Runtime.OutOfMemory", message)
         self._log(f"{_log_time()} {message}\nRuntime.ExitError", inv)
         return _error_payload("Runtime.ExitError", message)
@@ -473,7 +474,8 @@ class Manager:
         while pool.idle:
             env = pool.idle.pop()
             env.in_idle = False
-            if env.state is EnvState.IDLE and env.current is None:
+            # STARTING here means a runtime being replaced after a timeout or crash.
+            if env.current is None and env.state in (EnvState.IDLE, EnvState.STARTING):
                 return env
         return None
 
@@ -494,7 +496,7 @@ class Manager:
             env.server = await serve(runtime_api.make_handler(env), "127.0.0.1", 0)  # type: ignore[arg-type]
             env.port = env.server.sockets[0].getsockname()[1]
             if self._isolate:
-                env.cgroup = self._cgroups.create(env.id, pool.fn.memory_mb)
+                env.cgroup = self._cgroups.create(env.id, pool.fn.memory_mb + pool.fn.ephemeral_mb)
             await self._spawn_runtime(env, first=True)
         except Exception:
             self._stop_env(env, EnvEvent.STOP)

@@ -1,0 +1,273 @@
+"""The `faaslab` command. Every command but `up` and `demo` talks to a running
+`faaslab up` over HTTP (its edge port), exactly as a user's own tools would."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import click
+
+from faaslab import __version__
+from faaslab.config import from_env, help_for
+from faaslab.template import TemplateError, parse_parameter_overrides
+
+DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
+LOCAL_KEYS = {"aws_access_key_id": "AKIAFAASLABLOCAL0001", "aws_secret_access_key": "faaslab/local/secret/key/0001"}
+
+
+def _endpoint_option(f: Any) -> Any:
+    return click.option(
+        "--endpoint",
+        envvar="FAASLAB_ENDPOINT",
+        default=DEFAULT_ENDPOINT,
+        show_default=True,
+        help="URL of a running `faaslab up` (env FAASLAB_ENDPOINT).",
+    )(f)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="faaslab")
+def main() -> None:
+    """faaslab: a serverless cloud on one machine.
+
+    Runs an AWS SAM template's Lambda functions in real, isolated, Lambda-faithful
+    containers (no Docker, no AWS account) and serves the AWS APIs on one local port, so
+    the unmodified `aws` CLI and boto3 work against it with --endpoint-url.
+
+    \b
+    Start:   faaslab up examples/tutorial6/template.yaml
+    Invoke:  faaslab invoke helloSqlite --payload '{"name": "Fred"}'
+             aws lambda invoke --endpoint-url http://127.0.0.1:4566 --function-name helloSqlite out.json
+    Watch:   faaslab ps     faaslab logs helloSqlite -f
+    Tour:    faaslab demo   (the tutorial, end to end)
+    """
+
+
+@main.command()
+@click.argument("template", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--host", default=None, help=help_for("host") + "  [default: 127.0.0.1]")
+@click.option("--port", "-p", type=int, default=None, help=help_for("port") + "  [default: 4566]")
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None, help=help_for("state_dir"))
+@click.option("--time-scale", type=float, default=None, help=help_for("time_scale") + "  [default: 1]")
+@click.option("--keep-alive", type=float, default=None, help=help_for("keep_alive") + "  [default: 600]")
+@click.option("--max-lifetime", type=float, default=None, help=help_for("max_lifetime") + "  [default: 21600]")
+@click.option("--concurrency", type=int, default=None, help=help_for("concurrency") + "  [default: 1000]")
+@click.option("--isolation", type=click.Choice(["auto", "namespaces", "none"]), default=None, help=help_for("isolation"))
+@click.option("--parameter-overrides", multiple=True, help="Template parameters: Key=Value (repeatable), as `sam deploy`.")
+def up(template: Path | None, parameter_overrides: tuple[str, ...], **settings: Any) -> None:
+    """Run the local cloud for TEMPLATE (default: ./template.yaml) until Ctrl-C.
+
+    Settings can also come from FAASLAB_<NAME> environment variables (e.g.
+    FAASLAB_PORT=4600); a flag wins over the variable.
+    """
+    from faaslab.controlplane import ControlPlane, run_until_signalled
+
+    if template is None and Path("template.yaml").exists():
+        template = Path("template.yaml")
+    try:
+        config = from_env(settings)
+        overrides = parse_parameter_overrides(parameter_overrides)
+    except (ValueError, TemplateError) as e:
+        raise click.ClickException(str(e)) from None
+    cp = ControlPlane(config, template, overrides)
+
+    async def run() -> None:
+        ready = asyncio.Event()
+        task = asyncio.create_task(run_until_signalled(cp, ready))
+        waiter = asyncio.create_task(ready.wait())
+        done, _ = await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            waiter.cancel()
+            task.result()
+            return
+        _print_banner(cp)
+        await task
+
+    try:
+        asyncio.run(run())
+    except TemplateError as e:
+        raise click.ClickException(str(e)) from None
+    except OSError as e:
+        raise click.ClickException(f"cannot start: {e}") from None
+    click.echo("faaslab stopped.", err=True)
+
+
+def _print_banner(cp: Any) -> None:
+    m = cp.manager
+    click.echo(f"faaslab {__version__} up at {cp.url}  (state: {cp.state_dir})", err=True)
+    for w in m.warnings:
+        click.secho(f"warning: {w}", fg="yellow", err=True)
+    if cp.template is not None:
+        for lid, typ in cp.template.unsupported.items():
+            click.secho(f"warning: not emulated yet: {lid} ({typ})", fg="yellow", err=True)
+        for pool in m.pools.values():
+            fn = pool.fn
+            click.echo(f"  function {fn.name:<24} {fn.handler}  {fn.memory_mb} MB, {fn.timeout_s:g} s", err=True)
+        for c in cp.router.routes:
+            r = c.route
+            click.echo(f"  route    {r.method:<6} {cp.url}{r.path} -> {r.function} ({r.kind.value})", err=True)
+    click.echo("ready: GET /_faaslab/health answers 200. Ctrl-C stops.", err=True)
+
+
+def _get(endpoint: str, path: str) -> Any:
+    try:
+        with urllib.request.urlopen(endpoint.rstrip("/") + path, timeout=30) as r:
+            return json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        body = e.read().decode(errors="replace")
+        try:
+            body = json.loads(body).get("message", body)
+        except ValueError:
+            pass
+        raise click.ClickException(str(body)) from None
+    except (urllib.error.URLError, ConnectionError) as e:
+        raise click.ClickException(f"no faaslab at {endpoint} ({e}); start one with `faaslab up`") from None
+
+
+def lambda_client(endpoint: str) -> Any:
+    import boto3
+    from botocore.config import Config as BotoConfig
+
+    keys = {} if os.environ.get("AWS_ACCESS_KEY_ID") else LOCAL_KEYS
+    return boto3.client(
+        "lambda",
+        endpoint_url=endpoint,
+        region_name=os.environ.get("AWS_REGION", "us-east-1"),
+        config=BotoConfig(read_timeout=910, retries={"max_attempts": 1}, max_pool_connections=64),
+        **keys,
+    )
+
+
+@main.command()
+@click.argument("function")
+@click.option("--payload", default="{}", show_default=True, help="JSON event to send.")
+@click.option("--parallel", "-n", default=1, show_default=True, help="Concurrent callers (calltwice.sh is -n 2).")
+@click.option("--repeat", "-r", default=1, show_default=True, help="Calls per caller, one after another.")
+@click.option("--quiet", "-q", is_flag=True, help="Only the summary line per call, not the payload.")
+@_endpoint_option
+def invoke(function: str, payload: str, parallel: int, repeat: int, quiet: bool, endpoint: str) -> None:
+    """Invoke FUNCTION and print each response with its round-trip time.
+
+    What the tutorial's callservice.sh (-r K) and calltwice.sh (-n 2) do, through the
+    real Lambda Invoke API with boto3.
+    """
+    try:
+        json.loads(payload)
+    except ValueError as e:
+        raise click.BadParameter(f"not JSON: {e}", param_hint="--payload") from None
+    client = lambda_client(endpoint)
+
+    def call(caller: int) -> list[tuple[int, float, dict[str, Any], bytes]]:
+        out = []
+        for i in range(repeat):
+            t = time.perf_counter()
+            try:
+                r = client.invoke(FunctionName=function, Payload=payload.encode())
+            except client.exceptions.ClientError as e:
+                raise click.ClickException(str(e)) from None
+            except Exception as e:
+                raise click.ClickException(f"{type(e).__name__}: {e}") from None
+            body = r["Payload"].read()
+            out.append((caller, (time.perf_counter() - t) * 1000, r, body))
+            if parallel == 1:
+                _show(caller, i, out[-1], quiet)
+        return out
+
+    if parallel == 1:
+        call(0)
+        return
+    with ThreadPoolExecutor(parallel) as pool:
+        results = list(pool.map(call, range(parallel)))
+    for caller_results in results:
+        for i, res in enumerate(caller_results):
+            _show(res[0], i, res, quiet)
+
+
+def _show(caller: int, i: int, res: tuple[int, float, dict[str, Any], bytes], quiet: bool) -> None:
+    _, ms, r, body = res
+    err = r.get("FunctionError")
+    head = f"[caller {caller} call {i + 1}] {ms:.1f} ms  status {r['StatusCode']}" + (f"  FunctionError: {err}" if err else "")
+    click.secho(head, fg="red" if err else "green", err=True)
+    if not quiet:
+        try:
+            click.echo(json.dumps(json.loads(body), indent=2))
+        except ValueError:
+            click.echo(body.decode(errors="replace"))
+
+
+@main.command()
+@_endpoint_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def ps(endpoint: str, as_json: bool) -> None:
+    """List execution environments: function, id, state (busy/frozen), age, uses, memory."""
+    envs = _get(endpoint, "/_faaslab/environments")["environments"]
+    if as_json:
+        click.echo(json.dumps(envs, indent=2))
+        return
+    if not envs:
+        click.echo("no environments (none started yet, or all recycled)")
+        return
+    click.echo(f"{'FUNCTION':<22} {'ID':<12} {'STATE':<9} {'PID':>7} {'AGE':>8} {'IDLE':>8} {'USES':>5} {'MEMORY':>12}")
+    for e in envs:
+        mem = f"{e['memory_mb'] or 0}/{e['memory_limit_mb']} MB"
+        click.echo(
+            f"{e['function']:<22} {e['id'][:12]:<12} {e['state']:<9} {e['pid'] or '-':>7} "
+            f"{_age(e['age_s']):>8} {_age(e['idle_s']):>8} {e['uses']:>5} {mem:>12}"
+        )
+
+
+def _age(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+@main.command()
+@click.argument("function")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until Ctrl-C.")
+@_endpoint_option
+def logs(function: str, follow: bool, endpoint: str) -> None:
+    """Print FUNCTION's log (START/END/REPORT lines and the function's output)."""
+    from faaslab.functions.logs import format_record
+
+    offset = 0
+    try:
+        while True:
+            data = _get(endpoint, f"/_faaslab/logs/{function}?offset={offset}")
+            for rec in data["records"]:
+                click.echo(format_record(rec))
+            offset = data["offset"]
+            if not follow:
+                return
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return
+
+
+@main.command()
+@click.option("--port", "-p", type=int, default=None, help="Edge port for the demo's cloud  [default: a free one]")
+def demo(port: int | None) -> None:
+    """Run the tutorial (Lambda III: Serverless Databases) end to end on a local cloud.
+
+    Starts faaslab with examples/tutorial6/template.yaml, runs each part with the real
+    clients (sqlite3, aws CLI), prints every tutorial question with the evidence
+    observed, then stops everything.
+    """
+    from faaslab.demo import run_demo
+
+    sys.exit(run_demo(port))
+
+
+if __name__ == "__main__":
+    main()

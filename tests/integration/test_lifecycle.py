@@ -1,0 +1,178 @@
+"""Execution-environment lifecycle through the real Invoke API (boto3)."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.conftest import FIXTURES, Faaslab, invoke, start_faaslab
+
+
+def test_warm_reuse_keeps_tmp_and_globals(lam: Any) -> None:
+    name = f"warm-{uuid.uuid4().hex[:8]}"
+    _, first = invoke(lam, "probe", {"action": "write_tmp", "file": name, "data": "kept"})
+    _, second = invoke(lam, "probe", {"action": "read", "path": f"/tmp/{name}"})
+    assert second["pid"] == first["pid"]
+    assert second["uses"] == first["uses"] + 1
+    assert second["read"] == "kept"
+
+
+def test_environment_variables_and_context(lam: Any) -> None:
+    _, out = invoke(lam, "probe", {"hello": "world"})
+    env, ctx = out["env"], out["context"]
+    assert env["_HANDLER"] == "probe.handler"
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == "probe"
+    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
+    assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
+    assert env["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.11"
+    assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == "/aws/lambda/probe"
+    assert re.fullmatch(r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}", env["AWS_LAMBDA_LOG_STREAM_NAME"])
+    assert env["LAMBDA_TASK_ROOT"] == "/var/task"
+    assert env["AWS_LAMBDA_INITIALIZATION_TYPE"] == "on-demand"
+    assert env["TZ"] == ":UTC"
+    assert env["GREETING"] == "hello"
+    assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+    assert re.fullmatch(r"127\.0\.0\.1:\d+", env["AWS_LAMBDA_RUNTIME_API"])
+    assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION"} <= set(env)
+    assert ctx["invoked_function_arn"] == "arn:aws:lambda:us-east-1:123456789012:function:probe"
+    assert ctx["function_name"] == "probe" and ctx["memory_limit_in_mb"] == "256"
+    assert ctx["log_stream_name"] == env["AWS_LAMBDA_LOG_STREAM_NAME"]
+    assert 0 < ctx["remaining_ms"] <= 5000
+    assert out["event"] == {"hello": "world"}
+
+
+def test_parallel_calls_get_distinct_environments(lam: Any) -> None:
+    results: list[Any] = []
+
+    def call() -> None:
+        results.append(invoke(lam, "sleeper", {"sleep": 0.5})[1])
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({r["pid"] for r in results}) == 2
+
+
+def test_handlers_do_not_run_as_root(lam: Any) -> None:
+    _, out = invoke(lam, "probe")
+    assert out["uid"] != 0 and out["gid"] != 0
+
+
+def test_var_task_is_read_only(lam: Any) -> None:
+    _, out = invoke(lam, "probe", {"action": "write_task"})
+    assert out["write_task"].startswith("OSError: Read-only file system")
+
+
+def test_one_environment_cannot_see_another_tmp(faaslab: Faaslab, lam: Any) -> None:
+    secret = f"secret-{uuid.uuid4().hex}"
+    results: list[Any] = []
+
+    def writer() -> None:
+        invoke(lam, "sleeper", {"sleep": 1.0, "file": secret})
+
+    t = threading.Thread(target=writer)
+    t.start()
+    time.sleep(0.3)  # the sleeper is busy, so the probe runs in another environment
+    _, own = invoke(lam, "probe", {"action": "listdir", "path": "/tmp"})
+    results.append(own)
+    t.join()
+    assert secret not in own["listdir"]
+    # Nor through the host paths where environments' /tmp live, nor the host's own /tmp.
+    _, state = invoke(lam, "probe", {"action": "listdir", "path": str(faaslab.state_dir / "envs")})
+    assert "listdir" not in state or state["listdir"] == []
+    host_marker = FIXTURES.parent / "host-marker"
+    _, host = invoke(lam, "probe", {"action": "read", "path": "/tmp/" + secret})
+    assert "read" not in host
+    assert not host_marker.exists()
+
+
+def test_sandbox_hides_host_tmp(lam: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    marker = f"/tmp/faaslab-host-{uuid.uuid4().hex}"
+    with open(marker, "w") as f:
+        f.write("host")
+    try:
+        _, out = invoke(lam, "probe", {"action": "read", "path": marker})
+        assert "read" not in out and "FileNotFoundError" in out["read_error"]
+    finally:
+        import os
+
+        os.unlink(marker)
+
+
+def test_background_thread_does_not_run_while_frozen(lam: Any) -> None:
+    _, first = invoke(lam, "probe", {"action": "ticker"})
+    time.sleep(1.0)  # ~100 ticks if the environment were not frozen
+    _, second = invoke(lam, "probe", {"action": "ticker"})
+    assert second["pid"] == first["pid"]
+    assert second["ticks"] - first["ticks"] < 30
+
+
+def test_timeout_answers_sandbox_timedout_and_keeps_tmp(lam: Any) -> None:
+    marker = f"timeout-{uuid.uuid4().hex[:8]}"
+    r, out = invoke(lam, "sleeper", {"sleep": 3, "file": marker})
+    assert r["FunctionError"] == "Unhandled"
+    assert out["errorType"] == "Sandbox.Timedout"
+    assert re.fullmatch(r"RequestId: [0-9a-f-]{36} Error: Task timed out after 1\.00 seconds", out["errorMessage"])
+    # The runtime was replaced, /tmp was not. (Many environments may exist: find ours.)
+    for _ in range(10):
+        _, after = invoke(lam, "sleeper", {"sleep": 0})
+        if marker in after["tmp"]:
+            break
+    assert marker in after["tmp"]
+
+
+def test_idle_environments_are_recycled(tmp_path_factory: pytest.TempPathFactory) -> None:
+    fl = start_faaslab(FIXTURES / "template.yaml", tmp_path_factory.mktemp("expiry") / "s",
+                       "--keep-alive", "60", "--time-scale", "60")
+    try:
+        lam = fl.client()
+        _, first = invoke(lam, "probe")
+        assert len(fl.environments("probe")) == 1
+        deadline = time.monotonic() + 10
+        while fl.environments("probe") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert fl.environments("probe") == []
+        _, second = invoke(lam, "probe")
+        assert second["pid"] != first["pid"] and second["uses"] == 1
+    finally:
+        assert fl.stop() == 0
+
+
+def test_ps_reports_frozen_and_uses(faaslab: Faaslab, lam: Any) -> None:
+    invoke(lam, "probe")
+    envs = faaslab.environments("probe")
+    assert envs and all(e["state"] in ("frozen", "busy", "idle") for e in envs)
+    assert sum(e["uses"] for e in envs) >= 1
+    assert any(e["state"] == "frozen" for e in envs)
+
+
+def test_reserved_concurrency_answers_429(lam: Any) -> None:
+    t = threading.Thread(target=invoke, args=(lam, "single", {"sleep": 1.5}))
+    t.start()
+    time.sleep(0.5)
+    try:
+        with pytest.raises(lam.exceptions.TooManyRequestsException) as e:
+            invoke(lam, "single", {"sleep": 0})
+        err = e.value.response
+        assert err["ResponseMetadata"]["HTTPStatusCode"] == 429
+        assert err["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+        assert err["Type"] == "User"
+        assert err["message"] == "Rate Exceeded."
+    finally:
+        t.join()
+
+
+def test_awslambdaric_works_as_the_bootstrap(lam: Any) -> None:
+    r, out = invoke(lam, "ric", {"via": "ric"})
+    assert r["StatusCode"] == 200 and "FunctionError" not in r
+    assert out["event"] == {"via": "ric"}
+    assert out["env"]["AWS_LAMBDA_FUNCTION_NAME"] == "ric"
+    _, again = invoke(lam, "ric")
+    assert again["uses"] == out["uses"] + 1
