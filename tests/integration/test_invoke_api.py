@@ -1,0 +1,140 @@
+"""The Invoke API's contract with the unmodified clients: boto3, the aws CLI, curl-like HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import FIXTURES, LOCAL_KEYS, Faaslab, free_port, invoke
+
+
+def test_unknown_function_is_resource_not_found(lam: Any) -> None:
+    with pytest.raises(lam.exceptions.ResourceNotFoundException) as e:
+        invoke(lam, "nope")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert "Function not found: arn:aws:lambda:us-east-1:123456789012:function:nope" in str(e.value)
+
+
+def test_malformed_json_is_invalid_request_content(lam: Any) -> None:
+    with pytest.raises(lam.exceptions.InvalidRequestContentException) as e:
+        lam.invoke(FunctionName="probe", Payload=b"{not json")
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert "Could not parse request body into json" in str(e.value)
+
+
+def test_oversized_payload_is_request_too_large(lam: Any) -> None:
+    big = json.dumps({"x": "a" * (6 * 1024 * 1024 + 10)})
+    with pytest.raises(lam.exceptions.RequestTooLargeException) as e:
+        lam.invoke(FunctionName="probe", Payload=big)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+    small_enough = json.dumps({"x": "a" * (1024 * 1024)})
+    with pytest.raises(lam.exceptions.RequestTooLargeException):
+        lam.invoke(FunctionName="probe", Payload=small_enough, InvocationType="Event")
+
+
+def test_invoke_by_arn_and_qualifier(lam: Any) -> None:
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:probe"
+    r, out = invoke(lam, arn)
+    assert out["context"]["function_name"] == "probe"
+    r, out = invoke(lam, "probe", Qualifier="$LATEST")
+    assert r["StatusCode"] == 200
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        invoke(lam, "probe", Qualifier="7")
+
+
+def test_dry_run_and_event(faaslab: Faaslab, lam: Any) -> None:
+    r = lam.invoke(FunctionName="probe", InvocationType="DryRun")
+    assert r["StatusCode"] == 204
+    marker = f"event-{time.time_ns()}"
+    r = lam.invoke(FunctionName="probe", InvocationType="Event",
+                   Payload=json.dumps({"action": "print", "text": marker}))
+    assert r["StatusCode"] == 202
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        records = faaslab.get("/_faaslab/logs/probe")["records"]
+        if any(rec["m"] == marker for rec in records):
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the Event invocation never ran")
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.invoke(FunctionName="nope", InvocationType="Event", Payload=b"{}")
+
+
+def test_aws_cli_invoke(faaslab: Faaslab, tmp_path: Path) -> None:
+    aws = Path(sys.executable).parent / "aws"
+    out = tmp_path / "out.json"
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": LOCAL_KEYS["aws_access_key_id"],
+           "AWS_SECRET_ACCESS_KEY": LOCAL_KEYS["aws_secret_access_key"], "AWS_DEFAULT_REGION": "us-east-1"}
+    cp = subprocess.run(
+        [str(aws), "lambda", "invoke", "--endpoint-url", faaslab.url, "--function-name", "probe",
+         "--payload", '{"from": "aws-cli"}', "--log-type", "Tail", str(out)],
+        capture_output=True, text=True, env=env, timeout=60,
+    )
+    assert cp.returncode == 0, cp.stderr
+    meta = json.loads(cp.stdout)
+    assert meta["StatusCode"] == 200 and meta["ExecutedVersion"] == "$LATEST" and meta["LogResult"]
+    assert json.loads(out.read_text())["event"] == {"from": "aws-cli"}
+
+
+def _http(url: str, method: str = "GET", body: bytes | None = None) -> tuple[int, Any]:
+    req = urllib.request.Request(url, data=body, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_http_api_route_payload_v2(faaslab: Faaslab) -> None:
+    status, out = _http(faaslab.url + "/probe/fred?x=1")
+    assert status == 200
+    event = out["event"]
+    assert event["version"] == "2.0"
+    assert event["pathParameters"] == {"name": "fred"}
+    assert event["queryStringParameters"] == {"x": "1"}
+    assert event["requestContext"]["http"]["method"] == "GET"
+
+
+def test_rest_api_route_needs_proxy_response(faaslab: Faaslab) -> None:
+    # The probe returns plain JSON; a REST API proxy integration answers 502 for that, as on AWS.
+    status, out = _http(faaslab.url + "/rest/a/b", "POST", b'{"k": 1}')
+    assert status == 502 and out == {"message": "Internal server error"}
+    status, _ = _http(faaslab.url + "/no/such/route")
+    assert status == 404
+
+
+def test_broken_template_is_refused_with_its_location(tmp_path: Path) -> None:
+    bad = tmp_path / "template.yaml"
+    (tmp_path / "fns").symlink_to(FIXTURES / "fns")
+    bad.write_text((FIXTURES / "template.yaml").read_text().replace("MemorySize: 128", "MemorySize: lots"))
+    cp = subprocess.run(
+        [sys.executable, "-m", "faaslab.cli", "up", str(bad), "--port", str(free_port())],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert cp.returncode != 0
+    assert "template.yaml" in cp.stderr and "Faults" in cp.stderr and "MemorySize" in cp.stderr
+
+
+def test_cli_invoke_ps_logs(faaslab: Faaslab) -> None:
+    env = {**os.environ, "FAASLAB_ENDPOINT": faaslab.url}
+    cli = [sys.executable, "-m", "faaslab.cli"]
+    cp = subprocess.run([*cli, "invoke", "probe", "--payload", '{"action": "print", "text": "via-cli"}',
+                         "--parallel", "2", "--repeat", "2"], capture_output=True, text=True, env=env, timeout=60)
+    assert cp.returncode == 0, cp.stderr
+    assert cp.stderr.count("status 200") == 4
+    cp = subprocess.run([*cli, "ps"], capture_output=True, text=True, env=env, timeout=30)
+    assert cp.returncode == 0 and "probe" in cp.stdout and "FUNCTION" in cp.stdout
+    cp = subprocess.run([*cli, "logs", "probe"], capture_output=True, text=True, env=env, timeout=30)
+    assert cp.returncode == 0 and "via-cli" in cp.stdout and "REPORT RequestId:" in cp.stdout
+    cp = subprocess.run([*cli, "logs", "nope"], capture_output=True, text=True, env=env, timeout=30)
+    assert cp.returncode != 0 and "Function not found" in cp.stderr
