@@ -22,10 +22,13 @@ class Config:
     host: str = _setting("127.0.0.1", "Address the edge and every endpoint bind to.")
     port: int = _setting(4566, "Edge port: Lambda, S3 and the other AWS APIs, API routes.")
     state_dir: Path | None = _setting(
-        None, "Where state lives (logs, environments' /tmp, data). Default: .faaslab/ beside the template."
+        None,
+        "Where state lives (logs, environments' /tmp, data). "
+        "Default: .faaslab/ beside the template.",
     )
     time_scale: float = _setting(
-        1.0, "Speed up emulated AWS timers (keep-alive, lifetime, retries): 60 makes a minute a second."
+        1.0,
+        "Speed up emulated AWS timers (keep-alive, lifetime, retries): 60 makes a minute a second.",
     )
     keep_alive: float = _setting(
         600.0, "Seconds an idle environment stays warm before it is recycled (AWS: ~5-10 min)."

@@ -23,7 +23,7 @@ from faaslab.functions.errors import LambdaError
 from faaslab.functions.invoke_api import INVOKE_PATH, InvokeApi, error_response
 from faaslab.functions.logs import read_records
 from faaslab.functions.manager import Manager
-from faaslab.functions.model import InvokeRequest
+from faaslab.functions.model import ApiRoute, InvokeRequest
 from faaslab.http.server import Request, Response, serve
 from faaslab.template import Template, load_template
 
@@ -32,7 +32,12 @@ HEALTH = Response(200, b'{"status":"ok"}', {"Content-Type": "application/json"})
 
 
 class ControlPlane:
-    def __init__(self, config: Config, template_path: Path | None, parameter_overrides: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        template_path: Path | None,
+        parameter_overrides: dict[str, str] | None = None,
+    ) -> None:
         self.config = config
         self.template_path = template_path
         self.parameter_overrides = parameter_overrides or {}
@@ -54,9 +59,13 @@ class ControlPlane:
     async def start(self) -> None:
         """Load the template first (so errors come before anything starts), then serve."""
         if self.template_path is not None:
-            self.template = load_template(self.template_path, self.parameter_overrides, region=self.config.region)
+            self.template = load_template(
+                self.template_path, self.parameter_overrides, region=self.config.region
+            )
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.server = await serve(self.handle, self.config.host, self.config.port, max_body=8 * 1024 * 1024)
+        self.server = await serve(
+            self.handle, self.config.host, self.config.port, max_body=8 * 1024 * 1024
+        )
         self.port = self.server.sockets[0].getsockname()[1]
         self.manager = Manager(self.config, self.clock, self.state_dir, self.url)
         await self.manager.start()
@@ -81,8 +90,11 @@ class ControlPlane:
             m = INVOKE_PATH.match(path)
             if m and req.method == "POST":
                 return self.invoke_api.invoke(req, m.group("name"))
-            return Response.json({"message": f"faaslab does not implement {req.method} {path} yet"}, 404,
-                                 {"x-amzn-ErrorType": "UnknownOperationException"})
+            return Response.json(
+                {"message": f"faaslab does not implement {req.method} {path} yet"},
+                404,
+                {"x-amzn-ErrorType": "UnknownOperationException"},
+            )
         if path.startswith("/_faaslab/"):
             return self._internal(req)
         match = self.router.match(req.method, path)
@@ -90,10 +102,12 @@ class ControlPlane:
             return self._api_route(req, *match)
         return Response.json({"message": "Not Found"}, 404)
 
-    async def _api_route(self, req: Request, route: apigw.ApiRoute, params: dict[str, str]) -> Response:
+    async def _api_route(self, req: Request, route: ApiRoute, params: dict[str, str]) -> Response:
         assert self.manager is not None
         event = apigw.build_event(route, params, req)
-        invoke = InvokeRequest(route.function, json.dumps(event).encode(), event["requestContext"]["requestId"])
+        invoke = InvokeRequest(
+            route.function, json.dumps(event).encode(), event["requestContext"]["requestId"]
+        )
         try:
             result = await self.manager.invoke(route.function, invoke)
         except LambdaError as e:
@@ -111,21 +125,33 @@ class ControlPlane:
         if parts == ["environments"]:
             return Response.json({"environments": self.manager.environments()})
         if parts == ["functions"]:
-            return Response.json({
-                "functions": [
-                    {"name": p.fn.name, "handler": p.fn.handler, "runtime": p.fn.runtime,
-                     "memory_mb": p.fn.memory_mb, "timeout_s": p.fn.timeout_s, "arn": p.fn.arn,
-                     "environments": len(p.envs)}
-                    for p in self.manager.pools.values()
-                ],
-                "routes": [
-                    {"function": c.route.function, "method": c.route.method, "path": c.route.path,
-                     "kind": c.route.kind.value}
-                    for c in self.router.routes
-                ],
-                "warnings": self.manager.warnings,
-                "unsupported": dict(self.template.unsupported) if self.template else {},
-            })
+            return Response.json(
+                {
+                    "functions": [
+                        {
+                            "name": p.fn.name,
+                            "handler": p.fn.handler,
+                            "runtime": p.fn.runtime,
+                            "memory_mb": p.fn.memory_mb,
+                            "timeout_s": p.fn.timeout_s,
+                            "arn": p.fn.arn,
+                            "environments": len(p.envs),
+                        }
+                        for p in self.manager.pools.values()
+                    ],
+                    "routes": [
+                        {
+                            "function": c.route.function,
+                            "method": c.route.method,
+                            "path": c.route.path,
+                            "kind": c.route.kind.value,
+                        }
+                        for c in self.router.routes
+                    ],
+                    "warnings": self.manager.warnings,
+                    "unsupported": dict(self.template.unsupported) if self.template else {},
+                }
+            )
         if len(parts) == 2 and parts[0] == "logs":
             try:
                 self.manager.pool(parts[1])

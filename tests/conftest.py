@@ -19,7 +19,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "integration" / "fixtures"
-LOCAL_KEYS = {"aws_access_key_id": "AKIAFAASLABLOCAL0001", "aws_secret_access_key": "faaslab/local/secret/key/0001"}
+LOCAL_KEYS = {
+    "aws_access_key_id": "AKIAFAASLABLOCAL0001",
+    "aws_secret_access_key": "faaslab/local/secret/key/0001",
+}
 
 
 def free_port() -> int:
@@ -50,7 +53,9 @@ class Faaslab:
         from botocore.config import Config
 
         return boto3.client(
-            "lambda", endpoint_url=self.url, region_name="us-east-1",
+            "lambda",
+            endpoint_url=self.url,
+            region_name="us-east-1",
             config=Config(read_timeout=60, retries={"max_attempts": 1}, max_pool_connections=32),
             **LOCAL_KEYS,
         )
@@ -71,9 +76,22 @@ def start_faaslab(template: Path, state_dir: Path, *args: str) -> Faaslab:
     log_path = state_dir.parent / f"{state_dir.name}-faaslab.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "faaslab.cli", "up", str(template), "--port", str(port),
-             "--state-dir", str(state_dir), *args],
-            stdout=log, stderr=subprocess.STDOUT, text=True, cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "faaslab.cli",
+                "up",
+                str(template),
+                "--port",
+                str(port),
+                "--state-dir",
+                str(state_dir),
+                *args,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=ROOT,
         )
     fl = Faaslab(proc, f"http://127.0.0.1:{port}", state_dir, log_path)
     deadline = time.monotonic() + 30
@@ -103,7 +121,9 @@ def lam(faaslab: Faaslab) -> Any:
 
 def invoke(client: Any, function: str, event: Any = None, **kw: Any) -> tuple[dict[str, Any], Any]:
     """Invoke and decode: (raw response, parsed payload)."""
-    r = client.invoke(FunctionName=function, Payload=json.dumps(event if event is not None else {}), **kw)
+    r = client.invoke(
+        FunctionName=function, Payload=json.dumps(event if event is not None else {}), **kw
+    )
     body = r["Payload"].read()
     return r, json.loads(body) if body else None
 

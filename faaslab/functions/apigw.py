@@ -19,7 +19,9 @@ from urllib.parse import parse_qsl, unquote
 from faaslab.functions.model import DEFAULT_ACCOUNT, ApiRoute, EventKind, InvokeResult
 from faaslab.http.server import Request, Response
 
-BAD_GATEWAY = Response(502, b'{"message":"Internal server error"}', {"Content-Type": "application/json"})
+BAD_GATEWAY = Response(
+    502, b'{"message":"Internal server error"}', {"Content-Type": "application/json"}
+)
 API_ID = "faaslab0"
 
 
@@ -85,7 +87,8 @@ def build_event(route: ApiRoute, params: dict[str, str], req: Request) -> dict[s
             "routeKey": f"{route.method} {route.path}" if route.method != "ANY" else "$default",
             "rawPath": req.path,
             "rawQueryString": req.query,
-            "cookies": [c.strip() for c in headers.pop("cookie", "").split(";") if c.strip()] or None,
+            "cookies": [c.strip() for c in headers.pop("cookie", "").split(";") if c.strip()]
+            or None,
             "headers": headers,
             "queryStringParameters": {k: v for k, v in query} or None,
             "pathParameters": params or None,

@@ -12,6 +12,7 @@ headers with the email package). The wire format is plain HTTP/1.1 either way.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -122,16 +123,25 @@ def load_handler(spec: str) -> Callable[[Any, LambdaContext], Any]:
     """Import "module.function" from /var/task, raising the Runtime.* errors AWS uses."""
     module_name, _, fn_name = spec.rpartition(".")
     if not module_name:
-        raise _InitError("Runtime.MalformedHandlerName", f"Bad handler '{spec}': not enough values to unpack (expected 2, got 1)")
+        raise _InitError(
+            "Runtime.MalformedHandlerName",
+            f"Bad handler '{spec}': not enough values to unpack (expected 2, got 1)",
+        )
     try:
         module = importlib.import_module(module_name.replace("/", "."))
     except SyntaxError as e:
-        raise _InitError("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {e}") from e
+        raise _InitError(
+            "Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {e}"
+        ) from e
     except ImportError as e:
-        raise _InitError("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {e}") from e
+        raise _InitError(
+            "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {e}"
+        ) from e
     fn = getattr(module, fn_name, None)
     if fn is None:
-        raise _InitError("Runtime.HandlerNotFound", f"Handler '{fn_name}' missing on module '{module_name}'")
+        raise _InitError(
+            "Runtime.HandlerNotFound", f"Handler '{fn_name}' missing on module '{module_name}'"
+        )
     return fn  # type: ignore[no-any-return]
 
 
@@ -139,6 +149,31 @@ class _InitError(Exception):
     def __init__(self, error_type: str, message: str) -> None:
         super().__init__(message)
         self.error_type = error_type
+
+
+def _initialise(client: RuntimeClient, env: dict[str, str]) -> Callable[[Any, LambdaContext], Any]:
+    """The init phase: import the handler, or report the init error and exit as AWS does."""
+    try:
+        return load_handler(env["_HANDLER"])
+    except _InitError as e:
+        err: dict[str, Any] = {"errorMessage": str(e), "errorType": e.error_type, "stackTrace": []}
+        print(f"[ERROR] {e.error_type}: {e}", file=sys.stderr, flush=True)
+    except Exception as e:  # an exception raised by the module's own top-level code
+        err = _error_body(e)
+        traceback.print_exc()
+    _flush()
+    _post_error(client, f"{API}/init/error", err)
+    os._exit(1)
+
+
+def _post_error(client: RuntimeClient, path: str, err: dict[str, Any]) -> None:
+    _flush()
+    client.request(
+        "POST",
+        path,
+        json.dumps(err).encode(),
+        {"Lambda-Runtime-Function-Error-Type": err["errorType"]},
+    )
 
 
 def run(env: dict[str, str] | None = None) -> None:
@@ -152,22 +187,7 @@ def run(env: dict[str, str] | None = None) -> None:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(line_buffering=True)
-    try:
-        handler = load_handler(env["_HANDLER"])
-    except _InitError as e:
-        body = json.dumps({"errorMessage": str(e), "errorType": e.error_type, "stackTrace": []})
-        print(f"[ERROR] {e.error_type}: {e}", file=sys.stderr, flush=True)
-        client.request("POST", f"{API}/init/error", body.encode(),
-                       {"Lambda-Runtime-Function-Error-Type": e.error_type})
-        os._exit(1)
-    except Exception as e:  # an exception raised by the module's own top-level code
-        body = json.dumps(_error_body(e))
-        traceback.print_exc()
-        sys.stderr.flush()
-        client.request("POST", f"{API}/init/error", body.encode(),
-                       {"Lambda-Runtime-Function-Error-Type": "Runtime.Unknown"})
-        os._exit(1)
-
+    handler = _initialise(client, env)
     next_path = f"{API}/invocation/next"
     dumps = json.dumps
     while True:
@@ -175,6 +195,7 @@ def run(env: dict[str, str] | None = None) -> None:
         if status != 200:
             raise SystemExit(f"Runtime API answered {status} to next")
         request_id = headers["lambda-runtime-aws-request-id"]
+        error_path = f"{API}/invocation/{request_id}/error"
         trace = headers.get("lambda-runtime-trace-id")
         if trace:
             os.environ["_X_AMZN_TRACE_ID"] = trace
@@ -183,32 +204,33 @@ def run(env: dict[str, str] | None = None) -> None:
             result = handler(event, LambdaContext(request_id, headers, env))
         except Exception as e:
             traceback.print_exc()
-            err = _error_body(e)
-            err["requestId"] = request_id
-            _flush()
-            client.request("POST", f"{API}/invocation/{request_id}/error",
-                           dumps(err).encode(), {"Lambda-Runtime-Function-Error-Type": err["errorType"]})
+            _post_error(client, error_path, {**_error_body(e), "requestId": request_id})
             continue
         try:
             payload = dumps(result).encode()
         except (TypeError, ValueError) as e:
-            err = {"errorMessage": f"Unable to marshal response: {e}",
-                   "errorType": "Runtime.MarshalError", "requestId": request_id, "stackTrace": []}
-            _flush()
-            client.request("POST", f"{API}/invocation/{request_id}/error",
-                           dumps(err).encode(), {"Lambda-Runtime-Function-Error-Type": "Runtime.MarshalError"})
+            _post_error(
+                client,
+                error_path,
+                {
+                    "errorMessage": f"Unable to marshal response: {e}",
+                    "errorType": "Runtime.MarshalError",
+                    "requestId": request_id,
+                    "stackTrace": [],
+                },
+            )
             continue
         _flush()
         client.request("POST", f"{API}/invocation/{request_id}/response", payload)
 
 
 def _flush() -> None:
-    try:
+    with contextlib.suppress(OSError, ValueError):
         sys.stdout.flush()
         sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
 
 
-if __name__ == "__main__":  # a bootstrap that can also be exec'ed: python -m faaslab.functions.bootstrap
+if (
+    __name__ == "__main__"
+):  # a bootstrap that can also be exec'ed: python -m faaslab.functions.bootstrap
     run()

@@ -13,6 +13,7 @@ Used" is the runtime's own high-water RSS, which excludes /tmp, as AWS reports i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -76,10 +77,8 @@ class Cgroup:
 
     def destroy(self) -> None:
         for d in self.dirs:
-            try:
+            with contextlib.suppress(OSError):  # a zombie left: the next sweep removes it
                 d.rmdir()
-            except OSError:
-                pass  # still has a zombie; a later cleanup pass removes it
 
 
 class CgroupDriver:
@@ -122,17 +121,13 @@ class CgroupDriver:
             for d in root.iterdir() if root.exists() else []:
                 if d.is_dir():
                     Cgroup([d], d, self.version).kill_all()
-                    try:
+                    with contextlib.suppress(OSError):
                         d.rmdir()
-                    except OSError:
-                        pass
 
 
 def _try_write(path: Path, value: str) -> None:
-    try:
+    with contextlib.suppress(OSError):
         path.write_text(value)
-    except OSError:
-        pass
 
 
 def detect(base: Path = Path("/sys/fs/cgroup"), name: str = "faaslab") -> CgroupDriver:

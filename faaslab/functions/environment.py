@@ -62,7 +62,9 @@ TRANSITIONS: dict[EnvState, dict[EnvEvent, EnvState]] = {
 
 class IllegalTransition(RuntimeError):
     def __init__(self, env_id: str, state: EnvState, event: EnvEvent) -> None:
-        super().__init__(f"environment {env_id}: event {event.value!r} is illegal in state {state.value!r}")
+        super().__init__(
+            f"environment {env_id}: event {event.value!r} is illegal in state {state.value!r}"
+        )
         self.state = state
         self.event = event
 

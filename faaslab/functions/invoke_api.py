@@ -60,7 +60,8 @@ def parse_invoke(req: Request, name: str) -> tuple[str, InvocationType, InvokeRe
         itype = InvocationType(raw_type)
     except ValueError:
         raise InvalidParameterValue(
-            f"1 validation error detected: Value '{raw_type}' at 'invocationType' failed to satisfy "
+            f"1 validation error detected: Value '{raw_type}' at 'invocationType' "
+            "failed to satisfy "
             "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
         ) from None
     payload = req.body or b"{}"
@@ -77,7 +78,9 @@ def parse_invoke(req: Request, name: str) -> tuple[str, InvocationType, InvokeRe
         try:
             client_context = base64.b64decode(client_context, validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
-            raise InvalidRequestContent("Client context must be a valid Base64-encoded JSON object.") from None
+            raise InvalidRequestContent(
+                "Client context must be a valid Base64-encoded JSON object."
+            ) from None
     want_tail = req.headers.get("x-amz-log-type", "None") == "Tail"
     invoke = InvokeRequest(function, payload, str(uuid.uuid4()), client_context or None)
     return function, itype, invoke, want_tail

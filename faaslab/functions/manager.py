@@ -105,7 +105,12 @@ class Environment:
         if inv is not None and not inv.delivered:
             return self._deliver(inv)
         if inv is not None:  # asked for more work without answering: AWS fails that invoke
-            self._finish(inv, _error_payload("Runtime.InvalidResponse", "runtime called next twice"), "Unhandled", "error")
+            self._finish(
+                inv,
+                _error_payload("Runtime.InvalidResponse", "runtime called next twice"),
+                "Unhandled",
+                "error",
+            )
         if self.state is EnvState.STARTING:
             self.fire(EnvEvent.NEXT)
             self.manager.make_idle(self)
@@ -123,7 +128,8 @@ class Environment:
         if len(body) > SYNC_PAYLOAD_LIMIT:
             payload = _error_payload(
                 "Function.ResponseSizeTooLarge",
-                f"Response payload size exceeded maximum allowed payload size ({SYNC_PAYLOAD_LIMIT} bytes).",
+                "Response payload size exceeded maximum allowed payload size "
+                f"({SYNC_PAYLOAD_LIMIT} bytes).",
             )
             self._finish(inv, payload, "Unhandled", None)
             return runtime_api.too_large(len(body), SYNC_PAYLOAD_LIMIT)
@@ -171,7 +177,9 @@ class Environment:
             headers["Lambda-Runtime-Cognito-Identity"] = req.cognito_identity
         return Response(200, req.payload, headers)
 
-    def _finish(self, inv: Invocation, payload: bytes, function_error: str | None, status: str | None) -> None:
+    def _finish(
+        self, inv: Invocation, payload: bytes, function_error: str | None, status: str | None
+    ) -> None:
         """Complete an invocation: drain its output, write END/REPORT, answer the caller."""
         if inv.timer is not None:
             inv.timer.cancel()
@@ -180,7 +188,9 @@ class Environment:
         rid = inv.request.request_id
         self._log(logfmt.end_line(rid), inv)
         self._log(
-            logfmt.report_line(rid, duration, self.fn.memory_mb, self.max_memory_mb(), self.init_ms, status),
+            logfmt.report_line(
+                rid, duration, self.fn.memory_mb, self.max_memory_mb(), self.init_ms, status
+            ),
             inv,
         )
         cold = self.init_ms is not None
@@ -192,7 +202,14 @@ class Environment:
             self.manager.make_idle(self)
         if not inv.future.done():
             inv.future.set_result(
-                InvokeResult(rid, payload, function_error, inv.log.tail() if inv.want_tail else b"", self.id, cold)
+                InvokeResult(
+                    rid,
+                    payload,
+                    function_error,
+                    inv.log.tail() if inv.want_tail else b"",
+                    self.id,
+                    cold,
+                )
             )
 
     def _timed_out(self, inv: Invocation) -> None:
@@ -201,7 +218,9 @@ class Environment:
         rid = inv.request.request_id
         message = f"Task timed out after {self.fn.timeout_s:.2f} seconds"
         self._log(f"{_log_time()} {rid} {message}", inv)
-        payload = json.dumps({"errorType": "Sandbox.Timedout", "errorMessage": f"RequestId: {rid} Error: {message}"})
+        payload = json.dumps(
+            {"errorType": "Sandbox.Timedout", "errorMessage": f"RequestId: {rid} Error: {message}"}
+        )
         self.kill_runtime()
         self.fire(EnvEvent.RESET)
         self._finish(inv, payload.encode(), "Unhandled", "timeout")
@@ -236,7 +255,9 @@ class Environment:
             return self.init_error
         message = f"RequestId: {rid} Error: Runtime exited with error: {desc}"
         if self.cgroup is not None and self.cgroup.oom_kills() > self.oom_baseline:
-            self._log(f"{_log_time()} {message} (out of memory: MemorySize {self.fn.memory_mb} MB)", inv)
+            self._log(
+                f"{_log_time()} {message} (out of memory: MemorySize {self.fn.memory_mb} MB)", inv
+            )
             return _error_payload("Runtime.OutOfMemory", message)
         self._log(f"{_log_time()} {message}\nRuntime.ExitError", inv)
         return _error_payload("Runtime.ExitError", message)
@@ -302,12 +323,14 @@ class Environment:
         runtime), or the cgroup's peak when children of the runtime used more."""
         peak = self.cgroup.peak_bytes() if self.cgroup is not None else None
         if self.pid is not None:
-            with contextlib.suppress(OSError, ValueError):
-                with open(f"/proc/{self.pid}/status", "rb") as f:
-                    for line in f:
-                        if line.startswith(b"VmHWM:"):
-                            peak = max(peak or 0, int(line.split()[1]) * 1024)
-                            break
+            with (
+                contextlib.suppress(OSError, ValueError),
+                open(f"/proc/{self.pid}/status", "rb") as f,
+            ):
+                for line in f:
+                    if line.startswith(b"VmHWM:"):
+                        peak = max(peak or 0, int(line.split()[1]) * 1024)
+                        break
         return None if peak is None else -(-peak // (1024 * 1024))
 
     def describe(self) -> dict[str, Any]:
@@ -370,8 +393,12 @@ class Manager:
             self._cgroups = detect()
             self._cgroups.sweep()
             if self._cgroups.version == 0:
-                self.warnings.append("no writable cgroup hierarchy: memory limits fall back to rlimits")
-            self._reach = sandbox.reach_plan([*sys.path, sys.prefix, sys.base_prefix, sys.exec_prefix])
+                self.warnings.append(
+                    "no writable cgroup hierarchy: memory limits fall back to rlimits"
+                )
+            self._reach = sandbox.reach_plan(
+                [*sys.path, sys.prefix, sys.base_prefix, sys.exec_prefix]
+            )
         (self.state_dir / "stage").mkdir(exist_ok=True)
         await self._spawner.start()
         self._sweeper = asyncio.create_task(self._sweep())
@@ -392,21 +419,31 @@ class Manager:
     def _probe_isolation(self) -> bool:
         mode = self.config.isolation
         if mode == "none":
-            self.warnings.append("isolation disabled (--isolation none): functions share the host's /tmp view")
+            self.warnings.append(
+                "isolation disabled (--isolation none): functions share the host's /tmp view"
+            )
             return False
         reason = ""
         if os.geteuid() != 0:
             reason = "faaslab is not running as root"
         else:
             probe = subprocess.run(
-                [sys.executable, "-c", "from faaslab.functions import sandbox as s; s.unshare_mounts(); s.mount_tmpfs('/mnt', 1)"],
-                capture_output=True, text=True,
+                [
+                    sys.executable,
+                    "-c",
+                    "from faaslab.functions import sandbox as s; "
+                    "s.unshare_mounts(); s.mount_tmpfs('/mnt', 1)",
+                ],
+                capture_output=True,
+                text=True,
             )
             if probe.returncode != 0:
                 reason = (probe.stderr.strip().splitlines() or ["unknown error"])[-1]
         if reason:
             if mode == "namespaces":
-                raise ServiceError(f"--isolation namespaces: mount namespaces are not usable here: {reason}")
+                raise ServiceError(
+                    f"--isolation namespaces: mount namespaces are not usable here: {reason}"
+                )
             self.warnings.append(
                 f"mount namespaces are not usable ({reason}): each environment gets its own /tmp "
                 "directory via TMPDIR instead, code is not read-only, and memory limits are rlimits"
@@ -447,12 +484,15 @@ class Manager:
         pool = self.pools.get(name)
         if pool is None:
             raise ResourceNotFound(
-                f"Function not found: arn:aws:lambda:{self.config.region}:{DEFAULT_ACCOUNT}:function:{name}"
+                f"Function not found: arn:aws:lambda:{self.config.region}:{DEFAULT_ACCOUNT}"
+                f":function:{name}"
             )
         return pool
 
     # -- invoking
-    async def invoke(self, fn_name: str, req: InvokeRequest, want_tail: bool = False) -> InvokeResult:
+    async def invoke(
+        self, fn_name: str, req: InvokeRequest, want_tail: bool = False
+    ) -> InvokeResult:
         pool = self.pool(fn_name)
         fn = pool.fn
         if fn.reserved_concurrency is not None and pool.busy >= fn.reserved_concurrency:
@@ -621,8 +661,10 @@ class Manager:
             life_limit = self.clock.emulated_delay(self.config.max_lifetime)
             for pool in list(self.pools.values()):
                 for env in list(pool.envs.values()):
-                    if env.state is EnvState.IDLE and env.current is None and (
-                        now - env.last_used > idle_limit or now - env.created > life_limit
+                    if (
+                        env.state is EnvState.IDLE
+                        and env.current is None
+                        and (now - env.last_used > idle_limit or now - env.created > life_limit)
                     ):
                         self._stop_env(env, EnvEvent.EXPIRE)
 
@@ -648,7 +690,11 @@ class Manager:
             if attempt < len(EVENT_RETRY_DELAYS):
                 pool = self.pools.get(fn_name)
                 if pool is not None:
-                    self.logs.write(fn_name, "faaslab", f"async invoke {req.request_id} failed; retry {attempt + 1} of 2")
+                    self.logs.write(
+                        fn_name,
+                        "faaslab",
+                        f"async invoke {req.request_id} failed; retry {attempt + 1} of 2",
+                    )
 
     def environments(self) -> list[dict[str, Any]]:
         return [env.describe() for pool in self.pools.values() for env in pool.envs.values()]
@@ -666,10 +712,10 @@ def _error_payload(error_type: str, message: str) -> bytes:
 
 
 def _trace_id() -> str:
-    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=0"
+    root = f"1-{int(time.time()):08x}-{secrets.token_hex(12)}"
+    return f"Root={root};Parent={secrets.token_hex(8)};Sampled=0"
 
 
 def _log_time() -> str:
     t = time.time()
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
-

@@ -44,11 +44,16 @@ def _check(ret: int, what: str) -> None:
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
-def mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+def mount(
+    source: str, target: str, fstype: str | None, flags: int, data: str | None = None
+) -> None:
     _check(
         _libc.mount(
-            source.encode(), target.encode(), fstype.encode() if fstype else None,
-            ctypes.c_ulong(flags), data.encode() if data else None,
+            source.encode(),
+            target.encode(),
+            fstype.encode() if fstype else None,
+            ctypes.c_ulong(flags),
+            data.encode() if data else None,
         ),
         f"mount {source} on {target}",
     )
@@ -102,7 +107,13 @@ def enter(spec: SandboxSpec) -> None:
         mount(spec.code_dir, "/var/task", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
         mount(spec.tmp_dir, "/tmp", None, MS_BIND)
         if os.path.isdir(spec.hide_dir):  # (already hidden when it lives under /tmp)
-            mount("tmpfs", spec.hide_dir, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0555")
+            mount(
+                "tmpfs",
+                spec.hide_dir,
+                "tmpfs",
+                MS_RDONLY | MS_NOSUID | MS_NODEV,
+                "size=4k,mode=0555",
+            )
         task_root = "/var/task"
     else:
         task_root = spec.code_dir

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -103,17 +104,13 @@ class Spawner:
     def release(self, tmp_dir: str) -> None:
         """Unmount and remove an environment's /tmp (fire and forget)."""
         if self._sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 self._sock.send(json.dumps({"op": "release", "tmp_dir": tmp_dir}).encode())
-            except OSError:
-                pass
 
     async def stop(self) -> None:
         if self._sock is not None:
-            try:
+            with contextlib.suppress(ValueError, RuntimeError):
                 asyncio.get_running_loop().remove_reader(self._sock.fileno())
-            except (ValueError, RuntimeError):
-                pass
             self._sock.close()
             self._sock = None
         if self._proc is not None:

@@ -16,6 +16,7 @@ child drops to its environment's uid in sandbox.enter().
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import selectors
@@ -38,10 +39,8 @@ _children: set[int] = set()
 
 def _kill_quietly(pid: int) -> None:
     for sig in (signal.SIGKILL, signal.SIGCONT):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
 
 
 def _spawn(sock: socket.socket, msg: dict[str, Any], fds: list[int]) -> None:
@@ -99,14 +98,10 @@ def _child(sock: socket.socket, spec: sandbox.SandboxSpec, log_fd: int) -> None:
 
 def _release(msg: dict[str, Any]) -> None:
     tmp = msg["tmp_dir"]
-    try:
+    with contextlib.suppress(OSError):
         sandbox.umount(tmp)
-    except OSError:
-        pass
-    try:
+    with contextlib.suppress(OSError):
         os.rmdir(tmp)
-    except OSError:
-        pass
 
 
 def _send(sock: socket.socket, msg: dict[str, Any]) -> None:

@@ -88,8 +88,8 @@ class HttpProtocol(asyncio.Protocol):
         "_headers",
         "_max_body",
         "_parser",
-        "_pending",
         "_peer",
+        "_pending",
         "_transport",
         "_url",
     )
@@ -110,8 +110,7 @@ class HttpProtocol(asyncio.Protocol):
 
     # -- asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        self._transport = transport  # type: ignore[assignment]  # (uvloop's is not a subclass)
         peer = transport.get_extra_info("peername")
         self._peer = (peer[0], peer[1]) if isinstance(peer, tuple) else None
 
@@ -158,9 +157,7 @@ class HttpProtocol(asyncio.Protocol):
     def on_message_complete(self) -> None:
         url = self._url.decode("latin-1")
         path, _, query = url.partition("?")
-        body = (
-            self._body_parts[0] if len(self._body_parts) == 1 else b"".join(self._body_parts)
-        )
+        body = self._body_parts[0] if len(self._body_parts) == 1 else b"".join(self._body_parts)
         req = Request(
             self._parser.get_method().decode("ascii"), path, query, self._headers, body, self._peer
         )

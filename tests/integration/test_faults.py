@@ -50,7 +50,9 @@ def test_non_serialisable_result(lam: Any) -> None:
     r, out = invoke(lam, "faults", {"mode": "not_json"})
     assert r["FunctionError"] == "Unhandled"
     assert out["errorType"] == "Runtime.MarshalError"
-    assert out["errorMessage"].startswith("Unable to marshal response: Object of type set is not JSON serializable")
+    assert out["errorMessage"].startswith(
+        "Unable to marshal response: Object of type set is not JSON serializable"
+    )
     assert_recovers(lam)
 
 
@@ -84,7 +86,7 @@ def test_init_error_import_module(lam: Any) -> None:
     assert r["FunctionError"] == "Unhandled"
     assert out["errorType"] == "Runtime.ImportModuleError"
     assert out["errorMessage"].startswith("Unable to import module 'missing_module'")
-    r2, out2 = invoke(lam, "broken")  # init is retried on the next invoke, and fails again
+    _, out2 = invoke(lam, "broken")  # init is retried on the next invoke, and fails again
     assert out2["errorType"] == "Runtime.ImportModuleError"
 
 
@@ -97,7 +99,9 @@ def test_a_crash_leaves_other_environments_alone(faaslab: Faaslab, lam: Any) -> 
 
 
 def test_log_tail_and_report_line(lam: Any) -> None:
-    r, _ = invoke(lam, "probe", {"action": "print", "text": "a line from the handler"}, LogType="Tail")
+    r, _ = invoke(
+        lam, "probe", {"action": "print", "text": "a line from the handler"}, LogType="Tail"
+    )
     log = base64.b64decode(r["LogResult"]).decode()
     rid = r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
     assert f"START RequestId: {rid} Version: $LATEST" in log

@@ -55,8 +55,11 @@ def test_dry_run_and_event(faaslab: Faaslab, lam: Any) -> None:
     r = lam.invoke(FunctionName="probe", InvocationType="DryRun")
     assert r["StatusCode"] == 204
     marker = f"event-{time.time_ns()}"
-    r = lam.invoke(FunctionName="probe", InvocationType="Event",
-                   Payload=json.dumps({"action": "print", "text": marker}))
+    r = lam.invoke(
+        FunctionName="probe",
+        InvocationType="Event",
+        Payload=json.dumps({"action": "print", "text": marker}),
+    )
     assert r["StatusCode"] == 202
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -73,12 +76,31 @@ def test_dry_run_and_event(faaslab: Faaslab, lam: Any) -> None:
 def test_aws_cli_invoke(faaslab: Faaslab, tmp_path: Path) -> None:
     aws = Path(sys.executable).parent / "aws"
     out = tmp_path / "out.json"
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": LOCAL_KEYS["aws_access_key_id"],
-           "AWS_SECRET_ACCESS_KEY": LOCAL_KEYS["aws_secret_access_key"], "AWS_DEFAULT_REGION": "us-east-1"}
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": LOCAL_KEYS["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": LOCAL_KEYS["aws_secret_access_key"],
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     cp = subprocess.run(
-        [str(aws), "lambda", "invoke", "--endpoint-url", faaslab.url, "--function-name", "probe",
-         "--payload", '{"from": "aws-cli"}', "--log-type", "Tail", str(out)],
-        capture_output=True, text=True, env=env, timeout=60,
+        [
+            str(aws),
+            "lambda",
+            "invoke",
+            "--endpoint-url",
+            faaslab.url,
+            "--function-name",
+            "probe",
+            "--payload",
+            '{"from": "aws-cli"}',
+            "--log-type",
+            "Tail",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     assert cp.returncode == 0, cp.stderr
     meta = json.loads(cp.stdout)
@@ -116,10 +138,14 @@ def test_rest_api_route_needs_proxy_response(faaslab: Faaslab) -> None:
 def test_broken_template_is_refused_with_its_location(tmp_path: Path) -> None:
     bad = tmp_path / "template.yaml"
     (tmp_path / "fns").symlink_to(FIXTURES / "fns")
-    bad.write_text((FIXTURES / "template.yaml").read_text().replace("MemorySize: 128", "MemorySize: lots"))
+    bad.write_text(
+        (FIXTURES / "template.yaml").read_text().replace("MemorySize: 128", "MemorySize: lots")
+    )
     cp = subprocess.run(
         [sys.executable, "-m", "faaslab.cli", "up", str(bad), "--port", str(free_port())],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert cp.returncode != 0
     assert "template.yaml" in cp.stderr and "Faults" in cp.stderr and "MemorySize" in cp.stderr
@@ -128,13 +154,30 @@ def test_broken_template_is_refused_with_its_location(tmp_path: Path) -> None:
 def test_cli_invoke_ps_logs(faaslab: Faaslab) -> None:
     env = {**os.environ, "FAASLAB_ENDPOINT": faaslab.url}
     cli = [sys.executable, "-m", "faaslab.cli"]
-    cp = subprocess.run([*cli, "invoke", "probe", "--payload", '{"action": "print", "text": "via-cli"}',
-                         "--parallel", "2", "--repeat", "2"], capture_output=True, text=True, env=env, timeout=60)
+    cp = subprocess.run(
+        [
+            *cli,
+            "invoke",
+            "probe",
+            "--payload",
+            '{"action": "print", "text": "via-cli"}',
+            "--parallel",
+            "2",
+            "--repeat",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert cp.returncode == 0, cp.stderr
     assert cp.stderr.count("status 200") == 4
     cp = subprocess.run([*cli, "ps"], capture_output=True, text=True, env=env, timeout=30)
     assert cp.returncode == 0 and "probe" in cp.stdout and "FUNCTION" in cp.stdout
-    cp = subprocess.run([*cli, "logs", "probe"], capture_output=True, text=True, env=env, timeout=30)
+    cp = subprocess.run(
+        [*cli, "logs", "probe"], capture_output=True, text=True, env=env, timeout=30
+    )
     assert cp.returncode == 0 and "via-cli" in cp.stdout and "REPORT RequestId:" in cp.stdout
     cp = subprocess.run([*cli, "logs", "nope"], capture_output=True, text=True, env=env, timeout=30)
     assert cp.returncode != 0 and "Function not found" in cp.stderr

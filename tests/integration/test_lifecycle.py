@@ -31,14 +31,18 @@ def test_environment_variables_and_context(lam: Any) -> None:
     assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
     assert env["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.11"
     assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == "/aws/lambda/probe"
-    assert re.fullmatch(r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}", env["AWS_LAMBDA_LOG_STREAM_NAME"])
+    assert re.fullmatch(
+        r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}", env["AWS_LAMBDA_LOG_STREAM_NAME"]
+    )
     assert env["LAMBDA_TASK_ROOT"] == "/var/task"
     assert env["AWS_LAMBDA_INITIALIZATION_TYPE"] == "on-demand"
     assert env["TZ"] == ":UTC"
     assert env["GREETING"] == "hello"
     assert env["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
     assert re.fullmatch(r"127\.0\.0\.1:\d+", env["AWS_LAMBDA_RUNTIME_API"])
-    assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION"} <= set(env)
+    assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION"} <= set(
+        env
+    )
     assert ctx["invoked_function_arn"] == "arn:aws:lambda:us-east-1:123456789012:function:probe"
     assert ctx["function_name"] == "probe" and ctx["memory_limit_in_mb"] == "256"
     assert ctx["log_stream_name"] == env["AWS_LAMBDA_LOG_STREAM_NAME"]
@@ -119,7 +123,9 @@ def test_timeout_answers_sandbox_timedout_and_keeps_tmp(lam: Any) -> None:
     r, out = invoke(lam, "sleeper", {"sleep": 3, "file": marker})
     assert r["FunctionError"] == "Unhandled"
     assert out["errorType"] == "Sandbox.Timedout"
-    assert re.fullmatch(r"RequestId: [0-9a-f-]{36} Error: Task timed out after 1\.00 seconds", out["errorMessage"])
+    assert re.fullmatch(
+        r"RequestId: [0-9a-f-]{36} Error: Task timed out after 1\.00 seconds", out["errorMessage"]
+    )
     # The runtime was replaced, /tmp was not. (Many environments may exist: find ours.)
     for _ in range(10):
         _, after = invoke(lam, "sleeper", {"sleep": 0})
@@ -129,8 +135,14 @@ def test_timeout_answers_sandbox_timedout_and_keeps_tmp(lam: Any) -> None:
 
 
 def test_idle_environments_are_recycled(tmp_path_factory: pytest.TempPathFactory) -> None:
-    fl = start_faaslab(FIXTURES / "template.yaml", tmp_path_factory.mktemp("expiry") / "s",
-                       "--keep-alive", "60", "--time-scale", "60")
+    fl = start_faaslab(
+        FIXTURES / "template.yaml",
+        tmp_path_factory.mktemp("expiry") / "s",
+        "--keep-alive",
+        "60",
+        "--time-scale",
+        "60",
+    )
     try:
         lam = fl.client()
         _, first = invoke(lam, "probe")

@@ -1,0 +1,225 @@
+"""Warm-invoke latency, throughput and cold-start overhead, as ratios to a floor.
+
+    .venv/bin/python benchmarks/invoke.py [--requests 3000] [--seconds 5] [--clients 8]
+
+Everything is measured in one run on this machine (they are noisy; only ratios travel):
+  floor    a bare loopback HTTP echo server (benchmarks/echo_server.py), same client
+  faaslab  `faaslab up benchmarks/functions/template.yaml`, handler `return event`
+Targets (issue #2): warm p50 <= 2x the floor; >= 2,000 invokes/s with 8 clients;
+cold-start overhead (cold RTT - warm RTT, trivial handler) p50 <= 10 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+PAYLOAD = b'{"k": 1}'
+INVOKE = "/2015-03-31/functions/echo/invocations"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited early ({proc.returncode}): {proc.args}")
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"{url} did not answer")
+
+
+def start_echo() -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "echo_server.py"), str(port)], stdout=subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    return proc, port
+
+
+def start_faaslab(state: Path, *args: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "faaslab.cli",
+            "up",
+            str(HERE / "functions" / "template.yaml"),
+            "--port",
+            str(port),
+            "--state-dir",
+            str(state),
+            *args,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_http(f"http://127.0.0.1:{port}/_faaslab/health", proc)
+    return proc, port
+
+
+def latencies(port: int, path: str, n: int) -> list[float]:
+    """n sequential POSTs over one keep-alive connection; microseconds each."""
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    headers = {"Content-Type": "application/json"}
+    out = []
+    for _ in range(n):
+        t = time.perf_counter_ns()
+        conn.request("POST", path, PAYLOAD, headers)
+        r = conn.getresponse()
+        body = r.read()
+        out.append((time.perf_counter_ns() - t) / 1000)
+        if r.status != 200 or body != PAYLOAD:
+            raise SystemExit(f"bad answer from :{port}{path}: {r.status} {body[:200]!r}")
+    conn.close()
+    return out
+
+
+def _client_loop(port: int, path: str, seconds: float, q: Any) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    count = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        conn.request("POST", path, PAYLOAD, {"Content-Type": "application/json"})
+        r = conn.getresponse()
+        r.read()
+        count += r.status == 200
+    q.put(count)
+
+
+def throughput(port: int, path: str, clients: int, seconds: float) -> float:
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    procs = [
+        ctx.Process(target=_client_loop, args=(port, path, seconds, q)) for _ in range(clients)
+    ]
+    for p in procs:
+        p.start()
+    total = sum(q.get() for _ in procs)
+    for p in procs:
+        p.join()
+    return total / seconds
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(len(xs) * p))]
+
+
+def cold_starts(state: Path, samples: int, warm_p50_us: float) -> tuple[list[float], list[float]]:
+    """Cold RTT minus the warm p50, and the REPORT lines' Init Duration, per sample."""
+    proc, port = start_faaslab(state, "--keep-alive", "0.05")
+    overheads, inits = [], []
+    try:
+        for _ in range(samples):
+            time.sleep(0.4)  # the idle environment is recycled (keep-alive 50 ms, sweep 250 ms)
+            rtt = latencies(port, INVOKE, 1)[0]
+            overheads.append(rtt - warm_p50_us)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_faaslab/logs/echo") as r:
+            records = json.loads(r.read())["records"]
+        inits = [
+            float(m.group(1)) * 1000
+            for rec in records
+            if (m := re.search(r"Init Duration: ([\d.]+) ms", str(rec["m"])))
+        ]
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    return overheads, inits
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--requests", type=int, default=3000, help="sequential requests per target")
+    ap.add_argument("--seconds", type=float, default=5.0, help="duration of each throughput run")
+    ap.add_argument("--clients", type=int, default=8, help="concurrent clients for throughput")
+    ap.add_argument("--cold", type=int, default=30, help="cold-start samples")
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args()
+
+    state = Path(tempfile.mkdtemp(prefix="faaslab-bench-"))
+    echo, echo_port = start_echo()
+    fl, fl_port = start_faaslab(state / "warm")
+    results: dict[str, Any] = {
+        "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus",
+        "python": platform.python_version(),
+    }
+    try:
+        latencies(echo_port, "/", 300)
+        latencies(fl_port, INVOKE, 300)  # warm-up: the environment exists and is warm
+        floor: list[float] = []
+        ours: list[float] = []
+        for _ in range(10):  # interleave, so drift hits both alike
+            floor += latencies(echo_port, "/", args.requests // 10)
+            ours += latencies(fl_port, INVOKE, args.requests // 10)
+        f50, o50 = statistics.median(floor), statistics.median(ours)
+        results["latency_us"] = {
+            "floor": {"p50": f50, "p90": pct(floor, 0.9), "p99": pct(floor, 0.99)},
+            "faaslab": {"p50": o50, "p90": pct(ours, 0.9), "p99": pct(ours, 0.99)},
+            "ratio_p50": o50 / f50,
+        }
+        print(
+            f"warm invoke p50 {o50:.0f} us vs echo floor {f50:.0f} us: {o50 / f50:.2f}x  (target <= 2x)"
+        )
+        print(
+            f"   p90 {pct(ours, 0.9):.0f} / {pct(floor, 0.9):.0f} us, p99 {pct(ours, 0.99):.0f} / "
+            f"{pct(floor, 0.99):.0f} us"
+        )
+        t_floor = throughput(echo_port, "/", args.clients, args.seconds)
+        t_ours = throughput(fl_port, INVOKE, args.clients, args.seconds)
+        results["throughput_rps"] = {"floor": t_floor, "faaslab": t_ours, "clients": args.clients}
+        print(
+            f"throughput, {args.clients} clients: {t_ours:.0f} invokes/s (target >= 2000); "
+            f"echo floor {t_floor:.0f} req/s ({t_ours / t_floor:.2f}x)"
+        )
+    finally:
+        fl.terminate()
+        echo.terminate()
+        fl.wait(20)
+        echo.wait(5)
+    over, inits = cold_starts(state / "cold", args.cold, o50)
+    if over:
+        results["cold_start_ms"] = {
+            "overhead_p50": statistics.median(over) / 1000,
+            "overhead_p90": pct(over, 0.9) / 1000,
+            "init_duration_p50": statistics.median(inits) / 1000 if inits else None,
+        }
+        print(
+            f"cold-start overhead p50 {statistics.median(over) / 1000:.1f} ms, p90 {pct(over, 0.9) / 1000:.1f} ms "
+            f"(target p50 <= 10 ms); REPORT Init Duration p50 "
+            f"{statistics.median(inits) / 1000 if inits else float('nan'):.1f} ms"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
