@@ -24,7 +24,7 @@ from faaslab.functions.invoke_api import INVOKE_PATH, InvokeApi, error_response
 from faaslab.functions.logs import read_records
 from faaslab.functions.manager import Manager
 from faaslab.functions.model import ApiRoute, InvokeRequest
-from faaslab.http.server import Request, Response, serve
+from faaslab.http.server import Deferred, Request, Response, serve
 from faaslab.template import Template, load_template
 
 STARTING = Response(503, b'{"message":"faaslab is starting"}', {"Content-Type": "application/json"})
@@ -82,7 +82,7 @@ class ControlPlane:
             await self.manager.stop()
 
     # -- the edge
-    def handle(self, req: Request) -> Response | Awaitable[Response]:
+    def handle(self, req: Request) -> Response | Deferred | Awaitable[Response]:
         if not self.ready:
             return STARTING
         path = req.path

@@ -16,6 +16,7 @@ import contextlib
 import importlib
 import json
 import os
+import resource
 import socket
 import sys
 import time
@@ -221,7 +222,9 @@ def run(env: dict[str, str] | None = None) -> None:
             )
             continue
         _flush()
-        client.request("POST", f"{API}/invocation/{request_id}/response", payload)
+        # Peak RSS for the REPORT line, from the one place it is cheap to read.
+        peak = {"Faaslab-Max-Rss-Kb": str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)}
+        client.request("POST", f"{API}/invocation/{request_id}/response", payload, peak)
 
 
 def _flush() -> None:

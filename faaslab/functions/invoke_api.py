@@ -27,8 +27,9 @@ from faaslab.functions.model import (
     SYNC_PAYLOAD_LIMIT,
     InvocationType,
     InvokeRequest,
+    InvokeResult,
 )
-from faaslab.http.server import Request, Response
+from faaslab.http.server import Deferred, Request, Response
 
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 
@@ -90,7 +91,9 @@ class InvokeApi:
     def __init__(self, manager: Manager) -> None:
         self.manager = manager
 
-    async def invoke(self, req: Request, name: str) -> Response:
+    def invoke(self, req: Request, name: str) -> Response | Deferred:
+        """Validate, then hand the invoke to the manager; the answer is written the moment
+        the runtime posts its result (see Deferred)."""
         try:
             function, itype, invoke, want_tail = parse_invoke(req, name)
             if itype is InvocationType.DRY_RUN:
@@ -99,16 +102,28 @@ class InvokeApi:
             if itype is InvocationType.EVENT:
                 self.manager.submit_event(function, invoke)
                 return Response(202, b"", {"x-amzn-RequestId": invoke.request_id})
-            result = await self.manager.invoke(function, invoke, want_tail)
+            deferred = Deferred()
+            self.manager.start_invoke(
+                function,
+                invoke,
+                want_tail,
+                lambda outcome: deferred.resolve(_answer(outcome, want_tail)),
+            )
+            return deferred
         except LambdaError as e:
             return error_response(e)
-        headers = {
-            "Content-Type": "application/json",
-            "X-Amz-Executed-Version": "$LATEST",
-            "x-amzn-RequestId": invoke.request_id,
-        }
-        if result.function_error:
-            headers["X-Amz-Function-Error"] = result.function_error
-        if want_tail:
-            headers["X-Amz-Log-Result"] = base64.b64encode(result.log_tail).decode()
-        return Response(200, result.payload, headers)
+
+
+def _answer(outcome: InvokeResult | LambdaError, want_tail: bool) -> Response:
+    if isinstance(outcome, LambdaError):
+        return error_response(outcome)
+    headers = {
+        "Content-Type": "application/json",
+        "X-Amz-Executed-Version": "$LATEST",
+        "x-amzn-RequestId": outcome.request_id,
+    }
+    if outcome.function_error:
+        headers["X-Amz-Function-Error"] = outcome.function_error
+    if want_tail:
+        headers["X-Amz-Log-Result"] = base64.b64encode(outcome.log_tail).decode()
+    return Response(200, outcome.payload, headers)

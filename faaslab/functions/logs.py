@@ -69,27 +69,40 @@ class InvocationLog:
 
 
 class LogStore:
-    """Appends log records per function and reads them back (for `faaslab logs`)."""
+    """Appends log records per function and reads them back (for `faaslab logs`).
+
+    `write` only queues the record (a tuple append): encoding and file I/O happen in
+    `flush`, which the manager calls every 250 ms and before any read, so logging stays
+    off the invoke path.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self._files: dict[str, IO[str]] = {}
+        self._queue: list[tuple[str, float, str, str]] = []
 
     def path(self, function: str) -> Path:
         return self.root / f"{function}.jsonl"
 
     def write(self, function: str, stream: str, message: str) -> None:
-        f = self._files.get(function)
-        if f is None:
-            f = self._files[function] = open(self.path(function), "a", encoding="utf-8")  # noqa: SIM115
-        f.write(json.dumps({"t": int(time.time() * 1000), "s": stream, "m": message}) + "\n")
+        self._queue.append((function, time.time(), stream, message))
 
     def flush(self) -> None:
-        for f in self._files.values():
+        queue, self._queue = self._queue, []
+        dumps = json.dumps
+        touched = set()
+        for function, t, stream, message in queue:
+            f = self._files.get(function)
+            if f is None:
+                f = self._files[function] = open(self.path(function), "a", encoding="utf-8")  # noqa: SIM115
+            f.write(f'{{"t": {int(t * 1000)}, "s": {dumps(stream)}, "m": {dumps(message)}}}\n')
+            touched.add(f)
+        for f in touched:
             f.flush()
 
     def close(self) -> None:
+        self.flush()
         for f in self._files.values():
             f.close()
         self._files.clear()

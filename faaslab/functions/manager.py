@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from faaslab.functions import logs as logfmt
 from faaslab.functions import runtime_api, sandbox
 from faaslab.functions.cgroups import Cgroup, CgroupDriver, detect
 from faaslab.functions.environment import EnvEvent, EnvState, next_state
-from faaslab.functions.errors import ResourceNotFound, ServiceError, TooManyRequests
+from faaslab.functions.errors import LambdaError, ResourceNotFound, ServiceError, TooManyRequests
 from faaslab.functions.logs import InvocationLog, LogStore
 from faaslab.functions.model import (
     DEFAULT_ACCOUNT,
@@ -44,23 +44,35 @@ from faaslab.functions.model import (
     InvokeResult,
 )
 from faaslab.functions.spawner import Spawner, describe_status
-from faaslab.http.server import Response, serve
+from faaslab.http.server import Deferred, Response, serve
 
 EVENT_RETRY_DELAYS = (60.0, 120.0)  # AWS retries a failed async invoke twice: ~1 min, ~2 min
 LOCAL_ACCESS_KEY = "AKIAFAASLABLOCAL0001"
 LOCAL_SECRET_KEY = "faaslab/local/secret/key/0001"
 
 
+Outcome = InvokeResult | LambdaError
+OnDone = Callable[[Outcome], None]
+
+
 @dataclass(eq=False)
 class Invocation:
+    """One invoke in flight. `on_done` is called exactly once, synchronously, with the
+    result (or the LambdaError): no futures on the hot path."""
+
     request: InvokeRequest
-    future: asyncio.Future[InvokeResult]
+    on_done: OnDone
     want_tail: bool
     log: InvocationLog = field(default_factory=InvocationLog)
     delivered: bool = False
+    done: bool = False
     started: float = 0.0
     timer: asyncio.TimerHandle | None = None
-    cold: bool = False
+
+    def complete(self, outcome: Outcome) -> None:
+        if not self.done:
+            self.done = True
+            self.on_done(outcome)
 
 
 class Environment:
@@ -84,11 +96,12 @@ class Environment:
         self.frozen = False
         self.in_idle = False
         self.current: Invocation | None = None
-        self.next_waiter: asyncio.Future[Response] | None = None
+        self.next_waiter: Deferred | None = None
         self.spawned_at = 0.0
         self.init_ms: float | None = None  # pending for the next REPORT (cold start)
         self.init_error: bytes | None = None
         self.oom_baseline = 0
+        self.reported_rss_kb: int | None = None  # the runtime's own peak RSS, when it says
         self._log_fd: int | None = None
         self._partial = bytearray()
 
@@ -97,7 +110,7 @@ class Environment:
         self.state = next_state(self.id, self.state, event)
 
     # -- Runtime API (called by runtime_api handlers)
-    def runtime_next(self) -> Response | asyncio.Future[Response]:
+    def runtime_next(self) -> Response | Deferred:
         if self.spawned_at:
             self.init_ms = (time.monotonic() - self.spawned_at) * 1000
             self.spawned_at = 0.0
@@ -114,14 +127,15 @@ class Environment:
         if self.state is EnvState.STARTING:
             self.fire(EnvEvent.NEXT)
             self.manager.make_idle(self)
-        fut: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
-        self.next_waiter = fut
+        waiter = self.next_waiter = Deferred()
         if self.pid is not None and self.current is None:
             self._signal(signal.SIGSTOP)
             self.frozen = True
-        return fut
+        return waiter
 
-    def runtime_result(self, request_id: str, body: bytes, error_type: str | None) -> Response:
+    def runtime_result(
+        self, request_id: str, body: bytes, error_type: str | None, rss_kb: int | None = None
+    ) -> Response:
         inv = self.current
         if inv is None or inv.request.request_id != request_id or not inv.delivered:
             return runtime_api.invalid_request_id(request_id)
@@ -133,6 +147,7 @@ class Environment:
             )
             self._finish(inv, payload, "Unhandled", None)
             return runtime_api.too_large(len(body), SYNC_PAYLOAD_LIMIT)
+        self.reported_rss_kb = rss_kb
         self._finish(inv, body, "Unhandled" if error_type else None, None)
         return runtime_api.ACCEPTED
 
@@ -146,10 +161,9 @@ class Environment:
         self.current = inv
         self.uses += 1
         w = self.next_waiter
-        if w is not None:
+        if w is not None and not w.done:
             self.next_waiter = None
-            if not w.done():
-                w.set_result(self._deliver(inv))
+            w.resolve(self._deliver(inv))
 
     def _deliver(self, inv: Invocation) -> Response:
         if self.frozen:
@@ -160,8 +174,6 @@ class Environment:
         timeout = self.fn.timeout_s
         deadline_ms = int((time.time() + timeout) * 1000)
         inv.timer = asyncio.get_running_loop().call_later(timeout, self._timed_out, inv)
-        if self.cgroup is not None:
-            self.oom_baseline = self.cgroup.oom_kills()
         self._log(logfmt.start_line(inv.request.request_id), inv)
         req = inv.request
         headers = {
@@ -180,37 +192,36 @@ class Environment:
     def _finish(
         self, inv: Invocation, payload: bytes, function_error: str | None, status: str | None
     ) -> None:
-        """Complete an invocation: drain its output, write END/REPORT, answer the caller."""
+        """Complete an invocation: answer the caller first, then write END/REPORT (before,
+        when the caller asked for the log tail, which must contain them)."""
         if inv.timer is not None:
             inv.timer.cancel()
         self.drain_log()
-        duration = (time.monotonic() - inv.started) * 1000 if inv.delivered else 0.0
-        rid = inv.request.request_id
-        self._log(logfmt.end_line(rid), inv)
-        self._log(
-            logfmt.report_line(
-                rid, duration, self.fn.memory_mb, self.max_memory_mb(), self.init_ms, status
-            ),
-            inv,
-        )
-        cold = self.init_ms is not None
-        self.init_ms = None
+        now = time.monotonic()
+        duration = (now - inv.started) * 1000 if inv.delivered else 0.0
+        init_ms, self.init_ms = self.init_ms, None
         self.current = None
-        self.last_used = time.monotonic()
+        self.last_used = now
         if self.state is EnvState.BUSY:
             self.fire(EnvEvent.RESULT)
             self.manager.make_idle(self)
-        if not inv.future.done():
-            inv.future.set_result(
-                InvokeResult(
-                    rid,
-                    payload,
-                    function_error,
-                    inv.log.tail() if inv.want_tail else b"",
-                    self.id,
-                    cold,
-                )
-            )
+        if inv.want_tail:
+            self._report(inv, duration, init_ms, status)
+        rid = inv.request.request_id
+        tail = inv.log.tail() if inv.want_tail else b""
+        inv.complete(InvokeResult(rid, payload, function_error, tail, self.id, init_ms is not None))
+        if not inv.want_tail:
+            self._report(inv, duration, init_ms, status)
+
+    def _report(
+        self, inv: Invocation, duration: float, init_ms: float | None, status: str | None
+    ) -> None:
+        rid = inv.request.request_id
+        self._log(logfmt.end_line(rid), inv)
+        memory = self.max_memory_mb()
+        self._log(
+            logfmt.report_line(rid, duration, self.fn.memory_mb, memory, init_ms, status), inv
+        )
 
     def _timed_out(self, inv: Invocation) -> None:
         if self.current is not inv:
@@ -236,7 +247,7 @@ class Environment:
         during_init = self.state is EnvState.STARTING or (inv is not None and not inv.delivered)
         if self.state is not EnvState.STARTING:
             self.fire(EnvEvent.RESET)
-        if inv is not None and not inv.future.done():
+        if inv is not None and not inv.done:
             self._finish(inv, self._exit_payload(inv, desc), "Unhandled", "error")
         if during_init:
             self.manager.discard(self)
@@ -277,9 +288,7 @@ class Environment:
             self._signal(signal.SIGCONT)
             self.pid = None
         self.frozen = False
-        if self.next_waiter is not None and not self.next_waiter.done():
-            self.next_waiter.cancel()
-        self.next_waiter = None
+        self.next_waiter = None  # its connection dies with the process
 
     def attach_log(self, fd: int) -> None:
         os.set_blocking(fd, False)
@@ -320,7 +329,10 @@ class Environment:
 
     def max_memory_mb(self) -> int | None:
         """Peak memory: the runtime's high-water RSS (what AWS reports for a Python
-        runtime), or the cgroup's peak when children of the runtime used more."""
+        runtime) as the runtime reported it; else read from /proc and the cgroup."""
+        if self.reported_rss_kb is not None:
+            kb, self.reported_rss_kb = self.reported_rss_kb, None
+            return -(-kb // 1024)
         peak = self.cgroup.peak_bytes() if self.cgroup is not None else None
         if self.pid is not None:
             with (
@@ -358,9 +370,11 @@ class FunctionPool:
         self.envs: dict[str, Environment] = {}
         self.idle: list[Environment] = []  # a stack: the most recently used on top
 
+        self.starting = 0  # cold starts under way (their invocation is not assigned yet)
+
     @property
     def busy(self) -> int:
-        return sum(1 for e in self.envs.values() if e.current is not None)
+        return self.starting + sum(1 for e in self.envs.values() if e.current is not None)
 
 
 class Manager:
@@ -490,22 +504,59 @@ class Manager:
         return pool
 
     # -- invoking
-    async def invoke(
-        self, fn_name: str, req: InvokeRequest, want_tail: bool = False
-    ) -> InvokeResult:
+    def start_invoke(
+        self, fn_name: str, req: InvokeRequest, want_tail: bool, on_done: OnDone
+    ) -> None:
+        """Begin a sync invoke; `on_done` gets the outcome. Raises 404/429 at once.
+
+        The warm path is synchronous end to end: an idle environment whose runtime waits
+        in `next` gets the event written to it before this returns.
+        """
         pool = self.pool(fn_name)
         fn = pool.fn
         if fn.reserved_concurrency is not None and pool.busy >= fn.reserved_concurrency:
             raise TooManyRequests("ReservedFunctionConcurrentInvocationLimitExceeded")
         if self.total_busy() >= self.config.concurrency:
             raise TooManyRequests("ConcurrentInvocationLimitExceeded")
-        inv = Invocation(req, asyncio.get_running_loop().create_future(), want_tail)
+        inv = Invocation(req, on_done, want_tail)
         env = self._take_idle(pool)
-        if env is None:
+        if env is not None:
+            env.assign(inv)
+            return
+        pool.starting += 1  # counts toward concurrency while the environment starts
+        task = asyncio.create_task(self._cold_start(pool, inv))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _cold_start(self, pool: FunctionPool, inv: Invocation) -> None:
+        try:
             env = await self._new_environment(pool)
-            inv.cold = True
+        except LambdaError as e:
+            inv.complete(e)
+            return
+        except Exception as e:
+            inv.complete(ServiceError(f"could not start an environment: {e}"))
+            return
+        finally:
+            pool.starting -= 1
         env.assign(inv)
-        return await inv.future
+
+    async def invoke(
+        self, fn_name: str, req: InvokeRequest, want_tail: bool = False
+    ) -> InvokeResult:
+        """start_invoke for callers that prefer to await (API routes, Event retries)."""
+        fut: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
+
+        def done(outcome: Outcome) -> None:
+            if fut.done():
+                return
+            if isinstance(outcome, LambdaError):
+                fut.set_exception(outcome)
+            else:
+                fut.set_result(outcome)
+
+        self.start_invoke(fn_name, req, want_tail, done)
+        return await fut
 
     def total_busy(self) -> int:
         return sum(p.busy for p in self.pools.values())
@@ -575,6 +626,8 @@ class Manager:
             return
         env.pid = pid
         self._by_pid[pid] = env
+        if env.cgroup is not None:
+            env.oom_baseline = env.cgroup.oom_kills()
 
     def restart_runtime(self, env: Environment) -> None:
         """Start a fresh runtime in the same environment (after a timeout or crash)."""
@@ -626,8 +679,8 @@ class Manager:
         env.fire(event)
         inv = env.current
         env.kill_runtime()
-        if inv is not None and not inv.future.done():
-            inv.future.set_exception(ServiceError("the environment was stopped"))
+        if inv is not None:
+            inv.complete(ServiceError("the environment was stopped"))
         env.current = None
         pool = self.pools.get(env.fn.name)
         if pool is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
-from faaslab.http.server import Request, Response
+from faaslab.http.server import Deferred, Request, Response
 
 if TYPE_CHECKING:
     from faaslab.functions.manager import Environment
@@ -22,7 +22,7 @@ ACCEPTED = Response(202, b'{"status":"OK"}', {"Content-Type": "application/json"
 def make_handler(env: Environment) -> object:
     """A Handler bound to one environment."""
 
-    def handle(req: Request) -> Response | Awaitable[Response]:
+    def handle(req: Request) -> Response | Deferred | Awaitable[Response]:
         path = req.path
         if not path.startswith(PREFIX):
             return _error(404, "InvalidRequest", f"unknown Runtime API path {path}")
@@ -31,11 +31,13 @@ def make_handler(env: Environment) -> object:
             return env.runtime_next()
         if rest.startswith("invocation/") and req.method == "POST":
             request_id, _, what = rest[len("invocation/") :].partition("/")
+            rss = req.headers.get("faaslab-max-rss-kb")  # sent by faaslab's own runtime
+            rss_kb = int(rss) if rss and rss.isdigit() else None
             if what == "response":
-                return env.runtime_result(request_id, req.body, None)
+                return env.runtime_result(request_id, req.body, None, rss_kb)
             if what == "error":
                 error_type = req.headers.get("lambda-runtime-function-error-type", "Unhandled")
-                return env.runtime_result(request_id, req.body, error_type)
+                return env.runtime_result(request_id, req.body, error_type, rss_kb)
         if rest == "init/error" and req.method == "POST":
             return env.runtime_init_error(req.body)
         return _error(404, "InvalidRequest", f"unknown Runtime API call {req.method} {path}")

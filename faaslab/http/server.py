@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -54,13 +55,59 @@ class Response:
         return cls(status, json.dumps(obj).encode(), h)
 
 
-Handler = Callable[[Request], "Response | Awaitable[Response]"]
+class Deferred:
+    """A response that arrives later, without a task or a future.
+
+    Whoever gets the answer calls `resolve()`, and it is written to the connection right
+    there, with no event-loop round trip. This is how a warm invoke crosses the control
+    plane in two callbacks: the client's request resolves the runtime's pending `next`,
+    and the runtime's `response` POST resolves the client's request.
+    """
+
+    __slots__ = ("_keep_alive", "_proto", "_req", "cancelled", "on_cancel", "response")
+
+    def __init__(self) -> None:
+        self.response: Response | None = None
+        self.cancelled = False
+        self.on_cancel: Callable[[], None] | None = None
+        self._proto: HttpProtocol | None = None
+        self._req: Request | None = None
+        self._keep_alive = True
+
+    @property
+    def done(self) -> bool:
+        return self.response is not None or self.cancelled
+
+    def resolve(self, response: Response) -> None:
+        if self.done:
+            return
+        self.response = response
+        if self._proto is not None:
+            self._proto._resolved(self)
+
+    def cancel(self) -> None:
+        """The connection went away before an answer: tell whoever waits on it."""
+        if self.done:
+            return
+        self.cancelled = True
+        if self.on_cancel is not None:
+            self.on_cancel()
+
+
+Handler = Callable[[Request], "Response | Deferred | Awaitable[Response]"]
 
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 
 
+_date_cache: list[Any] = [0, ""]
+
+
 def _date() -> str:
-    return formatdate(usegmt=True)
+    """The Date header, formatted once a second (formatdate costs ~10 us)."""
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache[0], _date_cache[1] = now, formatdate(now, usegmt=True)
+    return str(_date_cache[1])
 
 
 def encode_response(resp: Response, keep_alive: bool, head: bool = False) -> bytes:
@@ -84,6 +131,7 @@ class HttpProtocol(asyncio.Protocol):
         "_body_size",
         "_busy",
         "_closed",
+        "_deferred",
         "_handler",
         "_headers",
         "_max_body",
@@ -107,6 +155,7 @@ class HttpProtocol(asyncio.Protocol):
         self._busy = False
         self._closed = False
         self._peer: tuple[str, int] | None = None
+        self._deferred: Deferred | None = None
 
     # -- asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -117,6 +166,9 @@ class HttpProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
         self._transport = None
+        if self._deferred is not None:
+            self._deferred.cancel()
+            self._deferred = None
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -173,12 +225,26 @@ class HttpProtocol(asyncio.Protocol):
             result = self._handler(req)
         except Exception as e:  # a handler bug must not take the connection's peers down
             result = _internal_error(e)
-        if inspect.isawaitable(result):
+        if isinstance(result, Deferred):
+            if result.response is not None:
+                self._write(result.response, req, keep_alive)
+                return
+            self._busy = True
+            self._deferred = result
+            result._proto, result._req, result._keep_alive = self, req, keep_alive
+        elif inspect.isawaitable(result):
             self._busy = True
             task = asyncio.ensure_future(result)
             task.add_done_callback(lambda t: self._finish_async(t, req, keep_alive))
         else:
             self._write(result, req, keep_alive)
+
+    def _resolved(self, d: Deferred) -> None:
+        assert d.response is not None and d._req is not None
+        self._deferred = None
+        self._busy = False
+        self._write(d.response, d._req, d._keep_alive)
+        self._run_pending()
 
     def _finish_async(self, task: asyncio.Future[Response], req: Request, keep_alive: bool) -> None:
         self._busy = False
@@ -189,6 +255,9 @@ class HttpProtocol(asyncio.Protocol):
         else:
             resp = task.result()
         self._write(resp, req, keep_alive)
+        self._run_pending()
+
+    def _run_pending(self) -> None:
         while self._pending and not self._busy and not self._closed:
             nreq, nka = self._pending.pop(0)
             self._run(nreq, nka)
