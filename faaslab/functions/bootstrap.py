@@ -32,10 +32,11 @@ API = "/2018-06-01/runtime"
 class RuntimeClient:
     """A keep-alive HTTP/1.1 connection to the Runtime API."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, fd: int | None = None) -> None:
         host, _, port = address.rpartition(":")
         self._addr = (host or "127.0.0.1", int(port))
-        self._sock: socket.socket | None = None
+        # A connection handed over by faaslab (a Unix socketpair), else TCP to `address`.
+        self._sock: socket.socket | None = socket.socket(fileno=fd) if fd is not None else None
         self._host_header = address
 
     def _connect(self) -> socket.socket:
@@ -177,10 +178,10 @@ def _post_error(client: RuntimeClient, path: str, err: dict[str, Any]) -> None:
     )
 
 
-def run(env: dict[str, str] | None = None) -> None:
+def run(env: dict[str, str] | None = None, api_fd: int | None = None) -> None:
     """The runtime loop. Never returns normally: the environment is killed from outside."""
     env = dict(os.environ) if env is None else env
-    client = RuntimeClient(env["AWS_LAMBDA_RUNTIME_API"])
+    client = RuntimeClient(env["AWS_LAMBDA_RUNTIME_API"], api_fd)
     task_root = env.get("LAMBDA_TASK_ROOT", "/var/task")
     if task_root not in sys.path:
         sys.path.insert(0, task_root)

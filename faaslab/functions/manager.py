@@ -19,6 +19,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -44,7 +45,7 @@ from faaslab.functions.model import (
     InvokeResult,
 )
 from faaslab.functions.spawner import Spawner, describe_status
-from faaslab.http.server import Deferred, Response, serve
+from faaslab.http.server import Deferred, HttpProtocol, Response, serve
 
 EVENT_RETRY_DELAYS = (60.0, 120.0)  # AWS retries a failed async invoke twice: ~1 min, ~2 min
 LOCAL_ACCESS_KEY = "AKIAFAASLABLOCAL0001"
@@ -614,12 +615,24 @@ class Manager:
         )
         r, w = os.pipe()
         env.attach_log(r)
+        fds = [w]
+        if spec.command is None:
+            # faaslab's own runtime gets its Runtime API connection ready-made: a Unix
+            # socketpair costs half a loopback TCP round trip, and no other process can
+            # reach it. (AWS_LAMBDA_RUNTIME_API still names the TCP port, for other clients.)
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            loop = asyncio.get_running_loop()
+            handler = runtime_api.make_handler(env)
+            await loop.connect_accepted_socket(lambda: HttpProtocol(handler), ours)  # type: ignore[arg-type]
+            fds.append(theirs.fileno())
         env.spawned_at = time.monotonic()
         env.init_error = None
         try:
-            pid = await self._spawner.spawn(spec, w, fn.ephemeral_mb if first else None)
+            pid = await self._spawner.spawn(spec, fds, fn.ephemeral_mb if first else None)
         finally:
             os.close(w)
+            if spec.command is None:
+                theirs.close()
         if env.state is EnvState.STOPPED:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)

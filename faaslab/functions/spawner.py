@@ -87,15 +87,16 @@ class Spawner:
                 if not w.done():
                     w.set_result(msg)
 
-    async def spawn(self, spec: SandboxSpec, log_fd: int, tmp_mb: int | None) -> int:
-        """Fork a sandboxed runtime; returns its pid. `tmp_mb` mounts a fresh /tmp first."""
+    async def spawn(self, spec: SandboxSpec, fds: list[int], tmp_mb: int | None) -> int:
+        """Fork a sandboxed runtime; returns its pid. `fds`: the log pipe's write end, then
+        optionally the runtime's end of its Runtime API socket. `tmp_mb` mounts a new /tmp."""
         if self._sock is None:
             raise ServiceError("the runtime zygote is not running")
         msg = {"op": "spawn", "spec": dataclasses.asdict(spec), "tmp_mb": tmp_mb}
         async with self._lock:
             fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
             self._waiters.append(fut)
-            socket.send_fds(self._sock, [json.dumps(msg).encode()], [log_fd])
+            socket.send_fds(self._sock, [json.dumps(msg).encode()], fds)
             reply = await fut
         if reply["op"] != "spawned":
             raise ServiceError(f"could not start an environment: {reply.get('error')}")

@@ -5,7 +5,7 @@ loaded costs ~1 ms. The control plane starts one zygote (`python -m
 faaslab.functions.zygote FD`) and talks to it over a SOCK_SEQPACKET socket: JSON messages,
 plus the log pipe's write end passed as a file descriptor (SCM_RIGHTS).
 
-Messages in:  {"op": "spawn", "spec": SandboxSpec, "tmp_mb": N|null} + [log fd]
+Messages in:  {"op": "spawn", "spec": SandboxSpec, "tmp_mb": N|null} + [log fd, api fd?]
               {"op": "release", "tmp_dir": path}
 Messages out: {"op": "spawned", "env_id", "pid"} | {"op": "failed", "env_id", "error"}
               {"op": "exited", "pid", "status"}   (raw wait status; the zygote reaps)
@@ -60,15 +60,17 @@ def _spawn(sock: socket.socket, msg: dict[str, Any], fds: list[int]) -> None:
         _send(sock, {"op": "failed", "env_id": spec.env_id, "error": f"preparing /tmp: {e}"})
         return
     log_fd = fds[0]
+    api_fd = fds[1] if len(fds) > 1 else None
     pid = os.fork()
     if pid == 0:  # the child: never returns
-        _child(sock, spec, log_fd)
-    os.close(log_fd)
+        _child(sock, spec, log_fd, api_fd)
+    for fd in fds:
+        os.close(fd)
     _children.add(pid)
     _send(sock, {"op": "spawned", "env_id": spec.env_id, "pid": pid})
 
 
-def _child(sock: socket.socket, spec: sandbox.SandboxSpec, log_fd: int) -> None:
+def _child(sock: socket.socket, spec: sandbox.SandboxSpec, log_fd: int, api_fd: int | None) -> None:
     code = 1
     try:
         sock.close()
@@ -81,7 +83,7 @@ def _child(sock: socket.socket, spec: sandbox.SandboxSpec, log_fd: int) -> None:
         sandbox.enter(spec)
         if spec.command:
             os.execvpe(spec.command[0], spec.command, dict(os.environ))
-        bootstrap.run(dict(os.environ))
+        bootstrap.run(dict(os.environ), api_fd)
     except SystemExit as e:  # sys.exit() in a handler ends the runtime, as on AWS
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         if e.code is not None and not isinstance(e.code, int):
