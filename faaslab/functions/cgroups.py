@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,10 @@ class Cgroup:
     def procs_files(self) -> list[str]:
         """Files the sandboxed child writes its own pid into (before dropping root)."""
         return [str(d / "cgroup.procs") for d in self.dirs]
+
+    def set_limit(self, limit_mb: int) -> None:
+        name = "memory.max" if self.version == 2 else "memory.limit_in_bytes"
+        (self.memory_dir / name).write_text(str(limit_mb * 1024 * 1024))
 
     def peak_bytes(self) -> int | None:
         name = "memory.peak" if self.version == 2 else "memory.max_usage_in_bytes"
@@ -115,6 +118,13 @@ class CgroupDriver:
                 _try_write(d / "pids.max", str(PIDS_MAX))
         return Cgroup(dirs, dirs[0], self.version)
 
+    def remove(self) -> None:
+        """At shutdown: every group of this instance, then the instance's own groups."""
+        self.sweep()
+        for root in self.roots.values():
+            with contextlib.suppress(OSError):
+                root.rmdir()
+
     def sweep(self) -> None:
         """Remove leftover environment groups (from a crashed earlier run)."""
         for root in self.roots.values():
@@ -130,20 +140,25 @@ def _try_write(path: Path, value: str) -> None:
         path.write_text(value)
 
 
-def detect(base: Path = Path("/sys/fs/cgroup"), name: str = "faaslab") -> CgroupDriver:
-    """Pick the best writable hierarchy on this machine."""
+def detect(instance: str, base: Path = Path("/sys/fs/cgroup")) -> CgroupDriver:
+    """Pick the best writable hierarchy on this machine.
+
+    Groups live under faaslab/<instance>/<environment>: `instance` is per state dir, so two
+    `faaslab up` on one machine never sweep (kill) each other's environments.
+    """
+    levels = ("faaslab", instance)
     v2 = _cgroup2_root(base)
     if v2 is not None:
         try:
-            if "memory" in (v2 / "cgroup.controllers").read_text().split():
-                parent = v2 / name
-                parent.mkdir(exist_ok=True)
-                (v2 / "cgroup.subtree_control").write_text("+memory")
-                if "pids" in (v2 / "cgroup.controllers").read_text().split():
-                    _try_write(v2 / "cgroup.subtree_control", "+pids")
-                (parent / "cgroup.subtree_control").write_text(
-                    "+memory" + (" +pids" if (parent / "pids.max").exists() or True else "")
-                )
+            controllers = (v2 / "cgroup.controllers").read_text().split()
+            if "memory" in controllers:
+                enable = "+memory" + (" +pids" if "pids" in controllers else "")
+                parent = v2
+                for level in levels:
+                    (parent / "cgroup.subtree_control").write_text(enable)
+                    parent = parent / level
+                    parent.mkdir(exist_ok=True)
+                (parent / "cgroup.subtree_control").write_text(enable)
                 return CgroupDriver(2, {"memory": parent})
         except OSError:
             pass
@@ -152,8 +167,8 @@ def detect(base: Path = Path("/sys/fs/cgroup"), name: str = "faaslab") -> Cgroup
         d = base / controller
         if (d / "cgroup.procs").exists():
             try:
-                (d / name).mkdir(exist_ok=True)
-                roots[controller] = d / name
+                d.joinpath(*levels).mkdir(parents=True, exist_ok=True)
+                roots[controller] = d.joinpath(*levels)
             except OSError:
                 pass
     if "memory" in roots:
@@ -171,7 +186,3 @@ def _cgroup2_root(base: Path) -> Path | None:
         if len(parts) > 2 and parts[2] == "cgroup2":
             return Path(parts[1])
     return None
-
-
-def which(binary: str) -> str | None:
-    return shutil.which(binary)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import json
 import os
 import secrets
@@ -47,6 +48,7 @@ from faaslab.functions.model import (
 from faaslab.functions.spawner import Spawner, describe_status
 from faaslab.http.server import Deferred, HttpProtocol, Response, serve
 
+SPARES = 2  # environments-to-be forked ahead of time (see zygote.py): cold starts skip ~15 ms
 EVENT_RETRY_DELAYS = (60.0, 120.0)  # AWS retries a failed async invoke twice: ~1 min, ~2 min
 LOCAL_ACCESS_KEY = "AKIAFAASLABLOCAL0001"
 LOCAL_SECRET_KEY = "faaslab/local/secret/key/0001"
@@ -396,6 +398,7 @@ class Manager:
         self._isolate = False
         self._reach: list[tuple[str, list[str]]] = []
         self._sweeper: asyncio.Task[None] | None = None
+        self._spares: list[tuple[str, Cgroup | None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self.warnings: list[str] = []
 
@@ -405,7 +408,7 @@ class Manager:
         self._sweep_stale_mounts()
         self._isolate = self._probe_isolation()
         if self._isolate:
-            self._cgroups = detect()
+            self._cgroups = detect(hashlib.sha256(str(self.state_dir).encode()).hexdigest()[:12])
             self._cgroups.sweep()
             if self._cgroups.version == 0:
                 self.warnings.append(
@@ -416,18 +419,30 @@ class Manager:
             )
         (self.state_dir / "stage").mkdir(exist_ok=True)
         await self._spawner.start()
+        for _ in range(SPARES):
+            self._add_spare()
         self._sweeper = asyncio.create_task(self._sweep())
+
+    def _add_spare(self) -> None:
+        if not self._isolate:
+            return
+        key = "spare-" + secrets.token_hex(6)
+        cgroup = self._cgroups.create(key, 128)
+        self._spares.append((key, cgroup))
+        self._spawner.spare(key, cgroup.procs_files if cgroup else [])
 
     async def stop(self) -> None:
         if self._sweeper is not None:
             self._sweeper.cancel()
+        self._spares.clear()
         for pool in self.pools.values():
             for env in list(pool.envs.values()):
                 self._stop_env(env, EnvEvent.STOP)
         for t in list(self._tasks):
             t.cancel()
-        await asyncio.sleep(0.05)
-        await self._spawner.stop()
+        await self._spawner.stop()  # (it kills the spares, and any child left)
+        await asyncio.sleep(0.1)
+        self._cgroups.remove()
         self._sweep_stale_mounts()
         self.logs.close()
 
@@ -587,15 +602,21 @@ class Manager:
         try:
             env.server = await serve(runtime_api.make_handler(env), "127.0.0.1", 0)  # type: ignore[arg-type]
             env.port = env.server.sockets[0].getsockname()[1]
-            if self._isolate:
+            spare = None
+            if self._spares:
+                spare, env.cgroup = self._spares.pop(0)
+                if env.cgroup is not None:
+                    env.cgroup.set_limit(pool.fn.memory_mb + pool.fn.ephemeral_mb)
+                self._add_spare()
+            elif self._isolate:
                 env.cgroup = self._cgroups.create(env.id, pool.fn.memory_mb + pool.fn.ephemeral_mb)
-            await self._spawn_runtime(env, first=True)
+            await self._spawn_runtime(env, first=True, spare=spare)
         except Exception:
             self._stop_env(env, EnvEvent.STOP)
             raise
         return env
 
-    async def _spawn_runtime(self, env: Environment, first: bool) -> None:
+    async def _spawn_runtime(self, env: Environment, first: bool, spare: str | None = None) -> None:
         fn = env.fn
         uid = self.config.uid_base + env.slot
         spec = sandbox.SandboxSpec(
@@ -628,7 +649,7 @@ class Manager:
         env.spawned_at = time.monotonic()
         env.init_error = None
         try:
-            pid = await self._spawner.spawn(spec, fds, fn.ephemeral_mb if first else None)
+            pid = await self._spawner.spawn(spec, fds, fn.ephemeral_mb if first else None, spare)
         finally:
             os.close(w)
             if spec.command is None:

@@ -91,15 +91,24 @@ class SandboxSpec:
     command: list[str] | None = None  # exec this bootstrap instead of faaslab's runtime
 
 
-def enter(spec: SandboxSpec) -> None:
-    """Everything between fork and the runtime, in the child. Raises on failure."""
+def prepare(cgroup_procs: list[str]) -> None:
+    """Phase 1, which needs nothing of the function: a session of its own and the cgroup.
+    Joining a fresh memory cgroup costs ~15 ms on cgroup v1 (a new css_set), which is why
+    the zygote runs this ahead of time in spare children. (The mount namespace is made
+    later: a copy taken now would miss the environment's /tmp, mounted at spawn time.)"""
     os.setsid()
-    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, signal.SIG_DFL)
     pid = str(os.getpid())
-    for procs in spec.cgroup_procs:
+    for procs in cgroup_procs:
         with open(procs, "w") as f:
             f.write(pid)
+
+
+def enter(spec: SandboxSpec, prepared: bool = False) -> None:
+    """Everything between fork and the runtime, in the child. Raises on failure."""
+    if not prepared:
+        prepare(spec.cgroup_procs)
     if spec.isolate:
         unshare_mounts()
         _make_reachable(spec.reach, spec.stage_dir)

@@ -87,12 +87,14 @@ class Spawner:
                 if not w.done():
                     w.set_result(msg)
 
-    async def spawn(self, spec: SandboxSpec, fds: list[int], tmp_mb: int | None) -> int:
+    async def spawn(
+        self, spec: SandboxSpec, fds: list[int], tmp_mb: int | None, spare: str | None = None
+    ) -> int:
         """Fork a sandboxed runtime; returns its pid. `fds`: the log pipe's write end, then
         optionally the runtime's end of its Runtime API socket. `tmp_mb` mounts a new /tmp."""
         if self._sock is None:
             raise ServiceError("the runtime zygote is not running")
-        msg = {"op": "spawn", "spec": dataclasses.asdict(spec), "tmp_mb": tmp_mb}
+        msg = {"op": "spawn", "spec": dataclasses.asdict(spec), "tmp_mb": tmp_mb, "spare": spare}
         async with self._lock:
             fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
             self._waiters.append(fut)
@@ -102,11 +104,18 @@ class Spawner:
             raise ServiceError(f"could not start an environment: {reply.get('error')}")
         return int(reply["pid"])
 
-    def release(self, tmp_dir: str) -> None:
-        """Unmount and remove an environment's /tmp (fire and forget)."""
+    def spare(self, key: str, cgroup_procs: list[str]) -> None:
+        """Ask for a spare child to be forked and prepared ahead of time (no answer)."""
+        self._send({"op": "spare", "key": key, "cgroup_procs": cgroup_procs})
+
+    def _send(self, msg: dict[str, Any]) -> None:
         if self._sock is not None:
             with contextlib.suppress(OSError):
-                self._sock.send(json.dumps({"op": "release", "tmp_dir": tmp_dir}).encode())
+                self._sock.send(json.dumps(msg).encode())
+
+    def release(self, tmp_dir: str) -> None:
+        """Unmount and remove an environment's /tmp (fire and forget)."""
+        self._send({"op": "release", "tmp_dir": tmp_dir})
 
     async def stop(self) -> None:
         if self._sock is not None:
