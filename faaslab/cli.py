@@ -50,7 +50,7 @@ def main() -> None:
     \b
     Start:   faaslab up examples/tutorial6/template.yaml
     Invoke:  faaslab invoke helloSqlite --payload '{"name": "Fred"}'
-             aws lambda invoke --endpoint-url http://127.0.0.1:4566 \
+             aws lambda invoke --endpoint-url http://127.0.0.1:4566 \\
                  --function-name helloSqlite out.json
     Watch:   faaslab ps     faaslab logs helloSqlite -f
     Tour:    faaslab demo   (the tutorial, end to end)
@@ -78,6 +78,10 @@ def main() -> None:
 )
 @click.option(
     "--concurrency", type=int, default=None, help=help_for("concurrency") + "  [default: 1000]"
+)
+@click.option("--region", default=None, help=help_for("region") + "  [default: us-east-1]")
+@click.option(
+    "--uid-base", type=int, default=None, help=help_for("uid_base") + "  [default: 200000]"
 )
 @click.option(
     "--isolation",

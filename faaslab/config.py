@@ -52,6 +52,7 @@ class Config:
         return base / ".faaslab"
 
 
+ISOLATION_MODES = ("auto", "namespaces", "none")
 SETTINGS = {f.name: f for f in fields(Config)}
 
 
@@ -68,6 +69,10 @@ def from_env(overrides: dict[str, Any]) -> Config:
             values[name] = overrides[name]
         elif env is not None:
             values[name] = _coerce(f.type, env, name)
+    if values.get("isolation", "auto") not in ISOLATION_MODES:
+        raise ValueError(
+            f"isolation must be one of {', '.join(ISOLATION_MODES)}, got {values['isolation']!r}"
+        )
     return Config(**values)
 
 

@@ -164,7 +164,8 @@ def part2(cloud: LocalCloud, env: dict[str, str]) -> None:
         click.echo(f"    {_timing(out)} {brief(r)}")
     same = len({c["uuid"] for c in calls}) == 1
     click.echo(
-        f"  one container served all three calls: {same}; names grew {[len(c['names']) for c in calls]}"
+        f"  one container served all three calls: {same}; "
+        f"names grew {[len(c['names']) for c in calls]}"
     )
 
     heading("calltwice.sh: two clients at the same time")
@@ -225,7 +226,8 @@ def _q2(new: list[dict[str, Any]], old: list[dict[str, Any]]) -> str:
     o = old[0] if old else None
     prev = f"while the warm container {o['uuid'][:8]} has {o['names']}" if o else ""
     return (
-        f"the new container {n['uuid'][:8]} (newcontainer=1) starts with an empty /tmp: its names are "
+        f"the new container {n['uuid'][:8]} (newcontainer=1) starts with an empty /tmp: "
+        "its names are "
         f"{n['names']}, {prev}. Each container has its own /tmp, so its own database."
     )
 

@@ -8,6 +8,7 @@ function to return {statusCode, headers, body}; anything else is a 502, as on AW
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import re
 import time
@@ -29,7 +30,7 @@ API_ID = "faaslab0"
 class CompiledRoute:
     route: ApiRoute
     pattern: re.Pattern[str]
-    specificity: tuple[int, int]
+    specificity: tuple[int, int, int]
 
 
 def compile_route(route: ApiRoute) -> CompiledRoute:
@@ -47,7 +48,8 @@ def compile_route(route: ApiRoute) -> CompiledRoute:
             regex += re.escape(part)
             literal += len(part)
     greedy = 1 if "+}" in route.path else 0
-    return CompiledRoute(route, re.compile(f"^{regex}/?$"), (-greedy, literal))
+    specific = 0 if route.method == "ANY" else 1  # API Gateway: ANY only catches the rest
+    return CompiledRoute(route, re.compile(f"^{regex}/?$"), (-greedy, literal, specific))
 
 
 def _group(name: str) -> str:
@@ -82,15 +84,17 @@ def build_event(route: ApiRoute, params: dict[str, str], req: Request) -> dict[s
     headers = dict(req.headers)
     query = parse_qsl(req.query, keep_blank_values=True)
     if route.kind is EventKind.HTTP_API:
+        catch_all = route.method == "ANY" and route.path == "/{proxy+}"
+        route_key = "$default" if catch_all else f"{route.method} {route.path}"
         return {
             "version": "2.0",
-            "routeKey": f"{route.method} {route.path}" if route.method != "ANY" else "$default",
+            "routeKey": route_key,
             "rawPath": req.path,
             "rawQueryString": req.query,
             "cookies": [c.strip() for c in headers.pop("cookie", "").split(";") if c.strip()]
             or None,
             "headers": headers,
-            "queryStringParameters": {k: v for k, v in query} or None,
+            "queryStringParameters": _joined(query) or None,
             "pathParameters": params or None,
             "requestContext": {
                 "accountId": DEFAULT_ACCOUNT,
@@ -104,7 +108,7 @@ def build_event(route: ApiRoute, params: dict[str, str], req: Request) -> dict[s
                     "userAgent": headers.get("user-agent", ""),
                 },
                 "requestId": request_id,
-                "routeKey": f"{route.method} {route.path}",
+                "routeKey": route_key,
                 "stage": "$default",
                 "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
                 "timeEpoch": int(now * 1000),
@@ -142,6 +146,14 @@ def build_event(route: ApiRoute, params: dict[str, str], req: Request) -> dict[s
     }
 
 
+def _joined(query: list[tuple[str, str]]) -> dict[str, str]:
+    """Payload 2.0 joins repeated query keys with commas (AWS's documented behaviour)."""
+    out: dict[str, str] = {}
+    for k, v in query:
+        out[k] = f"{out[k]},{v}" if k in out else v
+    return out
+
+
 def _body(req: Request) -> tuple[str | None, bool]:
     if not req.body:
         return None, False
@@ -169,9 +181,14 @@ def to_response(route: ApiRoute, result: InvokeResult) -> Response:
 
 
 def _proxy_response(out: dict[str, Any]) -> Response | None:
+    raw = out["statusCode"]
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+        return None
     try:
-        status = int(out["statusCode"])
-    except (TypeError, ValueError):
+        status = int(raw)
+    except ValueError:
+        return None
+    if not 100 <= status <= 599:
         return None
     headers = {str(k): str(v) for k, v in (out.get("headers") or {}).items()}
     for k, values in (out.get("multiValueHeaders") or {}).items():
@@ -179,6 +196,11 @@ def _proxy_response(out: dict[str, Any]) -> Response | None:
     body = out.get("body") or ""
     if not isinstance(body, str):
         body = json.dumps(body)
-    data = base64.b64decode(body) if out.get("isBase64Encoded") else body.encode()
+    try:
+        data = (
+            base64.b64decode(body, validate=True) if out.get("isBase64Encoded") else body.encode()
+        )
+    except binascii.Error:
+        return None
     headers.setdefault("Content-Type", "application/json")
     return Response(status, data, headers)

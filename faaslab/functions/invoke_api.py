@@ -48,9 +48,12 @@ def parse_invoke(req: Request, name: str) -> tuple[str, InvocationType, InvokeRe
     qualifier = parse_qs(req.query).get("Qualifier", [None])[0] if req.query else None
     if ":" in function and not function.startswith("arn:"):
         function, _, qualifier = function.partition(":")
-    elif function.startswith("arn:") and len(function.split(":")) > 7:
-        qualifier = function.split(":")[7]
-        function = ":".join(function.split(":")[:7])
+    elif function.startswith("arn:"):
+        parts = function.split(":")
+        if len(parts) < 7 or parts[5] != "function":
+            raise ResourceNotFound(f"Function not found: {function}")
+        qualifier = parts[7] if len(parts) > 7 else qualifier
+        function = parts[6]
     if qualifier not in (None, "$LATEST"):
         raise ResourceNotFound(
             f"Function not found: arn:aws:lambda:us-east-1:{DEFAULT_ACCOUNT}:function:"

@@ -114,12 +114,14 @@ def encode_response(resp: Response, keep_alive: bool, head: bool = False) -> byt
     """Serialise a response; Content-Length always set, so connections can be reused."""
     lines = [f"HTTP/1.1 {resp.status} {_REASONS.get(resp.status, 'Unknown')}"]
     for k, v in resp.headers.items():
+        if "\r" in k or "\n" in k or "\r" in v or "\n" in v:  # never let a value inject headers
+            k, v = k.replace("\r", " ").replace("\n", " "), v.replace("\r", " ").replace("\n", " ")
         lines.append(f"{k}: {v}")
     lines.append(f"Content-Length: {len(resp.body)}")
     lines.append(f"Date: {_date()}")
     if not keep_alive:
         lines.append("Connection: close")
-    head_bytes = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    head_bytes = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
     return head_bytes if head else head_bytes + resp.body
 
 
@@ -138,6 +140,7 @@ class HttpProtocol(asyncio.Protocol):
         "_parser",
         "_peer",
         "_pending",
+        "_too_large",
         "_transport",
         "_url",
     )
@@ -156,6 +159,7 @@ class HttpProtocol(asyncio.Protocol):
         self._closed = False
         self._peer: tuple[str, int] | None = None
         self._deferred: Deferred | None = None
+        self._too_large = False
 
     # -- asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -174,11 +178,13 @@ class HttpProtocol(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            self._fail(400, "upgrades are not supported")
-        except httptools.HttpParserError as e:
-            self._fail(400, f"malformed HTTP request: {e}")
-        except _BodyTooLarge:
-            self._fail(413, f"request body larger than {self._max_body} bytes")
+            pass  # answered in on_message_complete; the connection is closed there
+        except (httptools.HttpParserError, _BodyTooLarge) as e:
+            # httptools wraps exceptions raised by callbacks in HttpParserError.
+            if self._too_large:
+                self._fail(413, f"request body larger than {self._max_body} bytes")
+            else:
+                self._fail(400, f"malformed HTTP request: {e}")
 
     # -- httptools callbacks
     def on_message_begin(self) -> None:
@@ -196,6 +202,7 @@ class HttpProtocol(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         length = self._headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self._max_body:
+            self._too_large = True
             raise _BodyTooLarge
         if self._headers.get("expect", "").lower() == "100-continue" and self._transport:
             self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -203,6 +210,7 @@ class HttpProtocol(asyncio.Protocol):
     def on_body(self, body: bytes) -> None:
         self._body_size += len(body)
         if self._body_size > self._max_body:
+            self._too_large = True
             raise _BodyTooLarge
         self._body_parts.append(body)
 
@@ -214,6 +222,9 @@ class HttpProtocol(asyncio.Protocol):
             self._parser.get_method().decode("ascii"), path, query, self._headers, body, self._peer
         )
         keep_alive = self._parser.should_keep_alive()
+        if self._parser.should_upgrade():
+            self._fail(400, "protocol upgrades are not supported")
+            return
         if self._busy:
             self._pending.append((req, keep_alive))
             return

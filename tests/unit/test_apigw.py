@@ -124,11 +124,6 @@ def test_specific_method_beats_any_when_listed_first() -> None:
     assert matched_fn(r, "POST", "/items") == "any"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apigw.Router sorts by path specificity only; ANY listed before a specific "
-    "method on the same path wins (AWS: ANY matches only methods not defined)",
-)
 def test_specific_method_beats_any_whatever_the_order() -> None:
     r = Router([route("/items", "ANY", "any"), route("/items", "GET", "get")])
     assert matched_fn(r, "GET", "/items") == "get"
@@ -327,21 +322,11 @@ def test_http_api_event_binary_body() -> None:
     assert base64.b64decode(ev["body"]) == b"\x00\xff\x10"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apigw.build_event: for an ANY route the 2.0 event's routeKey is '$default' "
-    "while requestContext.routeKey is 'ANY <path>' (AWS: both carry the same route key)",
-)
 def test_http_api_route_keys_agree_for_any_routes() -> None:
     ev = build_event(route("/items", "ANY", kind=HTTP), {}, request("GET", "/items"))
     assert ev["routeKey"] == ev["requestContext"]["routeKey"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apigw.build_event: format 2.0 keeps only the last duplicate query value "
-    "(AWS: duplicates are combined with commas)",
-)
 def test_http_api_duplicate_query_values_are_comma_joined() -> None:
     ev = build_event(route("/", kind=HTTP), {}, request(query="a=1&a=2"))
     assert ev["queryStringParameters"] == {"a": "1,2"}
@@ -452,21 +437,12 @@ def test_invalid_status_code_is_502(kind: EventKind, status: Any) -> None:
     assert is_bad_gateway(resp)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apigw._proxy_response accepts any int() -able statusCode (9999, 42, true)",
-)
 @pytest.mark.parametrize("status", [9999, 42, True, 1000])
 def test_out_of_range_status_code_is_502(status: Any) -> None:
     resp = to_response(route("/"), result({"statusCode": status, "body": "x"}))
     assert is_bad_gateway(resp)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="apigw._proxy_response: invalid base64 with isBase64Encoded raises binascii.Error "
-    "(the edge then answers 500 ServiceException instead of 502)",
-)
 def test_invalid_base64_body_is_502() -> None:
     out = {"statusCode": 200, "body": "abc", "isBase64Encoded": True}
     assert is_bad_gateway(to_response(route("/"), result(out)))

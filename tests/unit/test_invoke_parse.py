@@ -188,7 +188,6 @@ BUG_ARN = (
 )
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_ARN)
 @pytest.mark.parametrize(
     "name",
     [
