@@ -406,7 +406,13 @@ def mixups(t: Target, clients: int, per_client: int) -> dict[str, Any]:
 
     with ThreadPoolExecutor(clients) as pool:
         res = list(pool.map(one, range(clients)))
+    try:  # and does it still answer one caller afterwards?
+        status, body = post(t.port, t.path, PAYLOAD)
+        after = "ok" if status == 200 and json.loads(body) == json.loads(PAYLOAD) else f"{status}"
+    except (OSError, ValueError) as e:
+        after = f"error {e}"
     return {
+        "after_burst": after,
         "clients": clients,
         "requests": clients * per_client,
         "own_answer": sum(r[0] for r in res),
@@ -558,6 +564,8 @@ def main() -> None:
                         f"concurrent clients: {m['someone_elses_answer']}/{m['requests']} got "
                         f"another client's answer, {m['errors']} errors (e.g. {m['sample']})"
                     )
+                if m["after_burst"] != "ok":
+                    t.notes.append(f"after the burst, one caller alone gets: {m['after_burst']}")
 
         for t in targets:
             if t.name in ("smyth", "ministack"):

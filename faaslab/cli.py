@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -224,10 +225,13 @@ def invoke(
     except ValueError as e:
         raise click.BadParameter(f"not JSON: {e}", param_hint="--payload") from None
     client = lambda_client(endpoint)
+    barrier = threading.Barrier(parallel)  # callers start each round together
 
     def call(caller: int) -> list[tuple[int, float, dict[str, Any], bytes]]:
         out = []
         for i in range(repeat):
+            if parallel > 1:
+                barrier.wait()
             t = time.perf_counter()
             try:
                 r = client.invoke(FunctionName=function, Payload=payload.encode())

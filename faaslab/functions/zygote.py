@@ -152,7 +152,8 @@ def _release(msg: dict[str, Any]) -> None:
 
 
 def _send(sock: socket.socket, msg: dict[str, Any]) -> None:
-    sock.send(json.dumps(msg).encode())
+    with contextlib.suppress(OSError):  # the control plane is gone: main() sees EOF next
+        sock.send(json.dumps(msg).encode())
 
 
 def _reap(sock: socket.socket) -> None:
