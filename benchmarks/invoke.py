@@ -187,7 +187,8 @@ def main() -> None:
             "ratio_p50": o50 / f50,
         }
         print(
-            f"warm invoke p50 {o50:.0f} us vs echo floor {f50:.0f} us: {o50 / f50:.2f}x  (target <= 2x)"
+            f"warm invoke p50 {o50:.0f} us vs echo floor {f50:.0f} us: "
+            f"{o50 / f50:.2f}x  (target <= 2x)"
         )
         print(
             f"   p90 {pct(ours, 0.9):.0f} / {pct(floor, 0.9):.0f} us, p99 {pct(ours, 0.99):.0f} / "
@@ -213,7 +214,8 @@ def main() -> None:
             "init_duration_p50": statistics.median(inits) / 1000 if inits else None,
         }
         print(
-            f"cold-start overhead p50 {statistics.median(over) / 1000:.1f} ms, p90 {pct(over, 0.9) / 1000:.1f} ms "
+            f"cold-start overhead p50 {statistics.median(over) / 1000:.1f} ms, "
+            f"p90 {pct(over, 0.9) / 1000:.1f} ms "
             f"(target p50 <= 10 ms); REPORT Init Duration p50 "
             f"{statistics.median(inits) / 1000 if inits else float('nan'):.1f} ms"
         )
