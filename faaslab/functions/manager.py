@@ -361,6 +361,7 @@ class Environment:
             "memory_mb": self.max_memory_mb(),
             "memory_limit_mb": self.fn.memory_mb,
             "log_stream": self.stream,
+            "runtime_api": f"127.0.0.1:{self.port}",
             "uid": self.manager.config.uid_base + self.slot,
         }
 
@@ -396,7 +397,7 @@ class Manager:
         self._spawner = Spawner(self._on_exit)
         self._cgroups: CgroupDriver = CgroupDriver(0, {})
         self._isolate = False
-        self._reach: list[tuple[str, list[str]]] = []
+        self._runtime_paths: list[str] = []
         self._sweeper: asyncio.Task[None] | None = None
         self._spares: list[tuple[str, Cgroup | None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -414,10 +415,7 @@ class Manager:
                 self.warnings.append(
                     "no writable cgroup hierarchy: memory limits fall back to rlimits"
                 )
-            self._reach = sandbox.reach_plan(
-                [*sys.path, sys.prefix, sys.base_prefix, sys.exec_prefix]
-            )
-        (self.state_dir / "stage").mkdir(exist_ok=True)
+            self._runtime_paths = runtime_paths()
         await self._spawner.start()
         for _ in range(SPARES):
             self._add_spare()
@@ -600,7 +598,11 @@ class Manager:
         env = Environment(self, pool.fn, slot)
         pool.envs[env.id] = env
         try:
-            env.server = await serve(runtime_api.make_handler(env), "127.0.0.1", 0)  # type: ignore[arg-type]
+            # The TCP Runtime API (for awslambdaric & co.) admits only the environment's own uid:
+            # any local process could otherwise connect and take its invocations.
+            uid = self.config.uid_base + slot
+            admit = (lambda t: runtime_api.tcp_peer_uid(t) == uid) if self._isolate else None
+            env.server = await serve(runtime_api.make_handler(env), "127.0.0.1", 0, admit=admit)  # type: ignore[arg-type]
             env.port = env.server.sockets[0].getsockname()[1]
             spare = None
             if self._spares:
@@ -628,8 +630,7 @@ class Manager:
             tmp_dir=env.tmp_dir,
             hide_dir=str(self.state_dir),
             isolate=self._isolate,
-            stage_dir=str(self.state_dir / "stage"),
-            reach=self._reach,
+            runtime_paths=self._runtime_paths,
             cgroup_procs=env.cgroup.procs_files if env.cgroup else [],
             memory_mb=fn.memory_mb,
             command=_bootstrap_command(fn),
@@ -785,6 +786,24 @@ class Manager:
 
     def environments(self) -> list[dict[str, Any]]:
         return [env.describe() for pool in self.pools.values() for env in pool.envs.values()]
+
+
+def runtime_paths() -> list[str]:
+    """Where the runtime's files are (as Python names them, and really): the sandbox keeps
+    them reachable even under /tmp or a 0700 home."""
+    import faaslab
+
+    cwd = os.getcwd()  # (on sys.path under `python -m`, but not part of the runtime)
+    raw = [
+        *(p for p in sys.path if p not in ("", cwd)),
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        os.path.dirname(sys.executable),
+        os.path.dirname(os.path.dirname(faaslab.__file__)),
+    ]
+    paths = {p for p in raw if p and os.path.isdir(p)}
+    return sorted(paths | {os.path.realpath(p) for p in paths})
 
 
 def _bootstrap_command(fn: FunctionConfig) -> list[str] | None:

@@ -45,6 +45,29 @@ def make_handler(env: Environment) -> object:
     return handle
 
 
+def tcp_peer_uid(transport: object) -> int | None:
+    """The uid owning the peer's end of a loopback TCP connection, from /proc/net/tcp.
+
+    Unix sockets have SO_PEERCRED; TCP has nothing like it, so the kernel's socket table
+    is read: the peer's socket is the row whose local address is our peer's address.
+    """
+    get = getattr(transport, "get_extra_info", None)
+    peer = get("peername") if get else None
+    if not isinstance(peer, tuple) or peer[0] != "127.0.0.1":
+        return None
+    want = f"0100007F:{peer[1]:04X}"
+    try:
+        with open("/proc/net/tcp") as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                if fields[1] == want:
+                    return int(fields[7])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def _error(status: int, error_type: str, message: str) -> Response:
     return Response.json({"errorType": error_type, "errorMessage": message}, status)
 

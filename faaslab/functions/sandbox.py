@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import resource
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 CLONE_NEWNS = 0x00020000
@@ -84,8 +86,7 @@ class SandboxSpec:
     tmp_dir: str  # host path of this environment's /tmp (a tmpfs when isolated)
     hide_dir: str  # covered by an empty tmpfs inside the sandbox (the state dir)
     isolate: bool  # False: no namespaces here, TMPDIR points at tmp_dir (with a warning)
-    stage_dir: str = ""  # an empty dir used while re-binding unreachable runtime paths
-    reach: list[tuple[str, list[str]]] = field(default_factory=list)  # see reach_plan()
+    runtime_paths: list[str] = field(default_factory=list)  # must stay reachable: see _cover
     cgroup_procs: list[str] = field(default_factory=list)
     memory_mb: int = 128
     command: list[str] | None = None  # exec this bootstrap instead of faaslab's runtime
@@ -111,18 +112,16 @@ def enter(spec: SandboxSpec, prepared: bool = False) -> None:
         prepare(spec.cgroup_procs)
     if spec.isolate:
         unshare_mounts()
-        _make_reachable(spec.reach, spec.stage_dir)
+        paths = spec.runtime_paths
+        for blocked, children in reach_plan(paths):
+            _cover(blocked, functools.partial(mount_tmpfs, blocked, 1, "0755"), children)
         mount(spec.code_dir, "/var/task", None, MS_BIND)
         mount(spec.code_dir, "/var/task", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
-        mount(spec.tmp_dir, "/tmp", None, MS_BIND)
-        if os.path.isdir(spec.hide_dir):  # (already hidden when it lives under /tmp)
-            mount(
-                "tmpfs",
-                spec.hide_dir,
-                "tmpfs",
-                MS_RDONLY | MS_NOSUID | MS_NODEV,
-                "size=4k,mode=0555",
-            )
+        _cover("/tmp", lambda: mount(spec.tmp_dir, "/tmp", None, MS_BIND), under("/tmp", paths))
+        hide = spec.hide_dir
+        if os.path.isdir(hide):  # (already hidden when it lives under /tmp)
+            _cover(hide, lambda: mount_tmpfs(hide, 1, "0555"), under(hide, paths))
+            mount("tmpfs", hide, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
         task_root = "/var/task"
     else:
         task_root = spec.code_dir
@@ -167,19 +166,30 @@ def reach_plan(paths: list[str]) -> list[tuple[str, list[str]]]:
     return [(blocked, sorted(children)) for blocked, children in sorted(plan.items())]
 
 
-def _make_reachable(plan: list[tuple[str, list[str]]], stage_dir: str) -> None:
-    if not plan:
-        return
-    mount_tmpfs(stage_dir, 1, "0700")
-    for n, (blocked, children) in enumerate(plan):
-        staged = []
-        for m, child in enumerate(children):
-            s = f"{stage_dir}/{n}-{m}"
-            os.mkdir(s)
-            mount(child, s, None, MS_BIND | MS_REC)
-            staged.append((s, child))
-        mount_tmpfs(blocked, 1, "0755")
-        for s, child in staged:
-            os.makedirs(child, exist_ok=True)
-            mount(s, child, None, MS_MOVE)
-    umount(stage_dir)
+def under(top: str, paths: list[str]) -> list[str]:
+    """The outermost of `paths` that lie strictly below `top`."""
+    inside = sorted({p for p in paths if p.startswith(top.rstrip("/") + "/")})
+    out: list[str] = []
+    for p in inside:
+        if not any(p.startswith(q + "/") for q in out):
+            out.append(p)
+    return out
+
+
+def _cover(target: str, do_mount: Callable[[], None], keep: list[str]) -> None:
+    """Mount something over `target`, then bind `keep` (paths below it) back in place.
+
+    Used for /tmp, the state dir and 0700 homes: when the runtime itself lives below
+    one of them (a checkout under /tmp, pyenv under /root), its files must stay where the
+    interpreter looks for them. O_PATH descriptors keep hold of the originals while they
+    are covered; binding from /proc/self/fd needs no staging directory.
+    """
+    fds = [(os.open(p, os.O_PATH | os.O_DIRECTORY), p) for p in keep if os.path.isdir(p)]
+    try:
+        do_mount()
+        for fd, p in fds:
+            os.makedirs(p, exist_ok=True)
+            mount(f"/proc/self/fd/{fd}", p, None, MS_BIND | MS_REC)
+    finally:
+        for fd, _ in fds:
+            os.close(fd)

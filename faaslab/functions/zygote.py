@@ -171,6 +171,8 @@ def _reap(sock: socket.socket) -> None:
 
 
 def main(fd: int) -> None:
+    cwd = os.getcwd()  # `python -m` put the control plane's cwd first; functions get /var/task
+    sys.path[:] = [p for p in sys.path if p not in ("", cwd)]
     for name in PRELOAD:
         __import__(name)
     os.makedirs("/var/task", exist_ok=True)

@@ -129,6 +129,7 @@ class HttpProtocol(asyncio.Protocol):
     """One connection: parse requests, run the handler, write responses in order."""
 
     __slots__ = (
+        "_admit",
         "_body_parts",
         "_body_size",
         "_busy",
@@ -145,7 +146,10 @@ class HttpProtocol(asyncio.Protocol):
         "_url",
     )
 
-    def __init__(self, handler: Handler, max_body: int = DEFAULT_MAX_BODY) -> None:
+    def __init__(
+        self, handler: Handler, max_body: int = DEFAULT_MAX_BODY, admit: Admit | None = None
+    ) -> None:
+        self._admit = admit
         self._handler = handler
         self._max_body = max_body
         self._parser = httptools.HttpRequestParser(self)
@@ -163,6 +167,9 @@ class HttpProtocol(asyncio.Protocol):
 
     # -- asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self._admit is not None and not self._admit(transport):
+            transport.close()
+            return
         self._transport = transport  # type: ignore[assignment]  # (uvloop's is not a subclass)
         peer = transport.get_extra_info("peername")
         self._peer = (peer[0], peer[1]) if isinstance(peer, tuple) else None
@@ -300,11 +307,19 @@ def _internal_error(exc: BaseException) -> Response:
     )
 
 
+Admit = Callable[[asyncio.BaseTransport], bool]
+
+
 async def serve(
-    handler: Handler, host: str, port: int, max_body: int = DEFAULT_MAX_BODY
+    handler: Handler,
+    host: str,
+    port: int,
+    max_body: int = DEFAULT_MAX_BODY,
+    admit: Admit | None = None,
 ) -> asyncio.Server:
-    """Listen on host:port (port 0 picks a free one) and serve `handler`."""
+    """Listen on host:port (port 0 picks a free one) and serve `handler`. `admit`, when
+    given, decides per connection whether it may talk at all (closed at once if not)."""
     loop = asyncio.get_running_loop()
     return await loop.create_server(
-        lambda: HttpProtocol(handler, max_body), host, port, reuse_address=True, backlog=1024
+        lambda: HttpProtocol(handler, max_body, admit), host, port, reuse_address=True, backlog=1024
     )

@@ -188,3 +188,21 @@ def test_awslambdaric_works_as_the_bootstrap(lam: Any) -> None:
     assert out["env"]["AWS_LAMBDA_FUNCTION_NAME"] == "ric"
     _, again = invoke(lam, "ric")
     assert again["uses"] == out["uses"] + 1
+
+
+def test_runtime_api_refuses_other_users(faaslab: Faaslab, lam: Any) -> None:
+    """Another local process (here: the test, as another uid) cannot take invocations."""
+    import socket
+
+    invoke(lam, "ric")
+    env = faaslab.environments("ric")[0]
+    host, port = env["runtime_api"].split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        try:
+            s.sendall(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = s.recv(1024)
+        except ConnectionResetError:  # closed (with our request unread) before an answer
+            answer = b""
+        assert answer == b""
+    r, out = invoke(lam, "ric", {"still": "served"})
+    assert out["event"] == {"still": "served"}
