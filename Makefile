@@ -17,6 +17,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check faaslab tests benchmarks examples
+	$(VENV)/bin/ruff format --check faaslab tests benchmarks examples
 	$(VENV)/bin/mypy faaslab
 
 test: lint

@@ -204,5 +204,5 @@ def test_runtime_api_refuses_other_users(faaslab: Faaslab, lam: Any) -> None:
         except ConnectionResetError:  # closed (with our request unread) before an answer
             answer = b""
         assert answer == b""
-    r, out = invoke(lam, "ric", {"still": "served"})
+    _, out = invoke(lam, "ric", {"still": "served"})
     assert out["event"] == {"still": "served"}
