@@ -1,5 +1,8 @@
-"""helloSqliteMemory: the in-memory variant (jdbc:sqlite: in the tutorial's Java), opened
-per call, so nothing persists between calls even in the same container (tutorial Q3)."""
+"""helloSqliteMemory: the in-memory variant (the tutorial's ``jdbc:sqlite:``).
+
+Handler ``app_memory.handler``. The database is opened per call, as in the Java, so nothing
+persists between calls even in a warm container (Q3), while the ``uses`` counter does (Q4).
+"""
 
 from __future__ import annotations
 

@@ -1,75 +1,95 @@
-"""The HelloSqlite function of the tutorial, ported from Java: shared by both variants.
+"""The tutorial's Java HelloSqlite, ported to Python: the code shared by both variants.
 
-Runs unchanged on AWS Lambda: copy faaslab/saaf.py (stdlib only) next to this file as
-saaf.py before `sam deploy`.
+``app.py`` (file database in /tmp) and ``app_memory.py`` (in-memory database) differ only in
+how they open the connection; everything else is here.
+
+The same code runs on AWS Lambda: copy faaslab/saaf.py (standard library only) into this
+directory before ``sam deploy``, and the ``saaf`` fallback import below finds it.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sqlite3
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 try:
     from faaslab.saaf import Inspector
-except ImportError:  # on AWS, with saaf.py vendored beside this file
-    from saaf import Inspector  # type: ignore[no-redef]
+except ImportError:  # on AWS: saaf.py vendored next to this file
+    from saaf import Inspector  # type: ignore[no-redef,import-not-found]
 
+DEFAULT_NAME = "Fred Smith"
+
+#: The code directory: /var/task on AWS and in faaslab's sandboxes.
 TASK_ROOT = os.environ.get("LAMBDA_TASK_ROOT", os.path.dirname(os.path.abspath(__file__)))
-BUNDLED_DB = os.path.join(TASK_ROOT, "cities.db")  # preloaded with the sqlite3 CLI (part 1)
+#: A database preloaded with the sqlite3 CLI (part 1) and deployed with the code, read-only.
+BUNDLED_DB = os.path.join(TASK_ROOT, "cities.db")
 
 
 def request_name(event: Any) -> str:
-    """The name from a direct invoke ({"name": ...}) or an HTTP API event (JSON body)."""
-    if isinstance(event, dict):
-        if isinstance(event.get("body"), str):
-            try:
-                body = json.loads(event["body"])
-            except ValueError:
-                body = {}
-            if isinstance(body, dict) and "name" in body:
-                return str(body["name"])
-        if "name" in event:
-            return str(event["name"])
-    return "Fred Smith"
+    """The name from a direct invoke ({"name": ...}) or from an HttpApi event's JSON body."""
+    if not isinstance(event, dict):
+        return DEFAULT_NAME
+    body = event.get("body")
+    if isinstance(body, str):
+        try:
+            if event.get("isBase64Encoded"):
+                body = base64.b64decode(body).decode("utf-8")
+            parsed = json.loads(body)
+        except ValueError:  # (binascii.Error and UnicodeDecodeError are ValueErrors too)
+            parsed = None
+        if isinstance(parsed, dict) and "name" in parsed:
+            return str(parsed["name"])
+    return str(event.get("name", DEFAULT_NAME))
 
 
 def hello(event: Any, connect: Callable[[], sqlite3.Connection], uses: int) -> dict[str, Any]:
+    """One HelloSqlite call: SAAF metrics plus the names stored in the database so far.
+
+    ``connect`` opens the database (a file or memory); ``uses`` is the caller's call counter.
+    """
     inspector = Inspector()
     inspector.inspectAll()
+
     name = request_name(event)
     con = connect()
     try:
-        # Detect whether 'mytable' exists (a new container starts with an empty /tmp).
+        # Detect whether 'mytable' exists: a new container starts with an empty /tmp (and an
+        # in-memory database is always empty), so it must be created before the first insert.
         found = con.execute(
             "SELECT name FROM sqlite_master WHERE type='table' AND name='mytable'"
         ).fetchone()
         if found is None:
             print("trying to create table 'mytable'")
             con.execute("CREATE TABLE mytable (name text, col2 text, col3 text)")
-        # A bound parameter, never string concatenation: the tutorial's Java builds this
-        # statement with '+', which a name like  x'); DROP TABLE mytable; --  would exploit.
-        con.execute("INSERT INTO mytable VALUES (?, 'b', 'c')", (name,))
+        # A bound parameter, never string concatenation: the tutorial's Java pastes the name
+        # into the SQL with '+', so O'Brien breaks it and a crafted name is injected SQL,
+        # e.g.  x', (select group_concat(name) from mytable), 'c') --
+        con.execute("insert into mytable values (?, 'b', 'c')", (name,))
         con.commit()
-        names = [row[0] for row in con.execute("SELECT name FROM mytable")]
+        names = [row[0] for row in con.execute("select name from mytable")]
     finally:
         con.close()
+
     inspector.addAttribute("value", f"Hello {name}")
     inspector.addAttribute("names", names)
     inspector.addAttribute("uses", uses)
-    inspector.addAttribute("bundled", bundled_cities())
+    inspector.addAttribute("bundled", bundled_rows())
     inspector.inspectAllDeltas()
     return inspector.finish()
 
 
-def bundled_cities() -> list[list[str]]:
-    """Rows of the read-only database shipped in the code dir (/var/task)."""
-    if not os.path.exists(BUNDLED_DB):
+def bundled_rows(path: str = BUNDLED_DB) -> list[list[str]]:
+    """The rows of the read-only database deployed with the code ([] if it is absent)."""
+    if not os.path.isfile(path):
         return []
-    con = sqlite3.connect(f"file:{BUNDLED_DB}?mode=ro", uri=True)
+    # mode=ro: the code directory is read-only on Lambda, so SQLite must not try to write.
+    con = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True)
     try:
-        return [list(row) for row in con.execute("SELECT name, city, state FROM newtable")]
+        return [list(row) for row in con.execute("select name, city, state from newtable")]
     finally:
         con.close()
