@@ -544,16 +544,11 @@ class Manager:
 
     async def _cold_start(self, pool: FunctionPool, inv: Invocation) -> None:
         try:
-            env = await self._new_environment(pool)
+            await self._new_environment(pool, inv)
         except LambdaError as e:
             inv.complete(e)
-            return
         except Exception as e:
             inv.complete(ServiceError(f"could not start an environment: {e}"))
-            return
-        finally:
-            pool.starting -= 1
-        env.assign(inv)
 
     async def invoke(
         self, fn_name: str, req: InvokeRequest, want_tail: bool = False
@@ -590,13 +585,17 @@ class Manager:
             env.in_idle = True
             pool.idle.append(env)
 
-    async def _new_environment(self, pool: FunctionPool) -> Environment:
+    async def _new_environment(self, pool: FunctionPool, inv: Invocation) -> Environment:
+        """A new environment, owned by `inv` from the start: its runtime may ask for work
+        before this returns, and must find that invocation, not go idle for others."""
         slot = 0
         while slot in self._slots:
             slot += 1
         self._slots.add(slot)
         env = Environment(self, pool.fn, slot)
         pool.envs[env.id] = env
+        pool.starting -= 1  # from here on `env.current` counts it as busy
+        env.assign(inv)
         try:
             # The TCP Runtime API (for awslambdaric & co.) admits only the environment's own uid:
             # any local process could otherwise connect and take its invocations.
@@ -613,7 +612,8 @@ class Manager:
             elif self._isolate:
                 env.cgroup = self._cgroups.create(env.id, pool.fn.memory_mb + pool.fn.ephemeral_mb)
             await self._spawn_runtime(env, first=True, spare=spare)
-        except Exception:
+        except Exception as e:
+            inv.complete(ServiceError(f"could not start an environment: {e}"))
             self._stop_env(env, EnvEvent.STOP)
             raise
         return env
