@@ -190,7 +190,9 @@ def lambda_client(endpoint: str) -> Any:
         "lambda",
         endpoint_url=endpoint,
         region_name=os.environ.get("AWS_REGION", "us-east-1"),
-        config=BotoConfig(read_timeout=910, retries={"total_max_attempts": 1}, max_pool_connections=64),
+        config=BotoConfig(
+            read_timeout=910, retries={"total_max_attempts": 1}, max_pool_connections=64
+        ),
         **keys,
     )
 
