@@ -21,6 +21,7 @@ import socket
 import sys
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +31,12 @@ API = "/2018-06-01/runtime"
 
 
 class RuntimeClient:
-    """A keep-alive HTTP/1.1 connection to the Runtime API."""
+    """A keep-alive HTTP/1.1 connection to the Runtime API.
+
+    Requests may be pipelined: `send` writes without waiting, `receive` returns the next
+    response in order. After an invocation the runtime sends its result and its next
+    `GET next` in one go, so the control plane wakes once for both.
+    """
 
     def __init__(self, address: str, fd: int | None = None) -> None:
         host, _, port = address.rpartition(":")
@@ -38,6 +44,10 @@ class RuntimeClient:
         # A connection handed over by faaslab (a Unix socketpair), else TCP to `address`.
         self._sock: socket.socket | None = socket.socket(fileno=fd) if fd is not None else None
         self._host_header = address
+        self._responses: deque[tuple[int, dict[str, str], bytes]] = deque()
+        self._sink = _ResponseSink(self._responses)
+        self._parser = httptools.HttpResponseParser(self._sink)
+        self._sink.parser = self._parser
 
     def _connect(self) -> socket.socket:
         s = socket.create_connection(self._addr)
@@ -45,30 +55,51 @@ class RuntimeClient:
         self._sock = s
         return s
 
-    def request(
+    def send(
         self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
-    ) -> tuple[int, dict[str, str], bytes]:
+    ) -> None:
         s = self._sock or self._connect()
         head = f"{method} {path} HTTP/1.1\r\nHost: {self._host_header}\r\n"
         if headers:
             for k, v in headers.items():
                 head += f"{k}: {v}\r\n"
         head += f"Content-Length: {len(body)}\r\n\r\n"
-        s.sendall(head.encode("latin-1") + body if len(body) < 65536 else head.encode("latin-1"))
-        if len(body) >= 65536:
+        if len(body) < 65536:
+            s.sendall(head.encode("latin-1") + body)
+        else:
+            s.sendall(head.encode("latin-1"))
             s.sendall(body)
-        return _read_response(s)
+
+    def receive(self) -> tuple[int, dict[str, str], bytes]:
+        assert self._sock is not None
+        while not self._responses:
+            data = self._sock.recv(262144)
+            if not data:
+                raise ConnectionError("Runtime API closed the connection")
+            self._parser.feed_data(data)
+        return self._responses.popleft()
+
+    def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        self.send(method, path, body, headers)
+        return self.receive()
 
 
 class _ResponseSink:
-    """httptools callback target collecting one response."""
+    """httptools callback target: each complete response is appended to `out`."""
 
-    __slots__ = ("body", "done", "headers")
+    __slots__ = ("body", "headers", "out", "parser")
 
-    def __init__(self) -> None:
+    def __init__(self, out: deque[tuple[int, dict[str, str], bytes]]) -> None:
+        self.out = out
+        self.parser: Any = None
         self.headers: dict[str, str] = {}
         self.body: list[bytes] = []
-        self.done = False
+
+    def on_message_begin(self) -> None:
+        self.headers = {}
+        self.body = []
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
@@ -77,18 +108,7 @@ class _ResponseSink:
         self.body.append(body)
 
     def on_message_complete(self) -> None:
-        self.done = True
-
-
-def _read_response(s: socket.socket) -> tuple[int, dict[str, str], bytes]:
-    sink = _ResponseSink()
-    parser = httptools.HttpResponseParser(sink)
-    while not sink.done:
-        data = s.recv(262144)
-        if not data:
-            raise ConnectionError("Runtime API closed the connection")
-        parser.feed_data(data)
-    return parser.get_status_code(), sink.headers, b"".join(sink.body)
+        self.out.append((self.parser.get_status_code(), self.headers, b"".join(self.body)))
 
 
 class LambdaContext:
@@ -165,12 +185,14 @@ def _initialise(client: RuntimeClient, env: dict[str, str]) -> Callable[[Any, La
         traceback.print_exc()
     _flush()
     _post_error(client, f"{API}/init/error", err)
+    client.receive()
     os._exit(1)
 
 
 def _post_error(client: RuntimeClient, path: str, err: dict[str, Any]) -> None:
+    """Send an error without waiting: the caller reads its 202 in order (pipelining)."""
     _flush()
-    client.request(
+    client.send(
         "POST",
         path,
         json.dumps(err).encode(),
@@ -192,8 +214,9 @@ def run(env: dict[str, str] | None = None, api_fd: int | None = None) -> None:
     handler = _initialise(client, env)
     next_path = f"{API}/invocation/next"
     dumps = json.dumps
+    client.send("GET", next_path)
     while True:
-        status, headers, body = client.request("GET", next_path)
+        status, headers, body = client.receive()
         if status != 200:
             raise SystemExit(f"Runtime API answered {status} to next")
         request_id = headers["lambda-runtime-aws-request-id"]
@@ -204,28 +227,34 @@ def run(env: dict[str, str] | None = None, api_fd: int | None = None) -> None:
         try:
             event = json.loads(body) if body else None
             result = handler(event, LambdaContext(request_id, headers, env))
+            try:
+                payload = dumps(result).encode()
+            except (TypeError, ValueError) as e:
+                _post_error(
+                    client,
+                    error_path,
+                    {
+                        "errorMessage": f"Unable to marshal response: {e}",
+                        "errorType": "Runtime.MarshalError",
+                        "requestId": request_id,
+                        "stackTrace": [],
+                    },
+                )
+            else:
+                _flush()
+                # Peak RSS for the REPORT line, from the one place it is cheap to read.
+                rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                client.send(
+                    "POST",
+                    f"{API}/invocation/{request_id}/response",
+                    payload,
+                    {"Faaslab-Max-Rss-Kb": str(rss)},
+                )
         except Exception as e:
             traceback.print_exc()
             _post_error(client, error_path, {**_error_body(e), "requestId": request_id})
-            continue
-        try:
-            payload = dumps(result).encode()
-        except (TypeError, ValueError) as e:
-            _post_error(
-                client,
-                error_path,
-                {
-                    "errorMessage": f"Unable to marshal response: {e}",
-                    "errorType": "Runtime.MarshalError",
-                    "requestId": request_id,
-                    "stackTrace": [],
-                },
-            )
-            continue
-        _flush()
-        # Peak RSS for the REPORT line, from the one place it is cheap to read.
-        peak = {"Faaslab-Max-Rss-Kb": str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)}
-        client.request("POST", f"{API}/invocation/{request_id}/response", payload, peak)
+        client.send("GET", next_path)  # pipelined behind the result
+        client.receive()  # the result's 202
 
 
 def _flush() -> None:
