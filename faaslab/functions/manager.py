@@ -167,11 +167,15 @@ class Environment:
         if w is not None and not w.done:
             self.next_waiter = None
             w.resolve(self._deliver(inv))
+            # Thaw after the write: the runtime wakes once, with its event already there.
+            self._thaw()
 
-    def _deliver(self, inv: Invocation) -> Response:
+    def _thaw(self) -> None:
         if self.frozen:
             self._signal(signal.SIGCONT)
             self.frozen = False
+
+    def _deliver(self, inv: Invocation) -> Response:
         inv.delivered = True
         inv.started = time.monotonic()
         timeout = self.fn.timeout_s
