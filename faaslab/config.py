@@ -34,7 +34,8 @@ class Config:
         600.0, "Seconds an idle environment stays warm before it is recycled (AWS: ~5-10 min)."
     )
     max_lifetime: float = _setting(
-        21600.0, "Seconds after which an environment is recycled even when busy (AWS: hours)."
+        21600.0,
+        "Seconds after which an environment is retired at its next idle moment (AWS: hours).",
     )
     concurrency: int = _setting(1000, "Account concurrency limit; beyond it invokes get 429.")
     region: str = _setting("us-east-1", "AWS region the emulated resources live in.")

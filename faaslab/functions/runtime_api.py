@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from faaslab.http.server import Deferred, Request, Response
 
 if TYPE_CHECKING:
-    from faaslab.functions.manager import Environment
+    from faaslab.functions.environment import Environment
 
 PREFIX = "/2018-06-01/runtime/"
 ACCEPTED = Response(202, b'{"status":"OK"}', {"Content-Type": "application/json"})
