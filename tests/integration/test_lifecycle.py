@@ -159,6 +159,7 @@ def test_idle_environments_are_recycled(tmp_path_factory: pytest.TempPathFactory
 
 def test_ps_reports_frozen_and_uses(faaslab: Faaslab, lam: Any) -> None:
     invoke(lam, "probe")
+    time.sleep(0.1)  # frozen within a few ms of going idle
     envs = faaslab.environments("probe")
     assert envs and all(e["state"] in ("frozen", "busy", "idle") for e in envs)
     assert sum(e["uses"] for e in envs) >= 1
