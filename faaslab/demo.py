@@ -162,6 +162,18 @@ def part2(cloud: LocalCloud, env: dict[str, str]) -> None:
         r = results_in(out)[-1]
         calls.append(r)
         click.echo(f"    {_timing(out)} {brief(r)}")
+    reports = [line for line in cloud.logs("helloSqlite") if line.startswith("REPORT")]
+    durations = [
+        m.group(1) for line in reports if (m := re.search(r"\tDuration: ([\d.]+) ms", line))
+    ]
+    init = next(
+        (m.group(1) for line in reports if (m := re.search(r"Init Duration: ([\d.]+)", line))), None
+    )
+    click.echo(
+        f"  the function itself ran {', '.join(durations)} ms (REPORT lines)"
+        + (f"; the first call was a cold start (Init Duration {init} ms)" if init else "")
+        + "; the rest of each call is the aws CLI starting up"
+    )
     same = len({c["uuid"] for c in calls}) == 1
     click.echo(
         f"  one container served all three calls: {same}; "
@@ -298,8 +310,9 @@ def _invoke_cli(env: dict[str, str], function: str, name: str) -> dict[str, Any]
 
 
 def _timing(out: str) -> str:
-    m = re.search(r"real\s+(\S+)", out)
-    return f"[{m.group(1)}]" if m else ""
+    """The `time` of the aws CLI call, as 'aws CLI 0.64 s' (bash prints real 0m0.640s)."""
+    m = re.search(r"real\s+(\d+)m([\d.]+)s", out)
+    return f"aws CLI {int(m.group(1)) * 60 + float(m.group(2)):.2f} s:" if m else ""
 
 
 def _indent(text: str, prefix: str = "    ") -> str:
