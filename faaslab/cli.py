@@ -80,6 +80,9 @@ def main() -> None:
 @click.option(
     "--concurrency", type=int, default=None, help=help_for("concurrency") + "  [default: 1000]"
 )
+@click.option(
+    "--init-timeout", type=float, default=None, help=help_for("init_timeout") + "  [default: 10]"
+)
 @click.option("--region", default=None, help=help_for("region") + "  [default: us-east-1]")
 @click.option(
     "--uid-base", type=int, default=None, help=help_for("uid_base") + "  [default: 200000]"

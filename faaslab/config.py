@@ -30,6 +30,11 @@ class Config:
         1.0,
         "Speed up emulated AWS timers (keep-alive, lifetime, retries): 60 makes a minute a second.",
     )
+    init_timeout: float = _setting(
+        10.0,
+        "Lambda's init phase limit (s). A runtime still importing after this plus the "
+        "function's timeout (AWS retries init within the invoke) is stopped.",
+    )
     keep_alive: float = _setting(
         600.0, "Seconds an idle environment stays warm before it is recycled (AWS: ~5-10 min)."
     )

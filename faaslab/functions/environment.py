@@ -151,6 +151,7 @@ class Environment:
         self.uses = 0
         self.frozen = False
         self._freeze_timer: asyncio.TimerHandle | None = None
+        self._init_timer: asyncio.TimerHandle | None = None
         self.in_idle = False
         self.current: Invocation | None = None
         self.next_waiter: Deferred | None = None
@@ -171,6 +172,9 @@ class Environment:
         if self.spawned_at:
             self.init_ms = (time.monotonic() - self.spawned_at) * 1000
             self.spawned_at = 0.0
+            if self._init_timer is not None:
+                self._init_timer.cancel()
+                self._init_timer = None
         inv = self.current
         if inv is not None and not inv.delivered:
             return self._deliver(inv)
@@ -292,6 +296,32 @@ class Environment:
             logfmt.report_line(rid, duration, self.fn.memory_mb, memory, init_ms, status), inv
         )
 
+    def arm_init_timer(self, seconds: float) -> None:
+        self._init_timer = asyncio.get_running_loop().call_later(seconds, self._init_timed_out)
+
+    def _init_timed_out(self) -> None:
+        """The runtime never asked for work: a hung import or module-level code."""
+        self._init_timer = None
+        if not self.spawned_at:
+            return
+        waited = (time.monotonic() - self.spawned_at) * 1000
+        inv = self.current
+        self._log(f"INIT_REPORT Init Duration: {waited:.2f} ms\tPhase: init\tStatus: timeout", inv)
+        self.kill_runtime()
+        if self.state is not EnvState.STARTING:
+            self.fire(EnvEvent.RESET)
+        if inv is not None:
+            rid = inv.request.request_id
+            message = f"Task timed out after {self.fn.timeout_s:.2f} seconds"
+            payload = json.dumps(
+                {
+                    "errorType": "Sandbox.Timedout",
+                    "errorMessage": f"RequestId: {rid} Error: {message}",
+                }
+            )
+            self._finish(inv, payload.encode(), "Unhandled", "timeout")
+        self.manager.discard(self)
+
     def _timed_out(self, inv: Invocation) -> None:
         if self.current is not inv:
             return
@@ -357,9 +387,10 @@ class Environment:
             self._signal(signal.SIGCONT)
             self.pid = None
         self.frozen = False
-        if self._freeze_timer is not None:
-            self._freeze_timer.cancel()
-            self._freeze_timer = None
+        for timer in (self._freeze_timer, self._init_timer):
+            if timer is not None:
+                timer.cancel()
+        self._freeze_timer = self._init_timer = None
         self.next_waiter = None  # its connection dies with the process
 
     def attach_log(self, fd: int) -> None:

@@ -339,6 +339,7 @@ class Manager:
             fds.append(theirs.fileno())
         env.spawned_at = time.monotonic()
         env.init_error = None
+        env.arm_init_timer(self.config.init_timeout + fn.timeout_s)
         try:
             pid = await self._spawner.spawn(spec, fds, fn.ephemeral_mb if first else None, spare)
         finally:

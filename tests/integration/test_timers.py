@@ -1,0 +1,65 @@
+"""AWS's slow timers, sped up: the init limit and the retries of asynchronous invokes."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import FIXTURES, Faaslab, invoke, start_faaslab
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faaslab]:
+    # --time-scale 120: AWS's retry delays of 60 s and 120 s take 0.5 s and 1 s here.
+    fl = start_faaslab(
+        FIXTURES / "template.yaml",
+        tmp_path_factory.mktemp("quick") / "s",
+        "--init-timeout",
+        "0.5",
+        "--time-scale",
+        "120",
+    )
+    yield fl
+    assert fl.stop() == 0
+    assert "Traceback" not in fl.log_path.read_text()
+
+
+def test_hung_init_is_cut_off(quick: Faaslab) -> None:
+    lam: Any = quick.client()
+    t = time.monotonic()
+    r, out = invoke(lam, "hang")
+    assert time.monotonic() - t < 30  # answered at all (init limit + timeout = 1.5 s)
+    assert r["FunctionError"] == "Unhandled"
+    assert out["errorType"] == "Sandbox.Timedout"
+    assert re.fullmatch(
+        r"RequestId: \S+ Error: Task timed out after 1\.00 seconds", out["errorMessage"]
+    )
+    lines = [rec["m"] for rec in quick.get("/_faaslab/logs/hang")["records"]]
+    assert any(m.startswith("INIT_REPORT Init Duration:") and "Status: timeout" in m for m in lines)
+    assert quick.environments("hang") == []  # discarded; the next invoke tries init again
+
+
+def test_failed_event_invoke_is_retried_twice(quick: Faaslab) -> None:
+    lam: Any = quick.client()
+    r = lam.invoke(
+        FunctionName="faults", InvocationType="Event", Payload=json.dumps({"mode": "raise"})
+    )
+    assert r["StatusCode"] == 202
+    rid = r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+    deadline = time.monotonic() + 20
+    starts: list[str] = []
+    while time.monotonic() < deadline:
+        lines = [rec["m"] for rec in quick.get("/_faaslab/logs/faults")["records"]]
+        starts = [m for m in lines if m.startswith(f"START RequestId: {rid}")]
+        if len(starts) >= 3:
+            break
+        time.sleep(0.2)
+    assert len(starts) == 3  # the first attempt and AWS's two retries
+    time.sleep(1.5)  # and no fourth
+    lines = [rec["m"] for rec in quick.get("/_faaslab/logs/faults")["records"]]
+    assert len([m for m in lines if m.startswith(f"START RequestId: {rid}")]) == 3
