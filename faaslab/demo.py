@@ -190,10 +190,15 @@ def part2(cloud: LocalCloud, env: dict[str, str]) -> None:
             "  (one warm container served both: the calls did not overlap, as a warm call takes\n"
             "   a few ms here. Two signed requests sent at the same instant instead:)"
         )
-        together = simultaneous(cloud.url, "helloSqlite", ["Client Three", "Client Four"])
-        for r in together:
-            click.echo(f"    {brief(r)}")
-        twice += together
+        for attempt in range(3):  # (a loaded machine can still serve them one by one)
+            together = simultaneous(
+                cloud.url, "helloSqlite", [f"Client {2 * attempt + 3}", f"Client {2 * attempt + 4}"]
+            )
+            for r in together:
+                click.echo(f"    {brief(r)}")
+            twice += together
+            if any(r["newcontainer"] == 1 for r in together):
+                break
     new = [r for r in twice if r["newcontainer"] == 1]
     old = [r for r in twice if r["newcontainer"] == 0]
     question(

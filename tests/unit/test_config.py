@@ -14,6 +14,7 @@ EXPECTED_DEFAULTS = {
     "port": 4566,
     "state_dir": None,
     "time_scale": 1.0,
+    "init_timeout": 10.0,
     "keep_alive": 600.0,
     "max_lifetime": 21600.0,
     "concurrency": 1000,
