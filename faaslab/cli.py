@@ -149,6 +149,7 @@ def _event_loop_runner() -> Any:
 def _print_banner(cp: Any) -> None:
     m = cp.manager
     click.echo(f"faaslab {__version__} up at {cp.url}  (state: {cp.state_dir})", err=True)
+    click.echo(f"  sandbox: {m.sandbox_description}", err=True)
     for w in m.warnings:
         click.secho(f"warning: {w}", fg="yellow", err=True)
     if cp.template is not None:

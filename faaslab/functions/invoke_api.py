@@ -46,6 +46,9 @@ def parse_invoke(req: Request, name: str) -> tuple[str, InvocationType, InvokeRe
     """Validate an Invoke request the way Lambda does, before anything runs."""
     function = unquote(name)
     qualifier = parse_qs(req.query).get("Qualifier", [None])[0] if req.query else None
+    if ":function:" in function and not function.startswith("arn:"):
+        # AWS's partial ARN: 123456789012:function:NAME[:QUALIFIER]
+        function = "arn:aws:lambda:us-east-1:" + function
     if ":" in function and not function.startswith("arn:"):
         function, _, qualifier = function.partition(":")
     elif function.startswith("arn:"):

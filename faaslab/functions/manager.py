@@ -475,6 +475,12 @@ class Manager:
                         f"async invoke {req.request_id} failed; retry {attempt + 1} of 2",
                     )
 
+    @property
+    def sandbox_description(self) -> str:
+        if not self._isolate:
+            return "no isolation (per-environment TMPDIR)"
+        return f"mount namespaces, own uid, {self._cgroups.description}"
+
     def environments(self) -> list[dict[str, Any]]:
         return [env.describe() for pool in self.pools.values() for env in pool.envs.values()]
 

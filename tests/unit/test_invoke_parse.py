@@ -273,3 +273,11 @@ def test_too_many_requests_body() -> None:
         "Type": "User",
         "message": "Rate Exceeded.",
     }
+
+
+@pytest.mark.parametrize(
+    "name", ["123456789012:function:hello", "123456789012:function:hello:$LATEST"]
+)
+def test_partial_arn_resolves_to_function_name(name: str) -> None:
+    function, *_ = parse_invoke(Request("POST", "/", "", {}, b"{}"), name)
+    assert function == "hello"
