@@ -20,7 +20,9 @@ def _setting(default: Any, help: str) -> Any:
 @dataclass(frozen=True)
 class Config:
     host: str = _setting("127.0.0.1", "Address the edge and every endpoint bind to.")
-    port: int = _setting(4566, "Edge port: Lambda, S3 and the other AWS APIs, API routes.")
+    port: int = _setting(
+        4566, "Edge port: the AWS APIs (Lambda Invoke so far), API routes, /_faaslab/ for the CLI."
+    )
     state_dir: Path | None = _setting(
         None,
         "Where state lives (logs, environments' /tmp, data). "

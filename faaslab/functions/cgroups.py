@@ -140,14 +140,16 @@ def _try_write(path: Path, value: str) -> None:
         path.write_text(value)
 
 
-def detect(instance: str, base: Path = Path("/sys/fs/cgroup")) -> CgroupDriver:
+def detect(
+    instance: str, base: Path = Path("/sys/fs/cgroup"), mounts: str | None = None
+) -> CgroupDriver:
     """Pick the best writable hierarchy on this machine.
 
     Groups live under faaslab/<instance>/<environment>: `instance` is per state dir, so two
     `faaslab up` on one machine never sweep (kill) each other's environments.
     """
     levels = ("faaslab", instance)
-    v2 = _cgroup2_root(base)
+    v2 = _cgroup2_root(mounts)
     if v2 is not None:
         try:
             controllers = (v2 / "cgroup.controllers").read_text().split()
@@ -176,12 +178,14 @@ def detect(instance: str, base: Path = Path("/sys/fs/cgroup")) -> CgroupDriver:
     return CgroupDriver(0, {})
 
 
-def _cgroup2_root(base: Path) -> Path | None:
-    try:
-        mounts = Path("/proc/self/mounts").read_text().splitlines()
-    except OSError:
-        return None
-    for line in mounts:
+def _cgroup2_root(mounts: str | None = None) -> Path | None:
+    """Where cgroup2 is mounted (from /proc/self/mounts, or the text given)."""
+    if mounts is None:
+        try:
+            mounts = Path("/proc/self/mounts").read_text()
+        except OSError:
+            return None
+    for line in mounts.splitlines():
         parts = line.split()
         if len(parts) > 2 and parts[2] == "cgroup2":
             return Path(parts[1])

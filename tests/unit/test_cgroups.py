@@ -1,0 +1,71 @@
+"""The cgroup driver against fake hierarchies: v2 (a laptop), v1 (this project's machines),
+and none. Real cgroupfs behaviour (limits enforced, OOM kills) is covered by the
+integration tests on whichever version the machine has."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from faaslab.functions.cgroups import PIDS_MAX, detect
+
+
+def test_v2_enables_controllers_down_to_the_instance(tmp_path: Path) -> None:
+    root = tmp_path / "unified"
+    root.mkdir()
+    (root / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    driver = detect("inst1", base=tmp_path, mounts=f"cgroup2 {root} cgroup2 rw 0 0\n")
+    assert driver.version == 2
+    parent = root / "faaslab" / "inst1"
+    assert driver.roots == {"memory": parent}
+    for level in (root, root / "faaslab", parent):
+        assert (level / "cgroup.subtree_control").read_text() == "+memory +pids"
+    group = driver.create("env1", 640)
+    assert group is not None and group.version == 2
+    assert (parent / "env1" / "memory.max").read_text() == str(640 * 1024 * 1024)
+    assert (parent / "env1" / "pids.max").read_text() == str(PIDS_MAX)
+    assert group.procs_files == [str(parent / "env1" / "cgroup.procs")]
+    group.set_limit(128)
+    assert (parent / "env1" / "memory.max").read_text() == str(128 * 1024 * 1024)
+    (parent / "env1" / "memory.events").write_text("low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n")
+    (parent / "env1" / "memory.peak").write_text("52428800\n")
+    assert group.oom_kills() == 1
+    assert group.peak_bytes() == 52428800
+
+
+def test_v2_without_memory_controller_falls_back_to_v1(tmp_path: Path) -> None:
+    unified = tmp_path / "unified"
+    unified.mkdir()
+    (unified / "cgroup.controllers").write_text("\n")  # as on this project's machines
+    for controller in ("memory", "pids"):
+        (tmp_path / controller).mkdir()
+        (tmp_path / controller / "cgroup.procs").write_text("")
+    driver = detect("inst2", base=tmp_path, mounts=f"cgroup2 {unified} cgroup2 rw 0 0\n")
+    assert driver.version == 1
+    assert set(driver.roots) == {"memory", "pids"}
+    group = driver.create("env2", 256)
+    assert group is not None
+    env_mem = tmp_path / "memory" / "faaslab" / "inst2" / "env2"
+    assert (env_mem / "memory.limit_in_bytes").read_text() == str(256 * 1024 * 1024)
+    assert (tmp_path / "pids" / "faaslab" / "inst2" / "env2" / "pids.max").read_text() == str(
+        PIDS_MAX
+    )
+    assert len(group.procs_files) == 2
+    (env_mem / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n")
+    (env_mem / "memory.max_usage_in_bytes").write_text("1048576\n")
+    assert group.oom_kills() == 3
+    assert group.peak_bytes() == 1048576
+
+
+def test_no_writable_hierarchy_means_rlimits(tmp_path: Path) -> None:
+    driver = detect("inst3", base=tmp_path, mounts="proc /proc proc rw 0 0\n")
+    assert driver.version == 0
+    assert driver.create("env", 128) is None
+    assert "rlimits" in driver.description
+
+
+def test_unreadable_counters_are_harmless(tmp_path: Path) -> None:
+    (tmp_path / "memory").mkdir()
+    (tmp_path / "memory" / "cgroup.procs").write_text("")
+    group = detect("inst4", base=tmp_path, mounts="").create("env", 128)
+    assert group is not None
+    assert group.oom_kills() == 0 and group.peak_bytes() is None
