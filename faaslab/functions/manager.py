@@ -220,7 +220,12 @@ class Manager:
         fn = pool.fn
         if fn.reserved_concurrency is not None and pool.busy >= fn.reserved_concurrency:
             raise TooManyRequests("ReservedFunctionConcurrentInvocationLimitExceeded")
-        if self.total_busy() >= self.config.concurrency:
+        # Busy environments are counted (O(environments)) only when they could reach the
+        # limit: never on the hot path of a machine with fewer environments than that.
+        if (
+            sum(len(p.envs) + p.starting for p in self.pools.values()) >= self.config.concurrency
+            and self.total_busy() >= self.config.concurrency
+        ):
             raise TooManyRequests("ConcurrentInvocationLimitExceeded")
         inv = Invocation(req, on_done, want_tail)
         env = self._take_idle(pool)

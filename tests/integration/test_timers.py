@@ -63,3 +63,24 @@ def test_failed_event_invoke_is_retried_twice(quick: Faaslab) -> None:
     time.sleep(1.5)  # and no fourth
     lines = [rec["m"] for rec in quick.get("/_faaslab/logs/faults")["records"]]
     assert len([m for m in lines if m.startswith(f"START RequestId: {rid}")]) == 3
+
+
+def test_account_concurrency_limit(tmp_path_factory: pytest.TempPathFactory) -> None:
+    import threading
+
+    fl = start_faaslab(
+        FIXTURES / "template.yaml", tmp_path_factory.mktemp("conc") / "s", "--concurrency", "1"
+    )
+    try:
+        lam: Any = fl.client()
+        holder = threading.Thread(target=invoke, args=(lam, "single", {"sleep": 1.5}))
+        holder.start()
+        time.sleep(0.5)
+        with pytest.raises(lam.exceptions.TooManyRequestsException) as e:
+            invoke(lam, "probe")
+        assert e.value.response["Reason"] == "ConcurrentInvocationLimitExceeded"
+        holder.join()
+        _, out = invoke(lam, "probe")  # the slot is free again
+        assert out["uses"] == 1
+    finally:
+        assert fl.stop() == 0
