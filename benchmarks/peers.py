@@ -48,6 +48,7 @@ from invoke import (
     free_port,
     latencies,
     pct,
+    sigv4_headers,
     start_echo,
     start_faaslab,
     wait_http,
@@ -347,7 +348,7 @@ def start_ministack(py: Path, work: Path) -> Target:
 def post(port: int, path: str, body: bytes, timeout: float = 30) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        conn.request("POST", path, body, {"Content-Type": "application/json"})
+        conn.request("POST", path, body, sigv4_headers(port, path, body))
         r = conn.getresponse()
         return r.status, r.read()
     finally:
@@ -380,7 +381,8 @@ def mixups(t: Target, clients: int, per_client: int) -> dict[str, Any]:
                 break
             event = {"k": 1, "client": c, "n": n}
             try:
-                conn.request("POST", t.path, json.dumps(event).encode(), {})
+                data = json.dumps(event).encode()
+                conn.request("POST", t.path, data, sigv4_headers(t.port, t.path, data))
                 r = conn.getresponse()
                 body = r.read()
             except OSError as e:

@@ -19,13 +19,14 @@ from typing import Any
 import click
 
 from faaslab import __version__
+from faaslab.auth import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
 from faaslab.config import from_env, help_for
 from faaslab.template import TemplateError, parse_parameter_overrides
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
 LOCAL_KEYS = {
-    "aws_access_key_id": "AKIAFAASLABLOCAL0001",
-    "aws_secret_access_key": "faaslab/local/secret/key/0001",
+    "aws_access_key_id": LOCAL_ACCESS_KEY_ID,
+    "aws_secret_access_key": LOCAL_SECRET_ACCESS_KEY,
 }
 
 

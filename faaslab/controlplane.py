@@ -16,6 +16,7 @@ from collections.abc import Awaitable
 from pathlib import Path
 from urllib.parse import parse_qs, unquote
 
+from faaslab.auth import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY, AuthError, Verifier
 from faaslab.clock import Clock
 from faaslab.config import Config
 from faaslab.functions import apigw
@@ -51,6 +52,7 @@ class ControlPlane:
         self.port = config.port
         self.started = time.time()
         self.ready = False  # the edge answers 503 until every component has started
+        self.verifier = Verifier({LOCAL_ACCESS_KEY_ID: LOCAL_SECRET_ACCESS_KEY})
 
     @property
     def url(self) -> str:
@@ -87,6 +89,10 @@ class ControlPlane:
             return STARTING
         path = req.path
         if path.startswith("/2015-03-31/functions/") and self.invoke_api is not None:
+            try:
+                self.verifier.verify(req)
+            except AuthError as e:
+                return e.response()
             m = INVOKE_PATH.match(path)
             if m and req.method == "POST":
                 return self.invoke_api.invoke(req, m.group("name"))

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from faaslab.auth import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
 from faaslab.clock import Clock
 from faaslab.config import Config
 from faaslab.functions import runtime_api, sandbox
@@ -52,8 +53,6 @@ from faaslab.http.server import HttpProtocol, serve
 
 SPARES = 2  # environments-to-be forked ahead of time (see zygote.py): cold starts skip ~15 ms
 EVENT_RETRY_DELAYS = (60.0, 120.0)  # AWS retries a failed async invoke twice: ~1 min, ~2 min
-LOCAL_ACCESS_KEY = "AKIAFAASLABLOCAL0001"
-LOCAL_SECRET_KEY = "faaslab/local/secret/key/0001"
 
 
 class FunctionPool:
@@ -391,8 +390,8 @@ class Manager:
             "AWS_LAMBDA_LOG_STREAM_NAME": env.stream,
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{env.port}",
-            "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_KEY,
+            "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_ACCESS_KEY,
             "AWS_SESSION_TOKEN": base64.b64encode(env.id.encode()).decode(),
             "AWS_ENDPOINT_URL": self.edge_url,
             "LAMBDA_RUNTIME_DIR": "/var/runtime",

@@ -181,3 +181,48 @@ def test_cli_invoke_ps_logs(faaslab: Faaslab) -> None:
     assert cp.returncode == 0 and "via-cli" in cp.stdout and "REPORT RequestId:" in cp.stdout
     cp = subprocess.run([*cli, "logs", "nope"], capture_output=True, text=True, env=env, timeout=30)
     assert cp.returncode != 0 and "Function not found" in cp.stderr
+
+
+def test_credentials_are_checked(faaslab: Faaslab, tmp_path: Path) -> None:
+    import boto3
+
+    wrong_secret: Any = boto3.client(
+        "lambda",
+        endpoint_url=faaslab.url,
+        region_name="us-east-1",
+        aws_access_key_id=LOCAL_KEYS["aws_access_key_id"],
+        aws_secret_access_key="wrong",
+    )
+    with pytest.raises(wrong_secret.exceptions.ClientError) as e:
+        wrong_secret.invoke(FunctionName="probe", Payload=b"{}")
+    assert e.value.response["Error"]["Code"] == "InvalidSignatureException"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    # The aws CLI with someone's real-looking keys: refused, with the key to use.
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    cp = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "aws"),
+            "lambda",
+            "invoke",
+            "--endpoint-url",
+            faaslab.url,
+            "--function-name",
+            "probe",
+            str(tmp_path / "out.json"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert cp.returncode != 0
+    assert (
+        "UnrecognizedClientException" in cp.stderr and LOCAL_KEYS["aws_access_key_id"] in cp.stderr
+    )
+    status, body = _http(faaslab.url + "/2015-03-31/functions/probe/invocations", "POST", b"{}")
+    assert status == 403 and body == {"message": "Missing Authentication Token"}
