@@ -25,6 +25,7 @@ from faaslab.functions.invoke_api import INVOKE_PATH, InvokeApi, error_response
 from faaslab.functions.logs import read_records
 from faaslab.functions.manager import Manager
 from faaslab.functions.model import ApiRoute, InvokeRequest
+from faaslab.functions.runtime_api import peer_uid
 from faaslab.http.server import Deferred, Request, Response, serve
 from faaslab.template import Template, load_template
 
@@ -125,6 +126,12 @@ class ControlPlane:
     def _internal(self, req: Request) -> Response:
         assert self.manager is not None
         parts = [unquote(p) for p in req.path.split("/")[2:]]
+        if parts != ["health"]:
+            # Functions run as uids from --uid-base up: they may not read other functions'
+            # logs or environments through the CLI's endpoints.
+            uid = peer_uid(req.peer)
+            if uid is not None and uid >= self.config.uid_base:
+                return Response.json({"message": "not available to functions"}, 403)
         query = parse_qs(req.query)
         if parts == ["health"]:
             return HEALTH

@@ -46,14 +46,19 @@ def make_handler(env: Environment) -> object:
 
 
 def tcp_peer_uid(transport: object) -> int | None:
-    """The uid owning the peer's end of a loopback TCP connection, from /proc/net/tcp.
+    """The uid owning the peer's end of a loopback TCP connection (see peer_uid)."""
+    get = getattr(transport, "get_extra_info", None)
+    peer = get("peername") if get else None
+    return peer_uid(peer) if isinstance(peer, tuple) else None
+
+
+def peer_uid(peer: tuple[str, int] | None) -> int | None:
+    """The uid owning the other end of a loopback TCP connection, from /proc/net/tcp.
 
     Unix sockets have SO_PEERCRED; TCP has nothing like it, so the kernel's socket table
     is read: the peer's socket is the row whose local address is our peer's address.
     """
-    get = getattr(transport, "get_extra_info", None)
-    peer = get("peername") if get else None
-    if not isinstance(peer, tuple) or peer[0] != "127.0.0.1":
+    if peer is None or peer[0] != "127.0.0.1":
         return None
     want = f"0100007F:{peer[1]:04X}"
     try:

@@ -207,3 +207,12 @@ def test_runtime_api_refuses_other_users(faaslab: Faaslab, lam: Any) -> None:
         assert answer == b""
     _, out = invoke(lam, "ric", {"still": "served"})
     assert out["event"] == {"still": "served"}
+
+
+def test_functions_cannot_read_the_cli_endpoints(faaslab: Faaslab, lam: Any) -> None:
+    """Other functions' logs and environments are for the user's CLI, not for functions."""
+    _, out = invoke(lam, "probe", {"action": "fetch", "url": faaslab.url + "/_faaslab/logs/faults"})
+    assert out["fetch"] == 403
+    _, out = invoke(lam, "probe", {"action": "fetch", "url": faaslab.url + "/_faaslab/health"})
+    assert out["fetch"] == 200
+    assert faaslab.get("/_faaslab/environments")["environments"]  # the user still can
