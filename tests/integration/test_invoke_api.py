@@ -226,3 +226,46 @@ def test_credentials_are_checked(faaslab: Faaslab, tmp_path: Path) -> None:
     )
     status, body = _http(faaslab.url + "/2015-03-31/functions/probe/invocations", "POST", b"{}")
     assert status == 403 and body == {"message": "Missing Authentication Token"}
+
+
+def test_curl_reaches_the_http_api_route(faaslab: Faaslab) -> None:
+    import shutil
+
+    curl = shutil.which("curl")
+    if curl is None:
+        pytest.skip("curl is not installed")
+    cp = subprocess.run(
+        [curl, "-s", "-w", "\\n%{http_code}", faaslab.url + "/probe/curl?q=1"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    body, _, code = cp.stdout.rpartition("\n")
+    assert code == "200"
+    assert json.loads(body)["event"]["pathParameters"] == {"name": "curl"}
+
+
+def test_logs_follow(faaslab: Faaslab, lam: Any) -> None:
+    env = {**os.environ, "FAASLAB_ENDPOINT": faaslab.url}
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "faaslab.cli", "logs", "probe", "-f"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        time.sleep(1.0)  # it has printed the history and is following
+        marker = f"followed-{time.time_ns()}"
+        invoke(lam, "probe", {"action": "print", "text": marker})
+        assert follower.stdout is not None
+        deadline = time.monotonic() + 10
+        seen = False
+        while time.monotonic() < deadline and not seen:
+            line = follower.stdout.readline()
+            seen = marker in line
+        assert seen
+    finally:
+        follower.terminate()
+        follower.wait(10)
+        if follower.stdout is not None:
+            follower.stdout.close()
