@@ -269,7 +269,8 @@ class Environment:
         when the caller asked for the log tail, which must contain them)."""
         if inv.timer is not None:
             inv.timer.cancel()
-        self.drain_log()
+        if inv.want_tail:
+            self.drain_log()  # the function's last output belongs in the tail
         now = time.monotonic()
         duration = (now - inv.started) * 1000 if inv.delivered else 0.0
         init_ms, self.init_ms = self.init_ms, None
@@ -284,6 +285,7 @@ class Environment:
         tail = inv.log.tail() if inv.want_tail else b""
         inv.complete(InvokeResult(rid, payload, function_error, tail, self.id, init_ms is not None))
         if not inv.want_tail:
+            self.drain_log()  # (a read syscall: after the answer, not before it)
             self._report(inv, duration, init_ms, status)
 
     def _report(
