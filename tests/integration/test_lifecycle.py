@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -216,3 +217,39 @@ def test_functions_cannot_read_the_cli_endpoints(faaslab: Faaslab, lam: Any) -> 
     _, out = invoke(lam, "probe", {"action": "fetch", "url": faaslab.url + "/_faaslab/health"})
     assert out["fetch"] == 200
     assert faaslab.get("/_faaslab/environments")["environments"]  # the user still can
+
+
+def test_kill_9_of_the_control_plane_loses_nothing(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """After a crash: the environments die with it, a restart sweeps their mounts, and the
+    logs written before the crash are still there."""
+    state = tmp_path_factory.mktemp("crash") / "s"
+    fl = start_faaslab(FIXTURES / "template.yaml", state)
+    marker = f"before-the-crash-{uuid.uuid4().hex[:8]}"
+    _, out = invoke(fl.client(), "probe", {"action": "print", "text": marker})
+    time.sleep(0.5)  # the sweeper writes queued log records every 250 ms
+    fl.proc.kill()
+    fl.proc.wait()
+
+    def our_mounts() -> list[str]:
+        with open("/proc/self/mounts") as f:
+            return [line for line in f if str(state) in line]
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the zygote notices and stops the environments
+        try:
+            os.kill(out["pid"], 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the environment outlived its control plane")
+    assert our_mounts()  # the environment's /tmp is still mounted...
+    again = start_faaslab(FIXTURES / "template.yaml", state)
+    try:
+        assert our_mounts() == []  # ...until the next start sweeps it
+        records = again.get("/_faaslab/logs/probe")["records"]
+        assert any(rec["m"] == marker for rec in records)
+    finally:
+        assert again.stop() == 0
