@@ -84,6 +84,9 @@ def main() -> None:
 @click.option(
     "--init-timeout", type=float, default=None, help=help_for("init_timeout") + "  [default: 10]"
 )
+@click.option(
+    "--cpu-limits/--no-cpu-limits", default=None, help=help_for("cpu_limits") + "  [default: off]"
+)
 @click.option("--region", default=None, help=help_for("region") + "  [default: us-east-1]")
 @click.option(
     "--uid-base", type=int, default=None, help=help_for("uid_base") + "  [default: 200000]"

@@ -44,6 +44,11 @@ class Config:
         21600.0,
         "Seconds after which an environment is retired at its next idle moment (AWS: hours).",
     )
+    cpu_limits: bool = _setting(
+        False,
+        "Give each environment the CPU AWS gives its MemorySize (1 vCPU at 1,769 MB, at most "
+        "6): slower, truer timings for experiments. Off: every function may use all cores.",
+    )
     concurrency: int = _setting(1000, "Account concurrency limit; beyond it invokes get 429.")
     region: str = _setting("us-east-1", "AWS region the emulated resources live in.")
     uid_base: int = _setting(
@@ -86,6 +91,10 @@ def from_env(overrides: dict[str, Any]) -> Config:
 
 def _coerce(typ: Any, raw: str, name: str) -> Any:
     t = str(typ)
+    if t == "bool":
+        if raw.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            raise ValueError(f"FAASLAB_{name.upper()}={raw!r} is not a boolean (true/false)")
+        return raw.lower() in ("1", "true", "yes", "on")
     try:
         if "int" in t and "float" not in t:
             return int(raw)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PIDS_MAX = 1024  # AWS Lambda's per-environment process/thread limit
+CPU_PERIOD_US = 100_000
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Cgroup:
     dirs: list[Path]
     memory_dir: Path
     version: int
+    cpu_dir: Path | None = None
 
     @property
     def procs_files(self) -> list[str]:
@@ -38,6 +40,18 @@ class Cgroup:
     def set_limit(self, limit_mb: int) -> None:
         name = "memory.max" if self.version == 2 else "memory.limit_in_bytes"
         (self.memory_dir / name).write_text(str(limit_mb * 1024 * 1024))
+
+    def set_cpu(self, vcpus: float) -> None:
+        """A CPU quota of `vcpus` CPUs (CFS bandwidth: quota per 100 ms period)."""
+        cpu_dir = self.cpu_dir
+        if cpu_dir is None:
+            return
+        quota = max(1000, int(vcpus * CPU_PERIOD_US))
+        if self.version == 2:
+            (cpu_dir / "cpu.max").write_text(f"{quota} {CPU_PERIOD_US}")
+        else:
+            (cpu_dir / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
+            (cpu_dir / "cpu.cfs_quota_us").write_text(str(quota))
 
     def peak_bytes(self) -> int | None:
         name = "memory.peak" if self.version == 2 else "memory.max_usage_in_bytes"
@@ -87,15 +101,17 @@ class Cgroup:
 class CgroupDriver:
     """Creates per-environment cgroups under one faaslab parent group."""
 
-    def __init__(self, version: int, roots: dict[str, Path]) -> None:
+    def __init__(self, version: int, roots: dict[str, Path], cpu: bool = False) -> None:
         self.version = version  # 2, 1, or 0 (none: rlimits in the zygote)
         self.roots = roots  # controller name -> faaslab's parent dir ("memory" always first)
+        self.cpu = cpu  # v2: the cpu controller is enabled in the groups
 
     @property
     def description(self) -> str:
         if self.version == 0:
             return "rlimits (no writable cgroup hierarchy)"
-        return f"cgroup v{self.version} ({', '.join(self.roots)})"
+        controllers = [*self.roots, *(["cpu"] if self.version == 2 and self.cpu else [])]
+        return f"cgroup v{self.version} ({', '.join(controllers)})"
 
     def create(self, env_id: str, limit_mb: int) -> Cgroup | None:
         if self.version == 0:
@@ -116,7 +132,12 @@ class CgroupDriver:
                     (d / "memory.limit_in_bytes").write_text(limit)
             elif controller == "pids":
                 _try_write(d / "pids.max", str(PIDS_MAX))
-        return Cgroup(dirs, dirs[0], self.version)
+        cpu_dir = None
+        if self.version == 2 and self.cpu:
+            cpu_dir = dirs[0]
+        elif "cpu" in self.roots:
+            cpu_dir = self.roots["cpu"] / env_id
+        return Cgroup(dirs, dirs[0], self.version, cpu_dir)
 
     def remove(self) -> None:
         """At shutdown: every group of this instance, then the instance's own groups."""
@@ -141,7 +162,10 @@ def _try_write(path: Path, value: str) -> None:
 
 
 def detect(
-    instance: str, base: Path = Path("/sys/fs/cgroup"), mounts: str | None = None
+    instance: str,
+    base: Path = Path("/sys/fs/cgroup"),
+    mounts: str | None = None,
+    cpu: bool = False,
 ) -> CgroupDriver:
     """Pick the best writable hierarchy on this machine.
 
@@ -154,18 +178,19 @@ def detect(
         try:
             controllers = (v2 / "cgroup.controllers").read_text().split()
             if "memory" in controllers:
-                enable = "+memory" + (" +pids" if "pids" in controllers else "")
+                wanted = ["memory", "pids"] + (["cpu"] if cpu else [])
+                enable = " ".join(f"+{c}" for c in wanted if c in controllers)
                 parent = v2
                 for level in levels:
                     (parent / "cgroup.subtree_control").write_text(enable)
                     parent = parent / level
                     parent.mkdir(exist_ok=True)
                 (parent / "cgroup.subtree_control").write_text(enable)
-                return CgroupDriver(2, {"memory": parent})
+                return CgroupDriver(2, {"memory": parent}, cpu=cpu and "cpu" in controllers)
         except OSError:
             pass
     roots: dict[str, Path] = {}
-    for controller in ("memory", "pids"):
+    for controller in ("memory", "pids", *(["cpu"] if cpu else [])):
         d = base / controller
         if (d / "cgroup.procs").exists():
             try:

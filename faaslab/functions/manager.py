@@ -98,7 +98,10 @@ class Manager:
         self._sweep_stale_mounts()
         self._isolate = self._probe_isolation()
         if self._isolate:
-            self._cgroups = detect(hashlib.sha256(str(self.state_dir).encode()).hexdigest()[:12])
+            self._cgroups = detect(
+                cpu=self.config.cpu_limits,
+                instance=hashlib.sha256(str(self.state_dir).encode()).hexdigest()[:12],
+            )
             self._cgroups.sweep()
             if self._cgroups.version == 0:
                 self.warnings.append(
@@ -305,6 +308,8 @@ class Manager:
                 self._add_spare()
             elif self._isolate:
                 env.cgroup = self._cgroups.create(env.id, pool.fn.memory_mb + pool.fn.ephemeral_mb)
+            if env.cgroup is not None and self.config.cpu_limits:
+                env.cgroup.set_cpu(vcpus_for(pool.fn.memory_mb))
             await self._spawn_runtime(env, first=True, spare=spare)
         except Exception as e:
             inv.complete(ServiceError(f"could not start an environment: {e}"))
@@ -487,6 +492,11 @@ class Manager:
 
     def environments(self) -> list[dict[str, Any]]:
         return [env.describe() for pool in self.pools.values() for env in pool.envs.values()]
+
+
+def vcpus_for(memory_mb: int) -> float:
+    """AWS's CPU share for a memory size: proportional, 1 vCPU at 1,769 MB, at most 6."""
+    return min(6.0, memory_mb / 1769)
 
 
 def runtime_paths() -> list[str]:

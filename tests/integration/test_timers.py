@@ -84,3 +84,20 @@ def test_account_concurrency_limit(tmp_path_factory: pytest.TempPathFactory) -> 
         assert out["uses"] == 1
     finally:
         assert fl.stop() == 0
+
+
+def test_cpu_limits_give_the_aws_share(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """probe has 256 MB: 256 / 1769 = 0.145 of a vCPU on AWS, all it can take without."""
+    fl = start_faaslab(
+        FIXTURES / "template.yaml", tmp_path_factory.mktemp("cpu") / "s", "--cpu-limits"
+    )
+    try:
+        _, out = invoke(fl.client(), "probe", {"action": "burn", "seconds": 1.0})
+        assert 0.05 < out["cpu_share"] < 0.3
+    finally:
+        assert fl.stop() == 0
+
+
+def test_without_cpu_limits_a_function_may_use_a_whole_core(faaslab: Faaslab) -> None:
+    _, out = invoke(faaslab.client(), "probe", {"action": "burn", "seconds": 0.5})
+    assert out["cpu_share"] > 0.4  # (not 1.0: the machine may be busy with other tests)

@@ -69,3 +69,28 @@ def test_unreadable_counters_are_harmless(tmp_path: Path) -> None:
     group = detect("inst4", base=tmp_path, mounts="").create("env", 128)
     assert group is not None
     assert group.oom_kills() == 0 and group.peak_bytes() is None
+
+
+def test_cpu_quota_v1_and_v2(tmp_path: Path) -> None:
+    v1 = tmp_path / "v1"
+    for controller in ("memory", "pids", "cpu"):
+        (v1 / controller).mkdir(parents=True)
+        (v1 / controller / "cgroup.procs").write_text("")
+    driver = detect("i", base=v1, mounts="", cpu=True)
+    group = driver.create("env", 512)
+    assert group is not None and len(group.procs_files) == 3
+    group.set_cpu(0.5)
+    cpu_dir = v1 / "cpu" / "faaslab" / "i" / "env"
+    assert (cpu_dir / "cpu.cfs_period_us").read_text() == "100000"
+    assert (cpu_dir / "cpu.cfs_quota_us").read_text() == "50000"
+    assert "cpu" in driver.description
+
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    (v2 / "cgroup.controllers").write_text("cpu memory pids\n")
+    driver = detect("i", base=tmp_path, mounts=f"cgroup2 {v2} cgroup2 rw 0 0", cpu=True)
+    assert (v2 / "cgroup.subtree_control").read_text() == "+memory +pids +cpu"
+    group = driver.create("env", 512)
+    assert group is not None
+    group.set_cpu(2.0)
+    assert (v2 / "faaslab" / "i" / "env" / "cpu.max").read_text() == "200000 100000"

@@ -120,7 +120,9 @@ def test_up_hand_written_defaults_match_config() -> None:
         if m is None:
             continue
         shown, actual = m.group(1), getattr(defaults, opt.name)
-        if isinstance(actual, int | float):
+        if isinstance(actual, bool):
+            assert shown == ("on" if actual else "off"), opt.name
+        elif isinstance(actual, int | float):
             assert float(shown) == float(actual), opt.name
         else:
             assert shown == str(actual), opt.name
