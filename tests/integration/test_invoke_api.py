@@ -73,28 +73,28 @@ def test_dry_run_and_event(faaslab: Faaslab, lam: Any) -> None:
         lam.invoke(FunctionName="nope", InvocationType="Event", Payload=b"{}")
 
 
-def test_aws_cli_invoke(faaslab: Faaslab, tmp_path: Path) -> None:
-    aws = Path(sys.executable).parent / "aws"
-    out = tmp_path / "out.json"
+def aws_lambda_invoke(
+    faaslab: Faaslab, out: Path, *args: str, keys: tuple[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`aws lambda invoke` (the real CLI) against faaslab, with the local keys by default."""
+    key, secret = keys or (LOCAL_KEYS["aws_access_key_id"], LOCAL_KEYS["aws_secret_access_key"])
     env = {
         **os.environ,
-        "AWS_ACCESS_KEY_ID": LOCAL_KEYS["aws_access_key_id"],
-        "AWS_SECRET_ACCESS_KEY": LOCAL_KEYS["aws_secret_access_key"],
+        "AWS_ACCESS_KEY_ID": key,
+        "AWS_SECRET_ACCESS_KEY": secret,
         "AWS_DEFAULT_REGION": "us-east-1",
     }
-    cp = subprocess.run(
+    aws = str(Path(sys.executable).parent / "aws")
+    return subprocess.run(
         [
-            str(aws),
+            aws,
             "lambda",
             "invoke",
             "--endpoint-url",
             faaslab.url,
             "--function-name",
             "probe",
-            "--payload",
-            '{"from": "aws-cli"}',
-            "--log-type",
-            "Tail",
+            *args,
             str(out),
         ],
         capture_output=True,
@@ -102,6 +102,11 @@ def test_aws_cli_invoke(faaslab: Faaslab, tmp_path: Path) -> None:
         env=env,
         timeout=60,
     )
+
+
+def test_aws_cli_invoke(faaslab: Faaslab, tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    cp = aws_lambda_invoke(faaslab, out, "--payload", '{"from": "aws-cli"}', "--log-type", "Tail")
     assert cp.returncode == 0, cp.stderr
     meta = json.loads(cp.stdout)
     assert meta["StatusCode"] == 200 and meta["ExecutedVersion"] == "$LATEST" and meta["LogResult"]
@@ -198,27 +203,10 @@ def test_credentials_are_checked(faaslab: Faaslab, tmp_path: Path) -> None:
     assert e.value.response["Error"]["Code"] == "InvalidSignatureException"
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     # The aws CLI with someone's real-looking keys: refused, with the key to use.
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
-        "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    cp = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "aws"),
-            "lambda",
-            "invoke",
-            "--endpoint-url",
-            faaslab.url,
-            "--function-name",
-            "probe",
-            str(tmp_path / "out.json"),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
+    cp = aws_lambda_invoke(
+        faaslab,
+        tmp_path / "out.json",
+        keys=("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
     )
     assert cp.returncode != 0
     assert (
