@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import json
 import signal
-import time
 from collections.abc import Awaitable
 from pathlib import Path
 from urllib.parse import parse_qs, unquote
@@ -51,7 +50,6 @@ class ControlPlane:
         self.router = apigw.Router([])
         self.server: asyncio.Server | None = None
         self.port = config.port
-        self.started = time.time()
         self.ready = False  # the edge answers 503 until every component has started
         self.verifier = Verifier({LOCAL_ACCESS_KEY_ID: LOCAL_SECRET_ACCESS_KEY})
 

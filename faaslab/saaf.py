@@ -98,9 +98,6 @@ class Inspector:
         }
         self._inspectedCPU = False
         self._inspectedMemory = False
-        self._inspectedContainer = False
-        self._inspectedPlatform = False
-        self._inspectedLinux = False
 
     # ------------------------------------------------------------------ helpers
 
@@ -187,7 +184,6 @@ class Inspector:
         (warm) invocations find it and report ``newcontainer`` = 0 with the same ``uuid``.
         ``vmuptime`` is the host's boot time (``btime`` of /proc/stat, epoch seconds).
         """
-        self._inspectedContainer = True
         path = self._container_id_path
         my_uuid = ""
         new_container = 1
@@ -297,7 +293,6 @@ class Inspector:
         Google, IBM and Azure are recognised by their env vars; anything else is
         ``"Unknown Platform"``. ``vmID`` is added wherever it can be determined.
         """
-        self._inspectedPlatform = True
         env = os.environ
         attrs = self._attributes
         if "AWS_LAMBDA_FUNCTION_NAME" in env or "AWS_LAMBDA_LOG_STREAM_NAME" in env:
@@ -328,7 +323,6 @@ class Inspector:
 
     def inspectLinux(self) -> None:
         """Record ``linuxVersion``, the kernel release (``uname -r``), for cross-host analysis."""
-        self._inspectedLinux = True
         release: str | None = None
         uname = getattr(os, "uname", None)
         if uname is not None:

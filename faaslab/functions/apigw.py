@@ -30,6 +30,7 @@ API_ID = "faaslab0"
 class CompiledRoute:
     route: ApiRoute
     pattern: re.Pattern[str]
+    params: tuple[str, ...]  # path parameter names, in the order of the pattern's groups
     specificity: tuple[int, int, int]
 
 
@@ -37,23 +38,20 @@ def compile_route(route: ApiRoute) -> CompiledRoute:
     """Path template -> regex: {name} matches one segment, {name+} the rest of the path."""
     regex = ""
     literal = 0
+    params: list[str] = []
     for part in re.split(r"(\{[^}]+\})", route.path):
         if part.startswith("{") and part.endswith("}"):
             name = part[1:-1]
-            if name.endswith("+"):
-                regex += f"(?P<{_group(name[:-1])}>.+)"
-            else:
-                regex += f"(?P<{_group(name)}>[^/]+)"
+            params.append(name.rstrip("+"))
+            regex += "(.+)" if name.endswith("+") else "([^/]+)"
         else:
             regex += re.escape(part)
             literal += len(part)
     greedy = 1 if "+}" in route.path else 0
     specific = 0 if route.method == "ANY" else 1  # API Gateway: ANY only catches the rest
-    return CompiledRoute(route, re.compile(f"^{regex}/?$"), (-greedy, literal, specific))
-
-
-def _group(name: str) -> str:
-    return re.sub(r"\W", "_", name) + "_" + format(abs(hash(name)) % 10_000, "04d")
+    return CompiledRoute(
+        route, re.compile(f"^{regex}/?$"), tuple(params), (-greedy, literal, specific)
+    )
 
 
 class Router:
@@ -68,11 +66,7 @@ class Router:
                 continue
             m = c.pattern.match(path)
             if m:
-                params = {}
-                for part in re.findall(r"\{([^}]+)\}", c.route.path):
-                    name = part.rstrip("+")
-                    params[name] = unquote(m.group(_group(name)))
-                return c.route, params
+                return c.route, {n: unquote(v) for n, v in zip(c.params, m.groups(), strict=True)}
         return None
 
 

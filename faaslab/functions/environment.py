@@ -283,7 +283,7 @@ class Environment:
             self._report(inv, duration, init_ms, status)
         rid = inv.request.request_id
         tail = inv.log.tail() if inv.want_tail else b""
-        inv.complete(InvokeResult(rid, payload, function_error, tail, self.id, init_ms is not None))
+        inv.complete(InvokeResult(rid, payload, function_error, tail))
         if not inv.want_tail:
             self.drain_log()  # (a read syscall: after the answer, not before it)
             self._report(inv, duration, init_ms, status)

@@ -19,7 +19,6 @@ EPHEMERAL_MIN_MB = 512
 EPHEMERAL_MAX_MB = 10_240
 SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
 ASYNC_PAYLOAD_LIMIT = 1024 * 1024  # AWS raised this to 256 KB -> 1 MB in 2025
-INIT_TIMEOUT_S = 10
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
 SUPPORTED_RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13")
@@ -95,5 +94,3 @@ class InvokeResult:
     payload: bytes
     function_error: str | None = None
     log_tail: bytes = b""  # the last 4 KB of this invocation's log, when asked for
-    environment_id: str = ""
-    cold: bool = False
