@@ -31,9 +31,14 @@ if [ ! -x .venv/bin/python ]; then
   say "creating virtualenv .venv ($("$PYTHON" --version))"
   "$PYTHON" -m venv .venv
 fi
-say "installing faaslab and its test tools into .venv"
-.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
-.venv/bin/python -c 'import faaslab, httptools, boto3, awslambdaric' || { echo "install failed" >&2; exit 1; }
+say "installing faaslab and its test tools into .venv (pip's output: .venv/install.log)"
+log=.venv/install.log
+if ! { .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip &&
+       .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'; } > "$log" 2>&1 ||
+   ! .venv/bin/python -c 'import faaslab, httptools, boto3, awslambdaric' 2>> "$log"; then
+  cat "$log" >&2
+  echo "install failed (see above, or $log)" >&2
+  exit 1
+fi
 touch .venv/.installed
 say "ready: .venv/bin/faaslab --help"
