@@ -4,6 +4,8 @@
 
 Everything is measured in one run on this machine (they are noisy; only ratios travel):
   floor    a bare loopback HTTP echo server (benchmarks/echo_server.py), same client
+  relay    the echo floor plus one hop to a child process (benchmarks/relay_floor.py):
+           the least any design that runs handlers in their own process can cost
   faaslab  `faaslab up benchmarks/functions/template.yaml`, handler `return event`
 Targets (issue #2): warm p50 <= 2x the floor; >= 2,000 invokes/s with 8 clients;
 cold-start overhead (cold RTT - warm RTT, trivial handler) p50 <= 10 ms.
@@ -52,11 +54,9 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> N
     raise SystemExit(f"{url} did not answer")
 
 
-def start_echo() -> tuple[subprocess.Popen[bytes], int]:
+def start_echo(script: str = "echo_server.py") -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "echo_server.py"), str(port)], stdout=subprocess.PIPE
-    )
+    proc = subprocess.Popen([sys.executable, str(HERE / script), str(port)], stdout=subprocess.PIPE)
     assert proc.stdout is not None
     proc.stdout.readline()
     return proc, port
@@ -189,6 +189,7 @@ def main() -> None:
 
     state = Path(tempfile.mkdtemp(prefix="faaslab-bench-"))
     echo, echo_port = start_echo()
+    relay, relay_port = start_echo("relay_floor.py")
     fl, fl_port = start_faaslab(state / "warm")
     results: dict[str, Any] = {
         "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cpus",
@@ -196,21 +197,30 @@ def main() -> None:
     }
     try:
         latencies(echo_port, "/", 300)
+        latencies(relay_port, "/", 300)
         latencies(fl_port, INVOKE, 300)  # warm-up: the environment exists and is warm
         floor: list[float] = []
+        relayed: list[float] = []
         ours: list[float] = []
-        for _ in range(10):  # interleave, so drift hits both alike
+        for _ in range(10):  # interleave, so drift hits all alike
             floor += latencies(echo_port, "/", args.requests // 10)
+            relayed += latencies(relay_port, "/", args.requests // 10)
             ours += latencies(fl_port, INVOKE, args.requests // 10)
-        f50, o50 = statistics.median(floor), statistics.median(ours)
+        f50, r50, o50 = (statistics.median(x) for x in (floor, relayed, ours))
         results["latency_us"] = {
             "floor": {"p50": f50, "p90": pct(floor, 0.9), "p99": pct(floor, 0.99)},
+            "relay": {"p50": r50, "p90": pct(relayed, 0.9), "p99": pct(relayed, 0.99)},
             "faaslab": {"p50": o50, "p90": pct(ours, 0.9), "p99": pct(ours, 0.99)},
             "ratio_p50": o50 / f50,
+            "relay_ratio_p50": r50 / f50,
         }
         print(
             f"warm invoke p50 {o50:.0f} us vs echo floor {f50:.0f} us: "
             f"{o50 / f50:.2f}x  (target <= 2x)"
+        )
+        print(
+            f"   relay floor (echo + one process hop) {r50:.0f} us: {r50 / f50:.2f}x the echo; "
+            f"faaslab is {o50 / r50:.2f}x the relay"
         )
         print(
             f"   p90 {pct(ours, 0.9):.0f} / {pct(floor, 0.9):.0f} us, p99 {pct(ours, 0.99):.0f} / "
@@ -226,8 +236,10 @@ def main() -> None:
     finally:
         fl.terminate()
         echo.terminate()
+        relay.terminate()
         fl.wait(20)
         echo.wait(5)
+        relay.wait(5)
     over, inits = cold_starts(state / "cold", args.cold, o50)
     if over:
         results["cold_start_ms"] = {

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from faaslab import linux
 from faaslab.auth import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
 from faaslab.clock import Clock
 from faaslab.config import Config
@@ -178,7 +179,7 @@ class Manager:
                 target = line.split()[1]
                 if target.startswith(str(self.envs_dir) + "/"):
                     with contextlib.suppress(OSError):
-                        sandbox.umount(target)
+                        linux.umount(target)
         with contextlib.suppress(OSError):
             for d in self.envs_dir.iterdir():
                 with contextlib.suppress(OSError):

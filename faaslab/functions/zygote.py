@@ -33,6 +33,7 @@ import sys
 import traceback
 from typing import Any
 
+from faaslab import linux
 from faaslab.functions import bootstrap, sandbox
 
 MAX_MSG = 1 << 20
@@ -56,7 +57,7 @@ def _spawn(sock: socket.socket, msg: dict[str, Any], fds: list[int]) -> None:
     try:
         if msg.get("tmp_mb") and spec.isolate:
             os.makedirs(spec.tmp_dir, mode=0o700, exist_ok=True)
-            sandbox.mount_tmpfs(spec.tmp_dir, int(msg["tmp_mb"]))
+            linux.mount_tmpfs(spec.tmp_dir, int(msg["tmp_mb"]))
             os.chown(spec.tmp_dir, spec.uid, spec.gid)
             os.chmod(spec.tmp_dir, 0o700)
         elif not spec.isolate:
@@ -146,7 +147,7 @@ def _child(
 def _release(msg: dict[str, Any]) -> None:
     tmp = msg["tmp_dir"]
     with contextlib.suppress(OSError):
-        sandbox.umount(tmp)
+        linux.umount(tmp)
     with contextlib.suppress(OSError):
         os.rmdir(tmp)
 

@@ -1,0 +1,597 @@
+"""The real database servers behind clusters: MariaDB for aurora-mysql, PostgreSQL for
+aurora-postgresql, from the OS packages.
+
+One `EngineServer` per cluster owns a directory (`<state>/clusters/<id>/`):
+    data/     the engine's data dir, created on `initialise()` (master user, database)
+    run/      its Unix socket and pid file: the engine never listens on TCP, so clients
+              reach it only through the cluster's endpoint
+    tmp/      its temporary files (on disk, not in RAM)
+    engine.log
+As root, the engine runs as the packages' own user (`mysql`, `postgres`) inside a mount
+namespace (see launcher.py); otherwise as the current user.
+
+Control-plane work (creating the master user, resizing buffers, reading load) goes over an
+admin account (`rdsadmin`, as Aurora's own) whose random password is kept beside the
+cluster dir, readable only by faaslab. The sync drivers (PyMySQL, psycopg) run in a
+thread: these calls are rare and small.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from faaslab.databases.launcher import ENGINE_ROOT
+from faaslab.databases.model import ClusterSpec, Engine
+
+ADMIN_USER = "rdsadmin"
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 60.0
+PG_SOCKET_PORT = 5432  # only names the socket file: PostgreSQL listens on no TCP port here
+
+
+class EngineError(Exception):
+    """The engine could not be set up, started or reached; the message says why."""
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """What a capacity means to the engine."""
+
+    buffer_pool_bytes: int
+    max_connections: int
+
+
+@dataclass(frozen=True)
+class Load:
+    """One sample of what the engine is doing."""
+
+    connections: int  # client sessions (the admin's own excluded)
+    queries: int  # cumulative statements executed
+    cpu_seconds: float  # cumulative CPU time of the engine's processes
+    busy: bool  # a query running, a transaction open or a lock held: not a scaling point
+
+
+def find_program(*names: str) -> str | None:
+    for name in names:
+        for directory in (
+            *os.environ.get("PATH", "").split(os.pathsep),
+            "/usr/sbin",
+            "/usr/bin",
+            *sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True),
+        ):
+            candidate = Path(directory) / name
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return str(candidate)
+    return None
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+class EngineServer(ABC):
+    """One engine process for one cluster: initialise, start, stop, administer."""
+
+    server_user: str  # the OS user the packages run the server as
+    log_name = "engine.log"
+
+    def __init__(self, host_dir: Path, spec: ClusterSpec) -> None:
+        self.host_dir = host_dir
+        self.spec = spec
+        self.proc: asyncio.subprocess.Process | None = None
+        self.as_root = os.geteuid() == 0
+        # The path the engine sees its own directory at.
+        self.engine_dir = ENGINE_ROOT if self.as_root else str(host_dir)
+        self._run_fd: int | None = None  # O_PATH fd of run/: keeps socket paths short
+
+    # -- layout
+    @property
+    def admin_secret_path(self) -> Path:
+        return self.host_dir.parent / f"{self.host_dir.name}.admin"
+
+    @property
+    def admin_password(self) -> str:
+        return self.admin_secret_path.read_text().strip()
+
+    def run_dir_for_clients(self) -> str:
+        """run/ as a short path this process can use (AF_UNIX names are <= 107 bytes)."""
+        if self._run_fd is None:
+            self._run_fd = os.open(self.host_dir / "run", os.O_PATH | os.O_DIRECTORY)
+        return f"/proc/{os.getpid()}/fd/{self._run_fd}"
+
+    @property
+    @abstractmethod
+    def socket_path(self) -> str:
+        """The engine's Unix socket, as this process connects to it."""
+
+    @property
+    def initialised(self) -> bool:
+        return (self.host_dir / "initialised").exists()
+
+    def _owner(self) -> tuple[int, int]:
+        if not self.as_root:
+            return os.getuid(), os.getgid()
+        try:
+            pw = pwd.getpwnam(self.server_user)
+        except KeyError:
+            raise EngineError(
+                f"user {self.server_user!r} does not exist: is the {self.spec.engine.server} "
+                "package installed? (`make install` installs it)"
+            ) from None
+        return pw.pw_uid, pw.pw_gid
+
+    def _make_dirs(self) -> None:
+        uid, gid = self._owner()
+        self.host_dir.mkdir(parents=True, exist_ok=True)
+        for sub in ("", "run", "tmp"):
+            d = self.host_dir / sub
+            d.mkdir(exist_ok=True)
+            os.chown(d, uid, gid)
+            d.chmod(0o700)
+        if not self.as_root and len(f"{self.host_dir}/run/.s.PGSQL.{PG_SOCKET_PORT}.lock") > 100:
+            raise EngineError(
+                f"the state dir path is too long for a Unix socket ({self.host_dir}); "
+                "use a shorter --state-dir"
+            )
+
+    def _command(self, argv: list[str]) -> list[str]:
+        if not self.as_root:
+            return argv
+        import json
+
+        uid, gid = self._owner()
+        spec = {"dir": str(self.host_dir), "uid": uid, "gid": gid, "argv": argv}
+        return [sys.executable, "-m", "faaslab.databases.launcher", json.dumps(spec)]
+
+    async def _spawn(self, argv: list[str]) -> asyncio.subprocess.Process:
+        """Start a child whose output goes to engine.log; awaitable without a thread."""
+        log = open(self.host_dir / self.log_name, "ab")  # noqa: SIM115 (the child keeps it)
+        try:
+            command = self._command(argv)
+            return await asyncio.create_subprocess_exec(
+                *command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # a Ctrl-C in faaslab's terminal is faaslab's to handle
+            )
+        finally:
+            log.close()
+
+    async def _run(self, argv: list[str], what: str) -> None:
+        proc = await self._spawn(argv)
+        code = await proc.wait()
+        if code != 0:
+            raise EngineError(f"{what} failed (exit {code}): {self.log_tail()}")
+
+    def log_tail(self, lines: int = 8) -> str:
+        try:
+            text = (self.host_dir / self.log_name).read_text(errors="replace")
+        except OSError:
+            return "(no engine log)"
+        return " | ".join(text.strip().splitlines()[-lines:])
+
+    # -- lifecycle
+    async def initialise(self, settings: EngineSettings) -> None:
+        """Create the data dir with the master user and database; leaves the engine running."""
+        if self.initialised:
+            raise EngineError(f"{self.host_dir} is already initialised")
+        shutil.rmtree(self.host_dir / "data", ignore_errors=True)
+        self._make_dirs()
+        secret = secrets.token_urlsafe(24)
+        self.admin_secret_path.touch(0o600)
+        self.admin_secret_path.write_text(secret + "\n")
+        await self._initialise(settings, secret)
+        (self.host_dir / "initialised").touch()
+
+    @abstractmethod
+    async def _initialise(self, settings: EngineSettings, admin_secret: str) -> None: ...
+
+    @abstractmethod
+    def _server_argv(self, settings: EngineSettings) -> list[str]: ...
+
+    async def start(self, settings: EngineSettings) -> None:
+        """Start the engine and return once it accepts connections."""
+        if self.running:
+            return
+        self._make_dirs()
+        self.proc = await self._spawn(self._server_argv(settings))
+        await self._wait_ready()
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.running and self.proc else None
+
+    async def _wait_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        delay = 0.002
+        while time.monotonic() < deadline:
+            if self.proc is None or self.proc.returncode is not None:
+                raise EngineError(f"the engine exited while starting: {self.log_tail()}")
+            if await self._ready():
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 0.05)
+        await self.kill()
+        raise EngineError(f"the engine did not start within {START_TIMEOUT_S:.0f} s")
+
+    @abstractmethod
+    async def _ready(self) -> bool: ...
+
+    async def stop(self) -> None:
+        """A clean shutdown (what a pause is); killed if it takes too long."""
+        proc = self.proc
+        if proc is None:
+            return
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(self.stop_signal)
+            try:
+                await asyncio.wait_for(proc.wait(), STOP_TIMEOUT_S)
+            except TimeoutError:
+                await self.kill()
+        self.proc = None
+
+    stop_signal = signal.SIGTERM
+
+    async def kill(self) -> None:
+        """SIGKILL the engine and everything it started (its session)."""
+        proc = self.proc
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
+        self.proc = None
+
+    async def exited(self) -> int:
+        """Wait until the engine process ends, for whatever reason; its exit status."""
+        proc = self.proc
+        if proc is None:
+            return 0
+        return await proc.wait()
+
+    # -- administration (in a thread: the drivers are synchronous)
+    async def admin(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return await asyncio.to_thread(self._admin, sql, params)
+
+    @abstractmethod
+    def _admin(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    async def apply(self, settings: EngineSettings) -> None:
+        """Apply a new capacity to the running engine, as far as it can change online."""
+
+    @abstractmethod
+    async def load(self) -> Load: ...
+
+    def cpu_seconds(self) -> float:
+        """CPU time of the engine and its children (PostgreSQL forks one per client)."""
+        pid = self.pid
+        if pid is None:
+            return 0.0
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(entry.name) == pid or int(fields[1]) == pid:  # itself or a child
+                total += int(fields[11]) + int(fields[12])  # utime + stime
+        return total / ticks
+
+
+class MariaDB(EngineServer):
+    """aurora-mysql: MariaDB's `mariadbd`, MySQL-compatible on the wire and in SQL."""
+
+    server_user = "mysql"
+
+    @property
+    def socket_path(self) -> str:
+        return f"{self.run_dir_for_clients()}/mysqld.sock"
+
+    def _server_argv(self, settings: EngineSettings, init_file: str | None = None) -> list[str]:
+        program = find_program("mariadbd", "mysqld")
+        if program is None:
+            raise EngineError("mariadbd not found: install mariadb-server (`make install` does)")
+        d = self.engine_dir
+        argv = [
+            program,
+            "--no-defaults",
+            f"--datadir={d}/data",
+            f"--socket={d}/run/mysqld.sock",
+            f"--pid-file={d}/run/mysqld.pid",
+            f"--tmpdir={d}/tmp",
+            "--skip-networking",
+            "--skip-name-resolve",
+            "--character-set-server=utf8mb4",
+            "--collation-server=utf8mb4_general_ci",
+            "--innodb-buffer-pool-chunk-size=1M",  # so online resizes are not rounded to 128M
+            f"--innodb-buffer-pool-size={settings.buffer_pool_bytes}",
+            f"--max-connections={settings.max_connections}",
+            "--innodb-log-file-size=16M",
+            "--max-allowed-packet=64M",
+        ]
+        if self.as_root:
+            argv.append(f"--user={self.server_user}")
+        if init_file:
+            argv.append(f"--init-file={init_file}")
+        return argv
+
+    async def _initialise(self, settings: EngineSettings, admin_secret: str) -> None:
+        install = find_program("mariadb-install-db", "mysql_install_db")
+        if install is None:
+            raise EngineError("mariadb-install-db not found: install mariadb-server")
+        d = self.engine_dir
+        argv = [
+            install,
+            "--no-defaults",
+            f"--datadir={d}/data",
+            "--auth-root-authentication-method=socket",
+            "--skip-test-db",
+            "--innodb-log-file-size=16M",
+        ]
+        if self.as_root:
+            argv.append(f"--user={self.server_user}")
+        await self._run(argv, "mariadb-install-db")
+        spec = self.spec
+        master = _sql_string(spec.master_username)
+        statements = [
+            # The installer's socket-authenticated accounts would let anyone reaching the
+            # socket through the endpoint in as root: gone. faaslab administers as rdsadmin.
+            "DROP USER IF EXISTS 'root'@'localhost', 'mysql'@'localhost', ''@'localhost'",
+            f"CREATE USER '{ADMIN_USER}'@'localhost' IDENTIFIED BY {_sql_string(admin_secret)}",
+            f"GRANT ALL PRIVILEGES ON *.* TO '{ADMIN_USER}'@'localhost' WITH GRANT OPTION",
+            f"CREATE USER {master}@'%' IDENTIFIED BY {_sql_string(spec.master_password)}",
+            f"GRANT ALL PRIVILEGES ON *.* TO {master}@'%' WITH GRANT OPTION",
+        ]
+        if spec.database_name:
+            statements.append(f"CREATE DATABASE IF NOT EXISTS `{spec.database_name}`")
+        init = self.host_dir / "tmp" / "init.sql"
+        init.write_text(";\n".join(statements) + ";\n")
+        uid, gid = self._owner()
+        os.chown(init, uid, gid)
+        init.chmod(0o600)
+        try:
+            self._make_dirs()
+            self.proc = await self._spawn(self._server_argv(settings, f"{d}/tmp/init.sql"))
+            await self._wait_ready()
+        finally:
+            init.unlink(missing_ok=True)
+        # The init file's errors only reach the log: check that it worked.
+        try:
+            await self.admin("SELECT 1")
+        except EngineError:
+            await self.kill()
+            raise
+
+    async def _ready(self) -> bool:
+        """Ready once the socket answers with a handshake (protocol 10), not an error."""
+        try:
+            reader, writer = await asyncio.open_unix_connection(self.socket_path)
+        except OSError:
+            return False
+        try:
+            head = await asyncio.wait_for(reader.readexactly(5), 1.0)
+            return head[4] == 10
+        except (OSError, asyncio.IncompleteReadError, TimeoutError):
+            return False
+        finally:
+            writer.close()
+
+    def _admin(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        import pymysql
+
+        try:
+            conn = pymysql.connect(
+                unix_socket=self.socket_path,
+                user=ADMIN_USER,
+                password=self.admin_password,
+                connect_timeout=10,
+                autocommit=True,
+            )
+        except pymysql.MySQLError as e:
+            raise EngineError(f"cannot reach the engine as {ADMIN_USER}: {e}") from None
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql, params or None)
+                return list(cur.fetchall())
+        finally:
+            conn.close()
+
+    async def apply(self, settings: EngineSettings) -> None:
+        await self.admin(
+            "SET GLOBAL innodb_buffer_pool_size = %s, GLOBAL max_connections = %s",
+            (settings.buffer_pool_bytes, settings.max_connections),
+        )
+
+    async def load(self) -> Load:
+        cpu = self.cpu_seconds()
+        rows = await self.admin(
+            "SELECT "
+            " (SELECT COUNT(*) FROM information_schema.processlist"
+            "   WHERE user NOT IN (%s, 'system user', 'event_scheduler') AND command <> 'Daemon'),"
+            " (SELECT COUNT(*) FROM information_schema.processlist"
+            "   WHERE user NOT IN (%s, 'system user', 'event_scheduler')"
+            "   AND command = 'Query'),"
+            " (SELECT COUNT(*) FROM information_schema.innodb_trx),"
+            " (SELECT variable_value FROM information_schema.global_status"
+            "   WHERE variable_name = 'QUESTIONS')",
+            (ADMIN_USER, ADMIN_USER),
+        )
+        connections, running, transactions, questions = rows[0]
+        return Load(int(connections), int(questions), cpu, bool(running or transactions))
+
+
+class PostgreSQL(EngineServer):
+    """aurora-postgresql: PostgreSQL's `postgres`."""
+
+    server_user = "postgres"
+    stop_signal = signal.SIGINT  # "fast" shutdown: clean, without waiting for clients
+
+    @property
+    def socket_path(self) -> str:
+        return f"{self.run_dir_for_clients()}/.s.PGSQL.{PG_SOCKET_PORT}"
+
+    def _program(self, name: str) -> str:
+        program = find_program(name)
+        if program is None:
+            raise EngineError(f"{name} not found: install postgresql (`make install` does)")
+        return program
+
+    def _server_argv(self, settings: EngineSettings) -> list[str]:
+        d = self.engine_dir
+        return [
+            self._program("postgres"),
+            "-D",
+            f"{d}/data",
+            "-c",
+            "listen_addresses=",
+            "-c",
+            f"unix_socket_directories={d}/run",
+            "-c",
+            "unix_socket_permissions=0700",
+            "-c",
+            f"port={PG_SOCKET_PORT}",
+            "-c",
+            f"shared_buffers={max(settings.buffer_pool_bytes // 8192, 16)}",  # 8 kB pages
+            "-c",
+            f"max_connections={settings.max_connections}",
+            "-c",
+            f"external_pid_file={d}/run/postgres.pid",
+            "-c",
+            "logging_collector=off",
+        ]
+
+    async def _initialise(self, settings: EngineSettings, admin_secret: str) -> None:
+        d = self.engine_dir
+        spec = self.spec
+        pwfile = self.host_dir / "tmp" / "pw"
+        pwfile.write_text(spec.master_password + "\n")
+        uid, gid = self._owner()
+        os.chown(pwfile, uid, gid)
+        pwfile.chmod(0o600)
+        try:
+            await self._run(
+                [
+                    self._program("initdb"),
+                    "-D",
+                    f"{d}/data",
+                    "-U",
+                    spec.master_username,
+                    f"--pwfile={d}/tmp/pw",
+                    "--auth=scram-sha-256",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ],
+                "initdb",
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+        await self.start(settings)
+        try:
+            await asyncio.to_thread(self._bootstrap, admin_secret)
+        except EngineError:
+            await self.kill()
+            raise
+
+    def _bootstrap(self, admin_secret: str) -> None:
+        import psycopg
+        from psycopg import sql
+
+        spec = self.spec
+        try:
+            with psycopg.connect(
+                host=self.run_dir_for_clients(),
+                port=PG_SOCKET_PORT,
+                user=spec.master_username,
+                password=spec.master_password,
+                dbname="postgres",
+                autocommit=True,
+            ) as conn:
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} SUPERUSER LOGIN PASSWORD {}").format(
+                        sql.Identifier(ADMIN_USER), sql.Literal(admin_secret)
+                    )
+                )
+                if spec.database_name:
+                    conn.execute(
+                        sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                            sql.Identifier(spec.database_name),
+                            sql.Identifier(spec.master_username),
+                        )
+                    )
+        except psycopg.Error as e:
+            raise EngineError(f"setting up the master user failed: {e}") from None
+
+    async def _ready(self) -> bool:
+        """postmaster.pid's last line says `ready` once connections are accepted."""
+        try:
+            lines = (self.host_dir / "data" / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return False
+        return len(lines) >= 8 and lines[7].strip() == "ready"
+
+    def _admin(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        import psycopg
+
+        password = self.admin_password
+        try:
+            with psycopg.connect(
+                host=self.run_dir_for_clients(),
+                port=PG_SOCKET_PORT,
+                user=ADMIN_USER,
+                password=password,
+                dbname="postgres",
+                autocommit=True,
+                connect_timeout=10,
+            ) as conn:
+                cur = conn.execute(sql.encode(), params or None)
+                return list(cur.fetchall()) if cur.description else []
+        except psycopg.OperationalError as e:
+            raise EngineError(f"cannot reach the engine as {ADMIN_USER}: {e}") from None
+
+    async def apply(self, settings: EngineSettings) -> None:
+        """shared_buffers and max_connections only change at a restart (next resume);
+        the planner's view of the cache follows the capacity at once."""
+        await self.admin(f"ALTER SYSTEM SET effective_cache_size = '{settings.buffer_pool_bytes}B'")
+        await self.admin("SELECT pg_reload_conf()")
+
+    async def load(self) -> Load:
+        cpu = self.cpu_seconds()
+        rows = await self.admin(
+            "SELECT"
+            " (SELECT count(*) FROM pg_stat_activity"
+            "   WHERE backend_type = 'client backend' AND usename <> %s),"
+            " (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+            "   AND usename <> %s AND state IN ('active', 'idle in transaction',"
+            "   'idle in transaction (aborted)')),"
+            " (SELECT coalesce(sum(xact_commit + xact_rollback), 0) FROM pg_stat_database)",
+            (ADMIN_USER, ADMIN_USER),
+        )
+        connections, busy, queries = rows[0]
+        return Load(int(connections), int(queries), cpu, bool(busy))
+
+
+def engine_for(spec: ClusterSpec, host_dir: Path) -> EngineServer:
+    return MariaDB(host_dir, spec) if spec.engine is Engine.MYSQL else PostgreSQL(host_dir, spec)
