@@ -4,14 +4,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -19,25 +16,9 @@ from typing import Any
 import click
 
 from faaslab import __version__
-from faaslab.auth import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
+from faaslab.cliutil import LOCAL_KEYS, endpoint_option, get
 from faaslab.config import from_env, help_for
 from faaslab.template import TemplateError, parse_parameter_overrides
-
-DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
-LOCAL_KEYS = {
-    "aws_access_key_id": LOCAL_ACCESS_KEY_ID,
-    "aws_secret_access_key": LOCAL_SECRET_ACCESS_KEY,
-}
-
-
-def _endpoint_option(f: Any) -> Any:
-    return click.option(
-        "--endpoint",
-        envvar="FAASLAB_ENDPOINT",
-        default=DEFAULT_ENDPOINT,
-        show_default=True,
-        help="URL of a running `faaslab up` (env FAASLAB_ENDPOINT).",
-    )(f)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -174,21 +155,6 @@ def _print_banner(cp: Any) -> None:
     click.echo("ready: GET /_faaslab/health answers 200. Ctrl-C stops.", err=True)
 
 
-def _get(endpoint: str, path: str) -> Any:
-    try:
-        with urllib.request.urlopen(endpoint.rstrip("/") + path, timeout=30) as r:
-            return json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        body = e.read().decode(errors="replace")
-        with contextlib.suppress(ValueError):
-            body = json.loads(body).get("message", body)
-        raise click.ClickException(str(body)) from None
-    except (urllib.error.URLError, ConnectionError) as e:
-        raise click.ClickException(
-            f"no faaslab at {endpoint} ({e}); start one with `faaslab up`"
-        ) from None
-
-
 def lambda_client(endpoint: str) -> Any:
     import boto3
     from botocore.config import Config as BotoConfig
@@ -221,7 +187,7 @@ def lambda_client(endpoint: str) -> Any:
 @click.option(
     "--quiet", "-q", is_flag=True, help="Only the summary line per call, not the payload."
 )
-@_endpoint_option
+@endpoint_option
 def invoke(
     function: str, payload: str, parallel: int, repeat: int, quiet: bool, endpoint: str
 ) -> None:
@@ -280,11 +246,11 @@ def _show(caller: int, i: int, res: tuple[int, float, dict[str, Any], bytes], qu
 
 
 @main.command()
-@_endpoint_option
+@endpoint_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def ps(endpoint: str, as_json: bool) -> None:
     """List execution environments: function, id, state (busy/frozen), age, uses, memory."""
-    envs = _get(endpoint, "/_faaslab/environments")["environments"]
+    envs = get(endpoint, "/_faaslab/environments")["environments"]
     if as_json:
         click.echo(json.dumps(envs, indent=2))
         return
@@ -314,7 +280,7 @@ def _age(seconds: float) -> str:
 @main.command()
 @click.argument("function")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until Ctrl-C.")
-@_endpoint_option
+@endpoint_option
 def logs(function: str, follow: bool, endpoint: str) -> None:
     """Print FUNCTION's log (START/END/REPORT lines and the function's output)."""
     from faaslab.functions.logs import format_record
@@ -322,7 +288,7 @@ def logs(function: str, follow: bool, endpoint: str) -> None:
     offset = 0
     try:
         while True:
-            data = _get(endpoint, f"/_faaslab/logs/{function}?offset={offset}")
+            data = get(endpoint, f"/_faaslab/logs/{function}?offset={offset}")
             for rec in data["records"]:
                 click.echo(format_record(rec))
             offset = data["offset"]
@@ -352,6 +318,14 @@ def demo(port: int | None) -> None:
 
     sys.exit(run_demo(port))
 
+
+def _register_subcommands() -> None:
+    from faaslab.databases.cli import db
+
+    main.add_command(db)
+
+
+_register_subcommands()
 
 if __name__ == "__main__":
     main()

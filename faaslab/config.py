@@ -54,6 +54,16 @@ class Config:
     uid_base: int = _setting(
         200000, "First uid/gid for environments; each gets its own unprivileged uid."
     )
+    db_memory_per_acu_mb: int = _setting(
+        64,
+        "Memory one Aurora capacity unit (ACU) gives a local cluster's buffer pool, in MiB. "
+        "AWS's ACU has 2 GiB, which would not fit a laptop; capacity still scales linearly.",
+    )
+    db_max_pg_connections: int = _setting(
+        500,
+        "Cap on PostgreSQL clusters' max_connections (every slot costs shared memory at start; "
+        "AWS's tables go up to 5,000).",
+    )
     isolation: str = _setting(
         "auto", "auto | namespaces | none: sandbox environments with mount namespaces or not."
     )

@@ -18,6 +18,8 @@ from urllib.parse import parse_qs, unquote
 from faaslab.auth import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY, AuthError, Verifier
 from faaslab.clock import Clock
 from faaslab.config import Config
+from faaslab.databases import api as db_api
+from faaslab.databases.manager import Clusters
 from faaslab.functions import apigw
 from faaslab.functions.errors import LambdaError
 from faaslab.functions.invoke_api import INVOKE_PATH, InvokeApi, error_response
@@ -26,7 +28,8 @@ from faaslab.functions.manager import Manager
 from faaslab.functions.model import ApiRoute, InvokeRequest
 from faaslab.functions.runtime_api import peer_uid
 from faaslab.http.server import Deferred, Request, Response, serve
-from faaslab.template import Template, load_template
+from faaslab.state import StateDB
+from faaslab.template import Template, TemplateError, load_template
 
 STARTING = Response(503, b'{"message":"faaslab is starting"}', {"Content-Type": "application/json"})
 HEALTH = Response(200, b'{"status":"ok"}', {"Content-Type": "application/json"})
@@ -46,6 +49,8 @@ class ControlPlane:
         self.clock = Clock(config.time_scale)
         self.template: Template | None = None
         self.manager: Manager | None = None
+        self.db: StateDB | None = None
+        self.clusters: Clusters | None = None
         self.invoke_api: InvokeApi | None = None
         self.router = apigw.Router([])
         self.server: asyncio.Server | None = None
@@ -59,11 +64,18 @@ class ControlPlane:
 
     async def start(self) -> None:
         """Load the template first (so errors come before anything starts), then serve."""
+        if self.template_path is not None and not self.template_path.is_file():
+            raise TemplateError(f"{self.template_path}: no such file")
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.db = StateDB(self.state_dir / "faaslab.db")
+        self.clusters = Clusters(self.config, self.clock, self.state_dir, self.db)
         if self.template_path is not None:
             self.template = load_template(
-                self.template_path, self.parameter_overrides, region=self.config.region
+                self.template_path,
+                self.parameter_overrides,
+                region=self.config.region,
+                cluster_port=self.clusters.port_for,
             )
-        self.state_dir.mkdir(parents=True, exist_ok=True)
         self.server = await serve(
             self.handle, self.config.host, self.config.port, max_body=8 * 1024 * 1024
         )
@@ -74,13 +86,18 @@ class ControlPlane:
         if self.template is not None:
             self.manager.deploy(self.template.functions.values())
             self.router = apigw.Router(list(self.template.routes))
+        await self.clusters.start(self.template.clusters if self.template else {})
         self.ready = True
 
     async def stop(self) -> None:
         if self.server is not None:
             self.server.close()
+        if self.clusters is not None:
+            await self.clusters.stop()
         if self.manager is not None:
             await self.manager.stop()
+        if self.db is not None:
+            self.db.close()
 
     # -- the edge
     def handle(self, req: Request) -> Response | Deferred | Awaitable[Response]:
@@ -121,8 +138,8 @@ class ControlPlane:
             return apigw.BAD_GATEWAY
         return apigw.to_response(route, result)
 
-    def _internal(self, req: Request) -> Response:
-        assert self.manager is not None
+    def _internal(self, req: Request) -> Response | Awaitable[Response]:
+        assert self.manager is not None and self.clusters is not None
         parts = [unquote(p) for p in req.path.split("/")[2:]]
         if parts != ["health"]:
             # Functions run as uids from --uid-base up: they may not read other functions'
@@ -133,6 +150,8 @@ class ControlPlane:
         query = parse_qs(req.query)
         if parts == ["health"]:
             return HEALTH
+        if parts and parts[0] == "db":
+            return db_api.handle(self.clusters, req, parts[1:])
         if parts == ["environments"]:
             return Response.json({"environments": self.manager.environments()})
         if parts == ["functions"]:

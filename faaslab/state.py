@@ -193,7 +193,9 @@ class StateDB:
         return [(float(s), None if e is None else float(e), float(k)) for s, e, k in rows]
 
     def add_capacity_change(self, cluster: str, time: float, capacity: float) -> None:
-        self.conn.execute("INSERT INTO capacity_changes VALUES (?, ?, ?)", (cluster, time, capacity))
+        self.conn.execute(
+            "INSERT INTO capacity_changes VALUES (?, ?, ?)", (cluster, time, capacity)
+        )
 
     def capacity_changes(self, cluster: str) -> list[tuple[float, float]]:
         rows = self.conn.execute(

@@ -12,13 +12,23 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from faaslab.databases.model import ClusterSpec, SpecError
+from faaslab.databases.spec import (
+    LOCAL_ADDRESS,
+    IngressRule,
+    PropertyError,
+    cluster_arn,
+    parse_cluster,
+    parse_ingress_rule,
+    security_group_id,
+)
 from faaslab.functions import model
 from faaslab.functions.model import (
     DEFAULT_ACCOUNT,
@@ -30,8 +40,13 @@ from faaslab.functions.model import (
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
-# Resource types faaslab runs; later components (RDS, S3, ...) extend this set.
-EMULATED_TYPES: frozenset[str] = frozenset({SERVERLESS_FUNCTION, LAMBDA_FUNCTION})
+DB_CLUSTER = "AWS::RDS::DBCluster"
+SECURITY_GROUP = "AWS::EC2::SecurityGroup"  # only feeds clusters' ingress rules
+SECURITY_GROUP_INGRESS = "AWS::EC2::SecurityGroupIngress"  # likewise
+# Resource types faaslab runs; later components (S3, ...) extend this set.
+EMULATED_TYPES: frozenset[str] = frozenset(
+    {SERVERLESS_FUNCTION, LAMBDA_FUNCTION, DB_CLUSTER, SECURITY_GROUP, SECURITY_GROUP_INGRESS}
+)
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 DEFAULT_STACK_NAME = "faaslab"
 ENV_SIZE_LIMIT = 4096  # bytes of all keys + values, as Lambda counts them
@@ -49,6 +64,7 @@ HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTI
 HTTP_API_DEFAULT_PATH = "/{proxy+}"  # SAM's `$default` route: an HttpApi event without Path
 
 AttributeResolver = Callable[[str, str], str | None]
+ClusterPort = Callable[[ClusterSpec], int]  # the port a cluster's local endpoint listens on
 
 _FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _LOGICAL_ID = re.compile(r"[A-Za-z0-9]+")
@@ -71,10 +87,11 @@ class TemplateError(Exception):
 
 @dataclass(frozen=True)
 class Template:
-    """A loaded template: the functions to run, their routes and everything else, raw."""
+    """A loaded template: the functions and clusters to run, routes and everything else, raw."""
 
     path: Path
     functions: dict[str, FunctionConfig]  # by function name
+    clusters: dict[str, ClusterSpec]  # by DBClusterIdentifier
     routes: tuple[ApiRoute, ...]
     parameters: dict[str, str]  # resolved values, overrides applied
     unsupported: dict[str, str]  # logical id -> Type ("Fn.Events.E" -> "S3 event")
@@ -140,16 +157,35 @@ def load_template(
     region: str = DEFAULT_REGION,
     account: str = DEFAULT_ACCOUNT,
     attribute_resolver: AttributeResolver | None = None,
+    cluster_port: ClusterPort | None = None,
 ) -> Template:
-    """Read, resolve and check a SAM template; raise TemplateError on anything wrong."""
-    ctx = _Context(path, _read(path), region, account, attribute_resolver)
+    """Read, resolve and check a SAM template; raise TemplateError on anything wrong.
+
+    `cluster_port(spec)` is the port a cluster's local endpoint really listens on (the control
+    plane's choice, which it persists); `!GetAtt X.Endpoint.Port` gives it. Without it: the
+    cluster's `Port`, else the engine's default port."""
+    ctx = _Context(path, _read(path), region, account, attribute_resolver, cluster_port)
     ctx.load_parameters(parameter_overrides or {})
+    clusters: dict[str, ClusterSpec] = {}
+    for lid, resource in ctx.resources.items():  # before functions, whose config may use them
+        if resource["Type"] != DB_CLUSTER:
+            continue
+        spec = ctx.cluster(lid)
+        if spec.identifier in clusters:
+            raise ctx.error(
+                f"Resources.{lid}.Properties.DBClusterIdentifier",
+                f"DB cluster identifier {spec.identifier!r} is already used by "
+                f"{clusters[spec.identifier].logical_id}",
+            )
+        clusters[spec.identifier] = spec
     functions: dict[str, FunctionConfig] = {}
     unsupported: dict[str, str] = {}
     for lid, resource in ctx.resources.items():
         rtype = resource["Type"]
         if rtype not in EMULATED_TYPES:
             unsupported[lid] = rtype
+            continue
+        if rtype not in (SERVERLESS_FUNCTION, LAMBDA_FUNCTION):
             continue
         config = ctx.build_function(lid, rtype, unsupported)
         if config.name in functions:
@@ -163,6 +199,7 @@ def load_template(
     return Template(
         path=ctx.path,
         functions=functions,
+        clusters=clusters,
         routes=routes,
         parameters=dict(ctx.params),
         unsupported=unsupported,
@@ -233,6 +270,7 @@ class _Context:
         region: str,
         account: str,
         attribute_resolver: AttributeResolver | None,
+        cluster_port: ClusterPort | None = None,
     ) -> None:
         self.label = str(path)
         self.path = path.resolve()
@@ -241,6 +279,7 @@ class _Context:
         self.region = region
         self.account = account
         self.attribute_resolver = attribute_resolver
+        self.cluster_port = cluster_port or (lambda spec: spec.port or spec.engine.default_port)
         stack = self.base_dir.name
         self.stack = stack if _STACK_NAME.fullmatch(stack) else DEFAULT_STACK_NAME
         self.params: dict[str, str] = {}
@@ -248,6 +287,8 @@ class _Context:
         self.names: dict[str, str] = {}  # logical id -> function name
         self.naming: set[str] = set()  # function names being resolved (cycle check)
         self.routes: dict[tuple[Any, ...], str] = {}  # route key -> logical id
+        self.clusters: dict[str, ClusterSpec] = {}  # logical id -> spec
+        self.parsing: set[str] = set()  # clusters being parsed (cycle check)
         self.check_transform()
         self.mappings = self.section(doc, "Mappings", "Mappings")
         self.resources = self.load_resources()
@@ -255,6 +296,7 @@ class _Context:
         self.globals_function = self.section(globals_, "Function", "Globals.Function")
         for key in set(self.globals_function) & {"FunctionName", "Events"}:
             raise self.error(f"Globals.Function.{key}", "not allowed in Globals")
+        self.security_groups = _SecurityGroups(self)
 
     def error(self, where: str, message: str) -> TemplateError:
         return TemplateError(f"{self.label}: {where}: {message}")
@@ -412,8 +454,13 @@ class _Context:
         if name in pseudo:
             return pseudo[name]
         if name in self.resources:
-            if self.resources[name]["Type"] in (SERVERLESS_FUNCTION, LAMBDA_FUNCTION):
+            rtype = self.resources[name]["Type"]
+            if rtype in (SERVERLESS_FUNCTION, LAMBDA_FUNCTION):
                 return self.function_name(name)
+            if rtype == DB_CLUSTER:
+                return self.cluster(name).identifier
+            if rtype == SECURITY_GROUP:
+                return security_group_id(name)
             got = self.attribute_resolver(name, "Ref") if self.attribute_resolver else None
             return name if got is None else got
         raise self.error(where, f"!Ref {name}: no parameter or resource named {name}")
@@ -425,6 +472,10 @@ class _Context:
         if rtype in (SERVERLESS_FUNCTION, LAMBDA_FUNCTION) and attr == "Arn":
             name = self.function_name(lid)
             return f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
+        if rtype == DB_CLUSTER and attr in _CLUSTER_ATTRIBUTES:
+            return self.cluster_attribute(lid, attr)
+        if rtype == SECURITY_GROUP and attr == "GroupId":
+            return security_group_id(lid)
         got = self.attribute_resolver(lid, attr) if self.attribute_resolver else None
         if got is None:
             raise self.error(
@@ -455,6 +506,72 @@ class _Context:
             return self.text(value, f"!Sub ${{{name}}}", where)
 
         return _SUB_VAR.sub(substitute, arg)
+
+    # -- database clusters and the security groups that feed them ---------------------------
+
+    def cluster(self, lid: str) -> ClusterSpec:
+        if lid in self.clusters:
+            return self.clusters[lid]
+        where = f"Resources.{lid}.Properties"
+        if lid in self.parsing:
+            raise self.error(where, f"cluster {lid} refers to itself")
+        self.parsing.add(lid)
+        properties = self.resources[lid].get("Properties") or {}
+        try:
+            spec = parse_cluster(
+                lid, properties, self.resolve_optional, where, self.security_groups
+            )
+        except SpecError as exc:
+            raise self.error(_key_path(where, exc), str(exc)) from None
+        finally:
+            self.parsing.discard(lid)
+        self.clusters[lid] = spec
+        return spec
+
+    def cluster_attribute(self, lid: str, attr: str) -> str:
+        spec = self.cluster(lid)
+        if attr == "Endpoint.Port":
+            return str(self.cluster_port(spec))
+        if attr == "DBClusterArn":
+            return cluster_arn(spec.identifier, self.region, self.account)
+        return LOCAL_ADDRESS  # Endpoint.Address, ReadEndpoint.Address
+
+    def resolve_optional(self, value: Any, where: str) -> Any:
+        out = self.resolve(value, where)
+        return None if out is _NO_VALUE else out
+
+    def group_rules(self, lid: str) -> list[IngressRule]:
+        """The TCP rules of security group `lid`'s own `SecurityGroupIngress`."""
+        where = f"Resources.{lid}.Properties.SecurityGroupIngress"
+        raw = (self.resources[lid].get("Properties") or {}).get("SecurityGroupIngress")
+        items = self.resolve_optional(raw, where)
+        if items is None:
+            return []
+        if not isinstance(items, list):
+            raise self.error(where, f"must be a list of rules, got {items!r}")
+        return [rule for i, item in enumerate(items) if (rule := self.rule(item, f"{where}[{i}]"))]
+
+    def standalone_rules(self) -> dict[str, list[IngressRule]]:
+        """The TCP rules of the `AWS::EC2::SecurityGroupIngress` resources, by group id."""
+        out: dict[str, list[IngressRule]] = {}
+        for lid, resource in self.resources.items():
+            if resource["Type"] != SECURITY_GROUP_INGRESS:
+                continue
+            where = f"Resources.{lid}.Properties"
+            props = self.resolve_optional(resource.get("Properties") or {}, where)
+            group = props.get("GroupId", props.get("GroupName"))
+            if not isinstance(group, str):
+                raise self.error(f"{where}.GroupId", f"must name a security group, got {group!r}")
+            rule = self.rule(props, where)
+            if rule is not None:
+                out.setdefault(group, []).append(rule)
+        return out
+
+    def rule(self, item: Any, where: str) -> IngressRule | None:
+        try:
+            return parse_ingress_rule(item)
+        except SpecError as exc:
+            raise self.error(_key_path(where, exc), str(exc)) from None
 
     # -- functions -------------------------------------------------------------------------
 
@@ -664,3 +781,45 @@ class _Context:
             self.routes[key] = lid
             routes.append(route)
         return tuple(routes)
+
+
+_CLUSTER_ATTRIBUTES = frozenset(
+    {"Endpoint.Address", "Endpoint.Port", "ReadEndpoint.Address", "DBClusterArn"}
+)
+
+
+def _key_path(where: str, exc: SpecError) -> str:
+    key = exc.key if isinstance(exc, PropertyError) else ""
+    return f"{where}.{key}" if key else where
+
+
+class _SecurityGroups(Mapping[str, Sequence[IngressRule]]):
+    """The template's security groups by the id `!Ref` gives them, each with its TCP rules
+    (its own `SecurityGroupIngress` plus `AWS::EC2::SecurityGroupIngress` resources). Rules
+    are resolved when a cluster first asks, so groups that no cluster uses are never read."""
+
+    def __init__(self, ctx: _Context) -> None:
+        self.ctx = ctx
+        self.ids = {
+            security_group_id(lid): lid
+            for lid, resource in ctx.resources.items()
+            if resource["Type"] == SECURITY_GROUP
+        }
+        self.rules: dict[str, tuple[IngressRule, ...]] = {}
+        self.standalone: dict[str, list[IngressRule]] | None = None
+
+    def __getitem__(self, group_id: str) -> tuple[IngressRule, ...]:
+        if group_id not in self.ids:
+            raise KeyError(group_id)
+        if group_id not in self.rules:
+            if self.standalone is None:
+                self.standalone = self.ctx.standalone_rules()
+            own = self.ctx.group_rules(self.ids[group_id])
+            self.rules[group_id] = (*own, *self.standalone.get(group_id, ()))
+        return self.rules[group_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)

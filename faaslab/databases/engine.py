@@ -66,12 +66,9 @@ class Load:
 
 def find_program(*names: str) -> str | None:
     for name in names:
-        for directory in (
-            *os.environ.get("PATH", "").split(os.pathsep),
-            "/usr/sbin",
-            "/usr/bin",
-            *sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True),
-        ):
+        pg_dirs = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+        path = os.environ.get("PATH", "").split(os.pathsep)
+        for directory in [*path, "/usr/sbin", "/usr/bin", *map(str, pg_dirs)]:
             candidate = Path(directory) / name
             if candidate.is_file() and os.access(candidate, os.X_OK):
                 return str(candidate)

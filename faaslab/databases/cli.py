@@ -1,0 +1,236 @@
+"""`faaslab db ...`: serverless clusters from the terminal (the tutorial's console steps)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from typing import Any
+
+import click
+
+from faaslab.cliutil import endpoint_option, get, request
+
+
+@click.group()
+def db() -> None:
+    """Serverless SQL clusters (Aurora Serverless on real MariaDB / PostgreSQL).
+
+    \b
+    Create:   faaslab db create tutorial --engine mysql --min-capacity 1 --max-capacity 1 \\
+                  --auto-pause 300 --master-username admin1 --master-password 'secret99'
+    Use:      faaslab db connect tutorial        (the engine's own client, through the endpoint)
+    Watch:    faaslab db list | describe | events | metrics | cost NAME
+    Remove:   faaslab db delete NAME
+
+    Clusters from a template's AWS::RDS::DBCluster resources appear here too.
+    """
+
+
+@db.command()
+@click.argument("name")
+@click.option(
+    "--engine",
+    type=click.Choice(["mysql", "postgresql"]),
+    required=True,
+    help="mysql = aurora-mysql (runs MariaDB); postgresql = aurora-postgresql.",
+)
+@click.option(
+    "--serverless-version",
+    type=click.Choice(["v1", "v2"]),
+    default="v1",
+    show_default=True,
+    help="v1: capacities double (MySQL 1-256, PostgreSQL 2-384), scaling points. "
+    "v2: 0.5-ACU steps, MinCapacity 0 = auto-pause.",
+)
+@click.option("--min-capacity", type=float, default=None, help="ACUs  [default: v1 1/2, v2 0]")
+@click.option("--max-capacity", type=float, default=None, help="ACUs  [default: v1 16, v2 4]")
+@click.option(
+    "--auto-pause",
+    type=int,
+    default=300,
+    show_default=True,
+    help="Pause after this many seconds with no connections (300-86400); 0 = never.",
+)
+@click.option("--master-username", default="admin1", show_default=True)
+@click.option("--master-password", prompt=True, hide_input=True, confirmation_prompt=False)
+@click.option("--database-name", default=None, help="A database to create at once.")
+@click.option("--port", type=int, default=None, help="Endpoint port  [default: a free one]")
+@endpoint_option
+def create(
+    name: str,
+    engine: str,
+    serverless_version: str,
+    min_capacity: float | None,
+    max_capacity: float | None,
+    auto_pause: int,
+    master_username: str,
+    master_password: str,
+    database_name: str | None,
+    port: int | None,
+    endpoint: str,
+) -> None:
+    """Create cluster NAME and wait until it is available."""
+    v1 = serverless_version == "v1"
+    if min_capacity is None:
+        min_capacity = (1 if engine == "mysql" else 2) if v1 else 0
+    if max_capacity is None:
+        max_capacity = 16 if v1 else 4
+    click.echo(f"creating {name} ({engine}, {serverless_version}) ...", err=True)
+    t = time.monotonic()
+    described = request(
+        endpoint,
+        "POST",
+        "/_faaslab/db",
+        {
+            "identifier": name,
+            "engine": engine,
+            "version": serverless_version,
+            "min_capacity": min_capacity,
+            "max_capacity": max_capacity,
+            "auto_pause_seconds": auto_pause or None,
+            "master_username": master_username,
+            "master_password": master_password,
+            "database_name": database_name,
+            "port": port,
+        },
+    )
+    click.echo(f"available in {time.monotonic() - t:.1f} s", err=True)
+    _print_description(described)
+
+
+@db.command(name="list")
+@endpoint_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_(endpoint: str, as_json: bool) -> None:
+    """List clusters: name, engine, status, endpoint, capacity, connections."""
+    data = get(endpoint, "/_faaslab/db")
+    if as_json:
+        click.echo(json.dumps(data["clusters"], indent=2))
+        return
+    for w in data.get("warnings", []):
+        click.secho(f"warning: {w}", fg="yellow", err=True)
+    if not data["clusters"]:
+        click.echo("no clusters (faaslab db create NAME ..., or AWS::RDS::DBCluster in a template)")
+        return
+    click.echo(
+        f"{'NAME':<24} {'ENGINE':<18} {'VER':<3} {'STATUS':<10} {'ENDPOINT':<16} "
+        f"{'ACU':>5} {'MIN-MAX':>9} {'CONN':>4}"
+    )
+    for c in data["clusters"]:
+        click.echo(
+            f"{c['DBClusterIdentifier']:<24} {c['Engine']:<18} {c['ServerlessVersion']:<3} "
+            f"{c['Status']:<10} {'127.0.0.1:' + str(c['Port']):<16} {c['Capacity']:>5g} "
+            f"{_range(c):>9} {c['Connections']:>4}"
+        )
+
+
+def _range(c: dict[str, Any]) -> str:
+    return f"{c['MinCapacity']:g}-{c['MaxCapacity']:g}"
+
+
+def _print_description(c: dict[str, Any]) -> None:
+    pause = f"after {c['SecondsUntilAutoPause']} s idle" if c["AutoPause"] else "never"
+    lines = [
+        ("cluster", f"{c['DBClusterIdentifier']}  ({c['DBClusterArn']})"),
+        ("engine", f"{c['Engine']} {c['ServerlessVersion']} (runs {c['LocalEngine']})"),
+        ("status", c["Status"] + (f": {c['Failure']}" if c.get("Failure") else "")),
+        ("endpoint", f"{c['Endpoint']}:{c['Port']}"),
+        ("master user", c["MasterUsername"]),
+        ("database", c["DatabaseName"] or "-"),
+        ("capacity", f"{c['Capacity']:g} ACU (min {c['MinCapacity']:g}, max {c['MaxCapacity']:g})"),
+        ("auto-pause", pause),
+        ("connections", str(c["Connections"])),
+        ("ingress", ", ".join(c["Ingress"])),
+    ]
+    for key, value in lines:
+        click.echo(f"  {key + ':':<13} {value}")
+
+
+@db.command()
+@click.argument("name")
+@endpoint_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def describe(name: str, endpoint: str, as_json: bool) -> None:
+    """Show one cluster's configuration and state."""
+    data = get(endpoint, f"/_faaslab/db/{name}")
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        _print_description(data)
+
+
+@db.command()
+@click.argument("name")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@endpoint_option
+def delete(name: str, yes: bool, endpoint: str) -> None:
+    """Delete cluster NAME: its engine stops and its data is removed for good."""
+    if not yes:
+        click.confirm(f"Delete {name} and all its data?", abort=True)
+    request(endpoint, "DELETE", f"/_faaslab/db/{name}")
+    click.echo(f"deleted {name}")
+
+
+def _when(epoch: float) -> str:
+    return (
+        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+        + f".{int(epoch * 1000) % 1000:03d}"
+    )
+
+
+@db.command()
+@click.argument("name")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new events until Ctrl-C.")
+@endpoint_option
+def events(name: str, follow: bool, endpoint: str) -> None:
+    """The cluster's RDS events (pause, resume, scaling), with AWS's texts."""
+    after = 0
+    try:
+        while True:
+            for e in get(endpoint, f"/_faaslab/db/{name}/events?after={after}")["events"]:
+                click.echo(f"{_when(e['Date'])}  {e['EventId']:<16} {e['Message']}")
+                after = e["Id"]
+            if not follow:
+                return
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        return
+
+
+@db.command()
+@click.argument("name")
+@click.option("--database", "-d", default=None, help="Database to open  [default: the cluster's]")
+@click.option("--user", "-u", default=None, help="[default: the master user]")
+@endpoint_option
+@click.argument("client_args", nargs=-1, type=click.UNPROCESSED)
+def connect(
+    name: str, database: str | None, user: str | None, endpoint: str, client_args: tuple[str, ...]
+) -> None:
+    """Open the engine's own client (`mariadb` / `psql`) on NAME through its endpoint.
+
+    The client asks for the password (or takes MYSQL_PWD / PGPASSWORD). Arguments after
+    `--` go to the client, e.g. `faaslab db connect NAME -- -e 'SHOW DATABASES'`.
+    """
+    c = get(endpoint, f"/_faaslab/db/{name}")
+    user = user or c["MasterUsername"]
+    database = database or c["DatabaseName"]
+    host, port = c["Endpoint"], str(c["Port"])
+    if c["Engine"] == "aurora-mysql":
+        program = shutil.which("mariadb") or shutil.which("mysql")
+        argv = [program or "mariadb", "-h", host, "-P", port, "-u", user]
+        if "MYSQL_PWD" not in os.environ:
+            argv.append("-p")
+        if database:
+            argv.append(database)
+    else:
+        program = shutil.which("psql")
+        argv = [program or "psql", "-h", host, "-p", port, "-U", user]
+        argv += ["-d", database or "postgres"]
+    if program is None:
+        raise click.ClickException(f"{argv[0]} not found: install its client package")
+    argv += list(client_args)
+    sys.stdout.flush()
+    os.execv(argv[0], argv)

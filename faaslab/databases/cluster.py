@@ -1,0 +1,390 @@
+"""One serverless cluster: its state machine, pause/resume, RDS events and activations.
+
+States and the moves between them are one table (`TRANSITIONS`); `_set` refuses any
+other move, so a race shows up as an error instead of a cluster in a state AWS never has.
+
+    creating -> available <-> pausing -> paused -> resuming -> available
+                available <-> scaling          (capacity changes)
+                available / paused -> deleting
+
+Auto-pause follows AWS's rule: after `SecondsUntilAutoPause` with *zero* client
+connections (the endpoint counts them). A pause first announces itself (RDS-EVENT-0144)
+and waits a short drain time; a client arriving then cancels it (0146) and is served at
+once. After the drain the engine is shut down cleanly (0145). A client arriving during
+the shutdown or while paused is held by the endpoint and triggers a resume (0147, 0148).
+If the engine dies on its own, the cluster is marked paused (with an event saying so) and
+the next client's resume runs the engine's crash recovery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import enum
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from faaslab.clock import Clock, Timer
+from faaslab.databases.endpoint import Refused
+from faaslab.databases.engine import EngineError, EngineServer, EngineSettings
+from faaslab.databases.model import ClusterSpec, Engine, Version
+from faaslab.state import StateDB
+
+log = logging.getLogger(__name__)
+
+PAUSE_DRAIN_S = 2.0  # emulated seconds between "being paused" and the engine's shutdown
+
+
+class State(enum.StrEnum):
+    CREATING = "creating"
+    AVAILABLE = "available"
+    PAUSING = "pausing"
+    PAUSED = "paused"
+    RESUMING = "resuming"
+    SCALING = "scaling"
+    DELETING = "deleting"
+    FAILED = "failed"  # could not be created: describe says why; delete is all it allows
+
+
+TRANSITIONS: dict[State, frozenset[State]] = {
+    State.CREATING: frozenset({State.AVAILABLE, State.FAILED, State.DELETING}),
+    State.AVAILABLE: frozenset({State.PAUSING, State.SCALING, State.DELETING, State.PAUSED}),
+    State.PAUSING: frozenset({State.PAUSED, State.AVAILABLE}),
+    State.PAUSED: frozenset({State.RESUMING, State.DELETING}),
+    State.RESUMING: frozenset({State.AVAILABLE, State.PAUSED}),
+    State.SCALING: frozenset({State.AVAILABLE, State.PAUSED}),
+    State.DELETING: frozenset(),
+    State.FAILED: frozenset({State.DELETING}),
+}
+
+EVENT_CREATED = ("RDS-EVENT-0170", "DB cluster created")
+EVENT_PAUSING = ("RDS-EVENT-0144", "The DB cluster is being paused.")
+EVENT_PAUSED = ("RDS-EVENT-0145", "The DB cluster is paused.")
+EVENT_PAUSE_CANCELED = ("RDS-EVENT-0146", "Pause was canceled for the DB cluster.")
+EVENT_RESUMING = ("RDS-EVENT-0147", "The DB cluster is being resumed.")
+EVENT_RESUMED = ("RDS-EVENT-0148", "The DB cluster is resumed.")
+EVENT_ENGINE_STOPPED = ("FAASLAB-ENGINE-EXIT", "The DB cluster's engine stopped unexpectedly")
+
+
+class Cluster:
+    """A cluster and its engine. All methods run on the control plane's event loop."""
+
+    def __init__(
+        self,
+        spec: ClusterSpec,
+        port: int,
+        engine: EngineServer,
+        db: StateDB,
+        clock: Clock,
+        settings_for: Callable[[ClusterSpec, float], EngineSettings],
+        state: State = State.CREATING,
+        capacity: float | None = None,
+        created: float | None = None,
+        source: str = "cli",
+    ) -> None:
+        self.spec = spec
+        self.port = port
+        self.engine = engine
+        self.db = db
+        self.clock = clock
+        self.settings_for = settings_for
+        self.state = state
+        self.capacity = capacity if capacity is not None else self.start_capacity
+        self.created = created if created is not None else clock.now()
+        self.source = source
+        self.connections = 0
+        self.failure = ""
+        self._changed = asyncio.Event()  # set (and replaced) at every state change
+        self._idle_timer: Timer | None = None
+        self._pause_task: asyncio.Task[None] | None = None
+        self._resume_task: asyncio.Task[None] | None = None
+        self._watch_task: asyncio.Task[None] | None = None
+
+    @property
+    def identifier(self) -> str:
+        return self.spec.identifier
+
+    @property
+    def engine_kind(self) -> Engine:
+        return self.spec.engine
+
+    @property
+    def start_capacity(self) -> float:
+        if self.spec.version is Version.V2 and self.spec.min_capacity == 0:
+            return 0.5  # v2 with auto-pause runs at >= 0.5 ACU
+        return self.spec.min_capacity
+
+    # -- records
+    def _set(self, new: State) -> None:
+        if new not in TRANSITIONS[self.state]:
+            raise RuntimeError(f"cluster {self.identifier}: no transition {self.state} -> {new}")
+        self.state = new
+        if new is not State.DELETING:
+            self.db.set_cluster_state(self.identifier, new.value, self.capacity)
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def event(self, code: str, message: str) -> None:
+        self.db.add_event(self.identifier, self.clock.now(), code, message)
+        log.info("%s %s %s", self.identifier, code, message)
+
+    def save(self) -> None:
+        self.db.save_cluster(
+            self.identifier,
+            spec_to_json(self.spec),
+            self.state.value,
+            self.capacity,
+            self.port,
+            self.created,
+            self.source,
+        )
+
+    def _activated(self) -> None:
+        self.db.open_activation(self.identifier, self.clock.now(), self.clock.scale)
+        self.db.add_capacity_change(self.identifier, self.clock.now(), self.capacity)
+
+    def _deactivated(self) -> None:
+        self.db.close_activation(self.identifier, self.clock.now())
+
+    # -- lifecycle
+    async def create(self) -> None:
+        """Initialise the engine's data dir (master user, database) and make it available."""
+        self.save()
+        try:
+            await self.engine.initialise(self.settings_for(self.spec, self.capacity))
+        except EngineError as e:
+            self.failure = str(e)
+            self._set(State.FAILED)
+            raise
+        self._set(State.AVAILABLE)
+        self.event(*EVENT_CREATED)
+        self._activated()
+        self._after_start()
+
+    async def restore(self) -> None:
+        """After a restart of faaslab: bring the cluster back to the state it was in."""
+        if self.state in (State.PAUSED, State.FAILED):
+            return
+        if self.state is State.CREATING or not self.engine.initialised:
+            self.failure = "faaslab stopped while the cluster was being created; delete it"
+            self.state = State.FAILED
+            self.db.set_cluster_state(self.identifier, self.state.value, self.capacity)
+            return
+        if self.state is State.PAUSING:  # it was on its way to paused
+            self.state = State.PAUSED
+            self.db.set_cluster_state(self.identifier, self.state.value, self.capacity)
+            self.event(*EVENT_PAUSED)
+            return
+        self.state = State.AVAILABLE
+        self.db.set_cluster_state(self.identifier, self.state.value, self.capacity)
+        await self.engine.start(self.settings_for(self.spec, self.capacity))
+        self._activated()
+        self._after_start()
+
+    def _after_start(self) -> None:
+        self._watch_task = asyncio.get_running_loop().create_task(self._watch_engine())
+        self._arm_idle_timer()
+
+    async def _watch_engine(self) -> None:
+        """Notice an engine that dies on its own (kill -9, OOM): the cluster goes to paused,
+        and the next client's resume runs the engine's crash recovery."""
+        code = await self.engine.exited()
+        if self.state in (State.AVAILABLE, State.SCALING) and not self.engine.running:
+            self.engine.proc = None
+            self._cancel_idle_timer()
+            self._set(State.PAUSED)
+            self.event(EVENT_ENGINE_STOPPED[0], f"{EVENT_ENGINE_STOPPED[1]} (exit status {code}).")
+            self._deactivated()
+
+    async def shutdown(self) -> None:
+        """faaslab is stopping: stop the engine cleanly, keep the recorded state."""
+        self._cancel_idle_timer()
+        for task in (self._pause_task, self._resume_task, self._watch_task):
+            if task is not None:
+                task.cancel()
+        if self.engine.running:
+            await self.engine.stop()
+            self._deactivated()
+
+    async def delete(self) -> None:
+        if self.state not in (State.AVAILABLE, State.PAUSED, State.FAILED, State.CREATING):
+            # let a pause/resume/scaling finish first
+            await self._wait_settled()
+        self._cancel_idle_timer()
+        if self._watch_task is not None:
+            self._watch_task.cancel()
+        self._set(State.DELETING)
+        await self.engine.kill()
+        self._deactivated()
+
+    async def _wait_settled(self) -> None:
+        while self.state in (State.PAUSING, State.RESUMING, State.SCALING, State.CREATING):
+            await self._changed.wait()
+
+    # -- clients (called by the endpoint)
+    def client_connected(self) -> None:
+        self.connections += 1
+        self._cancel_idle_timer()
+
+    def client_disconnected(self) -> None:
+        self.connections -= 1
+        if self.connections == 0:
+            self._arm_idle_timer()
+
+    async def ensure_running(self) -> str:
+        """Return the engine's socket once it accepts connections, resuming if needed."""
+        while True:
+            state = self.state
+            if state in (State.AVAILABLE, State.SCALING):
+                return self.engine.socket_path
+            if state is State.PAUSING and self._pause_task is not None:
+                self._cancel_pause()
+                continue
+            if state is State.PAUSED:
+                self._start_resume()
+                continue
+            if state in (State.DELETING, State.FAILED):
+                raise Refused(f"the DB cluster {self.identifier} is {state.value}")
+            changed = self._changed
+            await changed.wait()
+            if self.state is State.PAUSED and self.failure:
+                raise Refused(self.failure)
+
+    # -- pause
+    def _arm_idle_timer(self) -> None:
+        self._cancel_idle_timer()
+        if self.spec.auto_pause and self.state is State.AVAILABLE and self.connections == 0:
+            self._idle_timer = self.clock.call_later(
+                self.spec.seconds_until_auto_pause, self._idle_expired
+            )
+
+    def _cancel_idle_timer(self) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+
+    def _idle_expired(self) -> None:
+        self._idle_timer = None
+        if self.state is State.AVAILABLE and self.connections == 0:
+            self._pause_task = asyncio.get_running_loop().create_task(self._pause())
+        elif self.state is State.SCALING:
+            self._arm_idle_timer_after_change()
+
+    def _arm_idle_timer_after_change(self) -> None:
+        async def later() -> None:
+            await self._wait_settled()
+            self._arm_idle_timer()
+
+        asyncio.get_running_loop().create_task(later())
+
+    async def _pause(self) -> None:
+        self._set(State.PAUSING)
+        self.event(*EVENT_PAUSING)
+        await asyncio.sleep(self.clock.emulated_delay(PAUSE_DRAIN_S))
+        # From here on the pause cannot be canceled: clients wait for it, then resume it.
+        self._pause_task = None
+        if self._watch_task is not None:
+            self._watch_task.cancel()
+        await self.engine.stop()
+        self._set(State.PAUSED)
+        self.event(*EVENT_PAUSED)
+        self._deactivated()
+
+    def _cancel_pause(self) -> None:
+        if self._pause_task is not None:
+            self._pause_task.cancel()
+            self._pause_task = None
+        self._set(State.AVAILABLE)
+        self.event(*EVENT_PAUSE_CANCELED)
+        if self.connections == 0:
+            self._arm_idle_timer()
+
+    # -- resume
+    def _start_resume(self) -> None:
+        self.failure = ""
+        self._set(State.RESUMING)
+        self.event(*EVENT_RESUMING)
+        self._resume_task = asyncio.get_running_loop().create_task(self._resume())
+
+    async def _resume(self) -> None:
+        try:
+            await self.engine.start(self.settings_for(self.spec, self.capacity))
+        except EngineError as e:
+            log.error("%s: resume failed: %s", self.identifier, e)
+            self.failure = f"the DB cluster could not be resumed: {e}"
+            self._set(State.PAUSED)
+            return
+        finally:
+            self._resume_task = None
+        self._set(State.AVAILABLE)
+        self.event(*EVENT_RESUMED)
+        self._activated()
+        self._after_start()
+
+    # -- capacity
+    async def set_capacity(self, capacity: float) -> None:
+        """Apply a new capacity to the running engine (the caller emits the events)."""
+        self._set(State.SCALING)
+        try:
+            self.capacity = capacity
+            await self.engine.apply(self.settings_for(self.spec, capacity))
+            self.db.add_capacity_change(self.identifier, self.clock.now(), capacity)
+        finally:
+            if self.state is State.SCALING:
+                self._set(State.AVAILABLE)
+                if self.connections == 0:
+                    self._arm_idle_timer()
+
+    # -- description
+    def describe(self) -> dict[str, Any]:
+        spec = self.spec
+        return {
+            "DBClusterIdentifier": spec.identifier,
+            "DBClusterArn": "",  # filled in by the manager, which knows region and account
+            "Engine": spec.engine.value,
+            "EngineMode": "serverless" if spec.version is Version.V1 else "provisioned",
+            "ServerlessVersion": spec.version.value,
+            "LocalEngine": spec.engine.server,
+            "Status": self.state.value,
+            "Endpoint": "127.0.0.1",
+            "Port": self.port,
+            "MasterUsername": spec.master_username,
+            "DatabaseName": spec.database_name,
+            "Capacity": self.capacity,
+            "MinCapacity": spec.min_capacity,
+            "MaxCapacity": spec.max_capacity,
+            "AutoPause": spec.auto_pause,
+            "SecondsUntilAutoPause": spec.seconds_until_auto_pause,
+            "Connections": self.connections,
+            "EnginePid": self.engine.pid,
+            "ClusterCreateTime": self.created,
+            "Source": self.source,
+            "Failure": self.failure or None,
+            "HttpEndpointEnabled": spec.enable_http_endpoint,
+            "Ingress": list(spec.ingress),
+        }
+
+    async def quiesce(self) -> None:
+        """For tests and `db delete`: wait until no transition is in flight."""
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._wait_settled()
+
+
+def spec_to_json(spec: ClusterSpec) -> dict[str, Any]:
+    out = dataclasses.asdict(spec)
+    out["ingress"] = list(spec.ingress)
+    return out
+
+
+def spec_from_json(data: dict[str, Any]) -> ClusterSpec:
+    from faaslab.databases.model import TimeoutAction
+
+    values = dict(data)
+    values["engine"] = Engine(values["engine"])
+    values["version"] = Version(values["version"])
+    values["timeout_action"] = TimeoutAction(values["timeout_action"])
+    values["ingress"] = tuple(values.get("ingress") or ())
+    known = {f.name for f in dataclasses.fields(ClusterSpec)}
+    return ClusterSpec(**{k: v for k, v in values.items() if k in known})

@@ -1,0 +1,230 @@
+"""A cluster's endpoint: the stable TCP port clients connect to, in every cluster state.
+
+Each accepted connection is checked against the cluster's ingress rules, counted as a
+client connection (what auto-pause watches), held while the cluster resumes (its bytes
+wait in the socket: reading is paused), then spliced to the engine's private Unix socket.
+The splice is two asyncio protocols writing into each other's transports, with flow
+control both ways (a slow reader pauses the other side instead of buffering without
+bound).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+from collections.abc import Callable
+from typing import Protocol
+
+from faaslab.databases import refusal
+from faaslab.databases.model import Engine
+
+
+class Backend(Protocol):
+    """What the endpoint needs of its cluster."""
+
+    @property
+    def engine_kind(self) -> Engine: ...
+
+    def client_connected(self) -> None: ...
+
+    def client_disconnected(self) -> None: ...
+
+    async def ensure_running(self) -> str:
+        """Resume if needed; the engine's Unix socket path once it accepts connections."""
+        ...
+
+
+class Refused(Exception):
+    """The cluster cannot take a client now (being deleted, failed to resume)."""
+
+
+Networks = list[ipaddress.IPv4Network | ipaddress.IPv6Network]
+
+
+def parse_ingress(cidrs: tuple[str, ...]) -> Networks:
+    return [ipaddress.ip_network(c, strict=False) for c in cidrs]
+
+
+def allowed(peer_ip: str, networks: Networks) -> bool:
+    try:
+        addr = ipaddress.ip_address(peer_ip.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return any(addr.version == n.version and addr in n for n in networks)
+
+
+class _Side(asyncio.Protocol):
+    """One end of a splice: whatever arrives is written to the peer's transport."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.peer: _Side | None = None
+        self.pending: list[bytes] = []  # arrived before the peer existed
+        self.closed = False
+        self.on_close: Callable[[], None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        peer = self.peer
+        if peer is not None and peer.transport is not None:
+            peer.transport.write(data)
+        else:
+            self.pending.append(data)
+
+    def eof_received(self) -> bool | None:
+        peer = self.peer
+        if peer is not None and peer.transport is not None and peer.transport.can_write_eof():
+            peer.transport.write_eof()
+            return True  # half-close: keep reading the other way
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.transport = None
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.close()
+        if self.on_close is not None:
+            callback, self.on_close = self.on_close, None
+            callback()
+
+    # flow control: our transport's buffer is full -> stop reading from the peer
+    def pause_writing(self) -> None:
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.peer is not None and self.peer.transport is not None:
+            self.peer.transport.resume_reading()
+
+    def attach(self, peer: _Side) -> None:
+        self.peer = peer
+        if self.pending and peer.transport is not None:
+            peer.transport.write(b"".join(self.pending))
+        self.pending = []
+
+
+class Endpoint:
+    """The listening socket of one cluster, and the connections it splices."""
+
+    def __init__(self, backend: Backend, host: str, port: int, ingress: tuple[str, ...]) -> None:
+        self.backend = backend
+        self.host = host
+        self.port = port
+        self.networks = parse_ingress(ingress)
+        self.server: asyncio.Server | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(
+            self._accept, self.host, self.port, reuse_address=True, backlog=1024
+        )
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+        for task in list(self.tasks):
+            task.cancel()
+
+    def _accept(self) -> _Side:
+        client = _Side()
+        loop = asyncio.get_running_loop()
+
+        def made(transport: asyncio.BaseTransport) -> None:
+            _Side.connection_made(client, transport)
+            task = loop.create_task(self._serve(client, transport))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+        client.connection_made = made  # type: ignore[method-assign]
+        return client
+
+    async def _serve(self, client: _Side, transport: asyncio.BaseTransport) -> None:
+        peer = transport.get_extra_info("peername")
+        peer_ip = str(peer[0]) if isinstance(peer, tuple) else ""
+        if not allowed(peer_ip, self.networks):
+            await self._refuse(client, transport, host=peer_ip)
+            return
+        self.backend.client_connected()
+        counted = True
+
+        def left() -> None:
+            nonlocal counted
+            if counted:
+                counted = False
+                self.backend.client_disconnected()
+
+        client.on_close = left
+        if client.closed:  # gone before we got here
+            left()
+            return
+        transport.pause_reading()  # type: ignore[attr-defined]
+        try:
+            socket_path = await self.backend.ensure_running()
+            if client.closed:
+                return
+            loop = asyncio.get_running_loop()
+            _, engine = await loop.create_unix_connection(_Side, socket_path)
+        except (Refused, OSError) as e:
+            client.on_close = None
+            left()
+            await self._refuse(client, transport, reason=str(e))
+            return
+        except asyncio.CancelledError:
+            transport.close()
+            raise
+        if client.closed:
+            if engine.transport is not None:
+                engine.transport.close()
+            return
+        engine.attach(client)
+        client.attach(engine)
+        with contextlib.suppress(RuntimeError):
+            transport.resume_reading()  # type: ignore[attr-defined]
+
+    async def _refuse(
+        self, client: _Side, transport: asyncio.BaseTransport, host: str = "", reason: str = ""
+    ) -> None:
+        """Answer in the client's own protocol, then close: a host outside the ingress
+        rules as the engine's host check would, anything else as "cannot connect now"."""
+        reader, writer = _streams(client, transport)
+        if self.backend.engine_kind is Engine.MYSQL:
+            packet = (
+                refusal.mysql_host_not_allowed(host)
+                if host
+                else refusal.mysql_error_packet(ER_SERVER_SHUTDOWN, reason)
+            )
+            await refusal.refuse_mysql(writer, packet)
+        elif host:
+            await refusal.refuse_pg_host(reader, writer, host)
+        else:
+            await refusal.refuse_pg(reader, writer, lambda _: refusal.pg_cannot_connect_now(reason))
+
+
+ER_SERVER_SHUTDOWN = 1053  # MariaDB's "Server shutdown in progress"
+
+
+def _streams(
+    client: _Side, transport: asyncio.BaseTransport
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Hand a connection over from the splice protocol to asyncio streams (for the few
+    bytes of a refusal handshake), keeping whatever the client already sent."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    protocol = asyncio.StreamReaderProtocol(reader)
+    transport.set_protocol(protocol)
+    protocol.connection_made(transport)
+    for data in client.pending:
+        reader.feed_data(data)
+    client.pending = []
+    if client.closed:
+        reader.feed_eof()
+    with contextlib.suppress(RuntimeError, AttributeError):
+        transport.resume_reading()  # type: ignore[attr-defined]
+    return reader, asyncio.StreamWriter(transport, protocol, reader, loop)  # type: ignore[arg-type]

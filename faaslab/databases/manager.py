@@ -1,0 +1,280 @@
+"""All clusters of one `faaslab up`: create, restore, delete, endpoints, ports, sampling.
+
+Ports: an endpoint keeps its port for life (it is in the state DB), so functions wired with
+`!GetAtt Cluster.Endpoint.Port` and users' saved connection strings keep working across
+restarts. A requested `Port` is honoured unless it is 3306/5432 (the machine's own
+engines use those) or taken; then faaslab picks a free one and says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import shutil
+import socket
+from pathlib import Path
+from typing import Any
+
+from faaslab.clock import Clock
+from faaslab.config import Config
+from faaslab.databases import billing
+from faaslab.databases import capacity as capacity_rules
+from faaslab.databases.cluster import Cluster, State, spec_from_json, spec_to_json
+from faaslab.databases.endpoint import Endpoint
+from faaslab.databases.engine import EngineError, EngineSettings, engine_for
+from faaslab.databases.model import SYSTEM_PORTS, ClusterSpec
+from faaslab.functions.model import DEFAULT_ACCOUNT
+from faaslab.state import StateDB
+
+log = logging.getLogger(__name__)
+
+
+class ClusterError(Exception):
+    """A request about clusters that cannot be done; `code` is the AWS error code."""
+
+    def __init__(self, message: str, code: str = "InvalidParameterValue", status: int = 400):
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+class Clusters:
+    def __init__(self, config: Config, clock: Clock, state_dir: Path, db: StateDB) -> None:
+        self.config = config
+        self.clock = clock
+        self.dir = state_dir / "clusters"
+        self.db = db
+        self.clusters: dict[str, Cluster] = {}
+        self.endpoints: dict[str, Endpoint] = {}
+        self.warnings: list[str] = []
+        self._ports: dict[str, int] = {r["identifier"]: r["port"] for r in db.clusters()}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # -- ports (also asked by the template loader, before anything starts)
+    def port_for(self, spec: ClusterSpec) -> int:
+        if spec.identifier in self._ports:
+            return self._ports[spec.identifier]
+        taken = set(self._ports.values())
+        wanted = spec.port
+        if wanted is not None and wanted not in SYSTEM_PORTS and wanted not in taken:
+            if _port_free(self.config.host, wanted):
+                self._ports[spec.identifier] = wanted
+                return wanted
+            self.warnings.append(f"cluster {spec.identifier}: port {wanted} is taken")
+        elif wanted in SYSTEM_PORTS:
+            self.warnings.append(
+                f"cluster {spec.identifier}: port {wanted} belongs to this machine's own "
+                "database server; faaslab picked another (see `faaslab db list`)"
+            )
+        while True:
+            with socket.socket() as s:
+                s.bind((self.config.host, 0))
+                port = int(s.getsockname()[1])
+            if port not in taken and port not in SYSTEM_PORTS:
+                self._ports[spec.identifier] = port
+                return port
+
+    def arn(self, identifier: str) -> str:
+        return f"arn:aws:rds:{self.config.region}:{DEFAULT_ACCOUNT}:cluster:{identifier}"
+
+    def settings_for(self, spec: ClusterSpec, capacity: float) -> EngineSettings:
+        per_acu = self.config.db_memory_per_acu_mb * 1024 * 1024
+        connections = capacity_rules.max_connections(
+            spec.engine, spec.version, capacity if spec.version.value == "v1" else spec.max_capacity
+        )
+        if spec.engine.value == "aurora-postgresql":
+            # Every PostgreSQL connection slot costs shared memory at start: capped here.
+            connections = min(connections, self.config.db_max_pg_connections)
+        return EngineSettings(capacity_rules.buffer_pool_bytes(capacity, per_acu), connections)
+
+    def _cluster(self, spec: ClusterSpec, **kwargs: Any) -> Cluster:
+        return Cluster(
+            spec,
+            self.port_for(spec),
+            engine_for(spec, self.dir / spec.identifier),
+            self.db,
+            self.clock,
+            self.settings_for,
+            **kwargs,
+        )
+
+    # -- lifecycle
+    async def start(self, template_clusters: dict[str, ClusterSpec]) -> None:
+        """Restore the clusters recorded in the state DB, then create the template's new
+        ones. Template clusters whose configuration changed get the new capacity settings."""
+        for row in self.db.clusters():
+            spec = spec_from_json(row["spec"])
+            if spec.identifier in template_clusters and row["source"] == "template":
+                new = template_clusters[spec.identifier]
+                if new.engine is not spec.engine:
+                    raise ClusterError(
+                        f"cluster {spec.identifier} was created with {spec.engine} and the "
+                        f"template now says {new.engine}: `faaslab db delete "
+                        f"{spec.identifier}` first (its data would be lost)"
+                    )
+                spec = new
+            cluster = self._cluster(
+                spec,
+                state=State(row["state"]),
+                capacity=row["capacity"],
+                created=row["created"],
+                source=row["source"],
+            )
+            cluster.save()
+            self.clusters[spec.identifier] = cluster
+            await self._open_endpoint(cluster)
+            try:
+                await cluster.restore()
+            except EngineError as e:
+                cluster.failure = str(e)
+                log.error("cluster %s could not be restored: %s", spec.identifier, e)
+        for identifier, spec in template_clusters.items():
+            if identifier not in self.clusters:
+                await self.create(spec, source="template")
+
+    async def stop(self) -> None:
+        for endpoint in self.endpoints.values():
+            await endpoint.stop()
+        await asyncio.gather(*(c.shutdown() for c in self.clusters.values()))
+
+    async def _open_endpoint(self, cluster: Cluster) -> None:
+        endpoint = Endpoint(cluster, self.config.host, cluster.port, cluster.spec.ingress)
+        try:
+            await endpoint.start()
+        except OSError as e:
+            raise ClusterError(
+                f"cluster {cluster.identifier}: cannot listen on port {cluster.port}: {e}",
+                "InternalFailure",
+                500,
+            ) from None
+        self.endpoints[cluster.identifier] = endpoint
+
+    async def create(self, spec: ClusterSpec, source: str = "cli") -> Cluster:
+        if spec.identifier in self.clusters:
+            raise ClusterError(
+                f"DB Cluster already exists: {spec.identifier}", "DBClusterAlreadyExistsFault"
+            )
+        host_dir = self.dir / spec.identifier
+        if host_dir.exists():  # left by a create that never finished
+            shutil.rmtree(host_dir)
+        cluster = self._cluster(spec, source=source)
+        self.clusters[spec.identifier] = cluster
+        await self._open_endpoint(cluster)
+        try:
+            await cluster.create()
+        except EngineError as e:
+            raise ClusterError(
+                f"cluster {spec.identifier} could not be created: {e}", "InternalFailure", 500
+            ) from None
+        return cluster
+
+    def get(self, identifier: str) -> Cluster:
+        cluster = self.clusters.get(identifier.lower())
+        if cluster is None:
+            raise ClusterError(
+                f"DBCluster {identifier} not found.", "DBClusterNotFoundFault", status=404
+            )
+        return cluster
+
+    async def delete(self, identifier: str) -> None:
+        cluster = self.get(identifier)
+        endpoint = self.endpoints.pop(cluster.identifier, None)
+        if endpoint is not None:
+            await endpoint.stop()
+        await cluster.delete()
+        del self.clusters[cluster.identifier]
+        self._ports.pop(cluster.identifier, None)
+        self.db.delete_cluster(cluster.identifier)
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(cluster.engine.host_dir)
+        cluster.engine.admin_secret_path.unlink(missing_ok=True)
+
+    # -- views
+    def describe(self, identifier: str) -> dict[str, Any]:
+        cluster = self.get(identifier)
+        out = cluster.describe()
+        out["DBClusterArn"] = self.arn(cluster.identifier)
+        return out
+
+    def describe_all(self) -> list[dict[str, Any]]:
+        return [self.describe(i) for i in self.clusters]
+
+    def events(self, identifier: str, after_id: int = 0) -> list[dict[str, Any]]:
+        cluster = self.get(identifier)
+        return [
+            {"Id": e.id, "Date": e.time, "EventId": e.code, "Message": e.message}
+            for e in self.db.events(cluster.identifier, after_id)
+        ]
+
+    def spec_json(self, identifier: str) -> dict[str, Any]:
+        return spec_to_json(self.get(identifier).spec)
+
+    def metrics(self, identifier: str, since: float = 0.0) -> dict[str, list[tuple[float, float]]]:
+        cluster = self.get(identifier)
+        return {name: self.db.metrics(cluster.identifier, name, since) for name in METRICS}
+
+    def cost(self, identifier: str) -> dict[str, Any]:
+        """The bill so far, in emulated time: with --time-scale 60 a real second is billed
+        as a minute, as every other emulated duration is."""
+        cluster = self.get(identifier)
+        now = self.clock.now()
+        changes = self.db.capacity_changes(cluster.identifier)
+        activations = []
+        for start, end, scale in self.db.activations(cluster.identifier):
+            until = now if end is None else end
+
+            def emulated(t: float, start: float = start, scale: float = scale) -> float:
+                return start + (t - start) * scale
+
+            before = [c for t, c in changes if t <= start]
+            timeline = [(start, before[-1] if before else cluster.capacity)]
+            timeline += [(emulated(t), c) for t, c in changes if start < t <= until]
+            activations.append(
+                billing.Activation(start, None if end is None else emulated(end), tuple(timeline))
+            )
+        last_start, last_end, last_scale = (
+            self.db.activations(cluster.identifier)[-1] if activations else (now, now, 1.0)
+        )
+        emulated_now = last_start + (now - last_start) * last_scale if last_end is None else now
+        emulated_now = max([emulated_now] + [a.end for a in activations if a.end is not None])
+        bill = billing.bill(
+            activations,
+            cluster.spec.version,
+            emulated_now,
+            storage_bytes=_du(cluster.engine.host_dir / "data"),
+            storage_since=cluster.created,
+        )
+        out = dataclasses.asdict(bill)
+        out["version"] = cluster.spec.version.value
+        out["identifier"] = cluster.identifier
+        return out
+
+
+METRICS = (
+    "ServerlessDatabaseCapacity",
+    "ACUUtilization",
+    "CPUUtilization",
+    "DatabaseConnections",
+    "Queries",
+)
+
+
+def _du(path: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+    return total
