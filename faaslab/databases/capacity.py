@@ -27,9 +27,9 @@ Sources (AWS, Amazon Aurora User Guide unless said otherwise):
   {log(DBInstanceClassMemory/8187281408)*1000}) with log base 2 (the 8187281408 term is
   quoted in jeremydaly.com "Aurora Serverless: The Good, the Bad and the Scalable").
 - The v1 thresholds (scale up at CPU > 70 % or connections > 90 % of max_connections,
-  scale down at CPU < 30 % and connections < 40 %) are the figures AWS presented for v1
-  (re:Invent 2018); the User Guide only says "when capacity is constrained by either".
-  They are module constants so they can be tuned.
+  scale down at CPU < 30 % and connections < 40 %) are the commonly quoted v1 figures;
+  AWS's User Guide only says it scales up "when capacity is constrained by either" and
+  publishes no numbers, so they are module constants, easy to tune.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from typing import Any
 from faaslab.clock import Clock, Timer
 from faaslab.databases.endpoint import Refused
 from faaslab.databases.engine import EngineError, EngineServer, EngineSettings
+from faaslab.databases.events import EVENT_TEXTS, EventId
 from faaslab.databases.model import ClusterSpec, Engine, Version
 from faaslab.state import StateDB
 
@@ -59,12 +60,18 @@ TRANSITIONS: dict[State, frozenset[State]] = {
     State.FAILED: frozenset({State.DELETING}),
 }
 
-EVENT_CREATED = ("RDS-EVENT-0170", "DB cluster created")
-EVENT_PAUSING = ("RDS-EVENT-0144", "The DB cluster is being paused.")
-EVENT_PAUSED = ("RDS-EVENT-0145", "The DB cluster is paused.")
-EVENT_PAUSE_CANCELED = ("RDS-EVENT-0146", "Pause was canceled for the DB cluster.")
-EVENT_RESUMING = ("RDS-EVENT-0147", "The DB cluster is being resumed.")
-EVENT_RESUMED = ("RDS-EVENT-0148", "The DB cluster is resumed.")
+
+def _event(event_id: EventId) -> tuple[str, str]:
+    return event_id.value, EVENT_TEXTS[event_id]
+
+
+EVENT_CREATED = ("RDS-EVENT-0170", "DB cluster created")  # RDS's generic creation event
+EVENT_PAUSING = _event(EventId.PAUSING)
+EVENT_PAUSED = _event(EventId.PAUSED)
+EVENT_PAUSE_CANCELED = _event(EventId.PAUSE_CANCELED)
+EVENT_RESUMING = _event(EventId.RESUMING)
+EVENT_RESUMED = _event(EventId.RESUMED)
+# Not an AWS event (Aurora restarts a crashed engine itself): faaslab says what happened.
 EVENT_ENGINE_STOPPED = ("FAASLAB-ENGINE-EXIT", "The DB cluster's engine stopped unexpectedly")
 
 
@@ -192,7 +199,7 @@ class Cluster:
         and the next client's resume runs the engine's crash recovery."""
         code = await self.engine.exited()
         if self.state in (State.AVAILABLE, State.SCALING) and not self.engine.running:
-            self.engine.proc = None
+            await self.engine.kill()  # what it left behind (PostgreSQL's backends) goes too
             self._cancel_idle_timer()
             self._set(State.PAUSED)
             self.event(EVENT_ENGINE_STOPPED[0], f"{EVENT_ENGINE_STOPPED[1]} (exit status {code}).")

@@ -64,6 +64,7 @@ class _Side(asyncio.Protocol):
         self.peer: _Side | None = None
         self.pending: list[bytes] = []  # arrived before the peer existed
         self.closed = False
+        self.eof = False  # this side sent EOF (its half of the splice is done)
         self.on_close: Callable[[], None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -77,8 +78,11 @@ class _Side(asyncio.Protocol):
             self.pending.append(data)
 
     def eof_received(self) -> bool | None:
+        self.eof = True
         peer = self.peer
-        if peer is not None and peer.transport is not None and peer.transport.can_write_eof():
+        if peer is None or peer.transport is None or peer.eof:
+            return None  # both halves done (or nothing to pass it to): close
+        if peer.transport.can_write_eof():
             peer.transport.write_eof()
             return True  # half-close: keep reading the other way
         return None

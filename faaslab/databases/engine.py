@@ -251,8 +251,8 @@ class EngineServer(ABC):
     async def kill(self) -> None:
         """SIGKILL the engine and everything it started (its session)."""
         proc = self.proc
-        if proc is not None and proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError):  # its whole session (pgid = pid)
                 os.killpg(proc.pid, signal.SIGKILL)
             await proc.wait()
         self.proc = None
@@ -547,7 +547,9 @@ class PostgreSQL(EngineServer):
             lines = (self.host_dir / "data" / "postmaster.pid").read_text().splitlines()
         except OSError:
             return False
-        return len(lines) >= 8 and lines[7].strip() == "ready"
+        # (after a crash the old file still says ready: it must be this postmaster's)
+        mine = self.proc is not None and lines[:1] == [str(self.proc.pid)]
+        return mine and len(lines) >= 8 and lines[7].strip() == "ready"
 
     def _admin(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         import psycopg

@@ -134,12 +134,13 @@ def parse_pg_startup(packet: bytes) -> PgStartup:
         return PgStartup(_REQUEST_CODES[code], code)
     if code >> 16 != 3:
         raise RefusalProtocolError(f"unsupported frontend protocol {code >> 16}.{code & 0xFFFF}")
-    body = packet[8:]
+    body = packet[8:]  # name\0value\0 ... \0
     if not body.endswith(b"\0"):
         raise RefusalProtocolError("startup parameters are not NUL-terminated")
-    fields = body[:-1].split(b"\0")
-    if fields == [b""]:
-        fields = []
+    pairs = body[:-1]
+    if pairs and not pairs.endswith(b"\0"):
+        raise RefusalProtocolError("startup parameters are not NUL-terminated")
+    fields = pairs[:-1].split(b"\0") if pairs else []
     if len(fields) % 2:
         raise RefusalProtocolError("startup parameters are not name/value pairs")
     try:

@@ -417,7 +417,7 @@ def _v1_scaling(engine: Engine, scaling: _Scaling) -> dict[str, Any]:
         "min_capacity": float(low),
         "max_capacity": float(high),
         "auto_pause": True if scaling.auto_pause is None else scaling.auto_pause,
-        "seconds_until_auto_pause": _pause_seconds(scaling, key, "between 300 and 86,400"),
+        "seconds_until_auto_pause": _pause_seconds(scaling, key, "between 300 and 86,400 seconds"),
         "seconds_before_timeout": _timeout_seconds(scaling, key),
         "timeout_action": TimeoutAction(timeout_action),
     }
@@ -434,7 +434,7 @@ def _v2_scaling(scaling: _Scaling) -> dict[str, Any]:
         )
     for name, word, value in (("MinCapacity", "minimum", low), ("MaxCapacity", "maximum", high)):
         invalid = f"Serverless v2 {word} capacity {value:g} isn't valid."
-        if not (value * 2).is_integer():
+        if not float(value * 2).is_integer():
             raise PropertyError(
                 f"{key}.{name}",
                 f"{invalid} You can specify ACU values in half-step increments, "

@@ -68,7 +68,10 @@ def test_minimal_function_gets_lambda_defaults(tmp_path: Path) -> None:
     assert fn.environment == {} and fn.reserved_concurrency is None and fn.routes == ()
     assert fn.arn == "arn:aws:lambda:us-east-1:123456789012:function:HelloFn"
     assert template.routes == () and template.unsupported == {} and template.parameters == {}
-    assert frozenset({"AWS::Serverless::Function", "AWS::Lambda::Function"}) == EMULATED_TYPES
+    emulated = {"AWS::Serverless::Function", "AWS::Lambda::Function", "AWS::RDS::DBCluster"}
+    emulated |= {"AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress"}
+    assert frozenset(emulated) == EMULATED_TYPES
+    assert template.clusters == {}
 
 
 def test_all_function_properties(tmp_path: Path) -> None:
@@ -417,7 +420,7 @@ OTHER_RESOURCES = """\
   Bucket:
     Type: AWS::S3::Bucket
   Db:
-    Type: AWS::RDS::DBCluster
+    Type: AWS::RDS::DBInstance
     Properties:
       MasterUsername: !Ref User
       Port: !GetAtt Db.Endpoint.Port
@@ -455,7 +458,7 @@ def test_attribute_resolver_supplies_other_resources(tmp_path: Path) -> None:
         "DB_URL": "postgres://127.0.0.1/bucket-1",
     }
     assert ("Bucket", "Ref") in calls and ("Db", "Endpoint.Address") in calls
-    assert template.unsupported == {"Bucket": "AWS::S3::Bucket", "Db": "AWS::RDS::DBCluster"}
+    assert template.unsupported == {"Bucket": "AWS::S3::Bucket", "Db": "AWS::RDS::DBInstance"}
     db = template.resources["Db"]
     assert db["Properties"]["MasterUsername"] == {"Ref": "User"}  # kept raw
     assert template.resolve(db["Properties"]["MasterUsername"], "Resources.Db") == "admin"
@@ -479,7 +482,7 @@ def test_getatt_without_emulation_is_an_error(tmp_path: Path) -> None:
     )
     assert error_of(path) == (
         f"{path}: Resources.HelloFn.Properties.Environment.Variables.DB_HOST: "
-        "!GetAtt Db.Endpoint.Address: resource Db of type AWS::RDS::DBCluster "
+        "!GetAtt Db.Endpoint.Address: resource Db of type AWS::RDS::DBInstance "
         "has no attribute Endpoint.Address emulated yet"
     )
 

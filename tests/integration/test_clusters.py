@@ -1,0 +1,374 @@
+"""Serverless clusters on the real engines, through the endpoint, with the real clients.
+
+One `faaslab up` at --time-scale 300: AWS's minimum auto-pause of 300 s happens after 1 s.
+Clusters are created with `faaslab db create` (the CLI a user types).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pymysql
+import pytest
+
+from tests.conftest import FIXTURES, ROOT, Faaslab, start_faaslab
+
+SCALE = "300"
+PASSWORD = "Secret-pass99"
+
+
+def faaslab_cli(fl: Faaslab, *args: str, env: dict[str, str] | None = None) -> str:
+    out = subprocess.run(
+        [sys.executable, "-m", "faaslab.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**os.environ, "FAASLAB_ENDPOINT": fl.url, **(env or {})},
+    )
+    assert out.returncode == 0, out.stderr + out.stdout
+    return out.stdout
+
+
+@pytest.fixture(scope="module")
+def dbcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faaslab]:
+    fl = start_faaslab(
+        FIXTURES / "dbcloud.yaml", tmp_path_factory.mktemp("db") / "s", "--time-scale", SCALE
+    )
+    yield fl
+    assert fl.stop() == 0
+    assert "Traceback" not in fl.log_path.read_text(), fl.log_path.read_text()
+
+
+def create(fl: Faaslab, name: str, engine: str, *extra: str) -> dict[str, Any]:
+    faaslab_cli(
+        fl,
+        "db",
+        "create",
+        name,
+        "--engine",
+        engine,
+        "--master-username",
+        "admin1",
+        "--master-password",
+        PASSWORD,
+        "--database-name",
+        "TEST",
+        *extra,
+    )
+    return describe(fl, name)
+
+
+def describe(fl: Faaslab, name: str) -> dict[str, Any]:
+    result: dict[str, Any] = fl.get(f"/_faaslab/db/{name}")
+    return result
+
+
+def event_ids(fl: Faaslab, name: str) -> list[str]:
+    return [e["EventId"] for e in fl.get(f"/_faaslab/db/{name}/events")["events"]]
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 20, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what or predicate}")
+
+
+def wait_status(fl: Faaslab, name: str, status: str, timeout: float = 20) -> None:
+    wait_for(lambda: describe(fl, name)["Status"] == status, timeout, f"{name} {status}")
+
+
+def connect(engine: str, port: int, password: str = PASSWORD, **kw: Any) -> Any:
+    if engine == "mysql":
+        return pymysql.connect(
+            host="127.0.0.1",
+            port=port,
+            user="admin1",
+            password=password,
+            database="TEST",
+            connect_timeout=30,
+            **kw,
+        )
+    return psycopg.connect(
+        host="127.0.0.1",
+        port=port,
+        user="admin1",
+        password=password,
+        dbname="TEST",
+        connect_timeout=30,
+        **kw,
+    )
+
+
+def query(conn: Any, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    cur = conn.cursor()
+    cur.execute(sql, params or None)
+    rows = list(cur.fetchall()) if cur.description else []
+    cur.close()
+    return rows
+
+
+@pytest.fixture(scope="module", params=["mysql", "postgresql"])
+def cluster(request: pytest.FixtureRequest, dbcloud: Faaslab) -> Iterator[tuple[str, str, int]]:
+    engine = request.param
+    name = f"c-{engine[:5]}"
+    # 2 ACUs: max_connections 180 / 189, room for the 100-client test
+    info = create(dbcloud, name, engine, "--min-capacity", "2", "--max-capacity", "4")
+    yield name, engine, info["Port"]
+    faaslab_cli(dbcloud, "db", "delete", name, "--yes")
+    assert name not in [c["DBClusterIdentifier"] for c in dbcloud.get("/_faaslab/db")["clusters"]]
+
+
+def test_created_cluster_serves_sql_through_its_endpoint(
+    dbcloud: Faaslab, cluster: tuple[str, str, int]
+) -> None:
+    name, engine, port = cluster
+    info = describe(dbcloud, name)
+    assert info["Engine"] == f"aurora-{engine}"
+    assert info["DBClusterArn"] == f"arn:aws:rds:us-east-1:123456789012:cluster:{name}"
+    assert port not in (3306, 5432)
+    with contextlib.closing(connect(engine, port)) as conn:
+        query(conn, "CREATE TABLE IF NOT EXISTS mytable (id INT PRIMARY KEY, name VARCHAR(40))")
+        query(conn, "INSERT INTO mytable VALUES (%s, %s)", (1, "Fred"))
+        conn.commit()
+        assert query(conn, "SELECT name FROM mytable WHERE id = %s", (1,)) == [("Fred",)]
+    assert "RDS-EVENT-0170" in event_ids(dbcloud, name)
+
+
+def test_wrong_password_is_refused(cluster: tuple[str, str, int]) -> None:
+    _, engine, port = cluster
+    expected = pymysql.err.OperationalError if engine == "mysql" else psycopg.OperationalError
+    with pytest.raises(expected) as err:
+        connect(engine, port, password="not-the-password")
+    text = str(err.value)
+    assert ("1045" in text) if engine == "mysql" else ("password authentication failed" in text)
+
+
+def test_pauses_when_idle_and_resumes_on_connect_with_aws_events(
+    dbcloud: Faaslab, cluster: tuple[str, str, int]
+) -> None:
+    name, engine, port = cluster
+    wait_status(dbcloud, name, "paused")
+    assert describe(dbcloud, name)["EnginePid"] is None  # the engine process is really gone
+    ids = event_ids(dbcloud, name)
+    assert ids[-2:] == ["RDS-EVENT-0144", "RDS-EVENT-0145"]
+    texts = [e["Message"] for e in dbcloud.get(f"/_faaslab/db/{name}/events")["events"]]
+    assert texts[-2:] == ["The DB cluster is being paused.", "The DB cluster is paused."]
+    # A client connecting to the paused cluster is held, then served: no error, no retry.
+    with contextlib.closing(connect(engine, port)) as conn:
+        assert query(conn, "SELECT 1") == [(1,)]
+        assert describe(dbcloud, name)["Status"] == "available"
+    events = dbcloud.get(f"/_faaslab/db/{name}/events")["events"]
+    assert [e["Message"] for e in events[-2:]] == [
+        "The DB cluster is being resumed.",
+        "The DB cluster is resumed.",
+    ]
+    # data survived the pause
+    with contextlib.closing(connect(engine, port)) as conn:
+        assert ("Fred",) in query(conn, "SELECT name FROM mytable")
+
+
+def test_never_pauses_with_an_open_connection_or_transaction(
+    dbcloud: Faaslab, cluster: tuple[str, str, int]
+) -> None:
+    name, engine, port = cluster
+    conn = connect(engine, port)
+    try:
+        query(conn, "INSERT INTO mytable VALUES (%s, %s)", (2, "open-transaction"))  # not committed
+        before = len(event_ids(dbcloud, name))
+        time.sleep(3.5)  # 3.5 auto-pause periods at this time scale
+        assert describe(dbcloud, name)["Status"] == "available"
+        assert describe(dbcloud, name)["Connections"] == 1
+        assert "RDS-EVENT-0144" not in event_ids(dbcloud, name)[before:]
+        conn.commit()
+    finally:
+        conn.close()
+    wait_status(dbcloud, name, "paused")  # the last client left: now it may pause
+
+
+def test_hundred_clients_arriving_during_a_resume_are_all_served(
+    dbcloud: Faaslab, cluster: tuple[str, str, int]
+) -> None:
+    name, engine, port = cluster
+    wait_status(dbcloud, name, "paused")
+    results: list[Any] = []
+    start = threading.Barrier(100)
+
+    def client(i: int) -> None:
+        start.wait()
+        try:
+            with contextlib.closing(connect(engine, port)) as conn:
+                results.append(query(conn, "SELECT %s", (i,))[0][0])
+        except Exception as e:  # collected, reported below
+            results.append(e)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(100)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert not errors, errors[:3]
+    assert sorted(int(r) for r in results) == list(range(100))
+    assert event_ids(dbcloud, name).count("RDS-EVENT-0147") == event_ids(dbcloud, name).count(
+        "RDS-EVENT-0148"
+    )
+
+
+def test_client_leaving_mid_resume_leaves_no_stuck_state(
+    dbcloud: Faaslab, cluster: tuple[str, str, int]
+) -> None:
+    name, _engine, port = cluster
+    wait_status(dbcloud, name, "paused")
+    with socket.create_connection(("127.0.0.1", port)):
+        pass  # connect and hang up at once: the resume goes on without it
+    wait_for(lambda: describe(dbcloud, name)["Connections"] == 0, what="connections 0")
+    wait_status(dbcloud, name, "paused")  # resumed, then paused again: nothing held it
+    ids = event_ids(dbcloud, name)
+    assert ids[-4:] == ["RDS-EVENT-0147", "RDS-EVENT-0148", "RDS-EVENT-0144", "RDS-EVENT-0145"]
+
+
+def test_engine_killed_during_writes_keeps_every_committed_row(
+    dbcloud: Faaslab, cluster: tuple[str, str, int]
+) -> None:
+    name, engine, port = cluster
+    committed: list[int] = []
+    conn = connect(engine, port)
+    query(conn, "CREATE TABLE IF NOT EXISTS crash (id INT PRIMARY KEY)")
+    conn.commit()
+    pid = describe(dbcloud, name)["EnginePid"]
+    assert pid
+
+    def writer() -> None:
+        try:
+            for i in range(100_000):
+                query(conn, "INSERT INTO crash VALUES (%s)", (i,))
+                conn.commit()
+                committed.append(i)
+        except Exception:  # the engine died under us: expected
+            return
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    wait_for(lambda: len(committed) > 50, what="some commits")
+    os.kill(pid, signal.SIGKILL)
+    thread.join(30)
+    with contextlib.suppress(Exception):
+        conn.close()
+    assert committed
+    wait_status(dbcloud, name, "paused")  # the engine's death is noticed and recorded
+    assert any(
+        "stopped unexpectedly" in e["Message"]
+        for e in dbcloud.get(f"/_faaslab/db/{name}/events")["events"]
+    )
+    with contextlib.closing(connect(engine, port)) as conn2:  # resumes: crash recovery
+        rows = {r[0] for r in query(conn2, "SELECT id FROM crash")}
+    assert set(committed) <= rows
+
+
+def test_db_connect_runs_the_engines_own_client(
+    dbcloud: Faaslab, cluster: tuple[str, str, int]
+) -> None:
+    name, engine, _ = cluster
+    if engine == "mysql":
+        out = faaslab_cli(
+            dbcloud,
+            "db",
+            "connect",
+            name,
+            "--",
+            "-e",
+            "SELECT name FROM mytable ORDER BY id",
+            env={"MYSQL_PWD": PASSWORD},
+        )
+    else:
+        out = faaslab_cli(
+            dbcloud,
+            "db",
+            "connect",
+            name,
+            "--",
+            "-c",
+            "SELECT name FROM mytable ORDER BY id",
+            env={"PGPASSWORD": PASSWORD},
+        )
+    assert "Fred" in out
+
+
+def test_list_and_describe_show_the_cluster(
+    dbcloud: Faaslab, cluster: tuple[str, str, int]
+) -> None:
+    name, _engine, port = cluster
+    listing = faaslab_cli(dbcloud, "db", "list")
+    assert name in listing and f"127.0.0.1:{port}" in listing
+    described = json.loads(faaslab_cli(dbcloud, "db", "describe", name, "--json"))
+    assert described["Port"] == port and described["MasterUsername"] == "admin1"
+
+
+def test_bad_create_options_get_aws_messages(dbcloud: Faaslab) -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "faaslab.cli",
+            "db",
+            "create",
+            "bad",
+            "--engine",
+            "mysql",
+            "--min-capacity",
+            "3",
+            "--master-password",
+            PASSWORD,
+            "--endpoint",
+            dbcloud.url,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert out.returncode != 0
+    assert "3" in out.stderr and "1, 2, 4" in out.stderr  # names the allowed capacities
+    assert "bad" not in [c["DBClusterIdentifier"] for c in dbcloud.get("/_faaslab/db")["clusters"]]
+
+
+def test_restart_keeps_clusters_data_and_events(tmp_path: Path) -> None:
+    state = tmp_path / "s"
+    fl = start_faaslab(FIXTURES / "dbcloud.yaml", state, "--time-scale", SCALE)
+    try:
+        info = create(fl, "keep", "mysql", "--auto-pause", "0")
+        with contextlib.closing(connect("mysql", info["Port"])) as conn:
+            query(conn, "CREATE TABLE kept (v VARCHAR(10))")
+            query(conn, "INSERT INTO kept VALUES ('before')")
+            conn.commit()
+        events_before = fl.get("/_faaslab/db/keep/events")["events"]
+        cost_before = fl.get("/_faaslab/db/keep/cost")
+    finally:
+        assert fl.stop() == 0
+    fl = start_faaslab(FIXTURES / "dbcloud.yaml", state, "--time-scale", SCALE)
+    try:
+        after = describe(fl, "keep")
+        assert after["Port"] == info["Port"] and after["Status"] == "available"
+        with contextlib.closing(connect("mysql", info["Port"])) as conn:
+            assert query(conn, "SELECT v FROM kept") == [("before",)]
+        assert fl.get("/_faaslab/db/keep/events")["events"][: len(events_before)] == events_before
+        cost_after = fl.get("/_faaslab/db/keep/cost")
+        assert len(cost_after["activations"]) == len(cost_before["activations"]) + 1
+        assert cost_after["billed_acu_seconds"] >= cost_before["billed_acu_seconds"]
+    finally:
+        assert fl.stop() == 0
