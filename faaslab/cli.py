@@ -152,6 +152,16 @@ def _print_banner(cp: Any) -> None:
                 f"  route    {r.method:<6} {cp.url}{r.path} -> {r.function} ({r.kind.value})",
                 err=True,
             )
+    if cp.clusters is not None:
+        for w in cp.clusters.warnings:
+            click.secho(f"warning: {w}", fg="yellow", err=True)
+        for c in cp.clusters.clusters.values():
+            spec = c.spec
+            click.echo(
+                f"  cluster  {c.identifier:<24} {spec.engine.value} {spec.version.value} "
+                f"(runs {spec.engine.server}) at {cp.config.host}:{c.port}, {c.state.value}",
+                err=True,
+            )
     click.echo("ready: GET /_faaslab/health answers 200. Ctrl-C stops.", err=True)
 
 

@@ -234,3 +234,71 @@ def connect(
     argv += list(client_args)
     sys.stdout.flush()
     os.execv(argv[0], argv)
+
+
+@db.command()
+@click.argument("name")
+@endpoint_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def cost(name: str, endpoint: str, as_json: bool) -> None:
+    """What the cluster has cost so far at AWS's prices (per activation, plus storage).
+
+    v1: $0.06 per ACU-hour, billed per second with a 5-minute minimum each time it is
+    activated; v2: $0.12 per ACU-hour; storage $0.10 per GB-month. Times are emulated
+    (with --time-scale 60 a real second counts as a minute).
+    """
+    bill = get(endpoint, f"/_faaslab/db/{name}/cost")
+    if as_json:
+        click.echo(json.dumps(bill, indent=2))
+        return
+    click.echo(f"{name} ({bill['version']}): ${bill['price_per_acu_hour']:.2f} per ACU-hour")
+    for i, a in enumerate(bill["activations"], 1):
+        state = "running" if a["end"] is None else "ended"
+        click.echo(
+            f"  activation {i}: {a['seconds']:9.0f} s ({state}), billed {a['billed_seconds']:.0f} s"
+            f" x ACUs = {a['billed_acu_seconds']:.0f} ACU-s  ${a['cost']:.6f}"
+        )
+    click.echo(
+        f"  compute: {bill['billed_acu_seconds'] / 3600:.4f} ACU-hours  ${bill['compute_cost']:.6f}"
+    )
+    click.echo(
+        f"  storage: {bill['storage_bytes'] / 2**20:.1f} MiB for "
+        f"{bill['storage_seconds'] / 3600:.2f} h  ${bill['storage_cost']:.6f}"
+    )
+    click.echo(f"  total:   ${bill['total_cost']:.6f}")
+
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float], width: int = 60) -> str:
+    """The last `width` values as one line of block characters, scaled to their range."""
+    values = values[-width:]
+    if not values:
+        return ""
+    lo, hi = min(values), max(values)
+    span = hi - lo or 1.0
+    return "".join(_BARS[min(7, int((v - lo) / span * 7.999))] for v in values)
+
+
+@db.command()
+@click.argument("name")
+@click.option("--since", type=float, default=0.0, help="Only samples after this epoch time.")
+@endpoint_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def metrics(name: str, since: float, endpoint: str, as_json: bool) -> None:
+    """CloudWatch-style metrics, sampled every few seconds, drawn in the terminal:
+    ServerlessDatabaseCapacity, ACUUtilization, CPUUtilization, DatabaseConnections, Queries."""
+    data = get(endpoint, f"/_faaslab/db/{name}/metrics?since={since}")["metrics"]
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    for metric, points in data.items():
+        values = [v for _, v in points]
+        if not values:
+            click.echo(f"{metric:<27} (no samples yet: the cluster has not been running)")
+            continue
+        click.echo(
+            f"{metric:<27} {sparkline(values)}  last {values[-1]:g}  "
+            f"min {min(values):g}  max {max(values):g}  ({len(values)} samples)"
+        )

@@ -26,6 +26,7 @@ from faaslab.databases.cluster import Cluster, State, spec_from_json, spec_to_js
 from faaslab.databases.endpoint import Endpoint
 from faaslab.databases.engine import EngineError, EngineSettings, engine_for
 from faaslab.databases.model import SYSTEM_PORTS, ClusterSpec
+from faaslab.databases.monitor import Monitor
 from faaslab.functions.model import DEFAULT_ACCOUNT
 from faaslab.state import StateDB
 
@@ -60,7 +61,7 @@ class Clusters:
         self.endpoints: dict[str, Endpoint] = {}
         self.warnings: list[str] = []
         self._ports: dict[str, int] = {r["identifier"]: r["port"] for r in db.clusters()}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self.monitor = Monitor(self.clusters, db, clock)
 
     # -- ports (also asked by the template loader, before anything starts)
     def port_for(self, spec: ClusterSpec) -> int:
@@ -143,8 +144,10 @@ class Clusters:
         for identifier, spec in template_clusters.items():
             if identifier not in self.clusters:
                 await self.create(spec, source="template")
+        self.monitor.start()
 
     async def stop(self) -> None:
+        await self.monitor.stop()
         for endpoint in self.endpoints.values():
             await endpoint.stop()
         await asyncio.gather(*(c.shutdown() for c in self.clusters.values()))

@@ -1,0 +1,155 @@
+"""The sampling loop: every few seconds, each running cluster's load becomes CloudWatch-style
+metrics in the state DB and an input to its scaling policy (capacity.py), whose decisions
+are carried out here with AWS's RDS events.
+
+CPU utilisation is measured against the CPU a capacity entitles the cluster to. AWS only
+says an ACU is "about 2 GiB of memory with corresponding CPU"; faaslab uses Lambda's
+ratio (1 vCPU per 1,769 MB), so 1 ACU = 1.16 vCPU, capped at the machine's cores.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from dataclasses import dataclass
+
+from faaslab.clock import Clock
+from faaslab.databases import events
+from faaslab.databases.capacity import LoadSample, PolicyState, ScalingAction, ScalingPolicy
+from faaslab.databases.cluster import Cluster, State
+from faaslab.databases.engine import EngineError, Load
+from faaslab.state import StateDB
+
+log = logging.getLogger(__name__)
+
+VCPU_PER_ACU = 2048 / 1769
+SAMPLE_EMULATED_S = 5.0  # one sample per 5 emulated seconds...
+SAMPLE_MIN_REAL_S = 0.5  # ...but not more often than this in real time
+SCALING_POINT_POLL_S = 0.02  # while a v1 change waits for a scaling point
+
+
+@dataclass
+class _Previous:
+    at: float  # monotonic
+    load: Load
+
+
+class Monitor:
+    def __init__(self, clusters: dict[str, Cluster], db: StateDB, clock: Clock) -> None:
+        self.clusters = clusters
+        self.db = db
+        self.clock = clock
+        self.previous: dict[str, _Previous] = {}
+        self.policies: dict[str, ScalingPolicy] = {}
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def interval(self) -> float:
+        return max(SAMPLE_MIN_REAL_S, self.clock.emulated_delay(SAMPLE_EMULATED_S))
+
+    def emulated_now(self) -> float:
+        return time.monotonic() * self.clock.scale
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            for cluster in list(self.clusters.values()):
+                try:
+                    await self.sample(cluster)
+                except (EngineError, OSError) as e:  # the engine went away mid-sample
+                    log.debug("%s: no sample: %s", cluster.identifier, e)
+                except Exception:
+                    log.exception("%s: sampling failed", cluster.identifier)
+
+    async def sample(self, cluster: Cluster) -> None:
+        ident = cluster.identifier
+        if cluster.state is not State.AVAILABLE or not cluster.engine.running:
+            self.previous.pop(ident, None)
+            self.policies.pop(ident, None)  # a resumed cluster starts a fresh policy
+            return
+        load = await cluster.engine.load()
+        now = time.monotonic()
+        before = self.previous.get(ident)
+        self.previous[ident] = _Previous(now, load)
+        if before is None or now <= before.at:
+            return
+        entitled = min(cluster.capacity * VCPU_PER_ACU, float(os.cpu_count() or 1))
+        cpu = (load.cpu_seconds - before.load.cpu_seconds) / (now - before.at) / entitled * 100
+        spec = cluster.spec
+        self.db.add_metrics(
+            ident,
+            self.clock.now(),
+            {
+                "ServerlessDatabaseCapacity": cluster.capacity,
+                "ACUUtilization": cluster.capacity / spec.max_capacity * 100,
+                "CPUUtilization": min(cpu, 100.0),
+                "DatabaseConnections": float(load.connections),
+                "Queries": float(max(0, load.queries - before.load.queries)),
+            },
+        )
+        await self._scale(cluster, LoadSample(max(cpu, 0.0), load.connections, not load.busy))
+
+    async def _scale(self, cluster: Cluster, sample: LoadSample) -> None:
+        ident = cluster.identifier
+        policy = self.policies.get(ident)
+        if policy is None or policy.capacity != cluster.capacity:
+            policy = ScalingPolicy(cluster.spec, cluster.capacity, self.emulated_now())
+            self.policies[ident] = policy
+        await self._decide(cluster, policy, sample)
+        # A v1 change waits for a scaling point: look for one between two samples, often,
+        # as Aurora does continuously (a long query would otherwise hide every gap).
+        deadline = time.monotonic() + self.interval * 0.9
+        while policy.state is PolicyState.PENDING and time.monotonic() < deadline:
+            await asyncio.sleep(SCALING_POINT_POLL_S)
+            if cluster.state is not State.AVAILABLE:
+                return
+            load = await cluster.engine.load()
+            await self._decide(
+                cluster, policy, LoadSample(sample.cpu_percent, load.connections, not load.busy)
+            )
+
+    async def _decide(self, cluster: Cluster, policy: ScalingPolicy, sample: LoadSample) -> None:
+        for _ in range(3):  # START / CANCEL may be followed at once by the next step
+            decision = policy.observe(sample, self.emulated_now())
+            if decision is None:
+                return
+            action = decision.action
+            if action in (ScalingAction.START, ScalingAction.ROLLBACK):
+                event = decision.event()
+                if event is not None:
+                    cluster.event(event[0].value, event[1])
+                if action is ScalingAction.ROLLBACK:
+                    return
+                continue
+            if action is ScalingAction.CANCEL:
+                continue
+            # APPLY or FORCE: the engine takes the new capacity.
+            if cluster.state is not State.AVAILABLE:  # paused meanwhile: moot
+                policy.rolled_back(self.emulated_now())
+                return
+            try:
+                await cluster.set_capacity(decision.target)
+            except EngineError as e:
+                policy.rolled_back(self.emulated_now())
+                cluster.event(
+                    events.EventId.SCALING_FAILED.value,
+                    events.scaling_failed(decision.current, decision.target, str(e)),
+                )
+                return
+            policy.applied(self.emulated_now())
+            event = decision.event()
+            if event is not None:
+                cluster.event(event[0].value, event[1])
+            return
