@@ -73,6 +73,18 @@ def main() -> None:
     "--uid-base", type=int, default=None, help=help_for("uid_base") + "  [default: 200000]"
 )
 @click.option(
+    "--db-memory-per-acu-mb",
+    type=int,
+    default=None,
+    help=help_for("db_memory_per_acu_mb") + "  [default: 64]",
+)
+@click.option(
+    "--db-max-pg-connections",
+    type=int,
+    default=None,
+    help=help_for("db_max_pg_connections") + "  [default: 500]",
+)
+@click.option(
     "--isolation",
     type=click.Choice(["auto", "namespaces", "none"]),
     default=None,

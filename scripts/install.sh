@@ -7,12 +7,17 @@ PYTHON=${PYTHON:-python3}
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-# OS packages: the sqlite3 CLI (tutorial part 1). Database engines join with later parts.
-PACKAGES=(sqlite3)
+# OS packages: the sqlite3 CLI (tutorial part 1); the database engines behind serverless
+# clusters and their clients (parts 4-6). faaslab starts its own engine processes on ports
+# it picks; the packages' own system services (if apt starts them) are left alone.
+# Each program faaslab runs, and the package that provides it.
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || compgen -G "/usr/lib/postgresql/*/bin/$1" >/dev/null; }
 missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+for pair in sqlite3:sqlite3 mariadbd:mariadb-server mariadb:mariadb-client \
+            initdb:postgresql psql:postgresql-client; do
+  have "${pair%%:*}" || missing+=("${pair##*:}")
 done
+PACKAGES=(sqlite3 mariadb-server mariadb-client postgresql postgresql-client)
 if ((${#missing[@]})); then
   say "installing OS packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -35,7 +40,8 @@ say "installing faaslab and its test tools into .venv (pip's output: .venv/insta
 log=.venv/install.log
 if ! { .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip &&
        .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'; } > "$log" 2>&1 ||
-   ! .venv/bin/python -c 'import faaslab, httptools, boto3, awslambdaric' 2>> "$log"; then
+   ! .venv/bin/python -c 'import faaslab, httptools, boto3, awslambdaric, pymysql, psycopg' \
+       2>> "$log"; then
   cat "$log" >&2
   echo "install failed (see above, or $log)" >&2
   exit 1

@@ -12,7 +12,7 @@ from faaslab import __version__
 from faaslab.cli import main
 from faaslab.config import SETTINGS, Config, help_for
 
-COMMANDS = {"up", "invoke", "ps", "logs", "demo"}
+COMMANDS = {"up", "invoke", "ps", "logs", "demo", "db"}
 UP_SETTINGS = set(SETTINGS)  # every setting is a flag of `faaslab up`
 
 
@@ -60,10 +60,37 @@ def test_version() -> None:
     assert result.output.strip() == f"faaslab, version {__version__}"
 
 
-@pytest.mark.parametrize("name", sorted(COMMANDS))
-def test_command_help_lists_every_option(name: str) -> None:
-    cmd = main.commands[name]
-    out = help_of(name)
+def _leaf_commands() -> list[tuple[str, ...]]:
+    """Every runnable command as its words: ("up",), ("db", "create"), ..."""
+    out: list[tuple[str, ...]] = []
+    for name, cmd in main.commands.items():
+        if isinstance(cmd, click.Group):
+            out += [(name, sub) for sub in cmd.commands]
+        else:
+            out.append((name,))
+    return sorted(out)
+
+
+DB_COMMANDS = {"create", "list", "describe", "delete", "events", "connect", "cost", "metrics"}
+
+
+def test_db_group_has_the_cluster_commands() -> None:
+    group = main.commands["db"]
+    assert isinstance(group, click.Group)
+    assert set(group.commands) == DB_COMMANDS
+    out = help_of("db")
+    for name in DB_COMMANDS:
+        assert re.search(rf"^\s+{name}\s", out, re.M), f"db {name} not listed"
+
+
+@pytest.mark.parametrize("words", _leaf_commands(), ids=" ".join)
+def test_command_help_lists_every_option(words: tuple[str, ...]) -> None:
+    cmd: click.Command = main
+    for word in words:
+        assert isinstance(cmd, click.Group)
+        cmd = cmd.commands[word]
+    name = " ".join(words)
+    out = help_of(*words)
     assert out.startswith(f"Usage: main {name} [OPTIONS]")
     assert squash(cmd.get_short_help_str(limit=10_000).rstrip(".")) in squash(out)
     opts = options(cmd)

@@ -22,6 +22,8 @@ EXPECTED_DEFAULTS = {
     "region": "us-east-1",
     "uid_base": 200000,
     "isolation": "auto",
+    "db_memory_per_acu_mb": 64,
+    "db_max_pg_connections": 500,
 }
 
 
