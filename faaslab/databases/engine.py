@@ -27,18 +27,21 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from faaslab.databases import launcher
 from faaslab.databases.launcher import ENGINE_ROOT
 from faaslab.databases.model import ClusterSpec, Engine
 
 ADMIN_USER = "rdsadmin"
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 60.0
+READY_POLL_S = 0.002
 PG_SOCKET_PORT = 5432  # only names the socket file: PostgreSQL listens on no TCP port here
 
 
@@ -93,6 +96,8 @@ class EngineServer(ABC):
         # The path the engine sees its own directory at.
         self.engine_dir = ENGINE_ROOT if self.as_root else str(host_dir)
         self._run_fd: int | None = None  # O_PATH fd of run/: keeps socket paths short
+        self._admin_conn: Any = None
+        self._admin_lock = threading.Lock()
 
     # -- layout
     @property
@@ -151,7 +156,7 @@ class EngineServer(ABC):
 
         uid, gid = self._owner()
         spec = {"dir": str(self.host_dir), "uid": uid, "gid": gid, "argv": argv}
-        return [sys.executable, "-m", "faaslab.databases.launcher", json.dumps(spec)]
+        return [sys.executable, "-S", launcher.__file__, json.dumps(spec)]
 
     async def _spawn(self, argv: list[str]) -> asyncio.subprocess.Process:
         """Start a child whose output goes to engine.log; awaitable without a thread."""
@@ -218,14 +223,13 @@ class EngineServer(ABC):
 
     async def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
-        delay = 0.002
         while time.monotonic() < deadline:
             if self.proc is None or self.proc.returncode is not None:
                 raise EngineError(f"the engine exited while starting: {self.log_tail()}")
             if await self._ready():
                 return
-            await asyncio.sleep(delay)
-            delay = min(delay * 1.5, 0.05)
+            # A resume's client waits on this: poll often (a check costs ~50 us).
+            await asyncio.sleep(READY_POLL_S)
         await self.kill()
         raise EngineError(f"the engine did not start within {START_TIMEOUT_S:.0f} s")
 
@@ -237,6 +241,7 @@ class EngineServer(ABC):
         proc = self.proc
         if proc is None:
             return
+        await asyncio.to_thread(self._drop_admin)  # (a shutdown waits for its sessions)
         if proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(self.stop_signal)
@@ -249,7 +254,8 @@ class EngineServer(ABC):
     stop_signal = signal.SIGTERM
 
     async def kill(self) -> None:
-        """SIGKILL the engine and everything it started (its session)."""
+        """SIGKILL the engine and everything it started (its session). (The admin
+        connection breaks with it; the next admin call opens a new one.)"""
         proc = self.proc
         if proc is not None:
             with contextlib.suppress(ProcessLookupError):  # its whole session (pgid = pid)
@@ -266,10 +272,40 @@ class EngineServer(ABC):
 
     # -- administration (in a thread: the drivers are synchronous)
     async def admin(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        return await asyncio.to_thread(self._admin, sql, params)
+        return await asyncio.to_thread(self._admin_locked, sql, params)
+
+    def _admin_locked(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """One kept-open admin connection (sampling every few seconds would otherwise pay
+        a login each time: ~5 ms of SCRAM on PostgreSQL); reopened once if it broke."""
+        with self._admin_lock:
+            for attempt in (1, 2):
+                if self._admin_conn is None:
+                    self._admin_conn = self._admin_connect()
+                try:
+                    return self._admin_run(self._admin_conn, sql, params)
+                except EngineError:
+                    raise
+                except Exception as e:
+                    self._close_admin()
+                    if attempt == 2:
+                        raise EngineError(f"admin query failed: {e}") from None
+        raise AssertionError("unreachable")
+
+    def _drop_admin(self) -> None:
+        with self._admin_lock:
+            self._close_admin()
+
+    def _close_admin(self) -> None:
+        conn, self._admin_conn = self._admin_conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
 
     @abstractmethod
-    def _admin(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]: ...
+    def _admin_connect(self) -> Any: ...
+
+    @abstractmethod
+    def _admin_run(self, conn: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]: ...
 
     @abstractmethod
     async def apply(self, settings: EngineSettings) -> None:
@@ -283,19 +319,20 @@ class EngineServer(ABC):
         pid = self.pid
         if pid is None:
             return 0.0
-        ticks = os.sysconf("SC_CLK_TCK")
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                pids = [pid, *map(int, f.read().split())]
+        except OSError:
+            pids = [pid]
         total = 0
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
+        for p in pids:
             try:
-                with open(f"/proc/{entry.name}/stat") as f:
+                with open(f"/proc/{p}/stat") as f:
                     fields = f.read().rsplit(")", 1)[1].split()
             except OSError:
-                continue
-            if int(entry.name) == pid or int(fields[1]) == pid:  # itself or a child
-                total += int(fields[11]) + int(fields[12])  # utime + stime
-        return total / ticks
+                continue  # gone meanwhile
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+        return total / os.sysconf("SC_CLK_TCK")
 
 
 class MariaDB(EngineServer):
@@ -396,11 +433,11 @@ class MariaDB(EngineServer):
         finally:
             writer.close()
 
-    def _admin(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    def _admin_connect(self) -> Any:
         import pymysql
 
         try:
-            conn = pymysql.connect(
+            return pymysql.connect(
                 unix_socket=self.socket_path,
                 user=ADMIN_USER,
                 password=self.admin_password,
@@ -409,12 +446,11 @@ class MariaDB(EngineServer):
             )
         except pymysql.MySQLError as e:
             raise EngineError(f"cannot reach the engine as {ADMIN_USER}: {e}") from None
-        try:
-            with conn.cursor() as cur:
-                cur.execute(sql, params or None)
-                return list(cur.fetchall())
-        finally:
-            conn.close()
+
+    def _admin_run(self, conn: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        with conn.cursor() as cur:
+            cur.execute(sql, params or None)
+            return list(cur.fetchall())
 
     async def apply(self, settings: EngineSettings) -> None:
         await self.admin(
@@ -423,7 +459,7 @@ class MariaDB(EngineServer):
         )
 
     async def load(self) -> Load:
-        cpu = self.cpu_seconds()
+        cpu = await asyncio.to_thread(self.cpu_seconds)
         rows = await self.admin(
             "SELECT "
             " (SELECT COUNT(*) FROM information_schema.processlist"
@@ -551,24 +587,25 @@ class PostgreSQL(EngineServer):
         mine = self.proc is not None and lines[:1] == [str(self.proc.pid)]
         return mine and len(lines) >= 8 and lines[7].strip() == "ready"
 
-    def _admin(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    def _admin_connect(self) -> Any:
         import psycopg
 
-        password = self.admin_password
         try:
-            with psycopg.connect(
+            return psycopg.connect(
                 host=self.run_dir_for_clients(),
                 port=PG_SOCKET_PORT,
                 user=ADMIN_USER,
-                password=password,
+                password=self.admin_password,
                 dbname="postgres",
                 autocommit=True,
                 connect_timeout=10,
-            ) as conn:
-                cur = conn.execute(sql.encode(), params or None)
-                return list(cur.fetchall()) if cur.description else []
+            )
         except psycopg.OperationalError as e:
             raise EngineError(f"cannot reach the engine as {ADMIN_USER}: {e}") from None
+
+    def _admin_run(self, conn: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        cur = conn.execute(sql.encode(), params or None)
+        return list(cur.fetchall()) if cur.description else []
 
     async def apply(self, settings: EngineSettings) -> None:
         """shared_buffers and max_connections only change at a restart (next resume);
@@ -577,7 +614,7 @@ class PostgreSQL(EngineServer):
         await self.admin("SELECT pg_reload_conf()")
 
     async def load(self) -> Load:
-        cpu = self.cpu_seconds()
+        cpu = await asyncio.to_thread(self.cpu_seconds)
         rows = await self.admin(
             "SELECT"
             " (SELECT count(*) FROM pg_stat_activity"
