@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import pwd
 import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -149,26 +149,23 @@ class EngineServer(ABC):
                 "use a shorter --state-dir"
             )
 
-    def _command(self, argv: list[str]) -> list[str]:
-        if not self.as_root:
-            return argv
-        import json
-
-        uid, gid = self._owner()
-        spec = {"dir": str(self.host_dir), "uid": uid, "gid": gid, "argv": argv}
-        return [sys.executable, "-S", launcher.__file__, json.dumps(spec)]
-
     async def _spawn(self, argv: list[str]) -> asyncio.subprocess.Process:
-        """Start a child whose output goes to engine.log; awaitable without a thread."""
+        """Start a child whose output goes to engine.log; awaitable without a thread.
+        As root the child enters its own mount namespace and the engine's user first
+        (launcher.enter, run between fork and exec: no interpreter start)."""
+        preexec = None
+        if self.as_root:
+            uid, gid = self._owner()
+            preexec = functools.partial(launcher.enter, str(self.host_dir), uid, gid)
         log = open(self.host_dir / self.log_name, "ab")  # noqa: SIM115 (the child keeps it)
         try:
-            command = self._command(argv)
             return await asyncio.create_subprocess_exec(
-                *command,
+                *argv,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # a Ctrl-C in faaslab's terminal is faaslab's to handle
+                preexec_fn=preexec,
             )
         finally:
             log.close()
