@@ -85,6 +85,11 @@ def main() -> None:
     help=help_for("db_max_pg_connections") + "  [default: 500]",
 )
 @click.option(
+    "--db-kernel-splice/--no-db-kernel-splice",
+    default=None,
+    help=help_for("db_kernel_splice") + "  [default: on]",
+)
+@click.option(
     "--isolation",
     type=click.Choice(["auto", "namespaces", "none"]),
     default=None,
@@ -165,6 +170,8 @@ def _print_banner(cp: Any) -> None:
                 err=True,
             )
     if cp.clusters is not None:
+        if cp.clusters.clusters:
+            click.echo(f"  cluster endpoints: {cp.clusters.splice_mode}", err=True)
         for w in cp.clusters.warnings:
             click.secho(f"warning: {w}", fg="yellow", err=True)
         for c in cp.clusters.clusters.values():
@@ -332,9 +339,10 @@ def logs(function: str, follow: bool, endpoint: str) -> None:
 def demo(port: int | None) -> None:
     """Run the tutorial (Lambda III: Serverless Databases) end to end on a local cloud.
 
-    Starts faaslab with examples/tutorial6/template.yaml, runs each part with the real
-    clients (sqlite3, aws CLI), prints every tutorial question with the evidence
-    observed, then stops everything.
+    Starts faaslab with examples/tutorial6/template.yaml (at --time-scale 60, so the
+    Aurora cluster's 5-minute auto-pause takes 5 s), runs each part with the real clients
+    (sqlite3, the aws CLI, mariadb through the cluster's endpoint), prints every tutorial
+    question with the evidence observed, then stops everything.
     """
     from faaslab.demo import run_demo
 

@@ -3,8 +3,12 @@
 Starts a control plane for examples/tutorial6/template.yaml in a background thread (a
 fresh state dir each time, so what it shows is reproducible), runs each part with the
 clients the tutorial uses — the sqlite3 CLI, the tutorial's callservice.sh/calltwice.sh
-over the real `aws` CLI — and prints every question with the evidence it observed.
-Every answer is computed from what the run saw; nothing is canned.
+over the real `aws` CLI, the real `mariadb` client on the Aurora cluster's endpoint, the
+`faaslab db` commands for the RDS console's views — and prints every question with the
+evidence it observed. Every answer is computed from what the run saw; nothing is canned.
+
+The cloud runs at DEMO_TIME_SCALE, so the cluster's 5-minute auto-pause (and its bill)
+passes in seconds; engine starts, invocations and the clients' timings stay real.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import asyncio
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -24,18 +29,32 @@ from typing import Any
 
 import click
 
+from faaslab.cliutil import get
 from faaslab.config import Config
 from faaslab.controlplane import ControlPlane
+from faaslab.databases import billing
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "tutorial6"
+#: An emulated minute per real second: SecondsUntilAutoPause 300 passes in 5 s, and the
+#: bill counts emulated time. Function keep-alive (600 s) becomes 10 s, longer than part
+#: 2 or the wait for the pause in part 6 keeps a container idle.
+DEMO_TIME_SCALE = 60.0
+CLUSTER = "tcss562"  # the template's DBClusterIdentifier, the tutorial's cluster name
+#: The `faaslab` command of this installation (run_demo puts its directory first in PATH).
+FAASLAB = (
+    ["faaslab"]
+    if (Path(sys.executable).parent / "faaslab").exists()
+    else [sys.executable, "-m", "faaslab.cli"]
+)
 
 
 class LocalCloud:
     """A ControlPlane running on its own event loop in a thread, for scripted use."""
 
-    def __init__(self, template: Path, state_dir: Path, port: int) -> None:
-        self.cp = ControlPlane(Config(port=port, state_dir=state_dir), template)
+    def __init__(self, template: Path, state_dir: Path, port: int, time_scale: float = 1.0) -> None:
+        config = Config(port=port, state_dir=state_dir, time_scale=time_scale)
+        self.cp = ControlPlane(config, template)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
@@ -72,14 +91,29 @@ def question(n: int, text: str, answer: str) -> None:
     click.echo(f"    -> {answer}")
 
 
-def run(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> str:
-    click.secho("$ " + " ".join(cmd), dim=True)
-    cp = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+def run(
+    cmd: list[str], env: dict[str, str], cwd: Path | None = None, stdin: Path | None = None
+) -> str:
+    shown = " ".join(map(_shell_word, cmd)) + (f" < {_shell_word(str(stdin))}" if stdin else "")
+    click.secho("$ " + shown, dim=True)
+    with open(stdin or os.devnull) as given:
+        cp = subprocess.run(
+            cmd, env=env, cwd=cwd, stdin=given, capture_output=True, text=True, timeout=120
+        )
     if cp.returncode != 0:
         raise click.ClickException(
             f"{' '.join(cmd)} failed ({cp.returncode}):\n{cp.stdout}\n{cp.stderr}"
         )
     return cp.stdout
+
+
+def _shell_word(word: str) -> str:
+    """`word` as a shell would need it typed: "Mary O'Brien" rather than shlex's
+    'Mary O'"'"'Brien' when double quotes are enough."""
+    quoted = shlex.quote(word)
+    if quoted != word and "'" in word and not any(c in word for c in '"$`\\!'):
+        return f'"{word}"'
+    return quoted
 
 
 def results_in(output: str) -> list[dict[str, Any]]:
@@ -120,14 +154,26 @@ def run_demo(port: int | None = None) -> int:
         )
         click.echo(f"(a fresh local cloud; scratch files in {work})")
         part1(work, env)
-        with LocalCloud(EXAMPLE / "template.yaml", work / "state", port or 0) as cloud:
+        template = EXAMPLE / "template.yaml"
+        with LocalCloud(template, work / "state", port or 0, DEMO_TIME_SCALE) as cloud:
             env["FAASLAB_ENDPOINT"] = cloud.url
-            click.echo(f"\nlocal cloud up at {cloud.url} with {EXAMPLE / 'template.yaml'}")
+            click.echo(
+                f"\nlocal cloud up at {cloud.url} with {template}\n(time scale "
+                f"{DEMO_TIME_SCALE:g}: an emulated minute of the cluster's timers and bill "
+                "passes in a real second)"
+            )
             for w in cloud.cp.manager.warnings if cloud.cp.manager else []:
                 click.secho(f"warning: {w}", fg="yellow")
             part2(cloud, env)
+            engine_pids = aurora_parts(cloud, env)
+        alive = [pid for pid in engine_pids if _alive(pid)]
+        if alive:
+            raise click.ClickException(f"the cluster's engine is still running: pids {alive}")
         click.secho(
-            f"\ndemo finished in {time.monotonic() - started:.1f} s; everything stopped.", bold=True
+            f"\ndemo finished in {time.monotonic() - started:.1f} s; everything stopped "
+            f"(functions' environments, and the cluster's engine: pids {sorted(engine_pids)} "
+            "gone).",
+            bold=True,
         )
         return 0
     finally:
@@ -245,6 +291,238 @@ def part2(cloud: LocalCloud, env: dict[str, str]) -> None:
     )
 
 
+# -- parts 4-6: the Aurora Serverless MySQL cluster and helloMySQL
+
+#: The tutorial's bastion session (part 5), statement by statement.
+PART5_SQL = EXAMPLE / "part5_mysql.sql"
+#: callservice.sh's names for helloMySQL (3x-5x, as the tutorial asks); a quote included,
+#: which the Java's string concatenation would break on.
+MYSQL_NAMES = ("Fred Smith", "Susan Smith", "Bill Gates", "Mary O'Brien")
+RESUMING, RESUMED = "RDS-EVENT-0147", "RDS-EVENT-0148"
+PAUSING, PAUSED = "RDS-EVENT-0144", "RDS-EVENT-0145"
+
+
+class ClusterView:
+    """The cluster as the `faaslab db` commands see it (the edge's /_faaslab/db API), and
+    the engine pids it had, so the demo can check at the end that they are gone."""
+
+    def __init__(self, url: str, identifier: str) -> None:
+        self.url = url
+        self.identifier = identifier
+        self.engine_pids: set[int] = set()
+
+    def describe(self) -> dict[str, Any]:
+        c: dict[str, Any] = get(self.url, f"/_faaslab/db/{self.identifier}")
+        if c.get("EnginePid"):
+            self.engine_pids.add(int(c["EnginePid"]))
+        return c
+
+    def events(self) -> list[dict[str, Any]]:
+        return list(get(self.url, f"/_faaslab/db/{self.identifier}/events")["events"])
+
+    def cost(self) -> dict[str, Any]:
+        return dict(get(self.url, f"/_faaslab/db/{self.identifier}/cost"))
+
+    def wait_for(self, status: str, timeout: float) -> float:
+        """Seconds until the cluster's status is `status` (polled every 50 ms)."""
+        started = time.monotonic()
+        while self.describe()["Status"] != status:
+            if time.monotonic() - started > timeout:
+                raise click.ClickException(
+                    f"cluster {self.identifier} not {status} after {timeout:.0f} s"
+                )
+            time.sleep(0.05)
+        return time.monotonic() - started
+
+
+def aurora_parts(cloud: LocalCloud, env: dict[str, str]) -> set[int]:
+    """Parts 4-6 on the template's cluster; returns the engine pids seen."""
+    cluster = ClusterView(cloud.url, CLUSTER)
+    part4(cluster, env)
+    part5(cloud, cluster, env)
+    part6(cloud, cluster, env)
+    cluster_records(cluster, env)
+    return cluster.engine_pids
+
+
+def part4(cluster: ClusterView, env: dict[str, str]) -> None:
+    heading("Part 4: an Aurora Serverless MySQL cluster, from the template")
+    click.echo(_indent(run([*FAASLAB, "db", "describe", CLUSTER], env)))
+    c = cluster.describe()
+    price = cluster.cost()["price_per_acu_hour"]
+    click.echo(
+        f"  {c['Engine']} EngineMode {c['EngineMode']} (Serverless {c['ServerlessVersion']}): "
+        f"a real {c['LocalEngine']} server, reached only through the endpoint "
+        f"{c['Endpoint']}:{c['Port']}.\n"
+        f"  Capacity {c['MinCapacity']:g}-{c['MaxCapacity']:g} ACU: MaxCapacity "
+        f"{c['MaxCapacity']:g} disables auto-scaling, so an active hour costs at most "
+        f"${price * c['MaxCapacity']:.2f} (${price:.2f} per ACU-hour, per second, "
+        f"{billing.V1_MINIMUM_SECONDS / 60:.0f}-minute minimum per activation).\n"
+        f"  Pause after {c['SecondsUntilAutoPause']} s without connections "
+        f"({c['SecondsUntilAutoPause'] / DEMO_TIME_SCALE:g} s here); status now: {c['Status']}."
+    )
+
+
+def part5(cloud: LocalCloud, cluster: ClusterView, env: dict[str, str]) -> None:
+    heading("Part 5: the bastion's mysql client, through the cluster's endpoint")
+    c = cluster.describe()
+    assert cloud.cp.template is not None
+    spec = cloud.cp.template.clusters[CLUSTER]
+    click.echo(
+        "  On AWS: an EC2 VM in the cluster's VPC, a MYSQL/Aurora inbound rule in its security\n"
+        f"  group, then mysql --host=<Database endpoint> --port=3306 --user={spec.master_username}"
+        " --password=...\n"
+        f"  Here: the endpoint {c['Endpoint']}:{c['Port']} admits {', '.join(c['Ingress'])}, and "
+        "`faaslab db connect` runs the real client on it (password from MYSQL_PWD):"
+    )
+    before = c["Status"]
+    db_env = dict(env, MYSQL_PWD=spec.master_password)
+    started = time.monotonic()
+    connect = [*FAASLAB, "db", "connect", CLUSTER, "--", "--table", "--verbose"]
+    out = run(connect, db_env, stdin=PART5_SQL)
+    took = time.monotonic() - started
+    click.echo(_indent(out))
+    created = "| TEST" in out and "| mytable" in out and "| fred" in out
+    note = (
+        f"the cluster had already paused ({c['SecondsUntilAutoPause']} emulated s without "
+        "connections since it was created), so the endpoint held this client while it "
+        "resumed, as the tutorial warns (up to 30 s on AWS)"
+        if before == "paused"
+        else f"the cluster was {before}, so the client was served at once"
+    )
+    click.echo(
+        f"  database TEST, table mytable and the row 'fred' created: {created}; the client "
+        f"session took {took:.2f} s: {note}."
+    )
+
+
+def part6(cloud: LocalCloud, cluster: ClusterView, env: dict[str, str]) -> None:
+    heading("Part 6: helloMySQL, a Lambda function on the cluster")
+    assert cloud.cp.template is not None
+    fn = cloud.cp.template.functions["helloMySQL"]
+    e = fn.environment
+    click.echo(
+        f"  db.properties, from the template's environment: url jdbc:mysql://{e['DB_HOST']}:"
+        f"{e['DB_PORT']}/{e['DB_NAME']}, username {e['DB_USER']}; Timeout {fn.timeout_s:g} s, "
+        f"{fn.memory_mb} MB"
+    )
+    callservice = str(EXAMPLE / "callservice.sh")
+    warm: list[float] = []
+    for name in MYSQL_NAMES:
+        out = run(["bash", callservice, "helloMySQL", name], env)
+        before = _mysql_result(out)
+        warm.append(_seconds(out) or 0.0)
+        click.echo(f"    {_timing(out)} {_brief_mysql(before)}")
+    click.echo(
+        "  each call appended its name to TEST.mytable, after the bastion's 'fred'; the first "
+        "call was also the function's own cold start."
+    )
+
+    c = cluster.describe()
+    click.echo(
+        f"  no connections now: waiting for the auto-pause ({c['SecondsUntilAutoPause']} s, "
+        f"{c['SecondsUntilAutoPause'] / DEMO_TIME_SCALE:g} s at time scale {DEMO_TIME_SCALE:g}) ..."
+    )
+    waited = cluster.wait_for("paused", timeout=60 + c["SecondsUntilAutoPause"] / DEMO_TIME_SCALE)
+    click.echo(f"  status: {cluster.describe()['Status']} after {waited:.1f} s")
+
+    out = run(["bash", callservice, "helloMySQL", "After Pause"], env)
+    r = _mysql_result(out)
+    cold = _seconds(out) or 0.0
+    click.echo(_indent("\n".join(out.splitlines()[:4])))
+    click.echo(f"    {_brief_mysql(r)}")
+    # The function logs how long pymysql.connect took: the last call's wait was the resume.
+    connects = [
+        float(m.group(1))
+        for line in cloud.logs("helloMySQL")
+        if (m := re.search(r"connected to \S+ in ([\d.]+) ms", line))
+    ]
+    warm_ms = connects[:-1] or connects
+    resumes = _spans(cluster.events(), RESUMING, RESUMED)
+    baseline = sorted(warm[1:])[len(warm[1:]) // 2] if len(warm) > 1 else warm[0]
+    kept = [n for n in before["names"] if n in r["names"]]
+    question(
+        7,
+        "Aurora Serverless deprovisions itself after ~5 minutes of inactivity; when COLD, the "
+        "first call to the serverless database takes ~25-30 seconds to bring the database back "
+        "up. Capture that call's callservice.sh output from your terminal as the answer for #7.",
+        f"the call after the pause took {cold:.2f} s (aws CLI `real` above), against "
+        f"{baseline:.2f} s for the warm calls before it. The cluster resumed in "
+        f"{resumes[-1]:.2f} s ({RESUMING} -> {RESUMED}): helloMySQL's container was "
+        f"{'new' if r['newcontainer'] else 'warm'} (newcontainer={r['newcontainer']}), and its "
+        f"connect waited {connects[-1]:.1f} ms, held by the endpoint while MariaDB started "
+        f"(warm connects: {min(warm_ms):.1f}-{max(warm_ms):.1f} ms; SAAF runtime "
+        f"{r['runtime']} ms). AWS's Aurora Serverless v1 takes ~25-30 s to resume; here a local "
+        f"MariaDB restarts on its own data dir. The data survived the pause: {len(kept)} of "
+        f"{len(before['names'])} names kept, plus the new one.",
+    )
+
+
+def cluster_records(cluster: ClusterView, env: dict[str, str]) -> None:
+    heading("The cluster's recent events (the RDS console's list)")
+    click.echo(_indent(run([*FAASLAB, "db", "events", CLUSTER], env)))
+    events = cluster.events()
+    pauses, resumes = _spans(events, PAUSING, PAUSED), _spans(events, RESUMING, RESUMED)
+    click.echo(
+        f"  {len(pauses)} pause(s), {len(resumes)} resume(s); each resume took "
+        + ", ".join(f"{s:.2f} s" for s in resumes)
+        + " (the tutorial's AWS log shows 34-37 s)."
+    )
+
+    heading("CloudWatch's graphs of the cluster, sampled during the run")
+    click.echo(_indent(run([*FAASLAB, "db", "metrics", CLUSTER], env)))
+
+    heading("What the cluster cost, at AWS's prices")
+    click.echo(_indent(run([*FAASLAB, "db", "cost", CLUSTER], env)))
+    bill = cluster.cost()
+    c = cluster.describe()
+    lived = (time.time() - c["ClusterCreateTime"]) * DEMO_TIME_SCALE
+    ran = sum(a["seconds"] for a in bill["activations"])
+    click.echo(
+        f"  {len(bill['activations'])} activation(s): the creation, then one per resume, each "
+        f"billed for at least {billing.V1_MINIMUM_SECONDS:.0f} s. The cluster has existed "
+        f"{lived / 60:.0f} emulated minutes and had compute for {ran / 60:.0f} of them; while "
+        f"paused only storage is billed. Compute: ${bill['compute_cost']:.4f}."
+    )
+
+
+def _mysql_result(out: str) -> dict[str, Any]:
+    results = results_in(out)
+    if not results or "names" not in results[-1]:
+        raise click.ClickException(f"helloMySQL did not answer with names:\n{out}")
+    return results[-1]
+
+
+def _brief_mysql(r: dict[str, Any]) -> str:
+    return (
+        f"uuid={r['uuid'][:8]} newcontainer={r['newcontainer']} value={r['value']!r} "
+        f"names={r['names']}"
+    )
+
+
+def _spans(events: list[dict[str, Any]], start: str, end: str) -> list[float]:
+    """Seconds from each `start` event to the `end` event after it (e.g. resume times)."""
+    spans: list[float] = []
+    began: float | None = None
+    for e in events:
+        if e["EventId"] == start:
+            began = e["Date"]
+        elif e["EventId"] == end and began is not None:
+            spans.append(e["Date"] - began)
+            began = None
+    return spans
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def simultaneous(url: str, function: str, names: list[str]) -> list[dict[str, Any]]:
     """Invoke once per name, the requests leaving within microseconds of each other.
 
@@ -315,9 +593,15 @@ def _invoke_cli(env: dict[str, str], function: str, name: str) -> dict[str, Any]
 
 
 def _timing(out: str) -> str:
-    """The `time` of the aws CLI call, as 'aws CLI 0.64 s' (bash prints real 0m0.640s)."""
+    """The `time` of the aws CLI call, as 'aws CLI 0.64 s:' (bash prints real 0m0.640s)."""
+    seconds = _seconds(out)
+    return f"aws CLI {seconds:.2f} s:" if seconds is not None else ""
+
+
+def _seconds(out: str) -> float | None:
+    """The real time bash's `time` printed in a callservice.sh output (real 0m0.640s)."""
     m = re.search(r"real\s+(\d+)m([\d.]+)s", out)
-    return f"aws CLI {int(m.group(1)) * 60 + float(m.group(2)):.2f} s:" if m else ""
+    return int(m.group(1)) * 60 + float(m.group(2)) if m else None
 
 
 def _indent(text: str, prefix: str = "    ") -> str:

@@ -13,11 +13,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import logging
+import os
+import socket
 from collections.abc import Callable
 from typing import Protocol
 
 from faaslab.databases import refusal
 from faaslab.databases.model import Engine
+from faaslab.databases.splice import Splicer
+
+log = logging.getLogger(__name__)
 
 
 class Backend(Protocol):
@@ -112,14 +118,36 @@ class _Side(asyncio.Protocol):
         self.pending = []
 
 
+class _EngineSide(_Side):
+    """The engine's end: silent until spliced, so nothing it sends first (MariaDB's
+    greeting) is read into user space before the kernel splice is in place."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        transport.pause_reading()  # type: ignore[attr-defined]
+
+
+def _socket_of(transport: asyncio.BaseTransport) -> socket.socket:
+    """A real socket object for a transport's fd (a duplicate: close it when done)."""
+    return socket.socket(fileno=os.dup(transport.get_extra_info("socket").fileno()))
+
+
 class Endpoint:
     """The listening socket of one cluster, and the connections it splices."""
 
-    def __init__(self, backend: Backend, host: str, port: int, ingress: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        host: str,
+        port: int,
+        ingress: tuple[str, ...],
+        splicer: Splicer | None = None,
+    ) -> None:
         self.backend = backend
         self.host = host
         self.port = port
         self.networks = parse_ingress(ingress)
+        self.splicer = splicer
         self.server: asyncio.Server | None = None
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -174,7 +202,7 @@ class Endpoint:
             if client.closed:
                 return
             loop = asyncio.get_running_loop()
-            _, engine = await loop.create_unix_connection(_Side, socket_path)
+            _, engine = await loop.create_unix_connection(_EngineSide, socket_path)
         except (Refused, OSError) as e:
             client.on_close = None
             left()
@@ -187,10 +215,41 @@ class Endpoint:
             if engine.transport is not None:
                 engine.transport.close()
             return
+        if self.splicer is not None and engine.transport is not None:
+            self._kernel_splice(client, transport, engine.transport, left)
         engine.attach(client)
         client.attach(engine)
-        with contextlib.suppress(RuntimeError):
-            transport.resume_reading()  # type: ignore[attr-defined]
+        for t in (transport, engine.transport):
+            with contextlib.suppress(RuntimeError, AttributeError):
+                t.resume_reading()  # type: ignore[union-attr]
+
+    def _kernel_splice(
+        self,
+        client: _Side,
+        client_transport: asyncio.BaseTransport,
+        engine_transport: asyncio.BaseTransport,
+        left: Callable[[], None],
+    ) -> None:
+        """Hand the byte stream to the kernel (splice.py); on any failure, stay in user
+        space for this connection. Bytes already queued still arrive here and are
+        forwarded in order before the client can send anything new."""
+        assert self.splicer is not None
+        a, b = _socket_of(client_transport), _socket_of(engine_transport)
+        try:
+            keys = self.splicer.splice(a, b)
+        except OSError as e:
+            log.warning("endpoint %s: kernel splice failed, user space instead: %s", self.port, e)
+            return
+        finally:
+            a.close()
+            b.close()
+        splicer = self.splicer
+
+        def closed() -> None:
+            splicer.unsplice(keys)
+            left()
+
+        client.on_close = closed
 
     async def _refuse(
         self, client: _Side, transport: asyncio.BaseTransport, host: str = "", reason: str = ""

@@ -27,6 +27,7 @@ from faaslab.databases.endpoint import Endpoint
 from faaslab.databases.engine import EngineError, EngineSettings, engine_for
 from faaslab.databases.model import SYSTEM_PORTS, ClusterSpec
 from faaslab.databases.monitor import Monitor
+from faaslab.databases.splice import Splicer
 from faaslab.functions.model import DEFAULT_ACCOUNT
 from faaslab.state import StateDB
 
@@ -62,6 +63,10 @@ class Clusters:
         self.warnings: list[str] = []
         self._ports: dict[str, int] = {r["identifier"]: r["port"] for r in db.clusters()}
         self.monitor = Monitor(self.clusters, db, clock)
+        self.splicer: Splicer | None = None
+        self.splice_mode = "user-space proxy (--no-db-kernel-splice)"
+        if config.db_kernel_splice:
+            self.splicer, self.splice_mode = Splicer.create()
 
     # -- ports (also asked by the template loader, before anything starts)
     def port_for(self, spec: ClusterSpec) -> int:
@@ -151,9 +156,13 @@ class Clusters:
         for endpoint in self.endpoints.values():
             await endpoint.stop()
         await asyncio.gather(*(c.shutdown() for c in self.clusters.values()))
+        if self.splicer is not None:
+            self.splicer.close()
 
     async def _open_endpoint(self, cluster: Cluster) -> None:
-        endpoint = Endpoint(cluster, self.config.host, cluster.port, cluster.spec.ingress)
+        endpoint = Endpoint(
+            cluster, self.config.host, cluster.port, cluster.spec.ingress, self.splicer
+        )
         try:
             await endpoint.start()
         except OSError as e:
