@@ -85,9 +85,9 @@ def main() -> None:
     help=help_for("db_max_pg_connections") + "  [default: 500]",
 )
 @click.option(
-    "--db-kernel-splice/--no-db-kernel-splice",
+    "--db-fast-path/--no-db-fast-path",
     default=None,
-    help=help_for("db_kernel_splice") + "  [default: on]",
+    help=help_for("db_fast_path") + "  [default: on]",
 )
 @click.option(
     "--isolation",
@@ -171,7 +171,7 @@ def _print_banner(cp: Any) -> None:
             )
     if cp.clusters is not None:
         if cp.clusters.clusters:
-            click.echo(f"  cluster endpoints: {cp.clusters.splice_mode}", err=True)
+            click.echo(f"  cluster endpoints: {cp.clusters.paths}", err=True)
         for w in cp.clusters.warnings:
             click.secho(f"warning: {w}", fg="yellow", err=True)
         for c in cp.clusters.clusters.values():

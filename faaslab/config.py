@@ -64,11 +64,11 @@ class Config:
         "Cap on PostgreSQL clusters' max_connections (every slot costs shared memory at start; "
         "AWS's tables go up to 5,000).",
     )
-    db_kernel_splice: bool = _setting(
+    db_fast_path: bool = _setting(
         True,
-        "Splice cluster endpoint connections in the kernel (eBPF sockmap; needs root and "
-        "Linux 5.15+), so queries pay no proxy hop. Off, or where unavailable: a user-space "
-        "proxy (~100 us more per round trip).",
+        "Local clients of an available cluster connect straight to its engine (eBPF connect "
+        "hook) and held clients are spliced in the kernel (eBPF sockmap): needs root and "
+        "Linux 5.15+. Off, or where unavailable: a user-space proxy (~100 us per query).",
     )
     isolation: str = _setting(
         "auto", "auto | namespaces | none: sandbox environments with mount namespaces or not."

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The tutorial's callservice.sh: invoke a function with the real AWS CLI and time the call.
-#   ./callservice.sh [FUNCTION [NAME]]     FUNCTION: helloSqlite (default), helloSqliteMemory
+#   ./callservice.sh [FUNCTION [NAME]]     FUNCTION: helloSqlite (default), helloSqliteMemory,
+#                                                    helloMySQL (part 6)
 #                                          NAME: the payload's "name" (default "Fred Smith")
 # FAASLAB_ENDPOINT: the `faaslab up` edge URL (default http://127.0.0.1:4566). For real AWS,
 # remove the --endpoint-url option below.

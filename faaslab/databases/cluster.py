@@ -22,7 +22,9 @@ import asyncio
 import contextlib
 import dataclasses
 import enum
+import ipaddress
 import logging
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +33,7 @@ from faaslab.databases.endpoint import Refused
 from faaslab.databases.engine import EngineError, EngineServer, EngineSettings
 from faaslab.databases.events import EVENT_TEXTS, EventId
 from faaslab.databases.model import ClusterSpec, Engine, Version
+from faaslab.databases.shortcut import ConnectShortcut
 from faaslab.state import StateDB
 
 log = logging.getLogger(__name__)
@@ -90,6 +93,7 @@ class Cluster:
         capacity: float | None = None,
         created: float | None = None,
         source: str = "cli",
+        shortcut: ConnectShortcut | None = None,
     ) -> None:
         self.spec = spec
         self.port = port
@@ -101,8 +105,13 @@ class Cluster:
         self.capacity = capacity if capacity is not None else self.start_capacity
         self.created = created if created is not None else clock.now()
         self.source = source
-        self.connections = 0
+        self.connections = 0  # through the endpoint
+        self.engine_sessions = 0  # as the engine last counted them (direct ones included)
         self.failure = ""
+        # Local clients connect straight to the running engine (shortcut.py) unless the
+        # ingress rules keep loopback out: those must pass the endpoint's check.
+        self.shortcut = shortcut if shortcut is not None and _admits_loopback(spec) else None
+        self._sessions_seen = -1  # the engine's session counter when the idle timer started
         self._changed = asyncio.Event()  # set (and replaced) at every state change
         self._idle_timer: Timer | None = None
         self._pause_task: asyncio.Task[None] | None = None
@@ -155,10 +164,27 @@ class Cluster:
     def _deactivated(self) -> None:
         self.db.close_activation(self.identifier, self.clock.now())
 
+    # -- the direct path (shortcut.py)
+    def _prepare_engine(self) -> None:
+        """Before each engine start: a fresh loopback port for direct connections."""
+        self.engine.tcp_port = _free_port() if self.shortcut is not None else None
+
+    def _open_shortcut(self) -> None:
+        if self.shortcut is not None and self.engine.tcp_port is not None:
+            try:
+                self.shortcut.open(self.port, self.engine.tcp_port)
+            except OSError as e:  # the endpoint still serves everyone
+                log.warning("%s: no direct path: %s", self.identifier, e)
+
+    def _close_shortcut(self) -> None:
+        if self.shortcut is not None:
+            self.shortcut.close(self.port)
+
     # -- lifecycle
     async def create(self) -> None:
         """Initialise the engine's data dir (master user, database) and make it available."""
         self.save()
+        self._prepare_engine()
         try:
             await self.engine.initialise(self.settings_for(self.spec, self.capacity))
         except EngineError as e:
@@ -186,11 +212,13 @@ class Cluster:
             return
         self.state = State.AVAILABLE
         self.db.set_cluster_state(self.identifier, self.state.value, self.capacity)
+        self._prepare_engine()
         await self.engine.start(self.settings_for(self.spec, self.capacity))
         self._activated()
         self._after_start()
 
     def _after_start(self) -> None:
+        self._open_shortcut()
         self._watch_task = asyncio.get_running_loop().create_task(self._watch_engine())
         self._arm_idle_timer()
 
@@ -199,6 +227,7 @@ class Cluster:
         and the next client's resume runs the engine's crash recovery."""
         code = await self.engine.exited()
         if self.state in (State.AVAILABLE, State.SCALING) and not self.engine.running:
+            self._close_shortcut()
             await self.engine.kill()  # what it left behind (PostgreSQL's backends) goes too
             self._cancel_idle_timer()
             self._set(State.PAUSED)
@@ -208,6 +237,7 @@ class Cluster:
     async def shutdown(self) -> None:
         """faaslab is stopping: stop the engine cleanly, keep the recorded state."""
         self._cancel_idle_timer()
+        self._close_shortcut()
         for task in (self._pause_task, self._resume_task, self._watch_task):
             if task is not None:
                 task.cancel()
@@ -220,6 +250,7 @@ class Cluster:
             # let a pause/resume/scaling finish first
             await self._wait_settled()
         self._cancel_idle_timer()
+        self._close_shortcut()
         if self._watch_task is not None:
             self._watch_task.cancel()
         self._set(State.DELETING)
@@ -266,6 +297,27 @@ class Cluster:
             self._idle_timer = self.clock.call_later(
                 self.spec.seconds_until_auto_pause, self._idle_expired
             )
+            if self.shortcut is not None:
+                asyncio.get_running_loop().create_task(self._note_sessions())
+
+    async def _note_sessions(self) -> None:
+        """Remember the engine's session counter as the idle period starts."""
+        with contextlib.suppress(EngineError):
+            self._sessions_seen = (await self.engine.load()).sessions_total
+
+    async def _direct_clients(self) -> bool:
+        """Whether clients connected straight to the engine (which the endpoint cannot
+        see) are there now, or came and went since the idle period started."""
+        if self.shortcut is None or not self.engine.running:
+            return False
+        try:
+            load = await self.engine.load()
+        except EngineError:
+            return False
+        self.engine_sessions = load.connections
+        came_and_went = load.sessions_total != self._sessions_seen
+        self._sessions_seen = load.sessions_total
+        return load.connections > 0 or came_and_went
 
     def _cancel_idle_timer(self) -> None:
         if self._idle_timer is not None:
@@ -275,7 +327,7 @@ class Cluster:
     def _idle_expired(self) -> None:
         self._idle_timer = None
         if self.state is State.AVAILABLE and self.connections == 0:
-            self._pause_task = asyncio.get_running_loop().create_task(self._pause())
+            asyncio.get_running_loop().create_task(self._maybe_pause())
         elif self.state is State.SCALING:
             self._arm_idle_timer_after_change()
 
@@ -286,10 +338,26 @@ class Cluster:
 
         asyncio.get_running_loop().create_task(later())
 
+    async def _maybe_pause(self) -> None:
+        """AWS pauses only after the whole idle period without connections: direct
+        clients seen now (or in between) start a new period (conservative: never earlier
+        than AWS, at most one period later)."""
+        if await self._direct_clients():
+            self._arm_idle_timer()
+            return
+        if self.state is State.AVAILABLE and self.connections == 0 and self._pause_task is None:
+            self._pause_task = asyncio.get_running_loop().create_task(self._pause())
+
     async def _pause(self) -> None:
         self._set(State.PAUSING)
         self.event(*EVENT_PAUSING)
+        self._close_shortcut()  # from now on new clients reach the endpoint
         await asyncio.sleep(self.clock.emulated_delay(PAUSE_DRAIN_S))
+        if self.shortcut is not None and (await self._direct_clients()):
+            # someone connected directly just before the shortcut closed
+            if self.state is State.PAUSING:
+                self._cancel_pause()
+            return
         # From here on the pause cannot be canceled: clients wait for it, then resume it.
         self._pause_task = None
         if self._watch_task is not None:
@@ -300,11 +368,12 @@ class Cluster:
         self._deactivated()
 
     def _cancel_pause(self) -> None:
-        if self._pause_task is not None:
+        if self._pause_task is not None and self._pause_task is not asyncio.current_task():
             self._pause_task.cancel()
-            self._pause_task = None
+        self._pause_task = None
         self._set(State.AVAILABLE)
         self.event(*EVENT_PAUSE_CANCELED)
+        self._open_shortcut()
         if self.connections == 0:
             self._arm_idle_timer()
 
@@ -317,6 +386,7 @@ class Cluster:
 
     async def _resume(self) -> None:
         try:
+            self._prepare_engine()
             await self.engine.start(self.settings_for(self.spec, self.capacity))
         except EngineError as e:
             log.error("%s: resume failed: %s", self.identifier, e)
@@ -364,7 +434,8 @@ class Cluster:
             "MaxCapacity": spec.max_capacity,
             "AutoPause": spec.auto_pause,
             "SecondsUntilAutoPause": spec.seconds_until_auto_pause,
-            "Connections": self.connections,
+            "Connections": max(self.connections, self.engine_sessions),
+            "DirectPort": self.engine.tcp_port if self.shortcut is not None else None,
             "EnginePid": self.engine.pid,
             "ClusterCreateTime": self.created,
             "Source": self.source,
@@ -377,6 +448,21 @@ class Cluster:
         """For tests and `db delete`: wait until no transition is in flight."""
         with contextlib.suppress(asyncio.CancelledError):
             await self._wait_settled()
+
+
+def _admits_loopback(spec: ClusterSpec) -> bool:
+    loopback = ipaddress.ip_address("127.0.0.1")
+    return any(
+        loopback in ipaddress.ip_network(cidr, strict=False)
+        for cidr in spec.ingress
+        if ipaddress.ip_network(cidr, strict=False).version == 4
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def spec_to_json(spec: ClusterSpec) -> dict[str, Any]:

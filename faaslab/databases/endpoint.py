@@ -21,9 +21,10 @@ from typing import Protocol
 
 from faaslab.databases import refusal
 from faaslab.databases.model import Engine
-from faaslab.databases.splice import Splicer
+from faaslab.databases.splice import EngineNotAccepted, Splicer
 
 log = logging.getLogger(__name__)
+SPLICE_ATTEMPTS = 50
 
 
 class Backend(Protocol):
@@ -216,14 +217,16 @@ class Endpoint:
                 engine.transport.close()
             return
         if self.splicer is not None and engine.transport is not None:
-            self._kernel_splice(client, transport, engine.transport, left)
+            await self._kernel_splice(client, transport, engine.transport, left)
+            if client.closed:
+                return
         engine.attach(client)
         client.attach(engine)
         for t in (transport, engine.transport):
             with contextlib.suppress(RuntimeError, AttributeError):
                 t.resume_reading()  # type: ignore[union-attr]
 
-    def _kernel_splice(
+    async def _kernel_splice(
         self,
         client: _Side,
         client_transport: asyncio.BaseTransport,
@@ -236,10 +239,20 @@ class Endpoint:
         assert self.splicer is not None
         a, b = _socket_of(client_transport), _socket_of(engine_transport)
         try:
-            keys = self.splicer.splice(a, b)
-        except OSError as e:
-            log.warning("endpoint %s: kernel splice failed, user space instead: %s", self.port, e)
-            return
+            for attempt in range(SPLICE_ATTEMPTS):
+                try:
+                    keys = self.splicer.splice(a, b)
+                    break
+                except EngineNotAccepted:
+                    # The engine has not accept()ed our connection yet, so its end has no
+                    # identity to look up: give it a moment (this only delays the start).
+                    if attempt == SPLICE_ATTEMPTS - 1:
+                        log.debug("endpoint %s: engine slow to accept: user space", self.port)
+                        return
+                    await asyncio.sleep(0.001)
+                except OSError as e:
+                    log.debug("endpoint %s: kernel splice failed, user space: %s", self.port, e)
+                    return
         finally:
             a.close()
             b.close()

@@ -42,7 +42,7 @@ ADMIN_USER = "rdsadmin"
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 60.0
 READY_POLL_S = 0.002
-PG_SOCKET_PORT = 5432  # only names the socket file: PostgreSQL listens on no TCP port here
+PG_SOCKET_PORT = 5432  # names the socket file when PostgreSQL listens on no TCP port
 
 
 class EngineError(Exception):
@@ -65,6 +65,7 @@ class Load:
     queries: int  # cumulative statements executed
     cpu_seconds: float  # cumulative CPU time of the engine's processes
     busy: bool  # a query running, a transaction open or a lock held: not a scaling point
+    sessions_total: int = 0  # client sessions ever opened: moves if anyone came and went
 
 
 def find_program(*names: str) -> str | None:
@@ -97,6 +98,9 @@ class EngineServer(ABC):
         self.engine_dir = ENGINE_ROOT if self.as_root else str(host_dir)
         self._run_fd: int | None = None  # O_PATH fd of run/: keeps socket paths short
         self._admin_conn: Any = None
+        # Set before start() to also listen on 127.0.0.1:tcp_port (for direct connections,
+        # see shortcut.py); None: the Unix socket only.
+        self.tcp_port: int | None = None
         self._admin_lock = threading.Lock()
 
     # -- layout
@@ -353,7 +357,11 @@ class MariaDB(EngineServer):
             f"--socket={d}/run/mysqld.sock",
             f"--pid-file={d}/run/mysqld.pid",
             f"--tmpdir={d}/tmp",
-            "--skip-networking",
+            *(
+                ("--skip-networking",)
+                if self.tcp_port is None
+                else ("--bind-address=127.0.0.1", f"--port={self.tcp_port}")
+            ),
             "--skip-name-resolve",
             "--character-set-server=utf8mb4",
             "--collation-server=utf8mb4_general_ci",
@@ -466,11 +474,15 @@ class MariaDB(EngineServer):
             "   AND command = 'Query'),"
             " (SELECT COUNT(*) FROM information_schema.innodb_trx),"
             " (SELECT variable_value FROM information_schema.global_status"
-            "   WHERE variable_name = 'QUESTIONS')",
+            "   WHERE variable_name = 'QUESTIONS'),"
+            " (SELECT variable_value FROM information_schema.global_status"
+            "   WHERE variable_name = 'CONNECTIONS')",
             (ADMIN_USER, ADMIN_USER),
         )
-        connections, running, transactions, questions = rows[0]
-        return Load(int(connections), int(questions), cpu, bool(running or transactions))
+        connections, running, transactions, questions, total = rows[0]
+        return Load(
+            int(connections), int(questions), cpu, bool(running or transactions), int(total)
+        )
 
 
 class PostgreSQL(EngineServer):
@@ -481,7 +493,12 @@ class PostgreSQL(EngineServer):
 
     @property
     def socket_path(self) -> str:
-        return f"{self.run_dir_for_clients()}/.s.PGSQL.{PG_SOCKET_PORT}"
+        return f"{self.run_dir_for_clients()}/.s.PGSQL.{self.pg_port}"
+
+    @property
+    def pg_port(self) -> int:
+        """PostgreSQL's port also names its Unix socket, so the two go together."""
+        return self.tcp_port or PG_SOCKET_PORT
 
     def _program(self, name: str) -> str:
         program = find_program(name)
@@ -496,13 +513,13 @@ class PostgreSQL(EngineServer):
             "-D",
             f"{d}/data",
             "-c",
-            "listen_addresses=",
+            f"listen_addresses={'127.0.0.1' if self.tcp_port else ''}",
             "-c",
             f"unix_socket_directories={d}/run",
             "-c",
             "unix_socket_permissions=0700",
             "-c",
-            f"port={PG_SOCKET_PORT}",
+            f"port={self.pg_port}",
             "-c",
             f"shared_buffers={max(settings.buffer_pool_bytes // 8192, 16)}",  # 8 kB pages
             "-c",
@@ -553,7 +570,7 @@ class PostgreSQL(EngineServer):
         try:
             with psycopg.connect(
                 host=self.run_dir_for_clients(),
-                port=PG_SOCKET_PORT,
+                port=self.pg_port,
                 user=spec.master_username,
                 password=spec.master_password,
                 dbname="postgres",
@@ -590,7 +607,7 @@ class PostgreSQL(EngineServer):
         try:
             return psycopg.connect(
                 host=self.run_dir_for_clients(),
-                port=PG_SOCKET_PORT,
+                port=self.pg_port,
                 user=ADMIN_USER,
                 password=self.admin_password,
                 dbname="postgres",
@@ -619,11 +636,12 @@ class PostgreSQL(EngineServer):
             " (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
             "   AND usename <> %s AND state IN ('active', 'idle in transaction',"
             "   'idle in transaction (aborted)')),"
-            " (SELECT coalesce(sum(xact_commit + xact_rollback), 0) FROM pg_stat_database)",
+            " (SELECT coalesce(sum(xact_commit + xact_rollback), 0) FROM pg_stat_database),"
+            " (SELECT coalesce(sum(sessions), 0) FROM pg_stat_database)",
             (ADMIN_USER, ADMIN_USER),
         )
-        connections, busy, queries = rows[0]
-        return Load(int(connections), int(queries), cpu, bool(busy))
+        connections, busy, queries, total = rows[0]
+        return Load(int(connections), int(queries), cpu, bool(busy), int(total))
 
 
 def engine_for(spec: ClusterSpec, host_dir: Path) -> EngineServer:

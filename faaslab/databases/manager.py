@@ -27,6 +27,7 @@ from faaslab.databases.endpoint import Endpoint
 from faaslab.databases.engine import EngineError, EngineSettings, engine_for
 from faaslab.databases.model import SYSTEM_PORTS, ClusterSpec
 from faaslab.databases.monitor import Monitor
+from faaslab.databases.shortcut import ConnectShortcut
 from faaslab.databases.splice import Splicer
 from faaslab.functions.model import DEFAULT_ACCOUNT
 from faaslab.state import StateDB
@@ -64,9 +65,13 @@ class Clusters:
         self._ports: dict[str, int] = {r["identifier"]: r["port"] for r in db.clusters()}
         self.monitor = Monitor(self.clusters, db, clock)
         self.splicer: Splicer | None = None
-        self.splice_mode = "user-space proxy (--no-db-kernel-splice)"
-        if config.db_kernel_splice:
-            self.splicer, self.splice_mode = Splicer.create()
+        self.shortcut: ConnectShortcut | None = None
+        self.paths = "a user-space proxy (--no-db-fast-path)"
+        if config.db_fast_path:
+            self.shortcut, direct = ConnectShortcut.create()
+            self.splicer, held = Splicer.create()
+            fallback = "; otherwise a user-space proxy" if not self.splicer else ""
+            self.paths = f"{direct}; held and remote clients: {held}{fallback}"
 
     # -- ports (also asked by the template loader, before anything starts)
     def port_for(self, spec: ClusterSpec) -> int:
@@ -113,6 +118,7 @@ class Clusters:
             self.db,
             self.clock,
             self.settings_for,
+            shortcut=self.shortcut,
             **kwargs,
         )
 
@@ -158,6 +164,8 @@ class Clusters:
         await asyncio.gather(*(c.shutdown() for c in self.clusters.values()))
         if self.splicer is not None:
             self.splicer.close()
+        if self.shortcut is not None:
+            self.shortcut.shutdown()
 
     async def _open_endpoint(self, cluster: Cluster) -> None:
         endpoint = Endpoint(
@@ -239,34 +247,41 @@ class Clusters:
 
     def cost(self, identifier: str) -> dict[str, Any]:
         """The bill so far, in emulated time: with --time-scale 60 a real second is billed
-        as a minute, as every other emulated duration is."""
+        as a minute, as every other emulated duration is. One emulated timeline starts at
+        the cluster's creation: a real instant t is created + (t - created) x scale (each
+        activation with the scale it ran at)."""
         cluster = self.get(identifier)
+        created = cluster.created
+
+        def emulated(t: float, scale: float) -> float:
+            return created + (t - created) * scale
+
         now = self.clock.now()
         changes = self.db.capacity_changes(cluster.identifier)
         activations = []
         for start, end, scale in self.db.activations(cluster.identifier):
             until = now if end is None else end
-
-            def emulated(t: float, start: float = start, scale: float = scale) -> float:
-                return start + (t - start) * scale
-
             before = [c for t, c in changes if t <= start]
-            timeline = [(start, before[-1] if before else cluster.capacity)]
-            timeline += [(emulated(t), c) for t, c in changes if start < t <= until]
+            timeline = [(emulated(start, scale), before[-1] if before else cluster.capacity)]
+            timeline += [(emulated(t, scale), c) for t, c in changes if start < t <= until]
             activations.append(
-                billing.Activation(start, None if end is None else emulated(end), tuple(timeline))
+                billing.Activation(
+                    emulated(start, scale),
+                    None if end is None else emulated(end, scale),
+                    tuple(timeline),
+                )
             )
-        last_start, last_end, last_scale = (
-            self.db.activations(cluster.identifier)[-1] if activations else (now, now, 1.0)
+        # (max: activations from an earlier run at a larger --time-scale may reach further)
+        emulated_now = max(
+            [emulated(now, self.clock.scale)]
+            + [a.end if a.end is not None else a.start for a in activations]
         )
-        emulated_now = last_start + (now - last_start) * last_scale if last_end is None else now
-        emulated_now = max([emulated_now] + [a.end for a in activations if a.end is not None])
         bill = billing.bill(
             activations,
             cluster.spec.version,
             emulated_now,
             storage_bytes=_du(cluster.engine.host_dir / "data"),
-            storage_since=cluster.created,
+            storage_since=created,
         )
         out = dataclasses.asdict(bill)
         out["version"] = cluster.spec.version.value

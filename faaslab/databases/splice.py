@@ -32,79 +32,42 @@ the endpoint splices in user space as before.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import os
-import platform
 import socket
 import struct
 
-_BPF_SYSCALL = {"x86_64": 321, "aarch64": 280}.get(platform.machine())
-_libc = ctypes.CDLL(None, use_errno=True)
+from faaslab import bpf
 
-BPF_MAP_CREATE, BPF_MAP_UPDATE_ELEM, BPF_MAP_DELETE_ELEM = 0, 2, 3
-BPF_PROG_LOAD, BPF_PROG_ATTACH = 5, 8
-BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_SOCKHASH = 1, 18
-BPF_PROG_TYPE_SK_SKB = 14
-BPF_SK_SKB_VERDICT = 38  # (not STREAM_VERDICT: that one is TCP-only)
-BPF_ANY = 0
 SO_COOKIE = 57
 MAX_PAIRS = 65536
-
-_FN_MAP_LOOKUP, _FN_GET_SOCKET_COOKIE, _FN_SK_REDIRECT_HASH = 1, 46, 72
 SK_PASS = 1
 
 
-def _insn(code: int, dst: int = 0, src: int = 0, off: int = 0, imm: int = 0) -> bytes:
-    return struct.pack("<BBhi", code, (src << 4) | dst, off, imm)
-
-
-def _ld_map_fd(dst: int, fd: int) -> bytes:
-    # BPF_LD | BPF_DW | BPF_IMM with src = BPF_PSEUDO_MAP_FD: two instruction slots
-    return _insn(0x18, dst, 1, 0, fd) + _insn(0, 0, 0, 0, 0)
-
-
 def _program(peers_fd: int, sockets_fd: int) -> bytes:
-    mov_reg, add_imm, mov_imm, call, exit_ = 0xBF, 0x07, 0xB7, 0x85, 0x95
-    stx_dw, ldx_dw, jeq_imm = 0x7B, 0x79, 0x15
+    i = bpf.insn
     return b"".join(
         [
-            _insn(mov_reg, 6, 1),
-            _insn(call, imm=_FN_GET_SOCKET_COOKIE),
-            _insn(stx_dw, 10, 0, -8),
-            _ld_map_fd(1, peers_fd),
-            _insn(mov_reg, 2, 10),
-            _insn(add_imm, 2, imm=-8),
-            _insn(call, imm=_FN_MAP_LOOKUP),
-            _insn(jeq_imm, 0, off=10, imm=0),  # -> pass
-            _insn(ldx_dw, 1, 0, 0),
-            _insn(stx_dw, 10, 1, -16),
-            _insn(mov_reg, 1, 6),
-            _ld_map_fd(2, sockets_fd),
-            _insn(mov_reg, 3, 10),
-            _insn(add_imm, 3, imm=-16),
-            _insn(mov_imm, 4, imm=0),
-            _insn(call, imm=_FN_SK_REDIRECT_HASH),
-            _insn(exit_),
-            _insn(mov_imm, 0, imm=SK_PASS),  # pass:
-            _insn(exit_),
+            i(bpf.MOV_REG, 6, 1),
+            i(bpf.CALL, imm=bpf.FN_GET_SOCKET_COOKIE),
+            i(bpf.STX_DW, 10, 0, -8),
+            bpf.ld_map_fd(1, peers_fd),
+            i(bpf.MOV_REG, 2, 10),
+            i(bpf.ADD_IMM, 2, imm=-8),
+            i(bpf.CALL, imm=bpf.FN_MAP_LOOKUP_ELEM),
+            i(bpf.JEQ_IMM, 0, off=10, imm=0),  # -> pass
+            i(bpf.LDX_DW, 1, 0, 0),
+            i(bpf.STX_DW, 10, 1, -16),
+            i(bpf.MOV_REG, 1, 6),
+            bpf.ld_map_fd(2, sockets_fd),
+            i(bpf.MOV_REG, 3, 10),
+            i(bpf.ADD_IMM, 3, imm=-16),
+            i(bpf.MOV_IMM, 4, imm=0),
+            i(bpf.CALL, imm=bpf.FN_SK_REDIRECT_HASH),
+            i(bpf.EXIT),
+            i(bpf.MOV_IMM, 0, imm=SK_PASS),  # pass:
+            i(bpf.EXIT),
         ]
     )
-
-
-def _bpf(cmd: int, attr: bytes) -> int:
-    if _BPF_SYSCALL is None:
-        raise OSError(0, f"no bpf syscall number known for {platform.machine()}")
-    buf = ctypes.create_string_buffer(attr, max(len(attr), 128))
-    ret = int(_libc.syscall(_BPF_SYSCALL, cmd, buf, ctypes.sizeof(buf)))
-    if ret < 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err))
-    return ret
-
-
-def _map_create(map_type: int, key_size: int, value_size: int, entries: int) -> int:
-    return _bpf(BPF_MAP_CREATE, struct.pack("<IIIII", map_type, key_size, value_size, entries, 0))
 
 
 def _cookie(sock: socket.socket) -> int:
@@ -138,6 +101,10 @@ def _unix_diag(inode: int, show: int = 0) -> tuple[int, int | None]:
     return c0 | (c1 << 32), peer
 
 
+class EngineNotAccepted(OSError):
+    """The Unix peer is still in the engine's accept queue (no inode to look up yet)."""
+
+
 def _unix_peer_cookie(sock: socket.socket) -> int:
     """The cookie of the socket at the other end of a connected Unix socket (the
     engine's). Bytes written by the engine arrive as skbs owned by *its* socket, so that
@@ -145,7 +112,13 @@ def _unix_peer_cookie(sock: socket.socket) -> int:
     _, peer = _unix_diag(os.fstat(sock.fileno()).st_ino, UDIAG_SHOW_PEER)
     if peer is None:
         raise OSError(0, "the Unix socket has no peer")
+    if peer == 0:
+        raise EngineNotAccepted(0, "the engine has not accepted the connection yet")
     return _unix_diag(peer)[0]
+
+
+def _key(value: int) -> bytes:
+    return struct.pack("<Q", value)
 
 
 class Splicer:
@@ -161,42 +134,21 @@ class Splicer:
         """A working splicer, or None and why not (then splice in user space)."""
         fds: list[int] = []
         try:
-            peers = _map_create(BPF_MAP_TYPE_HASH, 8, 8, MAX_PAIRS * 3)
-            fds.append(peers)
-            sockets = _map_create(BPF_MAP_TYPE_SOCKHASH, 8, 8, MAX_PAIRS * 2)
-            fds.append(sockets)
-            insns = _program(peers, sockets)
-            license_ = ctypes.create_string_buffer(b"GPL")
-            log = ctypes.create_string_buffer(65536)
-            code = ctypes.create_string_buffer(insns, len(insns))
-            attr = struct.pack(
-                "<IIQQIIQII16sIII",
-                BPF_PROG_TYPE_SK_SKB,
-                len(insns) // 8,
-                ctypes.addressof(code),
-                ctypes.addressof(license_),
-                1,  # log level: the verifier says why, if it refuses
-                ctypes.sizeof(log),
-                ctypes.addressof(log),
-                0,  # kern_version
-                0,  # prog_flags
+            fds.append(bpf.map_create(bpf.MAP_HASH, 8, 8, MAX_PAIRS * 3))
+            fds.append(bpf.map_create(bpf.MAP_SOCKHASH, 8, 8, MAX_PAIRS * 2))
+            prog = bpf.prog_load(
+                bpf.PROG_SK_SKB,
+                _program(fds[0], fds[1]),
                 b"faaslab_splice",
-                0,  # prog_ifindex
-                BPF_SK_SKB_VERDICT,  # expected_attach_type
-                0,
+                bpf.ATTACH_SK_SKB_VERDICT,
             )
-            try:
-                prog = _bpf(BPF_PROG_LOAD, attr)
-            except OSError as e:
-                verifier = log.value.decode(errors="replace").strip().splitlines()[-3:]
-                raise OSError(e.errno, f"{e.strerror}: {' | '.join(verifier)}") from None
             fds.append(prog)
-            _bpf(BPF_PROG_ATTACH, struct.pack("<IIIII", sockets, prog, BPF_SK_SKB_VERDICT, 0, 0))
+            # (SK_SKB_VERDICT, not STREAM_VERDICT: that one is TCP-only)
+            bpf.prog_attach(fds[1], prog, bpf.ATTACH_SK_SKB_VERDICT)
         except OSError as e:
-            for fd in fds:
-                os.close(fd)
-            return None, f"in-kernel splicing unavailable ({e.strerror or e}): user-space proxy"
-        return cls(peers, sockets, prog), "in-kernel splicing (eBPF sockmap)"
+            bpf.close_all(fds)
+            return None, f"in-kernel splicing unavailable ({e.strerror or e})"
+        return cls(*fds), "in-kernel splicing (eBPF sockmap)"
 
     def splice(self, a: socket.socket, b: socket.socket) -> list[int]:
         """From now on, bytes arriving on `a` go out of `b` and vice versa, in the kernel.
@@ -210,9 +162,9 @@ class Splicer:
                 seen = _unix_peer_cookie(sock) if sock.family == socket.AF_UNIX else own
                 if seen != own:
                     keys.append(seen)
-                self._update(self.peers_fd, seen, partner)
-            self._update(self.sockets_fd, ca, a.fileno())
-            self._update(self.sockets_fd, cb, b.fileno())
+                bpf.map_update(self.peers_fd, _key(seen), _key(partner))
+            bpf.map_update(self.sockets_fd, _key(ca), _key(a.fileno()))
+            bpf.map_update(self.sockets_fd, _key(cb), _key(b.fileno()))
         except OSError:
             self.unsplice(keys)
             raise
@@ -220,28 +172,10 @@ class Splicer:
 
     def unsplice(self, keys: list[int]) -> None:
         """Forget a pair (closed sockets leave the sockhash by themselves)."""
-        for fd, key in [(self.peers_fd, k) for k in keys] + [
-            (self.sockets_fd, k) for k in keys[:2]
-        ]:
-            key_buf = ctypes.create_string_buffer(struct.pack("<Q", key), 8)
-            with contextlib.suppress(OSError):
-                _bpf(BPF_MAP_DELETE_ELEM, struct.pack("<IIQ", fd, 0, ctypes.addressof(key_buf)))
-
-    @staticmethod
-    def _update(map_fd: int, key: int, value: int) -> None:
-        key_buf = ctypes.create_string_buffer(struct.pack("<Q", key), 8)
-        value_buf = ctypes.create_string_buffer(struct.pack("<Q", value), 8)
-        attr = struct.pack(
-            "<IIQQQ",
-            map_fd,
-            0,
-            ctypes.addressof(key_buf),
-            ctypes.addressof(value_buf),
-            BPF_ANY,
-        )
-        _bpf(BPF_MAP_UPDATE_ELEM, attr)
+        for key in keys:
+            bpf.map_delete(self.peers_fd, _key(key))
+        for key in keys[:2]:
+            bpf.map_delete(self.sockets_fd, _key(key))
 
     def close(self) -> None:
-        for fd in (self.prog_fd, self.sockets_fd, self.peers_fd):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        bpf.close_all([self.prog_fd, self.sockets_fd, self.peers_fd])

@@ -1,20 +1,24 @@
-"""The tutorial's functions and `faaslab demo`, through the real clients."""
+"""The tutorial's functions, its Aurora cluster and `faaslab demo`, through the real clients."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pymysql
 import pytest
 
 from tests.conftest import LOCAL_KEYS, ROOT, Faaslab, invoke, start_faaslab
 
 EXAMPLE = ROOT / "examples" / "tutorial6"
+DB_USER, DB_PASSWORD = "tcss562", "Tutorial-pass562"  # the template's parameter defaults
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +85,84 @@ def test_http_route(tutorial: Faaslab) -> None:
         assert json.loads(r.read())["value"] == "Hello Curl"
 
 
+@pytest.fixture(scope="module")
+def mytable(tutorial: Faaslab) -> int:
+    """Part 5: TEST.mytable created with the real mariadb client (`faaslab db connect`, the
+    tutorial's bastion session in part5_mysql.sql); the cluster's endpoint port."""
+    env = dict(os.environ, FAASLAB_ENDPOINT=tutorial.url, MYSQL_PWD=DB_PASSWORD)
+    with open(EXAMPLE / "part5_mysql.sql") as sql:
+        cp = subprocess.run(
+            [sys.executable, "-m", "faaslab.cli", "db", "connect", "tcss562", "--", "--table"],
+            stdin=sql,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+    assert cp.returncode == 0, cp.stderr
+    assert re.search(r"^\| fred +\| testcol2 \| testcol3 \|$", cp.stdout, re.M), cp.stdout
+    port: int = tutorial.get("/_faaslab/db/tcss562")["Port"]
+    return port
+
+
+def test_template_cluster_is_the_tutorials(tutorial: Faaslab) -> None:
+    c = tutorial.get("/_faaslab/db/tcss562")
+    assert (c["Engine"], c["EngineMode"], c["MasterUsername"]) == (
+        "aurora-mysql",
+        "serverless",
+        DB_USER,
+    )
+    assert (c["MinCapacity"], c["MaxCapacity"], c["Capacity"]) == (1, 1, 1)
+    assert c["AutoPause"] is True and c["SecondsUntilAutoPause"] == 300
+    assert c["DatabaseName"] is None  # part 5 creates TEST with the client
+    functions = {f["name"]: f for f in tutorial.get("/_faaslab/functions")["functions"]}
+    assert functions["helloMySQL"]["timeout_s"] == 300
+    assert functions["helloMySQL"]["memory_mb"] == 512
+
+
+def test_hello_mysql_keeps_every_name_in_the_cluster(tutorial: Faaslab, mytable: int) -> None:
+    lam = tutorial.client()
+    names = ["Fred Smith", "Mary O'Brien", "x'); DROP TABLE mytable; --"]
+    outs = [invoke(lam, "helloMySQL", {"name": n})[1] for n in names]
+    for i, out in enumerate(outs):
+        assert out["value"] == f"Hello {names[i]}"
+        assert out["names"] == ["fred", *names[: i + 1]]  # the bastion's row, then each call's
+        for key in ("uuid", "newcontainer", "runtime", "cpuUsrDelta", "functionName"):
+            assert key in out
+    assert [o["newcontainer"] for o in outs] == [1, 0, 0]
+    # The rows are in the cluster's MariaDB, as any other client sees them.
+    con = pymysql.connect(
+        host="127.0.0.1", port=mytable, user=DB_USER, password=DB_PASSWORD, database="TEST"
+    )
+    try:
+        with con.cursor() as cur:
+            cur.execute("select name, col2, col3 from mytable")
+            rows = cur.fetchall()
+    finally:
+        con.close()
+    assert rows == (("fred", "testcol2", "testcol3"), *((n, "b", "c") for n in names))
+    # The handler closes its connection: a frozen container must not keep the cluster awake.
+    # (Polled: the endpoint counts a close when it reads the EOF, just after the answers.)
+    deadline = time.monotonic() + 10
+    while tutorial.get("/_faaslab/db/tcss562")["Connections"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert tutorial.get("/_faaslab/db/tcss562")["Connections"] == 0
+
+
+def test_hello_mysql_http_route(tutorial: Faaslab, mytable: int) -> None:
+    import urllib.request
+
+    req = urllib.request.Request(
+        tutorial.url + "/helloMySQL",
+        data=b'{"name": "Curl"}',
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=60) as r:
+        out = json.loads(r.read())
+    assert out["value"] == "Hello Curl" and out["names"][-1] == "Curl"
+
+
 def test_demo_answers_every_question() -> None:
     cp = subprocess.run(
         [sys.executable, "-m", "faaslab.cli", "demo"],
@@ -91,10 +173,64 @@ def test_demo_answers_every_question() -> None:
     )
     assert cp.returncode == 0, cp.stdout + cp.stderr
     out = cp.stdout
-    for q in range(1, 7):
+    for q in range(1, 8):
         assert re.search(rf"^Q{q}\. ", out, re.M), f"Q{q} missing"
     assert re.search(r"-> 8192 bytes \(it was 4096 bytes empty\)", out)
     assert re.search(r"Q2\..*\n\s+-> the new container \w+ \(newcontainer=1\)", out)
     assert re.search(r"Q3\..*\n\s+-> NO:", out)
     assert re.search(r"Q4\..*\n\s+-> YES:", out)
-    assert "everything stopped" in out
+    # Part 5: the bastion session with the real mariadb client created TEST.mytable.
+    assert re.search(r"^ +\| fred +\| testcol2 \| testcol3 \|$", out, re.M)
+    assert "database TEST, table mytable and the row 'fred' created: True" in out
+    # Part 6: each helloMySQL call appended its name after the bastion's row.
+    names = re.findall(r"value=.*? names=(\[.*\])$", out, re.M)
+    assert names[:4] == [
+        "['fred', 'Fred Smith']",
+        "['fred', 'Fred Smith', 'Susan Smith']",
+        "['fred', 'Fred Smith', 'Susan Smith', 'Bill Gates']",
+        """['fred', 'Fred Smith', 'Susan Smith', 'Bill Gates', "Mary O'Brien"]""",
+    ]
+    # Q7: the cluster paused, and the next call resumed it, with the client's timings.
+    assert re.search(r"status: paused after [\d.]+ s", out)
+    q7 = re.search(
+        r"^Q7\..*\n\s+-> the call after the pause took ([\d.]+) s \(aws CLI `real` above\), "
+        r"against ([\d.]+) s for the warm calls before it\. The cluster resumed in ([\d.]+) s "
+        r"\(RDS-EVENT-0147 -> RDS-EVENT-0148\).*its connect waited ([\d.]+) ms.*"
+        r"The data survived the pause: 5 of 5 names kept",
+        out,
+        re.M,
+    )
+    assert q7, out
+    cold, warm, resume, waited = map(float, q7.groups())
+    assert cold > 0 and warm > 0 and 0 < resume < 30 and waited > 0
+    assert "value='Hello After Pause'" in out
+    # The RDS events, in the order a pause and a resume produce them, with AWS's texts.
+    events = re.findall(r"^ +\S+ \S+ +(RDS-EVENT-\d{4}) +(.*)$", out, re.M)
+    codes = [code for code, _ in events]
+    assert codes[0] == "RDS-EVENT-0170"
+    cycle = ["RDS-EVENT-0144", "RDS-EVENT-0145", "RDS-EVENT-0147", "RDS-EVENT-0148"]
+    last = max(i for i, code in enumerate(codes) if code == "RDS-EVENT-0148")  # Q7's resume
+    assert codes[last - 3 : last + 1] == cycle, codes
+    assert events[last - 3 : last + 1] == [
+        ("RDS-EVENT-0144", "The DB cluster is being paused."),
+        ("RDS-EVENT-0145", "The DB cluster is paused."),
+        ("RDS-EVENT-0147", "The DB cluster is being resumed."),
+        ("RDS-EVENT-0148", "The DB cluster is resumed."),
+    ]
+    # The bill: one activation for the creation and one per resume, at $0.06 per ACU-hour.
+    assert "tcss562 (v1): $0.06 per ACU-hour" in out
+    activations = re.findall(r"^ +activation \d+: ", out, re.M)
+    assert len(activations) == 1 + codes.count("RDS-EVENT-0148")
+    assert re.search(r"^ +total: +\$\d+\.\d{6}$", out, re.M)
+    stopped = re.search(r"everything stopped .*cluster's engine: pids \[([\d, ]+)\] gone", out)
+    assert stopped, out
+    for pid in map(int, stopped.group(1).split(", ")):
+        assert not Path(f"/proc/{pid}").exists() or _not_mariadbd(pid)
+
+
+def _not_mariadbd(pid: int) -> bool:
+    """A pid the demo's engine had may have been reused since by another process."""
+    try:
+        return "mariadbd" not in Path(f"/proc/{pid}/cmdline").read_text()
+    except OSError:
+        return True

@@ -149,7 +149,7 @@ def test_client_during_the_drain_cancels_the_pause(tmp_path: Path) -> None:
     async def run() -> None:
         cluster, engine, db = await make(tmp_path, auto_pause=False)
         cluster.spec = SPEC  # auto-pause back on, but no timer armed: we pause by hand
-        cluster._idle_expired()
+        await cluster._maybe_pause()  # what the idle timer runs when it expires
         await asyncio.sleep(0)  # the pause task announces itself and starts draining
         assert cluster.state is State.PAUSING
         cluster.client_connected()

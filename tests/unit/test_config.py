@@ -24,7 +24,7 @@ EXPECTED_DEFAULTS = {
     "isolation": "auto",
     "db_memory_per_acu_mb": 64,
     "db_max_pg_connections": 500,
-    "db_kernel_splice": True,
+    "db_fast_path": True,
 }
 
 
