@@ -286,8 +286,19 @@ def main() -> None:
     template.write_text(TEMPLATE.format(password=PASSWORD))
     port = free_port()
     up = subprocess.Popen(
-        [sys.executable, "-m", "faaslab.cli", "up", str(template), "--port", str(port)]
-        + ["--state-dir", str(work / "state"), "--time-scale", str(SCALE)],
+        [
+            sys.executable,
+            "-m",
+            "faaslab.cli",
+            "up",
+            str(template),
+            "--port",
+            str(port),
+            "--state-dir",
+            str(work / "state"),
+            "--time-scale",
+            str(SCALE),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -170,8 +170,7 @@ def _print_banner(cp: Any) -> None:
                 err=True,
             )
     if cp.clusters is not None:
-        if cp.clusters.clusters:
-            click.echo(f"  cluster endpoints: {cp.clusters.paths}", err=True)
+        click.echo(f"  cluster endpoints: {cp.clusters.paths}", err=True)
         for w in cp.clusters.warnings:
             click.secho(f"warning: {w}", fg="yellow", err=True)
         for c in cp.clusters.clusters.values():

@@ -1,6 +1,6 @@
 """`/_faaslab/db/...`: the clusters, for the `faaslab db` commands (JSON over the edge).
 
-GET    /_faaslab/db                   list (with warnings about ports)
+GET    /_faaslab/db                   list (+ warnings, and how endpoints reach engines)
 POST   /_faaslab/db                   create (body: the `db create` options)
 GET    /_faaslab/db/ID                describe
 DELETE /_faaslab/db/ID                delete (engine stopped, data removed)
@@ -34,7 +34,11 @@ async def handle(clusters: Clusters, req: Request, parts: list[str]) -> Response
             if req.method == "POST":
                 return await _create(clusters, req)
             return Response.json(
-                {"clusters": clusters.describe_all(), "warnings": clusters.warnings}
+                {
+                    "clusters": clusters.describe_all(),
+                    "warnings": clusters.warnings,
+                    "endpoint_paths": clusters.paths,
+                }
             )
         identifier = parts[0]
         if len(parts) == 1:

@@ -372,3 +372,44 @@ def test_restart_keeps_clusters_data_and_events(tmp_path: Path) -> None:
         assert cost_after["billed_acu_seconds"] >= cost_before["billed_acu_seconds"]
     finally:
         assert fl.stop() == 0
+
+
+def test_local_clients_connect_straight_to_the_running_engine(
+    dbcloud: Faaslab, cluster: tuple[str, str, int]
+) -> None:
+    name, engine, port = cluster
+    with contextlib.closing(connect(engine, port)) as conn:
+        query(conn, "SELECT 1")
+        info = describe(dbcloud, name)
+        assert info["Status"] == "available"
+        direct = info["DirectPort"]
+        assert direct and direct != port
+        # the kernel rewrote the connect: the client's peer is the engine's own port
+        sock = conn._sock if engine == "mysql" else socket.socket(fileno=os.dup(conn.fileno()))
+        try:
+            assert sock.getpeername()[1] == direct
+        finally:
+            if engine != "mysql":
+                sock.close()
+
+
+def test_without_the_fast_path_the_endpoint_proxies_everything(tmp_path: Path) -> None:
+    fl = start_faaslab(
+        FIXTURES / "dbcloud.yaml", tmp_path / "s", "--time-scale", SCALE, "--no-db-fast-path"
+    )
+    try:
+        info = create(fl, "proxied", "mysql")
+        assert info["DirectPort"] is None
+        assert "user-space proxy" in fl.get("/_faaslab/db")["endpoint_paths"]
+        assert "cluster endpoints: a user-space proxy" in fl.log_path.read_text()
+        with contextlib.closing(connect("mysql", info["Port"])) as conn:
+            assert conn._sock.getpeername()[1] == info["Port"]
+            query(conn, "CREATE TABLE t (v INT)")
+            query(conn, "INSERT INTO t VALUES (1)")
+            conn.commit()
+            assert describe(fl, "proxied")["Connections"] == 1
+        wait_status(fl, "proxied", "paused")
+        with contextlib.closing(connect("mysql", info["Port"])) as conn:
+            assert query(conn, "SELECT v FROM t") == [(1,)]
+    finally:
+        assert fl.stop() == 0
