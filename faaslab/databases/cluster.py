@@ -112,6 +112,7 @@ class Cluster:
         # ingress rules keep loopback out: those must pass the endpoint's check.
         self.shortcut = shortcut if shortcut is not None and _admits_loopback(spec) else None
         self._sessions_seen = -1  # the engine's session counter when the idle timer started
+        self.pending_password: str | None = None  # a new MasterUserPassword to apply
         self._changed = asyncio.Event()  # set (and replaced) at every state change
         self._idle_timer: Timer | None = None
         self._pause_task: asyncio.Task[None] | None = None
@@ -214,8 +215,16 @@ class Cluster:
         self.db.set_cluster_state(self.identifier, self.state.value, self.capacity)
         self._prepare_engine()
         await self.engine.start(self.settings_for(self.spec, self.capacity))
+        await self._apply_pending_password()
         self._activated()
         self._after_start()
+
+    async def _apply_pending_password(self) -> None:
+        """A changed MasterUserPassword (template update), before any client gets in."""
+        if self.pending_password is not None:
+            await self.engine.set_master_password(self.spec.master_username, self.pending_password)
+            self.pending_password = None
+            self.event("RDS-EVENT-0016", "Reset master credentials")
 
     def _after_start(self) -> None:
         self._open_shortcut()
@@ -388,6 +397,7 @@ class Cluster:
         try:
             self._prepare_engine()
             await self.engine.start(self.settings_for(self.spec, self.capacity))
+            await self._apply_pending_password()
         except EngineError as e:
             log.error("%s: resume failed: %s", self.identifier, e)
             self.failure = f"the DB cluster could not be resumed: {e}"

@@ -309,6 +309,9 @@ class EngineServer(ABC):
     def _admin_run(self, conn: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]: ...
 
     @abstractmethod
+    async def set_master_password(self, user: str, password: str) -> None: ...
+
+    @abstractmethod
     async def apply(self, settings: EngineSettings) -> None:
         """Apply a new capacity to the running engine, as far as it can change online."""
 
@@ -456,6 +459,9 @@ class MariaDB(EngineServer):
         with conn.cursor() as cur:
             cur.execute(sql, params or None)
             return list(cur.fetchall())
+
+    async def set_master_password(self, user: str, password: str) -> None:
+        await self.admin("ALTER USER %s@'%%' IDENTIFIED BY %s", (user, password))
 
     async def apply(self, settings: EngineSettings) -> None:
         await self.admin(
@@ -620,6 +626,14 @@ class PostgreSQL(EngineServer):
     def _admin_run(self, conn: Any, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         cur = conn.execute(sql.encode(), params or None)
         return list(cur.fetchall()) if cur.description else []
+
+    async def set_master_password(self, user: str, password: str) -> None:
+        from psycopg import sql
+
+        statement = sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+            sql.Identifier(user), sql.Literal(password)
+        )
+        await self.admin(statement.as_string(None))
 
     async def apply(self, settings: EngineSettings) -> None:
         """shared_buffers and max_connections only change at a restart (next resume);

@@ -136,7 +136,15 @@ class Clusters:
                         f"template now says {new.engine}: `faaslab db delete "
                         f"{spec.identifier}` first (its data would be lost)"
                     )
+                if new.master_username != spec.master_username:
+                    raise ClusterError(
+                        f"cluster {spec.identifier}: the master user cannot be renamed "
+                        f"({spec.master_username} -> {new.master_username}), as on AWS"
+                    )
+                password_changed = new.master_password != spec.master_password
                 spec = new
+            else:
+                password_changed = False
             cluster = self._cluster(
                 spec,
                 state=State(row["state"]),
@@ -144,6 +152,8 @@ class Clusters:
                 created=row["created"],
                 source=row["source"],
             )
+            if password_changed:  # as a stack update does: applied at the next engine start
+                cluster.pending_password = spec.master_password
             cluster.save()
             self.clusters[spec.identifier] = cluster
             await self._open_endpoint(cluster)

@@ -93,11 +93,24 @@ def test_restart_with_the_template_keeps_ports_and_data(stack: Faaslab) -> None:
         names = query(conn, "SELECT name FROM names")
     assert ("Fred",) in names
     assert stack.stop() == 0
-    again = start_faaslab(FIXTURES / "clusters.yaml", stack.state_dir, "--time-scale", "300")
+    # A stack update that changes MasterUserPassword: applied, as AWS does.
+    again = start_faaslab(
+        FIXTURES / "clusters.yaml",
+        stack.state_dir,
+        "--time-scale",
+        "300",
+        "--parameter-overrides",
+        "DbPassword=Changed-pass77",
+    )
     try:
         assert describe(again, "tutorial")["Port"] == port
-        _, out = invoke(again.client(), "dbprobe", {"name": "Bob"})
+        _, out = invoke(again.client(), "dbprobe", {"name": "Bob"})  # new password, wired
         assert out["names"][:3] == ["Fred", "Alice", "Bob"]
+        assert "RDS-EVENT-0016" in event_ids(again, "tutorial")
+        with pytest.raises(pymysql.err.OperationalError):
+            pymysql.connect(host="127.0.0.1", port=port, user="admin1", password=TEMPLATE_PASSWORD)
+        fenced = describe(again, "fenceddb")  # PostgreSQL: applied at its next start
+        assert fenced["Status"] in ("paused", "available")
     finally:
         assert again.stop() == 0
     # the module fixture's teardown stops `stack` again: harmless, it already exited 0

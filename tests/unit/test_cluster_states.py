@@ -77,6 +77,9 @@ class ScriptedEngine:
     async def apply(self, settings: EngineSettings) -> None:
         self.calls.append(f"apply {settings.max_connections}")
 
+    async def set_master_password(self, user: str, password: str) -> None:
+        self.calls.append(f"password {user}")
+
     async def load(self) -> Load:
         return Load(0, 0, 0.0, False)
 
