@@ -26,8 +26,8 @@ from faaslab.functions.invoke_api import INVOKE_PATH, InvokeApi, error_response
 from faaslab.functions.logs import read_records
 from faaslab.functions.manager import Manager
 from faaslab.functions.model import ApiRoute, InvokeRequest
-from faaslab.functions.runtime_api import peer_uid
 from faaslab.http.server import Deferred, Request, Response, serve
+from faaslab.linux import loopback_peer_uid
 from faaslab.state import StateDB
 from faaslab.template import Template, TemplateError, load_template
 
@@ -144,9 +144,13 @@ class ControlPlane:
         if parts != ["health"]:
             # Functions run as uids from --uid-base up: they may not read other functions'
             # logs or environments through the CLI's endpoints.
-            uid = peer_uid(req.peer)
-            if uid is not None and uid >= self.config.uid_base:
-                return Response.json({"message": "not available to functions"}, 403)
+            peer = req.peer
+            if peer is not None and peer[0] == "127.0.0.1":
+                uid = loopback_peer_uid(peer, ("127.0.0.1", self.port))
+                # unknown owner: refused too (fail closed; the lookup is exact, so this
+                # only happens if the client is already gone)
+                if uid is None or uid >= self.config.uid_base:
+                    return Response.json({"message": "not available to functions"}, 403)
         query = parse_qs(req.query)
         if parts == ["health"]:
             return HEALTH

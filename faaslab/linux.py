@@ -54,3 +54,45 @@ def unshare_mounts() -> None:
 
 def mount_tmpfs(target: str, size_mb: int, mode: str = "1777") -> None:
     mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size_mb}m,mode={mode}")
+
+
+# -- who is on the other end of a loopback TCP connection (sock_diag, NETLINK_INET_DIAG)
+NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, NLMSG_ERROR = 4, 20, 1, 2
+INET_DIAG_NOCOOKIE = 0xFFFFFFFF
+
+
+def loopback_peer_uid(peer: tuple[str, int], local: tuple[str, int]) -> int | None:
+    """The uid owning the peer's socket of an established IPv4 loopback TCP connection
+    (`peer` and `local` as getpeername/getsockname give them), or None if there is none.
+
+    TCP has no SO_PEERCRED; the kernel's socket table knows the owner. One exact
+    sock_diag lookup by the 4-tuple: unlike scanning /proc/net/tcp, it cannot miss a
+    socket because the table changed while it was being read."""
+    import socket
+    import struct
+
+    if peer[0] != "127.0.0.1" or local[0] != "127.0.0.1":
+        return None
+    addr = socket.inet_aton("127.0.0.1") + bytes(12)
+    # inet_diag_req_v2 for the peer's socket: its source is the peer, its destination us
+    sockid = (
+        struct.pack("!HH", peer[1], local[1])
+        + addr
+        + addr
+        + struct.pack("<III", 0, INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE)
+    )
+    request = struct.pack("<BBBBI", socket.AF_INET, socket.IPPROTO_TCP, 0, 0, 0xFFFFFFFF)
+    request += sockid
+    header = struct.pack("<IHHII", 16 + len(request), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, 1, 0)
+    try:
+        with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG) as nl:
+            nl.send(header + request)
+            data = nl.recv(65536)
+    except OSError:
+        return None
+    _, kind = struct.unpack_from("<IH", data, 0)
+    if kind == NLMSG_ERROR:
+        return None
+    # inet_diag_msg: family, state, timer, retrans (4), sockid (48), expires, rqueue,
+    # wqueue (12), uid
+    return int(struct.unpack_from("<I", data, 16 + 4 + 48 + 12)[0])

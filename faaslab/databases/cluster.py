@@ -32,8 +32,9 @@ from faaslab.clock import Clock, Timer
 from faaslab.databases.endpoint import Refused
 from faaslab.databases.engine import EngineError, EngineServer, EngineSettings
 from faaslab.databases.events import EVENT_TEXTS, EventId
-from faaslab.databases.model import ClusterSpec, Engine, Version
+from faaslab.databases.model import VCPU_PER_ACU, ClusterSpec, Engine, Version
 from faaslab.databases.shortcut import ConnectShortcut
+from faaslab.functions.cgroups import Cgroup
 from faaslab.state import StateDB
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ class Cluster:
         created: float | None = None,
         source: str = "cli",
         shortcut: ConnectShortcut | None = None,
+        cgroup: Cgroup | None = None,
     ) -> None:
         self.spec = spec
         self.port = port
@@ -113,6 +115,9 @@ class Cluster:
         self.shortcut = shortcut if shortcut is not None and _admits_loopback(spec) else None
         self._sessions_seen = -1  # the engine's session counter when the idle timer started
         self.pending_password: str | None = None  # a new MasterUserPassword to apply
+        self.cgroup = cgroup  # with --cpu-limits: the engine's CPU share follows capacity
+        if cgroup is not None:
+            engine.cgroup_procs = cgroup.procs_files
         self._changed = asyncio.Event()  # set (and replaced) at every state change
         self._idle_timer: Timer | None = None
         self._pause_task: asyncio.Task[None] | None = None
@@ -167,8 +172,14 @@ class Cluster:
 
     # -- the direct path (shortcut.py)
     def _prepare_engine(self) -> None:
-        """Before each engine start: a fresh loopback port for direct connections."""
+        """Before each engine start: a fresh loopback port for direct connections, and
+        the CPU share of the capacity it starts with."""
         self.engine.tcp_port = _free_port() if self.shortcut is not None else None
+        self._set_cpu_share()
+
+    def _set_cpu_share(self) -> None:
+        if self.cgroup is not None:
+            self.cgroup.set_cpu(self.capacity * VCPU_PER_ACU)
 
     def _open_shortcut(self) -> None:
         if self.shortcut is not None and self.engine.tcp_port is not None:
@@ -264,6 +275,9 @@ class Cluster:
             self._watch_task.cancel()
         self._set(State.DELETING)
         await self.engine.kill()
+        if self.cgroup is not None:
+            self.cgroup.kill_all()
+            self.cgroup.destroy()
         self._deactivated()
 
     async def _wait_settled(self) -> None:
@@ -417,6 +431,7 @@ class Cluster:
         try:
             self.capacity = capacity
             await self.engine.apply(self.settings_for(self.spec, capacity))
+            self._set_cpu_share()
             self.db.add_capacity_change(self.identifier, self.clock.now(), capacity)
         finally:
             if self.state is State.SCALING:

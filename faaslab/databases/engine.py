@@ -101,6 +101,7 @@ class EngineServer(ABC):
         # Set before start() to also listen on 127.0.0.1:tcp_port (for direct connections,
         # see shortcut.py); None: the Unix socket only.
         self.tcp_port: int | None = None
+        self.cgroup_procs: list[str] = []  # cgroup.procs files the engine joins at start
         self._admin_lock = threading.Lock()
 
     # -- layout
@@ -160,7 +161,9 @@ class EngineServer(ABC):
         preexec = None
         if self.as_root:
             uid, gid = self._owner()
-            preexec = functools.partial(launcher.enter, str(self.host_dir), uid, gid)
+            preexec = functools.partial(
+                launcher.enter, str(self.host_dir), uid, gid, list(self.cgroup_procs)
+            )
         log = open(self.host_dir / self.log_name, "ab")  # noqa: SIM115 (the child keeps it)
         try:
             return await asyncio.create_subprocess_exec(

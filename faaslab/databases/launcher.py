@@ -21,7 +21,11 @@ from faaslab.linux import MS_BIND, MS_REC, mount, mount_tmpfs, unshare_mounts
 ENGINE_ROOT = "/tmp/cluster"  # where the cluster dir appears to the engine
 
 
-def enter(directory: str, uid: int, gid: int) -> None:
+def enter(directory: str, uid: int, gid: int, cgroup_procs: list[str]) -> None:
+    pid = str(os.getpid())
+    for procs in cgroup_procs:  # (--cpu-limits: the capacity's CPU share) while still root
+        with open(procs, "w") as f:
+            f.write(pid)
     unshare_mounts()
     # Opened in the new namespace (a bind source must be), before /tmp may cover it.
     keep = os.open(directory, os.O_PATH | os.O_DIRECTORY)

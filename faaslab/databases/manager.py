@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
 import logging
 import os
 import shutil
@@ -29,6 +30,7 @@ from faaslab.databases.model import SYSTEM_PORTS, ClusterSpec
 from faaslab.databases.monitor import Monitor
 from faaslab.databases.shortcut import ConnectShortcut
 from faaslab.databases.splice import Splicer
+from faaslab.functions.cgroups import CgroupDriver, detect
 from faaslab.functions.model import DEFAULT_ACCOUNT
 from faaslab.state import StateDB
 
@@ -64,6 +66,13 @@ class Clusters:
         self.warnings: list[str] = []
         self._ports: dict[str, int] = {r["identifier"]: r["port"] for r in db.clusters()}
         self.monitor = Monitor(self.clusters, db, clock)
+        # --cpu-limits (root only): each engine in a cgroup whose CPU quota follows its
+        # capacity (model.VCPU_PER_ACU per ACU); its own instance: never swept by functions.
+        self.cgroups: CgroupDriver | None = None
+        if config.cpu_limits and os.geteuid() == 0:
+            instance = hashlib.sha256(str(state_dir).encode()).hexdigest()[:12] + "-db"
+            self.cgroups = detect(instance=instance, cpu=True)
+            self.cgroups.sweep()
         self.splicer: Splicer | None = None
         self.shortcut: ConnectShortcut | None = None
         self.paths = "a user-space proxy (--no-db-fast-path)"
@@ -111,6 +120,10 @@ class Clusters:
         return EngineSettings(capacity_rules.buffer_pool_bytes(capacity, per_acu), connections)
 
     def _cluster(self, spec: ClusterSpec, **kwargs: Any) -> Cluster:
+        cgroup = None
+        if self.cgroups is not None:
+            # No memory limit to speak of: the buffer pool is what capacity sizes.
+            cgroup = self.cgroups.create(spec.identifier, _host_memory_mb())
         return Cluster(
             spec,
             self.port_for(spec),
@@ -119,6 +132,7 @@ class Clusters:
             self.clock,
             self.settings_for,
             shortcut=self.shortcut,
+            cgroup=cgroup,
             **kwargs,
         )
 
@@ -176,6 +190,8 @@ class Clusters:
             self.splicer.close()
         if self.shortcut is not None:
             self.shortcut.shutdown()
+        if self.cgroups is not None:
+            self.cgroups.remove()
 
     async def _open_endpoint(self, cluster: Cluster) -> None:
         endpoint = Endpoint(
@@ -306,6 +322,10 @@ METRICS = (
     "DatabaseConnections",
     "Queries",
 )
+
+
+def _host_memory_mb() -> int:
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20)
 
 
 def _du(path: Path) -> int:

@@ -46,6 +46,9 @@ V1_CAPACITIES: dict[Engine, tuple[int, ...]] = {
     Engine.POSTGRESQL: (2, 4, 8, 16, 32, 64, 192, 384),
 }
 V2_MAX_CAPACITY = 256.0
+# AWS: an ACU is "about 2 GiB of memory with corresponding CPU"; faaslab uses Lambda's
+# ratio (1 vCPU per 1,769 MB), so 1 ACU = 1.16 vCPU.
+VCPU_PER_ACU = 2048 / 1769
 PAUSE_MIN_S, PAUSE_MAX_S, PAUSE_DEFAULT_S = 300, 86_400, 300
 TIMEOUT_MIN_S, TIMEOUT_MAX_S, TIMEOUT_DEFAULT_S = 60, 600, 300
 

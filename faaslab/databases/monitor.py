@@ -2,9 +2,8 @@
 metrics in the state DB and an input to its scaling policy (capacity.py), whose decisions
 are carried out here with AWS's RDS events.
 
-CPU utilisation is measured against the CPU a capacity entitles the cluster to. AWS only
-says an ACU is "about 2 GiB of memory with corresponding CPU"; faaslab uses Lambda's
-ratio (1 vCPU per 1,769 MB), so 1 ACU = 1.16 vCPU, capped at the machine's cores.
+CPU utilisation is measured against the CPU a capacity entitles the cluster to
+(model.VCPU_PER_ACU per ACU), capped at the machine's cores.
 """
 
 from __future__ import annotations
@@ -21,11 +20,11 @@ from faaslab.databases import events
 from faaslab.databases.capacity import LoadSample, PolicyState, ScalingAction, ScalingPolicy
 from faaslab.databases.cluster import Cluster, State
 from faaslab.databases.engine import EngineError, Load
+from faaslab.databases.model import VCPU_PER_ACU
 from faaslab.state import StateDB
 
 log = logging.getLogger(__name__)
 
-VCPU_PER_ACU = 2048 / 1769
 SAMPLE_EMULATED_S = 5.0  # one sample per 5 emulated seconds...
 SAMPLE_MIN_REAL_S = 0.5  # ...but not more often than this in real time
 SCALING_POINT_POLL_S = 0.02  # while a v1 change waits for a scaling point

@@ -11,6 +11,7 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 from faaslab.http.server import Deferred, Request, Response
+from faaslab.linux import loopback_peer_uid
 
 if TYPE_CHECKING:
     from faaslab.functions.environment import Environment
@@ -46,31 +47,13 @@ def make_handler(env: Environment) -> object:
 
 
 def tcp_peer_uid(transport: object) -> int | None:
-    """The uid owning the peer's end of a loopback TCP connection (see peer_uid)."""
+    """The uid owning the peer's end of a loopback TCP connection (linux.loopback_peer_uid)."""
     get = getattr(transport, "get_extra_info", None)
     peer = get("peername") if get else None
-    return peer_uid(peer) if isinstance(peer, tuple) else None
-
-
-def peer_uid(peer: tuple[str, int] | None) -> int | None:
-    """The uid owning the other end of a loopback TCP connection, from /proc/net/tcp.
-
-    Unix sockets have SO_PEERCRED; TCP has nothing like it, so the kernel's socket table
-    is read: the peer's socket is the row whose local address is our peer's address.
-    """
-    if peer is None or peer[0] != "127.0.0.1":
+    local = get("sockname") if get else None
+    if not isinstance(peer, tuple) or not isinstance(local, tuple):
         return None
-    want = f"0100007F:{peer[1]:04X}"
-    try:
-        with open("/proc/net/tcp") as f:
-            next(f)
-            for line in f:
-                fields = line.split()
-                if fields[1] == want:
-                    return int(fields[7])
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
+    return loopback_peer_uid((peer[0], peer[1]), (local[0], local[1]))
 
 
 def _error(status: int, error_type: str, message: str) -> Response:
