@@ -30,7 +30,7 @@ from typing import Any
 
 from faaslab.clock import Clock, Timer
 from faaslab.databases.endpoint import Refused
-from faaslab.databases.engine import EngineError, EngineServer, EngineSettings
+from faaslab.databases.engine import EngineError, EngineServer, EngineSettings, Load
 from faaslab.databases.events import EVENT_TEXTS, EventId
 from faaslab.databases.model import VCPU_PER_ACU, ClusterSpec, Engine, Version
 from faaslab.databases.shortcut import ConnectShortcut
@@ -314,19 +314,31 @@ class Cluster:
                 raise Refused(self.failure)
 
     # -- pause
-    def _arm_idle_timer(self) -> None:
+    def _arm_idle_timer(self, note_sessions: bool = True) -> None:
         self._cancel_idle_timer()
         if self.spec.auto_pause and self.state is State.AVAILABLE and self.connections == 0:
             self._idle_timer = self.clock.call_later(
                 self.spec.seconds_until_auto_pause, self._idle_expired
             )
-            if self.shortcut is not None:
+            if self.shortcut is not None and note_sessions:
                 asyncio.get_running_loop().create_task(self._note_sessions())
 
     async def _note_sessions(self) -> None:
         """Remember the engine's session counter as the idle period starts."""
         with contextlib.suppress(EngineError):
             self._sessions_seen = (await self.engine.load()).sessions_total
+
+    def observe_sessions(self, load: Load) -> None:
+        """A load sample (monitor.py): direct clients present, or come and gone since the
+        last look, restart the idle period from now — so a cluster pauses about
+        SecondsUntilAutoPause after its last direct client left, as AWS's does."""
+        self.engine_sessions = load.connections
+        if self.shortcut is None:
+            return
+        active = load.connections > 0 or load.sessions_total != self._sessions_seen
+        self._sessions_seen = load.sessions_total
+        if active and self.state is State.AVAILABLE and self.connections == 0:
+            self._arm_idle_timer(note_sessions=False)
 
     async def _direct_clients(self) -> bool:
         """Whether clients connected straight to the engine (which the endpoint cannot
@@ -363,8 +375,9 @@ class Cluster:
 
     async def _maybe_pause(self) -> None:
         """AWS pauses only after the whole idle period without connections: direct
-        clients seen now (or in between) start a new period (conservative: never earlier
-        than AWS, at most one period later)."""
+        clients seen now (or since the last sample) start a new period. With the
+        monitor's samples (observe_sessions) the pause comes at most one sample interval
+        later than AWS's would, never earlier."""
         if await self._direct_clients():
             self._arm_idle_timer()
             return

@@ -79,7 +79,7 @@ class Monitor:
             self.policies.pop(ident, None)  # a resumed cluster starts a fresh policy
             return
         load = await cluster.engine.load()
-        cluster.engine_sessions = load.connections
+        cluster.observe_sessions(load)
         now = time.monotonic()
         before = self.previous.get(ident)
         self.previous[ident] = _Previous(now, load)
