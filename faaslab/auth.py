@@ -129,7 +129,7 @@ def canonical_request(
     serves (the raw path quoted once more, the raw query sorted, trimmed header values).
     Written out because botocore's version needs an AWSRequest and costs ~3x as much on
     every invoke; tests/unit/test_auth.py checks both give the same text."""
-    uri = quote(remove_dot_segments(path) if path else "/", safe="/~")
+    uri = _canonical_uri(path)
     pairs = sorted(tuple(p.partition("=")[::2]) for p in query.split("&")) if query else []
     canonical_query = "&".join(f"{k}={v}" for k, v in pairs)
     signed = sorted({n.strip().lower() for n in names})
@@ -140,6 +140,12 @@ def canonical_request(
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _canonical_uri(path: str) -> str:
+    """The path part of the canonical request (the same few paths come again and again)."""
+    return quote(remove_dot_segments(path) if path else "/", safe="/~")
+
+
 @functools.lru_cache(maxsize=64)
 def _signing_key(secret: str, day: str, region: str, service: str) -> bytes:
     k = ("AWS4" + secret).encode()
@@ -148,6 +154,7 @@ def _signing_key(secret: str, day: str, region: str, service: str) -> bytes:
     return k
 
 
+@functools.lru_cache(maxsize=64)
 def _parse_stamp(stamp: str) -> int:
     """Seconds since the epoch of an X-Amz-Date (20261127T040000Z); ValueError if malformed."""
     if len(stamp) != 16 or stamp[8] != "T" or stamp[15] != "Z":
