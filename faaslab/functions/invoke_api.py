@@ -28,6 +28,7 @@ from faaslab.functions.model import (
     InvocationType,
     InvokeRequest,
     InvokeResult,
+    request_id,
 )
 from faaslab.http.server import Deferred, Request, Response
 
@@ -89,7 +90,7 @@ def parse_invoke(req: Request, name: str) -> tuple[str, InvocationType, InvokeRe
                 "Client context must be a valid Base64-encoded JSON object."
             ) from None
     want_tail = req.headers.get("x-amz-log-type", "None") == "Tail"
-    invoke = InvokeRequest(function, payload, str(uuid.uuid4()), client_context or None)
+    invoke = InvokeRequest(function, payload, request_id(), client_context or None)
     return function, itype, invoke, want_tail
 
 

@@ -7,6 +7,8 @@ the wire layers; nothing here does I/O.
 from __future__ import annotations
 
 import enum
+import os
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,3 +96,15 @@ class InvokeResult:
     payload: bytes
     function_error: str | None = None
     log_tail: bytes = b""  # the last 4 KB of this invocation's log, when asked for
+
+
+# Request and trace ids: unique, not secret (AWS's are visible to every caller), so they
+# come from a PRNG seeded once from the OS rather than from os.urandom (a getrandom
+# syscall each: three per invoke).
+ids = random.Random(os.urandom(32))
+
+
+def request_id() -> str:
+    """A random (version 4) UUID string, as AWS's request ids are."""
+    h = f"{(ids.getrandbits(128) & ~(0xF << 76) | (4 << 76)) & ~(0x3 << 62) | (0x2 << 62):032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

@@ -281,3 +281,16 @@ def test_too_many_requests_body() -> None:
 def test_partial_arn_resolves_to_function_name(name: str) -> None:
     function, *_ = parse_invoke(Request("POST", "/", "", {}, b"{}"), name)
     assert function == "hello"
+
+
+def test_request_ids_are_distinct_version_4_uuids() -> None:
+    import uuid
+
+    from faaslab.functions.model import request_id
+
+    ids = {request_id() for _ in range(10_000)}
+    assert len(ids) == 10_000
+    for rid in list(ids)[:200]:
+        parsed = uuid.UUID(rid)
+        assert str(parsed) == rid
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
