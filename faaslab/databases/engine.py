@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import os
 import pwd
 import secrets
@@ -34,9 +35,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from faaslab import linux
 from faaslab.databases import launcher
 from faaslab.databases.launcher import ENGINE_ROOT
 from faaslab.databases.model import ClusterSpec, Engine
+
+log = logging.getLogger(__name__)
 
 ADMIN_USER = "rdsadmin"
 START_TIMEOUT_S = 60.0
@@ -162,8 +166,15 @@ class EngineServer(ABC):
         if self.as_root:
             uid, gid = self._owner()
             preexec = functools.partial(
-                launcher.enter, str(self.host_dir), uid, gid, list(self.cgroup_procs)
+                launcher.enter,
+                str(self.host_dir),
+                uid,
+                gid,
+                list(self.cgroup_procs),
+                int(self.stop_signal),
             )
+        else:
+            preexec = functools.partial(linux.set_parent_death_signal, int(self.stop_signal))
         log = open(self.host_dir / self.log_name, "ab")  # noqa: SIM115 (the child keeps it)
         try:
             return await asyncio.create_subprocess_exec(
@@ -214,8 +225,35 @@ class EngineServer(ABC):
         if self.running:
             return
         self._make_dirs()
+        await self._outlive_orphan()
         self.proc = await self._spawn(self._server_argv(settings))
         await self._wait_ready()
+
+    pid_file = "run/mysqld.pid"  # relative to the cluster dir
+    server_names = ("mariadbd", "mysqld")
+
+    async def _outlive_orphan(self) -> None:
+        """An engine left by a faaslab that died is shutting down (it got its parent-death
+        signal): wait for it to let go of the data dir; kill it if it will not."""
+        try:
+            pid = int((self.host_dir / self.pid_file).read_text().split()[0])
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() not in self.server_names:
+                    return
+        except (OSError, ValueError, IndexError):
+            return
+        log.warning(
+            "%s: waiting for the engine left by an earlier run (pid %d)", self.host_dir, pid
+        )
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            await asyncio.sleep(0.05)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
     @property
     def running(self) -> bool:
@@ -498,6 +536,8 @@ class PostgreSQL(EngineServer):
     """aurora-postgresql: PostgreSQL's `postgres`."""
 
     server_user = "postgres"
+    pid_file = "data/postmaster.pid"
+    server_names = ("postgres", "postmaster")
     stop_signal = signal.SIGINT  # "fast" shutdown: clean, without waiting for clients
 
     @property

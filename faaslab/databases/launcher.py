@@ -16,12 +16,19 @@ from __future__ import annotations
 
 import os
 
-from faaslab.linux import MS_BIND, MS_REC, mount, mount_tmpfs, unshare_mounts
+from faaslab.linux import (
+    MS_BIND,
+    MS_REC,
+    mount,
+    mount_tmpfs,
+    set_parent_death_signal,
+    unshare_mounts,
+)
 
 ENGINE_ROOT = "/tmp/cluster"  # where the cluster dir appears to the engine
 
 
-def enter(directory: str, uid: int, gid: int, cgroup_procs: list[str]) -> None:
+def enter(directory: str, uid: int, gid: int, cgroup_procs: list[str], death_signal: int) -> None:
     pid = str(os.getpid())
     for procs in cgroup_procs:  # (--cpu-limits: the capacity's CPU share) while still root
         with open(procs, "w") as f:
@@ -36,4 +43,8 @@ def enter(directory: str, uid: int, gid: int, cgroup_procs: list[str]) -> None:
     os.setgroups([])
     os.setgid(gid)
     os.setuid(uid)
+    # If faaslab dies (even by kill -9), the engine gets its clean-shutdown signal rather
+    # than living on as an orphan holding the data dir. (Set after the uid change, which
+    # would clear it.)
+    set_parent_death_signal(death_signal)
     os.chdir(ENGINE_ROOT)

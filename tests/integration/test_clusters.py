@@ -413,3 +413,39 @@ def test_without_the_fast_path_the_endpoint_proxies_everything(tmp_path: Path) -
             assert query(conn, "SELECT v FROM t") == [(1,)]
     finally:
         assert fl.stop() == 0
+
+
+@pytest.mark.parametrize("engine", ["mysql", "postgresql"])
+def test_kill_9_of_faaslab_stops_the_engine_and_a_restart_keeps_the_data(
+    tmp_path: Path, engine: str
+) -> None:
+    state = tmp_path / "s"
+    fl = start_faaslab(FIXTURES / "dbcloud.yaml", state, "--time-scale", SCALE)
+    info = create(fl, "crashy", engine, "--min-capacity", "2", "--auto-pause", "0")
+    with contextlib.closing(connect(engine, info["Port"])) as conn:
+        query(conn, "CREATE TABLE kept (v VARCHAR(10))")
+        query(conn, "INSERT INTO kept VALUES ('committed')")
+        conn.commit()
+    engine_pid = describe(fl, "crashy")["EnginePid"]
+    fl.proc.kill()
+    fl.proc.wait()
+
+    def engine_gone() -> bool:
+        try:
+            os.kill(engine_pid, 0)
+        except ProcessLookupError:
+            return True
+        try:  # a zombie until its (dead) parent is reaped
+            stat = Path(f"/proc/{engine_pid}/stat").read_text()
+        except OSError:
+            return True
+        return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+    wait_for(engine_gone, 30, "the orphaned engine to stop")
+    fl = start_faaslab(FIXTURES / "dbcloud.yaml", state, "--time-scale", SCALE)
+    try:
+        assert describe(fl, "crashy")["Status"] == "available"
+        with contextlib.closing(connect(engine, info["Port"])) as conn:
+            assert query(conn, "SELECT v FROM kept") == [("committed",)]
+    finally:
+        assert fl.stop() == 0
