@@ -54,8 +54,20 @@ def db() -> None:
     show_default=True,
     help="Pause after this many seconds with no connections (300-86400); 0 = never.",
 )
-@click.option("--master-username", default="admin1", show_default=True)
-@click.option("--master-password", prompt=True, hide_input=True, confirmation_prompt=False)
+@click.option(
+    "--master-username",
+    default="admin1",
+    show_default=True,
+    help="The cluster's master user (AWS reserves rdsadmin; aurora-postgresql also admin).",
+)
+@click.option(
+    "--master-password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=False,
+    help='8-41 printable ASCII characters (PostgreSQL: up to 99), not / " @ or space. '
+    "Asked for when not given.",
+)
 @click.option("--database-name", default=None, help="A database to create at once.")
 @click.option("--port", type=int, default=None, help="Endpoint port  [default: a free one]")
 @endpoint_option

@@ -218,7 +218,8 @@ class Endpoint:
             return
         if self.splicer is not None and engine.transport is not None:
             await self._kernel_splice(client, transport, engine.transport, left)
-            if client.closed:
+            if client.closed:  # gone while the splice was set up: nobody else closes this
+                engine.transport.close()
                 return
         engine.attach(client)
         client.attach(engine)
