@@ -27,6 +27,8 @@ from typing import Any
 
 import httptools
 
+from faaslab.functions import runtime_link as link
+
 API = "/2018-06-01/runtime"
 RECV_SIZE = 65536
 
@@ -101,6 +103,77 @@ class RuntimeClient:
     ) -> tuple[int, dict[str, str], bytes]:
         self.send(method, path, body, headers)
         return self.receive()
+
+
+class LinkClient:
+    """The same calls as RuntimeClient, over faaslab's binary runtime link (runtime_link.py)
+    on the socketpair the control plane handed over: no HTTP to build or parse, and no
+    202 to wait for (a result is its own acknowledgement, and implies `next`)."""
+
+    def __init__(self, fd: int) -> None:
+        self._sock = socket.socket(fileno=fd)
+        self._buf = bytearray()
+        self._result: bytes | None = None  # an R/E frame waiting for the `next` it implies
+        self._acks = 0  # 202s the loop will ask for (answered here, never sent)
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+        more: bool = False,
+    ) -> None:
+        h = {k.lower(): v for k, v in (headers or {}).items()}
+        if method == "GET":  # invocation/next
+            out, self._result = (self._result or link.frame(b"N", [])), None
+            self._sock.sendall(out)
+            return
+        if path.endswith("/init/error"):
+            # acknowledged for real: the runtime exits next, and the control plane must
+            # have read why before it sees the exit
+            error_type = h.get("lambda-runtime-function-error-type", "Unhandled")
+            self._sock.sendall(link.frame(b"I", [error_type.encode()], body))
+            return
+        self._acks += 1
+        request_id = path.rsplit("/", 2)[-2]
+        rss = h.get("faaslab-max-rss-kb", "").encode()
+        if path.endswith("/response"):
+            self._result = link.frame(b"R", [request_id.encode(), rss], body)
+        else:
+            error_type = h.get("lambda-runtime-function-error-type", "Unhandled")
+            self._result = link.frame(b"E", [request_id.encode(), rss, error_type.encode()], body)
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def receive(self) -> tuple[int, dict[str, str], bytes]:
+        if self._acks:
+            self._acks -= 1
+            return 202, {}, b""
+        buf = self._buf
+        while True:
+            if len(buf) >= 4:
+                n = int.from_bytes(buf[:4], "big")
+                if len(buf) >= 4 + n:
+                    body = bytes(buf[4 : 4 + n])
+                    del buf[: 4 + n]
+                    if body[:1] == b"A":
+                        return 202, {}, b""
+                    fields, payload = link.split(body, len(link.EVENT_HEADERS))
+                    headers = {
+                        name: value.decode()
+                        for name, value in zip(link.EVENT_HEADERS, fields, strict=True)
+                        if value
+                    }
+                    return 200, headers, payload
+            data = self._sock.recv(RECV_SIZE)
+            if not data:
+                raise ConnectionError("the control plane closed the runtime link")
+            buf += data
+
+
+Client = RuntimeClient | LinkClient
 
 
 class _ResponseSink:
@@ -190,7 +263,7 @@ class _InitError(Exception):
         self.error_type = error_type
 
 
-def _initialise(client: RuntimeClient, env: dict[str, str]) -> Callable[[Any, LambdaContext], Any]:
+def _initialise(client: Client, env: dict[str, str]) -> Callable[[Any, LambdaContext], Any]:
     """The init phase: import the handler, or report the init error and exit as AWS does."""
     try:
         return load_handler(env["_HANDLER"])
@@ -206,7 +279,7 @@ def _initialise(client: RuntimeClient, env: dict[str, str]) -> Callable[[Any, La
     os._exit(1)
 
 
-def _post_error(client: RuntimeClient, path: str, err: dict[str, Any], more: bool = False) -> None:
+def _post_error(client: Client, path: str, err: dict[str, Any], more: bool = False) -> None:
     """Send an error without waiting: the caller reads its 202 in order (pipelining)."""
     _flush()
     client.send(
@@ -221,7 +294,9 @@ def _post_error(client: RuntimeClient, path: str, err: dict[str, Any], more: boo
 def run(env: dict[str, str] | None = None, api_fd: int | None = None) -> None:
     """The runtime loop. Never returns normally: the environment is killed from outside."""
     env = dict(os.environ) if env is None else env
-    client = RuntimeClient(env["AWS_LAMBDA_RUNTIME_API"], api_fd)
+    client: Client = (
+        LinkClient(api_fd) if api_fd is not None else RuntimeClient(env["AWS_LAMBDA_RUNTIME_API"])
+    )
     task_root = env.get("LAMBDA_TASK_ROOT", "/var/task")
     if task_root not in sys.path:
         sys.path.insert(0, task_root)

@@ -49,8 +49,9 @@ from faaslab.functions.model import (
     InvokeRequest,
     InvokeResult,
 )
+from faaslab.functions.runtime_link import RuntimeLink
 from faaslab.functions.spawner import Spawner
-from faaslab.http.server import HttpProtocol, serve
+from faaslab.http.server import serve
 
 SPARES = 2  # environments-to-be forked ahead of time (see zygote.py): cold starts skip ~15 ms
 EVENT_RETRY_DELAYS = (60.0, 120.0)  # AWS retries a failed async invoke twice: ~1 min, ~2 min
@@ -341,11 +342,11 @@ class Manager:
         if spec.command is None:
             # faaslab's own runtime gets its Runtime API connection ready-made: a Unix
             # socketpair costs half a loopback TCP round trip, and no other process can
-            # reach it. (AWS_LAMBDA_RUNTIME_API still names the TCP port, for other clients.)
+            # reach it; on it the calls are binary frames (runtime_link.py). The HTTP
+            # Runtime API stays on AWS_LAMBDA_RUNTIME_API's TCP port, for other clients.
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             loop = asyncio.get_running_loop()
-            handler = runtime_api.make_handler(env)
-            await loop.connect_accepted_socket(lambda: HttpProtocol(handler), ours)  # type: ignore[arg-type]
+            await loop.connect_accepted_socket(lambda: RuntimeLink(env), ours)
             fds.append(theirs.fileno())
         env.spawned_at = time.monotonic()
         env.init_error = None

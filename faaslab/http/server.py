@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 
 import httptools
 
@@ -55,6 +55,12 @@ class Response:
         return cls(status, json.dumps(obj).encode(), h)
 
 
+class Resolver(Protocol):
+    """Whoever writes a Deferred's answer once it comes (HttpProtocol, RuntimeLink)."""
+
+    def _resolved(self, d: Deferred) -> None: ...
+
+
 class Deferred:
     """A response that arrives later, without a task or a future.
 
@@ -70,7 +76,7 @@ class Deferred:
         self.response: Response | None = None
         self.cancelled = False
         self.on_cancel: Callable[[], None] | None = None
-        self._proto: HttpProtocol | None = None
+        self._proto: Resolver | None = None
         self._req: Request | None = None
         self._keep_alive = True
 
