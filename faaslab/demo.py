@@ -352,9 +352,15 @@ def part4(cluster: ClusterView, env: dict[str, str]) -> None:
     price = cluster.cost()["price_per_acu_hour"]
     click.echo(
         f"  {c['Engine']} EngineMode {c['EngineMode']} (Serverless {c['ServerlessVersion']}): "
-        f"a real {c['LocalEngine']} server, reached only through the endpoint "
-        f"{c['Endpoint']}:{c['Port']}.\n"
-        f"  Capacity {c['MinCapacity']:g}-{c['MaxCapacity']:g} ACU: MaxCapacity "
+        f"a real {c['LocalEngine']} server; clients connect to the endpoint "
+        f"{c['Endpoint']}:{c['Port']}"
+        + (
+            " (while the cluster is available, the kernel hands local ones straight to "
+            "the engine).\n"
+            if c.get("DirectPort")
+            else ".\n"
+        )
+        + f"  Capacity {c['MinCapacity']:g}-{c['MaxCapacity']:g} ACU: MaxCapacity "
         f"{c['MaxCapacity']:g} disables auto-scaling, so an active hour costs at most "
         f"${price * c['MaxCapacity']:.2f} (${price:.2f} per ACU-hour, per second, "
         f"{billing.V1_MINIMUM_SECONDS / 60:.0f}-minute minimum per activation).\n"
