@@ -166,6 +166,10 @@ class StateDB:
             [(source, name, time, value) for name, value in values.items()],
         )
 
+    def prune_metrics(self, before: float) -> None:
+        """Forget samples older than `before` (CloudWatch keeps 1-minute data 15 days)."""
+        self.conn.execute("DELETE FROM metrics WHERE time < ?", (before,))
+
     def metrics(self, source: str, name: str, since: float = 0.0) -> list[tuple[float, float]]:
         rows = self.conn.execute(
             "SELECT time, value FROM metrics WHERE source = ? AND name = ? AND time >= ? "

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 SAMPLE_EMULATED_S = 5.0  # one sample per 5 emulated seconds...
 SAMPLE_MIN_REAL_S = 0.5  # ...but not more often than this in real time
 SCALING_POINT_POLL_S = 0.02  # while a v1 change waits for a scaling point
+METRICS_KEPT_S = 15 * 86400.0  # as CloudWatch keeps 1-minute data
+PRUNE_EVERY_S = 3600.0
 
 
 @dataclass
@@ -62,8 +64,12 @@ class Monitor:
                 await self.task
 
     async def _run(self) -> None:
+        pruned = 0.0
         while True:
             await asyncio.sleep(self.interval)
+            if time.monotonic() - pruned > PRUNE_EVERY_S:
+                pruned = time.monotonic()
+                self.db.prune_metrics(self.clock.now() - METRICS_KEPT_S)
             for cluster in list(self.clusters.values()):
                 try:
                     await self.sample(cluster)
