@@ -23,27 +23,21 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+from invoke import free_port, start_faaslab
+
 HERE = Path(__file__).resolve().parent
 PASSWORD = "Bench-pass99"
 ROWS = 100_000  # x ~200 bytes = ~20 MB for the bulk read
 SCALE = 300  # --time-scale: AWS's minimum 300 s auto-pause takes 1 s
 PAIRS = 6  # connection pairs for the point selects
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def api(url: str, path: str) -> Any:
@@ -295,24 +289,12 @@ def main() -> None:
     work.chmod(0o755)  # the engines' own users reach the bare copies below it
     template = work / "template.yaml"
     template.write_text(TEMPLATE.format(password=PASSWORD))
-    port = free_port()
-    up = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "faaslab.cli",
-            "up",
-            str(template),
-            "--port",
-            str(port),
-            "--state-dir",
-            str(work / "state"),
-            "--time-scale",
-            str(SCALE),
-            *(["--no-db-fast-path"] if args.no_fast_path else []),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    up, port = start_faaslab(
+        work / "state",
+        "--time-scale",
+        str(SCALE),
+        *(["--no-db-fast-path"] if args.no_fast_path else []),
+        template=template,
     )
     url = f"http://127.0.0.1:{port}"
     results: dict[str, Any] = {
@@ -320,15 +302,6 @@ def main() -> None:
         "python": platform.python_version(),
     }
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                api(url, "/_faaslab/health")
-                break
-            except OSError:
-                if up.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("faaslab up did not start") from None
-                time.sleep(0.1)
         for engine in args.engines.split(","):
             results[engine] = bench_engine(engine, url, work / "state", work, args)
     finally:

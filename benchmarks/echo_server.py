@@ -32,12 +32,15 @@ class Echo(asyncio.Protocol):
         self.body += body
 
     def on_message_complete(self) -> None:
+        self.answer(self.body)
+
+    def answer(self, body: bytes) -> None:
         assert self.transport is not None
         self.transport.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
-            + str(len(self.body)).encode()
+            + str(len(body)).encode()
             + b"\r\n\r\n"
-            + self.body
+            + body
         )
 
 

@@ -62,7 +62,10 @@ def start_echo(script: str = "echo_server.py") -> tuple[subprocess.Popen[bytes],
     return proc, port
 
 
-def start_faaslab(state: Path, *args: str) -> tuple[subprocess.Popen[bytes], int]:
+def start_faaslab(
+    state: Path, *args: str, template: Path = HERE / "functions" / "template.yaml"
+) -> tuple[subprocess.Popen[bytes], int]:
+    """`faaslab up TEMPLATE` on a free port, quiet, once its health check answers."""
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -70,7 +73,7 @@ def start_faaslab(state: Path, *args: str) -> tuple[subprocess.Popen[bytes], int
             "-m",
             "faaslab.cli",
             "up",
-            str(HERE / "functions" / "template.yaml"),
+            str(template),
             "--port",
             str(port),
             "--state-dir",
@@ -80,7 +83,7 @@ def start_faaslab(state: Path, *args: str) -> tuple[subprocess.Popen[bytes], int
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    wait_http(f"http://127.0.0.1:{port}/_faaslab/health", proc)
+    wait_http(f"http://127.0.0.1:{port}/_faaslab/health", proc, timeout=60)
     return proc, port
 
 

@@ -64,9 +64,27 @@ def mount_tmpfs(target: str, size_mb: int, mode: str = "1777") -> None:
     mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size_mb}m,mode={mode}")
 
 
-# -- who is on the other end of a loopback TCP connection (sock_diag, NETLINK_INET_DIAG)
+# -- sock_diag: the kernel's own socket table, one exact lookup at a time
 NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, NLMSG_ERROR = 4, 20, 1, 2
-INET_DIAG_NOCOOKIE = 0xFFFFFFFF
+DIAG_ANY = 0xFFFFFFFF  # (INET_DIAG_NOCOOKIE: do not check a cookie; all states)
+
+
+def sock_diag(request: bytes) -> bytes:
+    """Send one SOCK_DIAG_BY_FAMILY request (an inet_diag_req_v2 or unix_diag_req) and
+    return the answer's message (after its netlink header); OSError if the kernel
+    refuses or knows no such socket."""
+    import socket
+    import struct
+
+    header = struct.pack("<IHHII", 16 + len(request), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, 1, 0)
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG) as nl:
+        nl.send(header + request)
+        data = nl.recv(65536)
+    length, kind = struct.unpack_from("<IH", data, 0)
+    if kind == NLMSG_ERROR:
+        err = -struct.unpack_from("<i", data, 16)[0]
+        raise OSError(err, f"sock_diag: {os.strerror(err)}")
+    return data[16:length]
 
 
 def loopback_peer_uid(peer: tuple[str, int], local: tuple[str, int]) -> int | None:
@@ -83,24 +101,13 @@ def loopback_peer_uid(peer: tuple[str, int], local: tuple[str, int]) -> int | No
         return None
     addr = socket.inet_aton("127.0.0.1") + bytes(12)
     # inet_diag_req_v2 for the peer's socket: its source is the peer, its destination us
-    sockid = (
-        struct.pack("!HH", peer[1], local[1])
-        + addr
-        + addr
-        + struct.pack("<III", 0, INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE)
-    )
-    request = struct.pack("<BBBBI", socket.AF_INET, socket.IPPROTO_TCP, 0, 0, 0xFFFFFFFF)
-    request += sockid
-    header = struct.pack("<IHHII", 16 + len(request), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, 1, 0)
+    request = struct.pack("<BBBBI", socket.AF_INET, socket.IPPROTO_TCP, 0, 0, DIAG_ANY)
+    request += struct.pack("!HH", peer[1], local[1]) + addr + addr
+    request += struct.pack("<III", 0, DIAG_ANY, DIAG_ANY)
     try:
-        with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG) as nl:
-            nl.send(header + request)
-            data = nl.recv(65536)
+        msg = sock_diag(request)
     except OSError:
-        return None
-    _, kind = struct.unpack_from("<IH", data, 0)
-    if kind == NLMSG_ERROR:
         return None
     # inet_diag_msg: family, state, timer, retrans (4), sockid (48), expires, rqueue,
     # wqueue (12), uid
-    return int(struct.unpack_from("<I", data, 16 + 4 + 48 + 12)[0])
+    return int(struct.unpack_from("<I", msg, 4 + 48 + 12)[0])

@@ -140,9 +140,6 @@ class StateDB:
             ):
                 self.conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (identifier,))
 
-    def used_ports(self) -> set[int]:
-        return {r[0] for r in self.conn.execute("SELECT port FROM clusters")}
-
     # -- events
     def add_event(self, source: str, time: float, code: str, message: str) -> EventRecord:
         cur = self.conn.execute(

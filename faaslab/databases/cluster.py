@@ -482,11 +482,6 @@ class Cluster:
             "Ingress": list(spec.ingress),
         }
 
-    async def quiesce(self) -> None:
-        """For tests and `db delete`: wait until no transition is in flight."""
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._wait_settled()
-
 
 def _admits_loopback(spec: ClusterSpec) -> bool:
     loopback = ipaddress.ip_address("127.0.0.1")

@@ -23,12 +23,13 @@ from faaslab.clock import Clock
 from faaslab.config import Config
 from faaslab.databases import billing
 from faaslab.databases import capacity as capacity_rules
-from faaslab.databases.cluster import Cluster, State, spec_from_json, spec_to_json
+from faaslab.databases.cluster import Cluster, State, spec_from_json
 from faaslab.databases.endpoint import Endpoint
 from faaslab.databases.engine import EngineError, EngineSettings, engine_for
 from faaslab.databases.model import SYSTEM_PORTS, ClusterSpec
 from faaslab.databases.monitor import Monitor
 from faaslab.databases.shortcut import ConnectShortcut
+from faaslab.databases.spec import cluster_arn
 from faaslab.databases.splice import Splicer
 from faaslab.functions.cgroups import CgroupDriver, detect
 from faaslab.functions.model import DEFAULT_ACCOUNT
@@ -107,7 +108,7 @@ class Clusters:
                 return port
 
     def arn(self, identifier: str) -> str:
-        return f"arn:aws:rds:{self.config.region}:{DEFAULT_ACCOUNT}:cluster:{identifier}"
+        return cluster_arn(identifier, self.config.region, DEFAULT_ACCOUNT)
 
     def settings_for(self, spec: ClusterSpec, capacity: float) -> EngineSettings:
         per_acu = self.config.db_memory_per_acu_mb * 1024 * 1024
@@ -263,9 +264,6 @@ class Clusters:
             {"Id": e.id, "Date": e.time, "EventId": e.code, "Message": e.message}
             for e in self.db.events(cluster.identifier, after_id)
         ]
-
-    def spec_json(self, identifier: str) -> dict[str, Any]:
-        return spec_to_json(self.get(identifier).spec)
 
     def metrics(self, identifier: str, since: float = 0.0) -> dict[str, list[tuple[float, float]]]:
         cluster = self.get(identifier)

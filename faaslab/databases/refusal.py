@@ -84,7 +84,6 @@ PG_ENCRYPTION_REFUSED = b"N"  # the one-byte answer to SSLRequest / GSSENCReques
 
 SQLSTATE_INVALID_AUTHORIZATION = "28000"  # invalid_authorization_specification
 SQLSTATE_CANNOT_CONNECT_NOW = "57P03"  # cannot_connect_now
-SQLSTATE_TOO_MANY_CONNECTIONS = "53300"  # too_many_connections
 
 
 class RefusalProtocolError(ValueError):
@@ -187,12 +186,6 @@ def pg_hba_rejection(ip: str, user: str, database: str) -> bytes:
 def pg_cannot_connect_now(message: str = "the database system is starting up") -> bytes:
     """A 57P03 refusal (starting up, shutting down, being deleted: say which)."""
     return pg_error_response(message, sqlstate=SQLSTATE_CANNOT_CONNECT_NOW)
-
-
-def pg_too_many_connections() -> bytes:
-    return pg_error_response(
-        "sorry, too many clients already", sqlstate=SQLSTATE_TOO_MANY_CONNECTIONS
-    )
 
 
 # --- async drivers

@@ -36,7 +36,7 @@ import os
 import socket
 import struct
 
-from faaslab import bpf
+from faaslab import bpf, linux
 
 SO_COOKIE = 57
 MAX_PAIRS = 65536
@@ -74,29 +74,22 @@ def _cookie(sock: socket.socket) -> int:
     return int(struct.unpack("<Q", sock.getsockopt(socket.SOL_SOCKET, SO_COOKIE, 8))[0])
 
 
-NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, NLMSG_ERROR = 4, 20, 1, 2
 UDIAG_SHOW_PEER, UNIX_DIAG_PEER = 0x4, 2
-_ANY = 0xFFFFFFFF
 
 
 def _unix_diag(inode: int, show: int = 0) -> tuple[int, int | None]:
     """(cookie, peer inode) of the Unix socket with this inode, from sock_diag."""
-    request = struct.pack("<BBHIIIII", socket.AF_UNIX, 0, 0, _ANY, inode, show, _ANY, _ANY)
-    header = struct.pack("<IHHII", 16 + len(request), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, 1, 0)
-    with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG) as nl:
-        nl.send(header + request)
-        data = nl.recv(65536)
-    length, kind = struct.unpack_from("<IH", data, 0)
-    if kind == NLMSG_ERROR:
-        err = -struct.unpack_from("<i", data, 16)[0]
-        raise OSError(err, f"sock_diag: {os.strerror(err)}")
-    c0, c1 = struct.unpack_from("<II", data, 24)
+    any_ = linux.DIAG_ANY
+    msg = linux.sock_diag(
+        struct.pack("<BBHIIIII", socket.AF_UNIX, 0, 0, any_, inode, show, any_, any_)
+    )
+    c0, c1 = struct.unpack_from("<II", msg, 8)  # unix_diag_msg: 4 bytes, inode, cookie
     peer = None
-    offset = 32
-    while offset + 4 <= length:
-        alen, atype = struct.unpack_from("<HH", data, offset)
+    offset = 16
+    while offset + 4 <= len(msg):
+        alen, atype = struct.unpack_from("<HH", msg, offset)
         if atype == UNIX_DIAG_PEER:
-            peer = int(struct.unpack_from("<I", data, offset + 4)[0])
+            peer = int(struct.unpack_from("<I", msg, offset + 4)[0])
         offset += (alen + 3) & ~3
     return c0 | (c1 << 32), peer
 

@@ -35,7 +35,9 @@ DEFAULT_NAME = "Fred Smith"
 
 
 def request_name(event: Any) -> str:
-    """The name from a direct invoke ({"name": ...}) or from an HttpApi event's JSON body."""
+    """The name from a direct invoke ({"name": ...}) or from an HttpApi event's JSON body.
+    (The same as hello_sqlite/hello_common.py's: each CodeUri is deployed on its own, so
+    a function cannot import another function's code.)"""
     if not isinstance(event, dict):
         return DEFAULT_NAME
     body = event.get("body")
