@@ -120,6 +120,7 @@ class Cluster:
             engine.cgroup_procs = cgroup.procs_files
         self._changed = asyncio.Event()  # set (and replaced) at every state change
         self._idle_timer: Timer | None = None
+        self._idle_check: asyncio.Task[None] | None = None  # _maybe_pause, when it runs
         self._pause_task: asyncio.Task[None] | None = None
         self._resume_task: asyncio.Task[None] | None = None
         self._watch_task: asyncio.Task[None] | None = None
@@ -258,7 +259,7 @@ class Cluster:
         """faaslab is stopping: stop the engine cleanly, keep the recorded state."""
         self._cancel_idle_timer()
         self._close_shortcut()
-        for task in (self._pause_task, self._resume_task, self._watch_task):
+        for task in (self._idle_check, self._pause_task, self._resume_task, self._watch_task):
             if task is not None:
                 task.cancel()
         if self.engine.running:
@@ -362,7 +363,7 @@ class Cluster:
     def _idle_expired(self) -> None:
         self._idle_timer = None
         if self.state is State.AVAILABLE and self.connections == 0:
-            asyncio.get_running_loop().create_task(self._maybe_pause())
+            self._idle_check = asyncio.get_running_loop().create_task(self._maybe_pause())
         elif self.state is State.SCALING:
             self._arm_idle_timer_after_change()
 

@@ -8,6 +8,7 @@ runs (a client during the pause's drain, during the shutdown) happen on purpose.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,22 @@ def settings_for(spec: ClusterSpec, capacity: float) -> EngineSettings:
     return EngineSettings(8 << 20, int(capacity * 90))
 
 
+_made: list[Cluster] = []
+
+
+def arun(test: Coroutine[Any, Any, None]) -> None:
+    """asyncio.run, then shut the test's clusters down: no pause/resume task outlives it."""
+
+    async def body() -> None:
+        try:
+            await test
+        finally:
+            while _made:
+                await _made.pop().shutdown()
+
+    asyncio.run(body())
+
+
 async def make(tmp_path: Path, **spec_changes: Any) -> tuple[Cluster, ScriptedEngine, StateDB]:
     import dataclasses
 
@@ -97,6 +114,7 @@ async def make(tmp_path: Path, **spec_changes: Any) -> tuple[Cluster, ScriptedEn
     # scale 1e6: AWS's 300 s idle time is 0.3 ms, the 2 s drain is 2 us
     cluster = Cluster(spec, 40000, engine, db, Clock(1e6), settings_for)  # type: ignore[arg-type]
     await cluster.create()
+    _made.append(cluster)
     return cluster, engine, db
 
 
@@ -119,7 +137,7 @@ def test_transition_table_is_closed_and_refuses_other_moves(tmp_path: Path) -> N
         with pytest.raises(RuntimeError, match="no transition available -> resuming"):
             cluster._set(State.RESUMING)
 
-    asyncio.run(run())
+    arun(run())
 
 
 def test_idle_cluster_pauses_with_aws_events_and_records_the_activation(tmp_path: Path) -> None:
@@ -132,7 +150,7 @@ def test_idle_cluster_pauses_with_aws_events_and_records_the_activation(tmp_path
         assert end is not None and end >= start and scale == 1e6
         assert db.clusters()[0]["state"] == "paused"
 
-    asyncio.run(run())
+    arun(run())
 
 
 def test_no_pause_while_a_client_is_connected(tmp_path: Path) -> None:
@@ -145,7 +163,7 @@ def test_no_pause_while_a_client_is_connected(tmp_path: Path) -> None:
         cluster.client_disconnected()
         await until(lambda: cluster.state is State.PAUSED)
 
-    asyncio.run(run())
+    arun(run())
 
 
 def test_client_during_the_drain_cancels_the_pause(tmp_path: Path) -> None:
@@ -162,7 +180,7 @@ def test_client_during_the_drain_cancels_the_pause(tmp_path: Path) -> None:
         assert codes(db)[-2:] == ["RDS-EVENT-0144", "RDS-EVENT-0146"]
         assert "stop" not in engine.calls
 
-    asyncio.run(run())
+    arun(run())
 
 
 def test_client_during_the_shutdown_waits_then_resumes(tmp_path: Path) -> None:
@@ -185,7 +203,7 @@ def test_client_during_the_shutdown_waits_then_resumes(tmp_path: Path) -> None:
         ]
         assert len(db.activations("c1")) == 2
 
-    asyncio.run(run())
+    arun(run())
 
 
 def test_many_waiters_share_one_resume(tmp_path: Path) -> None:
@@ -202,7 +220,7 @@ def test_many_waiters_share_one_resume(tmp_path: Path) -> None:
         assert engine.calls.count("start") == 1
         assert codes(db).count("RDS-EVENT-0147") == 1
 
-    asyncio.run(run())
+    arun(run())
 
 
 def test_failed_resume_refuses_the_waiters_and_the_next_client_retries(tmp_path: Path) -> None:
@@ -217,7 +235,7 @@ def test_failed_resume_refuses_the_waiters_and_the_next_client_retries(tmp_path:
         assert await cluster.ensure_running() == engine.socket_path
         assert cluster.state is State.AVAILABLE
 
-    asyncio.run(run())
+    arun(run())
 
 
 def test_engine_death_marks_the_cluster_paused_with_an_event(tmp_path: Path) -> None:
@@ -231,7 +249,7 @@ def test_engine_death_marks_the_cluster_paused_with_an_event(tmp_path: Path) -> 
         )
         assert await cluster.ensure_running() == engine.socket_path  # resumes: recovery
 
-    asyncio.run(run())
+    arun(run())
 
 
 def test_capacity_change_applies_settings_and_is_recorded(tmp_path: Path) -> None:
@@ -242,4 +260,4 @@ def test_capacity_change_applies_settings_and_is_recorded(tmp_path: Path) -> Non
         assert engine.calls[-1] == "apply 180"
         assert [c for _, c in db.capacity_changes("c1")] == [1, 2]
 
-    asyncio.run(run())
+    arun(run())
