@@ -68,6 +68,11 @@ def main() -> None:
 @click.option(
     "--cpu-limits/--no-cpu-limits", default=None, help=help_for("cpu_limits") + "  [default: off]"
 )
+@click.option(
+    "--cpu-placement/--no-cpu-placement",
+    default=None,
+    help=help_for("cpu_placement") + "  [default: on]",
+)
 @click.option("--region", default=None, help=help_for("region") + "  [default: us-east-1]")
 @click.option(
     "--uid-base", type=int, default=None, help=help_for("uid_base") + "  [default: 200000]"

@@ -31,6 +31,7 @@ import subprocess
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from faaslab import linux
 from faaslab.databases import launcher
 from faaslab.databases.launcher import ENGINE_ROOT
 from faaslab.databases.model import ClusterSpec, Engine
+from faaslab.placement import unpin_child
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +177,7 @@ class EngineServer(ABC):
             )
         else:
             preexec = functools.partial(linux.set_parent_death_signal, int(self.stop_signal))
+        preexec = functools.partial(_child_setup, preexec)
         log = open(self.host_dir / self.log_name, "ab")  # noqa: SIM115 (the child keeps it)
         try:
             return await asyncio.create_subprocess_exec(
@@ -703,3 +706,10 @@ class PostgreSQL(EngineServer):
 
 def engine_for(spec: ClusterSpec, host_dir: Path) -> EngineServer:
     return MariaDB(host_dir, spec) if spec.engine is Engine.MYSQL else PostgreSQL(host_dir, spec)
+
+
+def _child_setup(then: Callable[[], None]) -> None:
+    """Between fork and exec: the CPUs faaslab started with (the control plane's own
+    thread is pinned, see functions/placement.py), then the engine's own setup."""
+    unpin_child()
+    then()

@@ -167,6 +167,10 @@ class Environment:
         self.reported_rss_kb: int | None = None  # the runtime's own peak RSS, when it says
         self._log_fd: int | None = None
         self._partial = bytearray()
+        # CPU placement (faaslab/placement.py): where the current invocation should run,
+        # and where the runtime is (None: not placed yet, e.g. a new runtime process).
+        self.want_home = False
+        self.at_home: bool | None = None
         # Environments live on the control plane's loop; asking asyncio for it costs a
         # getpid() syscall per call on Python 3.11 (its fork check), twice per invoke.
         self.loop = asyncio.get_running_loop()
@@ -234,12 +238,27 @@ class Environment:
         self.fire(EnvEvent.ASSIGN)
         self.current = inv
         self.uses += 1
+        self.want_home = self.manager.placement.started()
+        self.apply_placement()
         w = self.next_waiter
         if w is not None and not w.done:
             self.next_waiter = None
             w.resolve(self._deliver(inv))
             # Thaw after the write: the runtime wakes once, with its event already there.
             self._thaw()
+
+    def release_current(self) -> None:
+        """The environment no longer runs an invocation (the one place `current` clears)."""
+        if self.current is not None:
+            self.current = None
+            self.manager.placement.finished()
+
+    def apply_placement(self) -> None:
+        """Move the runtime where the current invocation wants it, if it is elsewhere
+        (a syscall only when it moves: steady loads make none)."""
+        if self.pid is not None and self.at_home is not self.want_home:
+            self.manager.placement.move(self.pid, self.want_home)
+            self.at_home = self.want_home
 
     def _thaw(self) -> None:
         if self._freeze_timer is not None:
@@ -282,7 +301,7 @@ class Environment:
         now = time.monotonic()
         duration = (now - inv.started) * 1000 if inv.delivered else 0.0
         init_ms, self.init_ms = self.init_ms, None
-        self.current = None
+        self.release_current()
         self.last_used = now
         if self.state is EnvState.BUSY:
             self.fire(EnvEvent.RESULT)

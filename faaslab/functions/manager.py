@@ -52,6 +52,7 @@ from faaslab.functions.model import (
 from faaslab.functions.runtime_link import RuntimeLink
 from faaslab.functions.spawner import Spawner
 from faaslab.http.server import serve
+from faaslab.placement import Placement
 
 SPARES = 2  # environments-to-be forked ahead of time (see zygote.py): cold starts skip ~15 ms
 EVENT_RETRY_DELAYS = (60.0, 120.0)  # AWS retries a failed async invoke twice: ~1 min, ~2 min
@@ -93,6 +94,7 @@ class Manager:
         self._spares: list[tuple[str, Cgroup | None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self.warnings: list[str] = []
+        self.placement = Placement(config.cpu_placement)
 
     # -- lifecycle
     async def start(self) -> None:
@@ -111,6 +113,7 @@ class Manager:
                 )
             self._runtime_paths = runtime_paths()
         await self._spawner.start()
+        self.placement.pin_control_plane()  # (after the zygote started: it keeps every CPU)
         for _ in range(SPARES):
             self._add_spare()
         self._sweeper = asyncio.create_task(self._sweep())
@@ -362,6 +365,9 @@ class Manager:
                 os.kill(pid, signal.SIGKILL)
             return
         env.pid = pid
+        env.at_home = None  # a new process: placed afresh
+        if env.current is not None:
+            env.apply_placement()
         self._by_pid[pid] = env
         if env.cgroup is not None:
             env.oom_baseline = env.cgroup.oom_kills()
@@ -418,7 +424,7 @@ class Manager:
         env.kill_runtime()
         if inv is not None:
             inv.complete(ServiceError("the environment was stopped"))
-        env.current = None
+        env.release_current()
         pool = self.pools.get(env.fn.name)
         if pool is not None:
             pool.envs.pop(env.id, None)

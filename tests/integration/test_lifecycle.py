@@ -65,6 +65,32 @@ def test_parallel_calls_get_distinct_environments(lam: Any) -> None:
     assert len({r["pid"] for r in results}) == 2
 
 
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs at least 2 CPUs")
+def test_cpu_placement_alone_beside_the_control_plane_overlapping_elsewhere(
+    faaslab: Faaslab, lam: Any
+) -> None:
+    """faaslab/placement.py: the control plane's thread and a lone invocation share one CPU;
+    overlapping invocations run on the others."""
+    cpus = sorted(os.sched_getaffinity(0))
+    home = [cpus[-1]]
+    assert os.sched_getaffinity(faaslab.proc.pid) == set(home)
+    for _ in range(2):  # (the second call finds the environment warm)
+        assert invoke(lam, "sleeper")[1]["cpus"] == home
+    results: list[Any] = []
+
+    def call() -> None:
+        results.append(invoke(lam, "sleeper", {"sleep": 0.3}))
+
+    for _ in range(2):  # two rounds: the first may start new environments
+        results.clear()
+        threads = [threading.Thread(target=call) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(r[1]["cpus"] for r in results) == sorted([home, cpus[:-1]])
+
+
 def test_handlers_do_not_run_as_root(lam: Any) -> None:
     _, out = invoke(lam, "probe")
     assert out["uid"] != 0 and out["gid"] != 0

@@ -16,6 +16,7 @@ EXPECTED_DEFAULTS = {
     "time_scale": 1.0,
     "init_timeout": 10.0,
     "cpu_limits": False,
+    "cpu_placement": True,
     "keep_alive": 600.0,
     "max_lifetime": 21600.0,
     "concurrency": 1000,
