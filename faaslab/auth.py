@@ -101,7 +101,9 @@ class Verifier:
             )
         names = m["headers"].split(";")
         region, service = m["region"], m["service"]
-        canonical = canonical_request(req.method, req.path, req.query, names, req.headers, req.body)
+        canonical = canonical_request(
+            req.method, req.path, req.query, names, req.headers, req.body, service
+        )
         string_to_sign = "\n".join(
             (
                 "AWS4-HMAC-SHA256",
@@ -123,13 +125,21 @@ class Verifier:
 
 
 def canonical_request(
-    method: str, path: str, query: str, names: list[str], headers: dict[str, str], body: bytes
+    method: str,
+    path: str,
+    query: str,
+    names: list[str],
+    headers: dict[str, str],
+    body: bytes,
+    service: str = "",
 ) -> str:
     """SigV4's canonical request, exactly as botocore builds it for the services faaslab
-    serves (the raw path quoted once more, the raw query sorted, trimmed header values).
-    Written out because botocore's version needs an AWSRequest and costs ~3x as much on
-    every invoke; tests/unit/test_auth.py checks both give the same text."""
-    uri = _canonical_uri(path)
+    serves (the raw path quoted once more — for S3 the raw path as it is — the raw query
+    sorted, trimmed header values). Written out because botocore's version needs an
+    AWSRequest and costs ~3x as much on every invoke; tests/unit/test_auth.py checks both
+    give the same text. For S3 the payload hash is the x-amz-content-sha256 the client
+    declared; the S3 layer checks it against the body it received."""
+    uri = (path or "/") if service == "s3" else _canonical_uri(path)
     pairs = sorted(tuple(p.partition("=")[::2]) for p in query.split("&")) if query else []
     canonical_query = "&".join(f"{k}={v}" for k, v in pairs)
     signed = sorted({n.strip().lower() for n in names})

@@ -26,8 +26,10 @@ from faaslab.functions.invoke_api import INVOKE_PATH, InvokeApi, error_response
 from faaslab.functions.logs import read_records
 from faaslab.functions.manager import Manager
 from faaslab.functions.model import ApiRoute, InvokeRequest
-from faaslab.http.server import Deferred, Request, Response, serve
+from faaslab.http.server import BodySink, Deferred, Request, Response, serve
 from faaslab.linux import loopback_peer_uid
+from faaslab.s3.api import S3Api
+from faaslab.s3.store import ObjectStore
 from faaslab.state import StateDB
 from faaslab.template import Template, TemplateError, load_template
 
@@ -52,6 +54,7 @@ class ControlPlane:
         self.db: StateDB | None = None
         self.clusters: Clusters | None = None
         self.invoke_api: InvokeApi | None = None
+        self.s3: S3Api | None = None
         self.router = apigw.Router([])
         self.server: asyncio.Server | None = None
         self.port = config.port
@@ -76,8 +79,20 @@ class ControlPlane:
                 region=self.config.region,
                 cluster_port=self.clusters.port_for,
             )
+        self.s3 = S3Api(
+            ObjectStore(self.state_dir / "s3", self.config.region),
+            self.verifier,
+            self.config.region,
+        )
+        if self.template is not None:
+            for bucket in self.template.buckets:
+                await self.s3.store.create_bucket(bucket)
         self.server = await serve(
-            self.handle, self.config.host, self.config.port, max_body=8 * 1024 * 1024
+            self.handle,
+            self.config.host,
+            self.config.port,
+            max_body=8 * 1024 * 1024,
+            sinks=self._body_sink,
         )
         self.port = self.server.sockets[0].getsockname()[1]
         self.manager = Manager(self.config, self.clock, self.state_dir, self.url)
@@ -98,11 +113,23 @@ class ControlPlane:
             await self.manager.stop()
         if self.db is not None:
             self.db.close()
+        if self.s3 is not None:
+            self.s3.store.close()
 
     # -- the edge
+    def _body_sink(
+        self, method: str, path: str, query: str, headers: dict[str, str]
+    ) -> BodySink | None:
+        """S3 PUT bodies stream to disk as they arrive (objects up to 5 GiB)."""
+        if self.s3 is None or not self.ready:
+            return None
+        return self.s3.sink(method, path, query, headers)
+
     def handle(self, req: Request) -> Response | Deferred | Awaitable[Response]:
         if not self.ready:
             return STARTING
+        if self.s3 is not None and S3Api.claims(req.headers):
+            return self.s3.handle(req)
         path = req.path
         if path.startswith("/2015-03-31/functions/") and self.invoke_api is not None:
             try:

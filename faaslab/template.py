@@ -11,6 +11,7 @@ a property faaslab needs uses it.
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from faaslab.functions.model import (
     EventKind,
     FunctionConfig,
 )
+from faaslab.s3.model import bucket_name_problem
 from faaslab.sam_yaml import TemplateError as TemplateError  # (part of this module's API)
 from faaslab.sam_yaml import parse_parameter_overrides as parse_parameter_overrides
 from faaslab.sam_yaml import read_template_file
@@ -42,11 +44,19 @@ from faaslab.sam_yaml import read_template_file
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 DB_CLUSTER = "AWS::RDS::DBCluster"
+S3_BUCKET = "AWS::S3::Bucket"
 SECURITY_GROUP = "AWS::EC2::SecurityGroup"  # only feeds clusters' ingress rules
 SECURITY_GROUP_INGRESS = "AWS::EC2::SecurityGroupIngress"  # likewise
 # Resource types faaslab runs; later components (S3, ...) extend this set.
 EMULATED_TYPES: frozenset[str] = frozenset(
-    {SERVERLESS_FUNCTION, LAMBDA_FUNCTION, DB_CLUSTER, SECURITY_GROUP, SECURITY_GROUP_INGRESS}
+    {
+        SERVERLESS_FUNCTION,
+        LAMBDA_FUNCTION,
+        DB_CLUSTER,
+        S3_BUCKET,
+        SECURITY_GROUP,
+        SECURITY_GROUP_INGRESS,
+    }
 )
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 DEFAULT_STACK_NAME = "faaslab"
@@ -72,6 +82,13 @@ _LOGICAL_ID = re.compile(r"[A-Za-z0-9]+")
 _STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
 _ENV_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]+")  # Lambda's pattern: at least two characters
 _SUB_VAR = re.compile(r"\$\{([^}]*)\}")
+_BUCKET_ATTRIBUTES = {
+    "Arn": "arn:aws:s3:::{name}",
+    "DomainName": "{name}.s3.amazonaws.com",
+    "RegionalDomainName": "{name}.s3.{region}.amazonaws.com",
+    "DualStackDomainName": "{name}.s3.dualstack.{region}.amazonaws.com",
+    "WebsiteURL": "http://{name}.s3-website-{region}.amazonaws.com",
+}
 _NO_VALUE = object()  # what `!Ref AWS::NoValue` resolves to: the key or item is dropped
 
 
@@ -82,6 +99,7 @@ class Template:
     path: Path
     functions: dict[str, FunctionConfig]  # by function name
     clusters: dict[str, ClusterSpec]  # by DBClusterIdentifier
+    buckets: dict[str, str]  # bucket name -> logical id
     routes: tuple[ApiRoute, ...]
     parameters: dict[str, str]  # resolved values, overrides applied
     unsupported: dict[str, str]  # logical id -> Type ("Fn.Events.E" -> "S3 event")
@@ -125,6 +143,16 @@ def load_template(
                 f"{clusters[spec.identifier].logical_id}",
             )
         clusters[spec.identifier] = spec
+    buckets: dict[str, str] = {}
+    for lid, resource in ctx.resources.items():
+        if resource["Type"] == S3_BUCKET:
+            name = ctx.bucket_name(lid)
+            if name in buckets:
+                raise ctx.error(
+                    f"Resources.{lid}.Properties.BucketName",
+                    f"bucket name {name!r} is already used by {buckets[name]}",
+                )
+            buckets[name] = lid
     functions: dict[str, FunctionConfig] = {}
     unsupported: dict[str, str] = {}
     for lid, resource in ctx.resources.items():
@@ -147,6 +175,7 @@ def load_template(
         path=ctx.path,
         functions=functions,
         clusters=clusters,
+        buckets=buckets,
         routes=routes,
         parameters=dict(ctx.params),
         unsupported=unsupported,
@@ -386,6 +415,8 @@ class _Context:
                 return self.function_name(name)
             if rtype == DB_CLUSTER:
                 return self.cluster(name).identifier
+            if rtype == S3_BUCKET:
+                return self.bucket_name(name)
             if rtype == SECURITY_GROUP:
                 return security_group_id(name)
             got = self.attribute_resolver(name, "Ref") if self.attribute_resolver else None
@@ -403,6 +434,9 @@ class _Context:
             return self.cluster_attribute(lid, attr)
         if rtype == SECURITY_GROUP and attr == "GroupId":
             return security_group_id(lid)
+        if rtype == S3_BUCKET and attr in _BUCKET_ATTRIBUTES:
+            name = self.bucket_name(lid)
+            return _BUCKET_ATTRIBUTES[attr].format(name=name, region=self.region)
         got = self.attribute_resolver(lid, attr) if self.attribute_resolver else None
         if got is None:
             raise self.error(
@@ -411,6 +445,23 @@ class _Context:
                 f"has no attribute {attr} emulated yet",
             )
         return got
+
+    def bucket_name(self, lid: str) -> str:
+        """BucketName, or CloudFormation's kind of generated name (stack-logicalid-suffix,
+        lower case), stable across restarts so the bucket's objects stay where they are."""
+        where = f"Resources.{lid}.Properties.BucketName"
+        props = self.resources[lid].get("Properties") or {}
+        if "BucketName" in props:
+            name = self.resolve(props["BucketName"], where)
+            if not isinstance(name, str):
+                raise self.error(where, f"expected a string, got {name!r}")
+            problem = bucket_name_problem(name)
+            if problem is not None:
+                raise self.error(where, f"invalid bucket name {name!r}: {problem}")
+            return name
+        suffix = hashlib.sha256(f"{self.stack}/{lid}".encode()).hexdigest()[:12]
+        base = re.sub(r"[^a-z0-9-]", "-", f"{self.stack}-{lid}".lower()).strip("-")
+        return f"{base[: 63 - 13]}-{suffix}"
 
     def sub(self, arg: Any, where: str) -> str:
         variables: dict[str, Any] = {}

@@ -41,7 +41,7 @@ EVENT_HEADERS = (
 MAX_FRAME = 16 * 1024 * 1024  # above Lambda's 6 MB payload limit, with room
 
 
-def frame(kind: bytes, fields: list[bytes], payload: bytes = b"") -> bytes:
+def frame(kind: bytes, fields: list[bytes], payload: bytes | memoryview = b"") -> bytes:
     """kind + (u32 length + bytes) per field + payload, behind the frame's own length."""
     body = kind + b"".join(_LEN.pack(len(f)) + f for f in fields) + payload
     return _LEN.pack(len(body)) + body

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import httptools
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
+_INLINE_BODY = 64 * 1024
 
 
 @dataclass(slots=True)
@@ -39,12 +40,13 @@ class Request:
     headers: dict[str, str]
     body: bytes
     peer: tuple[str, int] | None = None
+    sink: BodySink | None = None  # where a streamed body went (then `body` is empty)
 
 
 @dataclass(slots=True)
 class Response:
     status: int = 200
-    body: bytes = b""
+    body: bytes | memoryview = b""  # (a memoryview: e.g. of an mmap'ed file, sent uncopied)
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -53,6 +55,29 @@ class Response:
         if headers:
             h.update(headers)
         return cls(status, json.dumps(obj).encode(), h)
+
+
+class BodySink(Protocol):
+    """Takes a request body chunk by chunk as it arrives, instead of one bytes object
+    (S3 objects of gigabytes). It may raise BodyRejected to refuse the rest."""
+
+    def write(self, chunk: bytes) -> None: ...
+
+    def abort(self) -> None:
+        """The request ended before its body did (connection lost, parse error)."""
+
+
+# method, path (no query), query, lower-case headers -> a sink for this body, or None to
+# buffer it as usual
+SinkFactory = Callable[[str, str, str, dict[str, str]], "BodySink | None"]
+
+
+class BodyRejected(Exception):
+    """Raised by a sink: answer `response` and close the connection."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
 
 
 class Resolver(Protocol):
@@ -117,18 +142,23 @@ def _date() -> str:
 
 
 def encode_response(resp: Response, keep_alive: bool, head: bool = False) -> bytes:
-    """Serialise a response; Content-Length always set, so connections can be reused."""
+    """Serialise a response; Content-Length always set, so connections can be reused (a
+    handler may set it itself: a HEAD answer giving the size of a body it does not send)."""
     lines = [f"HTTP/1.1 {resp.status} {_REASONS.get(resp.status, 'Unknown')}"]
+    length: str | int = len(resp.body)
     for k, v in resp.headers.items():
+        if k == "Content-Length":
+            length = v
+            continue
         if "\r" in k or "\n" in k or "\r" in v or "\n" in v:  # never let a value inject headers
             k, v = k.replace("\r", " ").replace("\n", " "), v.replace("\r", " ").replace("\n", " ")
         lines.append(f"{k}: {v}")
-    lines.append(f"Content-Length: {len(resp.body)}")
+    lines.append(f"Content-Length: {length}")
     lines.append(f"Date: {_date()}")
     if not keep_alive:
         lines.append("Connection: close")
     head_bytes = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", "replace")
-    return head_bytes if head else head_bytes + resp.body
+    return head_bytes if head else head_bytes + bytes(resp.body)
 
 
 class HttpProtocol(asyncio.Protocol):
@@ -147,15 +177,25 @@ class HttpProtocol(asyncio.Protocol):
         "_parser",
         "_peer",
         "_pending",
+        "_rejected",
+        "_sink",
+        "_sinks",
         "_too_large",
         "_transport",
         "_url",
     )
 
     def __init__(
-        self, handler: Handler, max_body: int = DEFAULT_MAX_BODY, admit: Admit | None = None
+        self,
+        handler: Handler,
+        max_body: int = DEFAULT_MAX_BODY,
+        admit: Admit | None = None,
+        sinks: SinkFactory | None = None,
     ) -> None:
         self._admit = admit
+        self._sinks = sinks
+        self._sink: BodySink | None = None
+        self._rejected: Response | None = None
         self._handler = handler
         self._max_body = max_body
         self._parser = httptools.HttpRequestParser(self)
@@ -183,6 +223,9 @@ class HttpProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
         self._transport = None
+        if self._sink is not None:
+            self._sink.abort()
+            self._sink = None
         if self._deferred is not None:
             self._deferred.cancel()
             self._deferred = None
@@ -192,9 +235,17 @@ class HttpProtocol(asyncio.Protocol):
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             pass  # answered in on_message_complete; the connection is closed there
-        except (httptools.HttpParserError, _BodyTooLarge) as e:
+        except (httptools.HttpParserError, _BodyTooLarge, BodyRejected) as e:
             # httptools wraps exceptions raised by callbacks in HttpParserError.
-            if self._too_large:
+            if self._sink is not None:
+                self._sink.abort()
+                self._sink = None
+            if self._rejected is not None:
+                t = self._transport
+                if t is not None and not t.is_closing():
+                    t.write(encode_response(self._rejected, False))
+                    t.close()
+            elif self._too_large:
                 self._fail(413, f"request body larger than {self._max_body} bytes")
             else:
                 self._fail(400, f"malformed HTTP request: {e}")
@@ -205,6 +256,7 @@ class HttpProtocol(asyncio.Protocol):
         self._url = b""
         self._body_parts = []
         self._body_size = 0
+        self._sink = None
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -213,6 +265,19 @@ class HttpProtocol(asyncio.Protocol):
         self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
+        if self._sinks is not None:
+            url = self._url.decode("latin-1")
+            path, _, query = url.partition("?")
+            method = self._parser.get_method().decode("ascii")
+            try:
+                self._sink = self._sinks(method, path, query, self._headers)
+            except BodyRejected as e:
+                self._rejected = e.response
+                raise
+        if self._sink is not None:
+            if self._headers.get("expect", "").lower() == "100-continue" and self._transport:
+                self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            return  # the sink enforces its own size limit
         length = self._headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self._max_body:
             self._too_large = True
@@ -221,6 +286,13 @@ class HttpProtocol(asyncio.Protocol):
             self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
+        if self._sink is not None:
+            try:
+                self._sink.write(body)
+            except BodyRejected as e:
+                self._rejected = e.response
+                raise
+            return
         self._body_size += len(body)
         if self._body_size > self._max_body:
             self._too_large = True
@@ -232,8 +304,15 @@ class HttpProtocol(asyncio.Protocol):
         path, _, query = url.partition("?")
         body = self._body_parts[0] if len(self._body_parts) == 1 else b"".join(self._body_parts)
         req = Request(
-            self._parser.get_method().decode("ascii"), path, query, self._headers, body, self._peer
+            self._parser.get_method().decode("ascii"),
+            path,
+            query,
+            self._headers,
+            body,
+            self._peer,
+            self._sink,
         )
+        self._sink = None
         keep_alive = self._parser.should_keep_alive()
         if self._parser.should_upgrade():
             self._fail(400, "protocol upgrades are not supported")
@@ -290,7 +369,12 @@ class HttpProtocol(asyncio.Protocol):
         t = self._transport
         if t is None or t.is_closing():
             return
-        t.write(encode_response(resp, keep_alive, head=req.method == "HEAD"))
+        if len(resp.body) > _INLINE_BODY:  # large: not copied into one buffer with the head
+            t.write(encode_response(resp, keep_alive, head=True))
+            if req.method != "HEAD":
+                t.write(resp.body)
+        else:
+            t.write(encode_response(resp, keep_alive, head=req.method == "HEAD"))
         if not keep_alive:
             t.close()
 
@@ -322,10 +406,16 @@ async def serve(
     port: int,
     max_body: int = DEFAULT_MAX_BODY,
     admit: Admit | None = None,
+    sinks: SinkFactory | None = None,
 ) -> asyncio.Server:
     """Listen on host:port (port 0 picks a free one) and serve `handler`. `admit`, when
-    given, decides per connection whether it may talk at all (closed at once if not)."""
+    given, decides per connection whether it may talk at all (closed at once if not);
+    `sinks`, when given, may take a request's body as a stream (see BodySink)."""
     loop = asyncio.get_running_loop()
     return await loop.create_server(
-        lambda: HttpProtocol(handler, max_body, admit), host, port, reuse_address=True, backlog=1024
+        lambda: HttpProtocol(handler, max_body, admit, sinks),
+        host,
+        port,
+        reuse_address=True,
+        backlog=1024,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import textwrap
 from pathlib import Path
 
@@ -70,6 +71,7 @@ def test_minimal_function_gets_lambda_defaults(tmp_path: Path) -> None:
     assert template.routes == () and template.unsupported == {} and template.parameters == {}
     emulated = {"AWS::Serverless::Function", "AWS::Lambda::Function", "AWS::RDS::DBCluster"}
     emulated |= {"AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress"}
+    emulated |= {"AWS::S3::Bucket"}
     assert frozenset(emulated) == EMULATED_TYPES
     assert template.clusters == {}
 
@@ -418,7 +420,7 @@ def test_parse_parameter_overrides_rejects_garbage(bad: str) -> None:
 
 OTHER_RESOURCES = """\
   Bucket:
-    Type: AWS::S3::Bucket
+    Type: AWS::DynamoDB::Table
   Db:
     Type: AWS::RDS::DBInstance
     Properties:
@@ -458,7 +460,10 @@ def test_attribute_resolver_supplies_other_resources(tmp_path: Path) -> None:
         "DB_URL": "postgres://127.0.0.1/bucket-1",
     }
     assert ("Bucket", "Ref") in calls and ("Db", "Endpoint.Address") in calls
-    assert template.unsupported == {"Bucket": "AWS::S3::Bucket", "Db": "AWS::RDS::DBInstance"}
+    assert template.unsupported == {
+        "Bucket": "AWS::DynamoDB::Table",
+        "Db": "AWS::RDS::DBInstance",
+    }
     db = template.resources["Db"]
     assert db["Properties"]["MasterUsername"] == {"Ref": "User"}  # kept raw
     assert template.resolve(db["Properties"]["MasterUsername"], "Resources.Db") == "admin"
@@ -468,10 +473,37 @@ def test_attribute_resolver_supplies_other_resources(tmp_path: Path) -> None:
 
 def test_ref_without_resolver_is_the_logical_id(tmp_path: Path) -> None:
     props = BASIC + "Environment: {Variables: {BUCKET: !Ref Bucket}}\n"
-    path = write(tmp_path, one_function(props) + "  Bucket:\n    Type: AWS::S3::Bucket\n")
+    path = write(tmp_path, one_function(props) + "  Bucket:\n    Type: AWS::DynamoDB::Table\n")
     assert load_template(path).functions["HelloFn"].environment == {"BUCKET": "Bucket"}
     resolver_says_none = load_template(path, attribute_resolver=lambda lid, attr: None)
     assert resolver_says_none.functions["HelloFn"].environment == {"BUCKET": "Bucket"}
+
+
+def test_s3_buckets_are_named_referenced_and_checked(tmp_path: Path) -> None:
+    props = BASIC + (
+        "Environment: {Variables: {NAMED: !Ref Named, GEN: !Ref Generated, "
+        "ARN: !GetAtt Named.Arn, DOMAIN: !GetAtt Named.RegionalDomainName}}\n"
+    )
+    resources = (
+        "  Named:\n    Type: AWS::S3::Bucket\n"
+        "    Properties: {BucketName: !Sub 'data-${AWS::Region}'}\n"
+        "  Generated:\n    Type: AWS::S3::Bucket\n"
+    )
+    path = write(tmp_path, one_function(props) + resources)
+    template = load_template(path)
+    env = template.functions["HelloFn"].environment
+    assert env["NAMED"] == "data-us-east-1"
+    assert env["ARN"] == "arn:aws:s3:::data-us-east-1"
+    assert env["DOMAIN"] == "data-us-east-1.s3.us-east-1.amazonaws.com"
+    generated = env["GEN"]
+    assert re.fullmatch(r"[a-z0-9-]+-generated-[0-9a-f]{12}", generated), generated
+    assert load_template(path).functions["HelloFn"].environment["GEN"] == generated  # stable
+    assert template.buckets == {"data-us-east-1": "Named", generated: "Generated"}
+    assert template.unsupported == {}
+    bad = write(
+        tmp_path, one_function(BASIC) + resources.replace("data-${AWS::Region}", "Bad_Name")
+    )
+    assert "Resources.Named.Properties.BucketName: invalid bucket name 'Bad_Name'" in error_of(bad)
 
 
 def test_getatt_without_emulation_is_an_error(tmp_path: Path) -> None:

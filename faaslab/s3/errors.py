@@ -1,0 +1,111 @@
+"""S3's errors: code, HTTP status and message as AWS sends them, rendered as S3's XML."""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+from faaslab.functions.model import ids
+from faaslab.http.server import Response
+
+# code -> (status, AWS's message)
+ERRORS: dict[str, tuple[int, str]] = {
+    "AccessDenied": (403, "Access Denied"),
+    "BadDigest": (400, "The Content-MD5 you specified did not match what we received."),
+    "BucketAlreadyOwnedByYou": (
+        409,
+        "Your previous request to create the named bucket succeeded and you already own it.",
+    ),
+    "BucketNotEmpty": (409, "The bucket you tried to delete is not empty"),
+    "ConditionalRequestConflict": (
+        409,
+        "The conditional request cannot succeed due to a conflicting operation against "
+        "this resource.",
+    ),
+    "EntityTooLarge": (400, "Your proposed upload exceeds the maximum allowed size"),
+    "EntityTooSmall": (400, "Your proposed upload is smaller than the minimum allowed size"),
+    "IncompleteBody": (
+        400,
+        "You did not provide the number of bytes specified by the Content-Length HTTP header",
+    ),
+    "InvalidArgument": (400, "Invalid Argument"),
+    "InvalidBucketName": (400, "The specified bucket is not valid."),
+    "InvalidDigest": (400, "The Content-MD5 you specified is not valid."),
+    "InvalidPart": (
+        400,
+        "One or more of the specified parts could not be found.  The part may not have been "
+        "uploaded, or the specified entity tag may not match the part's entity tag.",
+    ),
+    "InvalidPartOrder": (
+        400,
+        "The list of parts was not in ascending order. Parts must be ordered by part number.",
+    ),
+    "InvalidRange": (416, "The requested range is not satisfiable"),
+    "InvalidRequest": (400, "Invalid Request"),
+    "MalformedXML": (
+        400,
+        "The XML you provided was not well-formed or did not validate against our published schema",
+    ),
+    "MethodNotAllowed": (405, "The specified method is not allowed against this resource."),
+    "MissingContentLength": (411, "You must provide the Content-Length HTTP header."),
+    "NoSuchBucket": (404, "The specified bucket does not exist"),
+    "NoSuchKey": (404, "The specified key does not exist."),
+    "NoSuchUpload": (
+        404,
+        "The specified upload does not exist. The upload ID may be invalid, or the upload "
+        "may have been aborted or completed.",
+    ),
+    "NotImplemented": (
+        501,
+        "A header you provided implies functionality that is not implemented",
+    ),
+    "PreconditionFailed": (412, "At least one of the pre-conditions you specified did not hold"),
+    "SignatureDoesNotMatch": (
+        403,
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your key and signing method.",
+    ),
+    "InvalidAccessKeyId": (
+        403,
+        "The AWS Access Key Id you provided does not exist in our records.",
+    ),
+    "XAmzContentSHA256Mismatch": (
+        400,
+        "The provided 'x-amz-content-sha256' header does not match what was computed.",
+    ),
+}
+
+
+class S3Error(Exception):
+    """An S3 error response. `extra` adds elements (BucketName, Key, ...) to the XML."""
+
+    def __init__(self, code: str, message: str | None = None, **extra: str) -> None:
+        status, default = ERRORS[code]
+        super().__init__(message or default)
+        self.code = code
+        self.status = status
+        self.message = message or default
+        self.extra = extra
+
+    def response(self, head: bool = False) -> Response:
+        rid = request_id()
+        headers = {"x-amz-request-id": rid, "x-amz-id-2": host_id()}
+        if head:  # HEAD answers carry no body: the code travels in the status alone
+            return Response(self.status, b"", headers)
+        parts = [f"<Code>{self.code}</Code><Message>{escape(self.message)}</Message>"]
+        parts += [f"<{k}>{escape(v)}</{k}>" for k, v in self.extra.items()]
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Error>'
+            + "".join(parts)
+            + f"<RequestId>{rid}</RequestId><HostId>{headers['x-amz-id-2']}</HostId></Error>"
+        )
+        headers["Content-Type"] = "application/xml"
+        return Response(self.status, body.encode(), headers)
+
+
+def request_id() -> str:
+    """S3's x-amz-request-id: 16 upper-case hex digits."""
+    return f"{ids.getrandbits(64):016X}"
+
+
+def host_id() -> str:
+    return f"faaslab/{ids.getrandbits(96):024x}"
