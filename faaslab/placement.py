@@ -22,6 +22,8 @@ and database engines get the original CPU set back between fork and exec
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import os
 
@@ -30,7 +32,8 @@ ORIGINAL_CPUS: frozenset[int] = frozenset(os.sched_getaffinity(0))
 
 
 def unpin_child() -> None:
-    """For preexec_fn: give a child process the CPU set faaslab itself started with."""
+    """For preexec_fn and thread pools' initializer: give a child process or a worker
+    thread the CPU set faaslab itself started with."""
     with contextlib.suppress(OSError):
         os.sched_setaffinity(0, ORIGINAL_CPUS)
 
@@ -48,9 +51,14 @@ class Placement:
         self.moves = 0  # sched_setaffinity calls made for runtimes (for tests and ps)
 
     def pin_control_plane(self) -> None:
-        """Pin the calling thread (the event loop's) to `home`."""
+        """Pin the calling thread (the event loop's) to `home`. Threads inherit their
+        creator's CPU set, so worker threads must start with `unpin_child` (the loop's
+        default executor gets that here; other pools pass it as their initializer)."""
         if self.enabled:
             os.sched_setaffinity(0, self._home_set)
+            asyncio.get_running_loop().set_default_executor(
+                concurrent.futures.ThreadPoolExecutor(initializer=unpin_child)
+            )
 
     def started(self) -> bool:
         """An invocation starts: should its runtime run at home? Yes when it is alone."""

@@ -592,7 +592,7 @@ def _parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         end = int(last) + 1 if last else size
     except ValueError:
         return None
-    if end <= start:
+    if last and end <= start:  # bytes=5-3: not a range S3 honours (the whole object)
         return None
     if start >= size:
         raise S3Error("InvalidRange", ActualObjectSize=str(size), RangeRequested=header)

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import os
 import uuid
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,6 +43,10 @@ def multipart_etag(parts: list[bytes]) -> str:
 
 def b64_md5(data: bytes) -> str:
     return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+def b64_crc32(data: bytes) -> str:
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
 
 
 def status(response: dict[str, Any]) -> int:
@@ -288,6 +293,36 @@ def test_malformed_content_md5_is_invalid_digest(
         "PUT", f"/{bucket}/k", body=b"hello", headers={"Content-MD5": "bm90IGFuIG1kNQ=="}
     )
     assert (r.status, r.error_code) == (400, "InvalidDigest")
+    fails(404, "NoSuchKey", s3.get_object, Bucket=bucket, Key="k")
+
+
+def test_crc32_checksum_is_kept_and_returned_on_request(s3: Any, bucket: str) -> None:
+    """boto3 sends x-amz-checksum-crc32 with every PutObject: S3 answers it back, keeps it,
+    and returns it on HeadObject only when asked (x-amz-checksum-mode: ENABLED)."""
+    data = b"checksummed bytes"
+    r = s3.put_object(Bucket=bucket, Key="k", Body=data)
+    assert r["ChecksumCRC32"] == b64_crc32(data)
+    assert s3.head_object(Bucket=bucket, Key="k", ChecksumMode="ENABLED")["ChecksumCRC32"] == (
+        b64_crc32(data)
+    )
+    assert "ChecksumCRC32" not in s3.head_object(Bucket=bucket, Key="k")
+
+
+def test_wrong_crc32_checksum_is_bad_digest(
+    request: pytest.FixtureRequest, s3: Any, s3_endpoint: S3Endpoint, bucket: str
+) -> None:
+    """An x-amz-checksum-crc32 of other bytes: 400 BadDigest, and nothing is stored."""
+    moto_differs(request, "does not check x-amz-checksum-crc32 (it stores the object)")
+    r = s3_endpoint.request(
+        "PUT",
+        f"/{bucket}/k",
+        body=b"hello",
+        headers={
+            "x-amz-checksum-crc32": b64_crc32(b"other"),
+            "x-amz-sdk-checksum-algorithm": "CRC32",
+        },
+    )
+    assert (r.status, r.error_code) == (400, "BadDigest")
     fails(404, "NoSuchKey", s3.get_object, Bucket=bucket, Key="k")
 
 
