@@ -165,6 +165,7 @@ def run_demo(port: int | None = None) -> int:
             for w in cloud.cp.manager.warnings if cloud.cp.manager else []:
                 click.secho(f"warning: {w}", fg="yellow")
             part2(cloud, env)
+            part3(cloud, env)
             engine_pids = aurora_parts(cloud, env)
         alive = [pid for pid in engine_pids if _alive(pid)]
         if alive:
@@ -289,6 +290,74 @@ def part2(cloud: LocalCloud, env: dict[str, str]) -> None:
         f"with an empty /tmp. The log shows the create {len(creates)} time(s) for {containers} "
         "container(s), once per new container.",
     )
+
+
+def part3(cloud: LocalCloud, env: dict[str, str]) -> None:
+    heading("Part 3 (optional exercise): the SQLite file kept in S3 between containers")
+    assert cloud.cp.template is not None
+    bucket = next(n for n, lid in cloud.cp.template.buckets.items() if lid == "TutorialBucket")
+    click.echo(
+        f"  helloSqliteS3 keeps sqlite/<dbname> in bucket {bucket} (generated name, as\n"
+        "  CloudFormation does); each call revalidates the container's copy in /tmp with a\n"
+        "  conditional GET and uploads the new file with If-Match (faaslab/sqlite_s3.py)"
+    )
+    calls = []
+    for name in ("Ann", "Bob", "Cid"):
+        out = run(["bash", str(EXAMPLE / "callservice.sh"), "helloSqliteS3", name, DB_NAME], env)
+        r = results_in(out)[-1]
+        calls.append(r)
+        click.echo(f"    {_timing(out)} {brief(r)} s3={_s3_brief(r)}")
+    click.echo("  four clients at the same instant (new containers pull the file from S3):")
+    together: list[dict[str, Any]] = []
+    for attempt in range(5):
+        names = [f"Parallel {4 * attempt + i + 1}" for i in range(4)]
+        batch = simultaneous(cloud.url, "helloSqliteS3", names, {"dbname": DB_NAME})
+        for r in batch:
+            click.echo(f"    {brief(r)} s3={_s3_brief(r)}")
+        together += batch
+        if any(r["newcontainer"] == 1 for r in batch):
+            break
+    final = _invoke_cli_db(env, "helloSqliteS3", "Dee", DB_NAME)
+    click.echo(f"    {brief(final)} s3={_s3_brief(final)}")
+    click.echo(
+        _indent(
+            run(["aws", "--endpoint-url", cloud.url, "s3", "ls", f"s3://{bucket}/sqlite/"], env)
+        )
+    )
+    sent = [r["value"].removeprefix("Hello ") for r in [*calls, *together, final]]
+    missing = [n for n in sent if n not in final["names"]]
+    containers = len({r["uuid"] for r in [*calls, *together, final]})
+    per_container: dict[str, int] = {}  # (each container's counts are cumulative)
+    for r in [*calls, *together, final]:
+        per_container[r["uuid"]] = max(per_container.get(r["uuid"], 0), r["s3"]["conflicts"])
+    conflicts = sum(per_container.values())
+    click.secho(
+        "Part 3. Do parallel containers see each other's names through S3?", fg="cyan", bold=True
+    )
+    click.echo(
+        f"    -> {'YES' if not missing else 'NO'}: {len(sent)} names sent through {containers} "
+        f"containers, the last call's database has {len(final['names'])} names"
+        + (f", missing {missing}" if missing else ", none lost")
+        + f". {conflicts} upload(s) found another container's write first and replayed "
+        "their insert on the newer file (If-Match: 412/409): the tutorial's plain download/upload "
+        "would have silently dropped those names."
+    )
+
+
+def _s3_brief(r: dict[str, Any]) -> str:
+    s = r.get("s3", {})
+    return (
+        f"(downloads {s.get('downloads')}, not modified {s.get('not_modified')}, "
+        f"uploads {s.get('uploads')}, conflicts {s.get('conflicts')})"
+    )
+
+
+def _invoke_cli_db(env: dict[str, str], function: str, name: str, dbname: str) -> dict[str, Any]:
+    out = run(["bash", str(EXAMPLE / "callservice.sh"), function, name, dbname], env)
+    return results_in(out)[-1]
+
+
+DB_NAME = "names.db"  # part 3's database file (the request's dbname)
 
 
 # -- parts 4-6: the Aurora Serverless MySQL cluster and helloMySQL
@@ -535,7 +604,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def simultaneous(url: str, function: str, names: list[str]) -> list[dict[str, Any]]:
+def simultaneous(
+    url: str, function: str, names: list[str], extra: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     """Invoke once per name, the requests leaving within microseconds of each other.
 
     Threads with a barrier are not enough here: a warm call takes ~2 ms, about the time one
@@ -561,7 +632,7 @@ def simultaneous(url: str, function: str, names: list[str]) -> list[dict[str, An
         req = AWSRequest(
             "POST",
             f"{url}/2015-03-31/functions/{function}/invocations",
-            data=json.dumps({"name": name}).encode(),
+            data=json.dumps({"name": name, **(extra or {})}).encode(),
             headers={"Content-Type": "application/json"},
         )
         SigV4Auth(creds, "lambda", "us-east-1").add_auth(req)

@@ -8,6 +8,7 @@
 set -euo pipefail
 function=${1:-helloSqlite}
 name=${2:-Fred Smith}
+dbname=${3:-}  # part 3 (helloSqliteS3): the database file to use, e.g. names.db
 endpoint=${FAASLAB_ENDPOINT:-http://127.0.0.1:4566}
 
 # faaslab's local keys, for whatever is not already set (the AWS CLI refuses to send an
@@ -22,8 +23,11 @@ trap 'rm -rf "$work"' EXIT
 # The payload goes through a file read with fileb://: raw bytes for both AWS CLI v1 (what
 # `pip install awscli` gives, which rejects --cli-binary-format) and v2 (which would otherwise
 # need --cli-binary-format raw-in-base64-out). json.dumps quotes any name safely.
-python3 -c 'import json, sys; print(json.dumps({"name": sys.argv[1]}), end="")' "$name" \
-    > "$work/payload.json"
+python3 -c 'import json, sys
+payload = {"name": sys.argv[1]}
+if sys.argv[2]:
+    payload["dbname"] = sys.argv[2]
+print(json.dumps(payload), end="")' "$name" "$dbname" > "$work/payload.json"
 
 # Invoke the function using the API Gateway (HttpApi) route instead:
 # time curl -s -X POST -H 'Content-Type: application/json' \

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -201,8 +202,6 @@ def test_a_put_cut_off_by_kill_9_never_becomes_visible(tmp_path: Path) -> None:
 def test_concurrent_conditional_writers_lose_nothing(fl: Faaslab) -> None:
     """8 writers, each read-modify-write with If-Match and a retry on 412/409: every
     increment lands exactly once (the race the SQLite-on-S3 pattern relies on)."""
-    import threading
-
     s3 = s3_client(fl, max_pool_connections=16)
     s3.put_object(Bucket="it-data", Key="counter", Body=b"0")
     conflicts = {"412": 0, "409": 0}
@@ -232,4 +231,32 @@ def test_concurrent_conditional_writers_lose_nothing(fl: Faaslab) -> None:
         t.join()
     assert s3.get_object(Bucket="it-data", Key="counter")["Body"].read() == b"200"
     assert sum(conflicts.values()) > 0, "no writer ever collided: the test proved nothing"
-    json.dumps(conflicts)
+
+
+def test_eight_functions_times_fifty_increments_make_exactly_400(
+    fl: Faaslab, tmp_path: Path
+) -> None:
+    """The issue's lost-update test through real containers: 8 parallel invocations of a
+    function using faaslab.sqlite_s3, 50 transactions each, on one S3 object."""
+    lam = fl.client()
+    results: list[Any] = []
+
+    def call() -> None:
+        results.append(invoke(lam, "counter", {"increments": 50})[1])
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all("last" in r for r in results), results
+    assert len({r["pid"] for r in results}) == 8  # eight containers at once
+    copy = tmp_path / "counter.db"
+    s3_client(fl).download_file("it-data", "counter.db", str(copy))
+    con = sqlite3.connect(copy)
+    try:
+        assert con.execute("SELECT n FROM counter").fetchone()[0] == 400
+    finally:
+        con.close()
+    assert max(r["last"] for r in results) == 400
+    assert sum(r["conflicts"] for r in results) > 0, "no conflict: the test proved nothing"

@@ -32,8 +32,13 @@ BUNDLED_DB = os.path.join(TASK_ROOT, "cities.db")
 
 def request_name(event: Any) -> str:
     """The name from a direct invoke ({"name": ...}) or from an HttpApi event's JSON body."""
+    return request_field(event, "name", DEFAULT_NAME)
+
+
+def request_field(event: Any, field: str, default: str) -> str:
+    """A field of a direct invoke's event, or of an HttpApi event's JSON body."""
     if not isinstance(event, dict):
-        return DEFAULT_NAME
+        return default
     body = event.get("body")
     if isinstance(body, str):
         try:
@@ -42,9 +47,9 @@ def request_name(event: Any) -> str:
             parsed = json.loads(body)
         except ValueError:  # (binascii.Error and UnicodeDecodeError are ValueErrors too)
             parsed = None
-        if isinstance(parsed, dict) and "name" in parsed:
-            return str(parsed["name"])
-    return str(event.get("name", DEFAULT_NAME))
+        if isinstance(parsed, dict) and field in parsed:
+            return str(parsed[field])
+    return str(event.get(field, default))
 
 
 def hello(event: Any, connect: Callable[[], sqlite3.Connection], uses: int) -> dict[str, Any]:
@@ -58,20 +63,8 @@ def hello(event: Any, connect: Callable[[], sqlite3.Connection], uses: int) -> d
     name = request_name(event)
     con = connect()
     try:
-        # Detect whether 'mytable' exists: a new container starts with an empty /tmp (and an
-        # in-memory database is always empty), so it must be created before the first insert.
-        found = con.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name='mytable'"
-        ).fetchone()
-        if found is None:
-            print("trying to create table 'mytable'")
-            con.execute("CREATE TABLE mytable (name text, col2 text, col3 text)")
-        # A bound parameter, never string concatenation: the tutorial's Java pastes the name
-        # into the SQL with '+', so O'Brien breaks it and a crafted name is injected SQL,
-        # e.g.  x', (select group_concat(name) from mytable), 'c') --
-        con.execute("insert into mytable values (?, 'b', 'c')", (name,))
+        names = record_name(con, name)
         con.commit()
-        names = [row[0] for row in con.execute("select name from mytable")]
     finally:
         con.close()
 
@@ -81,6 +74,23 @@ def hello(event: Any, connect: Callable[[], sqlite3.Connection], uses: int) -> d
     inspector.addAttribute("bundled", bundled_rows())
     inspector.inspectAllDeltas()
     return inspector.finish()
+
+
+def record_name(con: sqlite3.Connection, name: str) -> list[str]:
+    """Insert `name` into mytable (created first if missing) and return every name stored."""
+    # Detect whether 'mytable' exists: a new container starts with an empty /tmp (and an
+    # in-memory database is always empty), so it must be created before the first insert.
+    found = con.execute(
+        "SELECT name FROM sqlite_master WHERE type='table' AND name='mytable'"
+    ).fetchone()
+    if found is None:
+        print("trying to create table 'mytable'")
+        con.execute("CREATE TABLE mytable (name text, col2 text, col3 text)")
+    # A bound parameter, never string concatenation: the tutorial's Java pastes the name
+    # into the SQL with '+', so O'Brien breaks it and a crafted name is injected SQL,
+    # e.g.  x', (select group_concat(name) from mytable), 'c') --
+    con.execute("insert into mytable values (?, 'b', 'c')", (name,))
+    return [row[0] for row in con.execute("select name from mytable")]
 
 
 def bundled_rows(path: str = BUNDLED_DB) -> list[list[str]]:
