@@ -50,15 +50,17 @@ class Placement:
         self.running = 0  # invocations assigned and not finished, all functions
         self.moves = 0  # sched_setaffinity calls made for runtimes (for tests and ps)
 
-    def pin_control_plane(self) -> None:
+    def pin_control_plane(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         """Pin the calling thread (the event loop's) to `home`. Threads inherit their
         creator's CPU set, so worker threads must start with `unpin_child` (the loop's
-        default executor gets that here; other pools pass it as their initializer)."""
+        default executor, when given, gets that here; other pools pass it as their
+        initializer)."""
         if self.enabled:
             os.sched_setaffinity(0, self._home_set)
-            asyncio.get_running_loop().set_default_executor(
-                concurrent.futures.ThreadPoolExecutor(initializer=unpin_child)
-            )
+            if loop is not None:
+                loop.set_default_executor(
+                    concurrent.futures.ThreadPoolExecutor(initializer=unpin_child)
+                )
 
     def started(self) -> bool:
         """An invocation starts: should its runtime run at home? Yes when it is alone."""

@@ -113,7 +113,9 @@ class Manager:
                 )
             self._runtime_paths = runtime_paths()
         await self._spawner.start()
-        self.placement.pin_control_plane()  # (after the zygote started: it keeps every CPU)
+        self.placement.pin_control_plane(
+            asyncio.get_running_loop()
+        )  # (after the zygote started: it keeps every CPU)
         for _ in range(SPARES):
             self._add_spare()
         self._sweeper = asyncio.create_task(self._sweep())

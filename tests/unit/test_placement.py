@@ -68,3 +68,21 @@ def test_children_get_the_original_cpus_back() -> None:
         assert out.strip() == str(sorted(ORIGINAL_CPUS))
     finally:
         os.sched_setaffinity(0, before)
+
+
+@TWO_CPUS
+def test_worker_threads_of_a_pinned_control_plane_keep_every_cpu() -> None:
+    """Threads inherit their creator's CPU set: the loop's default executor must not."""
+    import asyncio
+
+    before = os.sched_getaffinity(0)
+
+    async def main() -> set[int]:
+        Placement(True).pin_control_plane(asyncio.get_running_loop())
+        assert os.sched_getaffinity(0) != ORIGINAL_CPUS
+        return await asyncio.to_thread(os.sched_getaffinity, 0)
+
+    try:
+        assert asyncio.run(main()) == ORIGINAL_CPUS
+    finally:
+        os.sched_setaffinity(0, before)
