@@ -40,9 +40,12 @@ class AuthError(Exception):
     error_type: ClassVar[str] = "IncompleteSignatureException"
     status: ClassVar[int] = 403
 
-    def response(self) -> Response:
+    def response(self, json_protocol: bool = False) -> Response:
+        """The 403; `json_protocol` services (Secrets Manager) also name the error in the
+        body's `__type`, which is where botocore looks for them."""
+        body = {"__type": self.error_type, "message": str(self)} if json_protocol else {}
         return Response.json(
-            {"message": str(self)}, self.status, {"x-amzn-ErrorType": self.error_type}
+            body or {"message": str(self)}, self.status, {"x-amzn-ErrorType": self.error_type}
         )
 
 

@@ -25,13 +25,17 @@ from faaslab.functions.errors import LambdaError
 from faaslab.functions.invoke_api import INVOKE_PATH, InvokeApi, error_response
 from faaslab.functions.logs import read_records
 from faaslab.functions.manager import Manager
-from faaslab.functions.model import ApiRoute, InvokeRequest
+from faaslab.functions.model import DEFAULT_ACCOUNT, ApiRoute, InvokeRequest
 from faaslab.http.server import BodySink, Deferred, Request, Response, serve
 from faaslab.linux import loopback_peer_uid
+from faaslab.rdsdata.api import DataApi
 from faaslab.s3.api import S3Api
 from faaslab.s3.store import ObjectStore
+from faaslab.secrets.api import SecretsApi
+from faaslab.secrets.errors import SecretsError
+from faaslab.secrets.store import SecretStore, deploy_template_secret, ensure_rds_cluster_secret
 from faaslab.state import StateDB
-from faaslab.template import Template, TemplateError, load_template
+from faaslab.template import SecretsHooks, Template, TemplateError, load_template
 
 STARTING = Response(503, b'{"message":"faaslab is starting"}', {"Content-Type": "application/json"})
 HEALTH = Response(200, b'{"status":"ok"}', {"Content-Type": "application/json"})
@@ -55,6 +59,9 @@ class ControlPlane:
         self.clusters: Clusters | None = None
         self.invoke_api: InvokeApi | None = None
         self.s3: S3Api | None = None
+        self.secrets: SecretStore | None = None
+        self.secrets_api: SecretsApi | None = None
+        self.data_api: DataApi | None = None
         self.router = apigw.Router([])
         self.server: asyncio.Server | None = None
         self.port = config.port
@@ -72,12 +79,18 @@ class ControlPlane:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.db = StateDB(self.state_dir / "faaslab.db")
         self.clusters = Clusters(self.config, self.clock, self.state_dir, self.db)
+        self.secrets = SecretStore(self.state_dir / "secrets.db", self.config.region)
+        self.secrets_api = SecretsApi(self.secrets)
+        self.data_api = DataApi(
+            self.clusters, self._secret_string, self.clock, self.config.region, DEFAULT_ACCOUNT
+        )
         if self.template_path is not None:
             self.template = load_template(
                 self.template_path,
                 self.parameter_overrides,
                 region=self.config.region,
                 cluster_port=self.clusters.port_for,
+                secrets=self._secrets_hooks(),
             )
         self.s3 = S3Api(
             ObjectStore(self.state_dir / "s3", self.config.region),
@@ -111,10 +124,42 @@ class ControlPlane:
             await self.clusters.stop()
         if self.manager is not None:
             await self.manager.stop()
+        if self.data_api is not None:
+            self.data_api.close()
+        if self.secrets is not None:
+            self.secrets.close()
         if self.db is not None:
             self.db.close()
         if self.s3 is not None:
             self.s3.store.close()
+
+    # -- Secrets Manager, for templates and the Data API
+    def _secrets_hooks(self) -> SecretsHooks:
+        store = self.secrets
+        assert store is not None
+
+        def managed(cluster: str, username: str) -> tuple[str, str]:
+            arn = ensure_rds_cluster_secret(store, cluster, username)
+            value = store.get_value(arn).secret_string or "{}"
+            return arn, str(json.loads(value)["password"])
+
+        return SecretsHooks(
+            deploy=lambda name, props: deploy_template_secret(store, name, props),
+            lookup=store.resolve_reference,
+            managed=managed,
+        )
+
+    def _secret_string(self, arn: str) -> str:
+        """A secret's current SecretString (the Data API's credentials); LookupError with
+        Secrets Manager's message when it cannot be had."""
+        assert self.secrets is not None
+        try:
+            value = self.secrets.get_value(arn).secret_string
+        except SecretsError as e:
+            raise LookupError(e.message) from None
+        if value is None:
+            raise LookupError("the secret has no SecretString")
+        return value
 
     # -- the edge
     def _body_sink(
@@ -130,6 +175,18 @@ class ControlPlane:
             return STARTING
         if self.s3 is not None and S3Api.claims(req.headers):
             return self.s3.handle(req)
+        if self.secrets_api is not None and SecretsApi.claims(req.headers):
+            try:
+                self.verifier.verify(req)
+            except AuthError as e:
+                return e.response(json_protocol=True)
+            return self.secrets_api.handle(req)
+        if self.data_api is not None and DataApi.claims(req):
+            try:
+                self.verifier.verify(req)
+            except AuthError as e:
+                return e.response()
+            return self.data_api.handle(req)
         path = req.path
         if path.startswith("/2015-03-31/functions/") and self.invoke_api is not None:
             try:

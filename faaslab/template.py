@@ -40,11 +40,13 @@ from faaslab.s3.model import bucket_name_problem
 from faaslab.sam_yaml import TemplateError as TemplateError  # (part of this module's API)
 from faaslab.sam_yaml import parse_parameter_overrides as parse_parameter_overrides
 from faaslab.sam_yaml import read_template_file
+from faaslab.secrets.references import resolve_dynamic_references
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 DB_CLUSTER = "AWS::RDS::DBCluster"
 S3_BUCKET = "AWS::S3::Bucket"
+SECRET = "AWS::SecretsManager::Secret"
 SECURITY_GROUP = "AWS::EC2::SecurityGroup"  # only feeds clusters' ingress rules
 SECURITY_GROUP_INGRESS = "AWS::EC2::SecurityGroupIngress"  # likewise
 # Resource types faaslab runs; later components (S3, ...) extend this set.
@@ -54,6 +56,7 @@ EMULATED_TYPES: frozenset[str] = frozenset(
         LAMBDA_FUNCTION,
         DB_CLUSTER,
         S3_BUCKET,
+        SECRET,
         SECURITY_GROUP,
         SECURITY_GROUP_INGRESS,
     }
@@ -76,6 +79,12 @@ HTTP_API_DEFAULT_PATH = "/{proxy+}"  # SAM's `$default` route: an HttpApi event 
 
 AttributeResolver = Callable[[str, str], str | None]
 ClusterPort = Callable[[ClusterSpec], int]  # the port a cluster's local endpoint listens on
+# (name, resolved Properties) -> the ARN of the secret, created or updated in the store
+SecretDeployer = Callable[[str, dict[str, Any]], str]
+# (secret id, json key, version stage, version id) -> value: {{resolve:secretsmanager:...}}
+ReferenceLookup = Callable[[str, str | None, str | None, str | None], str]
+# (cluster ARN, master username) -> (secret ARN, password): ManageMasterUserPassword
+ManagedSecret = Callable[[str, str], tuple[str, str]]
 
 _FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _LOGICAL_ID = re.compile(r"[A-Za-z0-9]+")
@@ -90,6 +99,15 @@ _BUCKET_ATTRIBUTES = {
     "WebsiteURL": "http://{name}.s3-website-{region}.amazonaws.com",
 }
 _NO_VALUE = object()  # what `!Ref AWS::NoValue` resolves to: the key or item is dropped
+
+
+@dataclass(frozen=True)
+class SecretsHooks:
+    """How a template reaches Secrets Manager (the control plane's store)."""
+
+    deploy: SecretDeployer
+    lookup: ReferenceLookup
+    managed: ManagedSecret
 
 
 @dataclass(frozen=True)
@@ -121,16 +139,24 @@ def load_template(
     account: str = DEFAULT_ACCOUNT,
     attribute_resolver: AttributeResolver | None = None,
     cluster_port: ClusterPort | None = None,
+    secrets: SecretsHooks | None = None,
 ) -> Template:
     """Read, resolve and check a SAM template; raise TemplateError on anything wrong.
 
     `cluster_port(spec)` is the port a cluster's local endpoint really listens on (the control
     plane's choice, which it persists); `!GetAtt X.Endpoint.Port` gives it. Without it: the
-    cluster's `Port`, else the engine's default port."""
+    cluster's `Port`, else the engine's default port. `secrets` connects the template to
+    Secrets Manager (its secrets are created, `{{resolve:secretsmanager:...}}` looked up,
+    managed master passwords made); without it secrets get placeholder ARNs and dynamic
+    references stay unresolved."""
     ctx = _Context(
         path, read_template_file(path), region, account, attribute_resolver, cluster_port
     )
+    ctx.secrets = secrets
     ctx.load_parameters(parameter_overrides or {})
+    for lid, resource in ctx.resources.items():  # first: clusters may resolve them
+        if resource["Type"] == SECRET:
+            ctx.secret_arn(lid)
     clusters: dict[str, ClusterSpec] = {}
     for lid, resource in ctx.resources.items():  # before functions, whose config may use them
         if resource["Type"] != DB_CLUSTER:
@@ -253,6 +279,9 @@ class _Context:
         for key in set(self.globals_function) & {"FunctionName", "Events"}:
             raise self.error(f"Globals.Function.{key}", "not allowed in Globals")
         self.security_groups = _SecurityGroups(self)
+        self.secrets: SecretsHooks | None = None
+        self.secret_arns: dict[str, str] = {}  # logical id -> ARN
+        self.managed_secret_arns: dict[str, str] = {}  # cluster logical id -> its secret
 
     def error(self, where: str, message: str) -> TemplateError:
         return TemplateError(f"{self.label}: {where}: {message}")
@@ -342,6 +371,8 @@ class _Context:
         if isinstance(value, list):
             items = [self.resolve(item, f"{where}[{i}]") for i, item in enumerate(value)]
             return [item for item in items if item is not _NO_VALUE]
+        if isinstance(value, str):
+            return self.dynamic_references(value, where)
         return value
 
     def intrinsic(self, key: str, arg: Any, where: str) -> Any:
@@ -351,7 +382,7 @@ class _Context:
                 raise self.error(where, f"!Ref takes a name, got {arg!r}")
             return self.ref(arg, where)
         if key == "Fn::Sub":
-            return self.sub(arg, where)
+            return self.dynamic_references(self.sub(arg, where), where)
         arg = self.resolve(arg, where)
         if key == "Fn::GetAtt":
             parts = arg.split(".", 1) if isinstance(arg, str) else arg
@@ -417,6 +448,8 @@ class _Context:
                 return self.cluster(name).identifier
             if rtype == S3_BUCKET:
                 return self.bucket_name(name)
+            if rtype == SECRET:
+                return self.secret_arn(name)
             if rtype == SECURITY_GROUP:
                 return security_group_id(name)
             got = self.attribute_resolver(name, "Ref") if self.attribute_resolver else None
@@ -434,6 +467,12 @@ class _Context:
             return self.cluster_attribute(lid, attr)
         if rtype == SECURITY_GROUP and attr == "GroupId":
             return security_group_id(lid)
+        if rtype == SECRET and attr == "Id":
+            return self.secret_arn(lid)
+        if rtype == DB_CLUSTER and attr == "MasterUserSecret.SecretArn" and self.secrets:
+            self.cluster(lid)
+            if lid in self.managed_secret_arns:
+                return self.managed_secret_arns[lid]
         if rtype == S3_BUCKET and attr in _BUCKET_ATTRIBUTES:
             name = self.bucket_name(lid)
             return _BUCKET_ATTRIBUTES[attr].format(name=name, region=self.region)
@@ -445,6 +484,53 @@ class _Context:
                 f"has no attribute {attr} emulated yet",
             )
         return got
+
+    def secret_arn(self, lid: str) -> str:
+        """The ARN of a template secret, which is created (or updated) in the store the
+        first time the template names it. Its name: `Name`, else the logical id (stable,
+        so a restart finds the same secret and keeps a generated password)."""
+        if lid in self.secret_arns:
+            return self.secret_arns[lid]
+        where = f"Resources.{lid}.Properties"
+        raw = self.resources[lid].get("Properties") or {}
+        props = self.resolve(raw, where)
+        if not isinstance(props, dict):
+            raise self.error(where, f"expected a mapping, got {props!r}")
+        name = props.get("Name", lid)
+        if not isinstance(name, str) or not name:
+            raise self.error(f"{where}.Name", f"expected a string, got {name!r}")
+        if self.secrets is None:
+            suffix = hashlib.sha256(name.encode()).hexdigest()[:6]
+            arn = f"arn:aws:secretsmanager:{self.region}:{self.account}:secret:{name}-{suffix}"
+        else:
+            try:
+                arn = self.secrets.deploy(name, props)
+            except ValueError as e:
+                raise self.error(where, str(e)) from None
+        self.secret_arns[lid] = arn
+        return arn
+
+    def dynamic_references(self, value: str, where: str) -> str:
+        if self.secrets is None or "{{resolve:secretsmanager:" not in value:
+            return value
+        try:
+            return resolve_dynamic_references(value, self.secrets.lookup)
+        except (ValueError, LookupError) as e:
+            raise self.error(where, f"dynamic reference: {e}") from None
+
+    def managed_password(self, lid: str) -> Callable[[str, str], str] | None:
+        if self.secrets is None:
+            return None
+        hooks = self.secrets
+
+        def make(identifier: str, username: str) -> str:
+            arn, password = hooks.managed(
+                cluster_arn(identifier, self.region, self.account), username
+            )
+            self.managed_secret_arns[lid] = arn
+            return password
+
+        return make
 
     def bucket_name(self, lid: str) -> str:
         """BucketName, or CloudFormation's kind of generated name (stack-logicalid-suffix,
@@ -497,7 +583,12 @@ class _Context:
         properties = self.resources[lid].get("Properties") or {}
         try:
             spec = parse_cluster(
-                lid, properties, self.resolve_optional, where, self.security_groups
+                lid,
+                properties,
+                self.resolve_optional,
+                where,
+                self.security_groups,
+                self.managed_password(lid),
             )
         except SpecError as exc:
             raise self.error(_key_path(where, exc), str(exc)) from None

@@ -47,6 +47,7 @@ from faaslab.databases.model import (
 )
 
 Resolve = Callable[[Any, str], Any]  # (raw value, key path) -> value with intrinsics resolved
+ManagedPassword = Callable[[str, str], str]  # (cluster identifier, master username) -> password
 
 PORT_MIN, PORT_MAX = 1150, 65535  # CreateDBCluster `Port`: "Valid Values: 1150-65535"
 V1_DEFAULT_MAX_CAPACITY = 16  # RDS's ScalingConfiguration when none is given: MaxCapacity 16
@@ -153,11 +154,14 @@ def parse_cluster(
     resolve: Resolve,
     where: str,
     security_groups: Mapping[str, Sequence[IngressRule]],
+    managed_password: ManagedPassword | None = None,
 ) -> ClusterSpec:
     """A `ClusterSpec` from the Properties of an `AWS::RDS::DBCluster` as written (intrinsics
     unresolved). Each property is resolved when read, through `resolve(value, key_path)` (None
     for `AWS::NoValue`); `where` is the key path of Properties. `security_groups` maps the ids
-    that `VpcSecurityGroupIds` resolve to onto the groups' TCP rules. Raises `PropertyError`."""
+    that `VpcSecurityGroupIds` resolve to onto the groups' TCP rules. With
+    `ManageMasterUserPassword`, `managed_password(identifier, username)` gives the password
+    kept in Secrets Manager (created on first use). Raises `PropertyError`."""
 
     def get(key: str) -> Any:
         return resolve(properties[key], f"{where}.{key}") if key in properties else None
@@ -197,20 +201,29 @@ def parse_cluster(
             "(EngineMode serverless for v1, provisioned with ServerlessV2ScalingConfiguration "
             "for v2)",
         )
-    if _bool(get("ManageMasterUserPassword"), "ManageMasterUserPassword"):
-        raise PropertyError(
-            "ManageMasterUserPassword",
-            "passwords managed in Secrets Manager are not supported yet: give MasterUserPassword",
-        )
     raw_identifier = _string(get("DBClusterIdentifier"), "DBClusterIdentifier")
+    identifier = default_identifier(logical_id) if raw_identifier is None else raw_identifier
+    username = _string(get("MasterUsername"), "MasterUsername")
+    password = _string(get("MasterUserPassword"), "MasterUserPassword")
+    if _bool(get("ManageMasterUserPassword"), "ManageMasterUserPassword"):
+        if password is not None:
+            raise PropertyError(
+                "ManageMasterUserPassword",
+                "You can't specify MasterUserPassword and ManageMasterUserPassword together.",
+            )
+        if managed_password is None:
+            raise PropertyError(
+                "ManageMasterUserPassword", "needs Secrets Manager, which is not available here"
+            )
+        password = managed_password(_identifier(identifier), _username(engine, username))
     group_ids = _string_list(get("VpcSecurityGroupIds"), "VpcSecurityGroupIds")
     return _build(
-        identifier=default_identifier(logical_id) if raw_identifier is None else raw_identifier,
+        identifier=identifier,
         engine=engine,
         version=version,
         scaling=scaling,
-        master_username=_string(get("MasterUsername"), "MasterUsername"),
-        master_password=_string(get("MasterUserPassword"), "MasterUserPassword"),
+        master_username=username,
+        master_password=password,
         database_name=_string(get("DatabaseName"), "DatabaseName"),
         port=_int(get("Port"), "Port"),
         group_ids=group_ids,
@@ -539,9 +552,7 @@ def _password(engine: Engine, value: str | None) -> str:
             key, "The parameter MasterUserPassword must be provided and must not be blank."
         )
     if "{{resolve:" in value:
-        raise PropertyError(
-            key, "dynamic references ({{resolve:...}}) are not supported yet: give the password"
-        )
+        raise PropertyError(key, "a dynamic reference ({{resolve:...}}) that was not resolved")
     if len(value) < PASSWORD_MIN:
         raise PropertyError(
             key,

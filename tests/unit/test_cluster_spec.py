@@ -525,7 +525,7 @@ BAD_PASSWORD_CHARACTERS = (
         (
             "aurora-mysql",
             "{{resolve:secretsmanager:Db:SecretString:password}}",
-            "dynamic references ({{resolve:...}}) are not supported yet: give the password",
+            "a dynamic reference ({{resolve:...}}) that was not resolved",
         ),
     ],
 )
@@ -544,11 +544,87 @@ def test_master_passwords_aws_accepts() -> None:
     assert parse(pg).master_password == "p" * 99
 
 
-def test_managed_master_password_is_not_supported() -> None:
+def test_managed_master_password_needs_secrets_manager_and_no_password() -> None:
     assert refused(with_(V2_MYSQL, ManageMasterUserPassword="true")) == (
         "ManageMasterUserPassword",
-        "passwords managed in Secrets Manager are not supported yet: give MasterUserPassword",
+        "You can't specify MasterUserPassword and ManageMasterUserPassword together.",
     )
+    props = with_(V2_MYSQL, ManageMasterUserPassword="true", MasterUserPassword=None)
+    assert refused(props) == (
+        "ManageMasterUserPassword",
+        "needs Secrets Manager, which is not available here",
+    )
+
+
+def test_template_secrets_references_and_managed_passwords(tmp_path: Path) -> None:
+    """Secrets in templates (SecretsHooks): created with their resolved Properties, !Ref
+    gives the ARN, {{resolve:secretsmanager:...}} is looked up, ManageMasterUserPassword
+    asks for the cluster's own secret."""
+    from faaslab.template import SecretsHooks
+
+    deployed: dict[str, dict[str, Any]] = {}
+    managed: list[tuple[str, str]] = []
+
+    def deploy(name: str, props: dict[str, Any]) -> str:
+        deployed[name] = props
+        return f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-AbCdEf"
+
+    def lookup(secret_id: str, key: str | None, stage: str | None, version: str | None) -> str:
+        assert secret_id == "db-creds" and key == "password", (secret_id, key)
+        return "Looked-up-pass1"
+
+    def make(cluster_arn: str, username: str) -> tuple[str, str]:
+        managed.append((cluster_arn, username))
+        return (
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!cluster-1-XyZ",
+            "Managed-pass1",
+        )
+
+    body = """\
+    Resources:
+      Creds:
+        Type: AWS::SecretsManager::Secret
+        Properties:
+          Name: db-creds
+          SecretString: !Sub '{"username": "master", "password": "${AWS::Region}-x"}'
+      Referenced:
+        Type: AWS::RDS::DBCluster
+        Properties:
+          Engine: aurora-mysql
+          ServerlessV2ScalingConfiguration: {MinCapacity: 0.5, MaxCapacity: 2}
+          MasterUsername: master
+          MasterUserPassword: '{{resolve:secretsmanager:db-creds:SecretString:password}}'
+      Managed:
+        Type: AWS::RDS::DBCluster
+        Properties:
+          Engine: aurora-postgresql
+          ServerlessV2ScalingConfiguration: {MinCapacity: 0.5, MaxCapacity: 2}
+          MasterUsername: master
+          ManageMasterUserPassword: true
+      Fn:
+        Type: AWS::Serverless::Function
+        Properties:
+          Handler: app.handler
+          Runtime: python3.12
+          Environment:
+            Variables:
+              CREDS: !Ref Creds
+              MANAGED: !GetAtt Managed.MasterUserSecret.SecretArn
+    """
+    path = write(tmp_path, body)
+    template = load_template(path, secrets=SecretsHooks(deploy, lookup, make))
+    assert deployed == {
+        "db-creds": {
+            "Name": "db-creds",
+            "SecretString": '{"username": "master", "password": "us-east-1-x"}',
+        }
+    }
+    assert template.clusters["referenced"].master_password == "Looked-up-pass1"
+    assert template.clusters["managed"].master_password == "Managed-pass1"
+    assert managed == [("arn:aws:rds:us-east-1:123456789012:cluster:managed", "master")]
+    env = template.functions["Fn"].environment
+    assert env["CREDS"].endswith(":secret:db-creds-AbCdEf")
+    assert env["MANAGED"].endswith(":secret:rds!cluster-1-XyZ")
 
 
 BAD_DATABASE_NAME = (

@@ -71,7 +71,7 @@ def test_minimal_function_gets_lambda_defaults(tmp_path: Path) -> None:
     assert template.routes == () and template.unsupported == {} and template.parameters == {}
     emulated = {"AWS::Serverless::Function", "AWS::Lambda::Function", "AWS::RDS::DBCluster"}
     emulated |= {"AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress"}
-    emulated |= {"AWS::S3::Bucket"}
+    emulated |= {"AWS::S3::Bucket", "AWS::SecretsManager::Secret"}
     assert frozenset(emulated) == EMULATED_TYPES
     assert template.clusters == {}
 

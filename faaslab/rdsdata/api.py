@@ -1,0 +1,387 @@
+"""The RDS Data API (rest-json, botocore's `rds-data` model) on the edge port.
+
+`POST /Execute | /BatchExecute | /BeginTransaction | /CommitTransaction |
+/RollbackTransaction`, signed for the `rds-data` service. A call names the cluster by ARN
+and the credentials by a Secrets Manager secret ARN; faaslab logs in to the cluster's
+engine with them (the engine checks the password) and runs the statement there.
+
+Around pauses it answers as AWS does: a paused (or pausing, or resuming) v1 cluster
+answers at once with BadRequestException "Communications link failure ..." and starts
+resuming; a v2 cluster DatabaseResumingException. A call or an open transaction is
+activity for auto-pause (Cluster.client_connected), nothing else: see connections.py.
+Transactions expire after 3 minutes unused (emulated time: --time-scale applies).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import functools
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from faaslab.clock import Clock, Timer
+from faaslab.databases.cluster import Cluster, State
+from faaslab.databases.engine import PostgreSQL
+from faaslab.databases.manager import ClusterError, Clusters
+from faaslab.databases.model import Engine, Version
+from faaslab.http.server import Request, Response
+from faaslab.rdsdata import fields, sql
+from faaslab.rdsdata.connections import Connection, Pool, Target, open_connection
+
+log = logging.getLogger(__name__)
+
+ROUTES = {
+    "/Execute": "ExecuteStatement",
+    "/BatchExecute": "BatchExecuteStatement",
+    "/BeginTransaction": "BeginTransaction",
+    "/CommitTransaction": "CommitTransaction",
+    "/RollbackTransaction": "RollbackTransaction",
+}
+STATEMENT_TIMEOUT_S = 45.0  # real seconds: what one call may take
+TRANSACTION_IDLE_S = 180.0  # emulated seconds: a transaction unused this long is rolled back
+MAX_RESPONSE = 1024 * 1024
+LINK_FAILURE = (
+    "Communications link failure\n\nThe last packet sent successfully to the server was 0 "
+    "milliseconds ago. The driver has not received any packets from the server."
+)
+
+SecretLookup = Callable[[str], str]  # secret ARN -> SecretString; LookupError if unknown
+
+
+class DataApiError(Exception):
+    def __init__(self, code: str, status: int, message: str) -> None:
+        super().__init__(message)
+        self.code, self.status, self.message = code, status, message
+
+    def response(self) -> Response:
+        return Response.json(
+            {"message": self.message}, self.status, {"x-amzn-ErrorType": self.code}
+        )
+
+
+def bad_request(message: str) -> DataApiError:
+    return DataApiError("BadRequestException", 400, message)
+
+
+@dataclass(eq=False)
+class Transaction:
+    id: str
+    cluster: Cluster
+    conn: Connection
+    timer: Timer | None = None
+
+
+class DataApi:
+    def __init__(
+        self, clusters: Clusters, secret: SecretLookup, clock: Clock, region: str, account: str
+    ) -> None:
+        self.clusters = clusters
+        self.secret = secret
+        self.clock = clock
+        self.region = region
+        self.account = account
+        self.pool = Pool()
+        self.transactions: dict[str, Transaction] = {}
+
+    @staticmethod
+    def claims(req: Request) -> bool:
+        return req.path in ROUTES and "/rds-data/aws4_request" in req.headers.get(
+            "authorization", ""
+        )
+
+    async def handle(self, req: Request) -> Response:
+        try:
+            if req.method != "POST":
+                raise bad_request(f"{req.method} {req.path} is not a Data API operation")
+            try:
+                body = json.loads(req.body or b"{}")
+            except ValueError:
+                raise bad_request("The request body is not valid JSON") from None
+            if not isinstance(body, dict):
+                raise bad_request("The request body must be a JSON object")
+            op = ROUTES[req.path]
+            result = await getattr(self, "_" + op)(body)
+            data = json.dumps(fields.to_wire(result)).encode()
+            if len(data) > MAX_RESPONSE:
+                raise bad_request("Database returned more than the allowed response size limit")
+            return Response(200, data, {"Content-Type": "application/json"})
+        except DataApiError as e:
+            return e.response()
+
+    def close(self) -> None:
+        for tx in list(self.transactions.values()):
+            tx.conn.close()
+        self.transactions.clear()
+        self.pool.close()
+
+    # -- operations
+    async def _ExecuteStatement(self, body: dict[str, Any]) -> dict[str, Any]:
+        statement = _required(body, "sql")
+        tx_id = body.get("transactionId")
+        parameters = body.get("parameters") or []
+        options = body.get("resultSetOptions") or {}
+        cluster, conn, tx = await self._connection(body, tx_id)
+        try:
+            query, values = self._bind(statement, parameters, conn.target.engine)
+            result = await self._run(conn, body, lambda: conn.execute(query, values))
+        finally:
+            self._release(cluster, conn, tx)
+        out: dict[str, Any] = {
+            "numberOfRecordsUpdated": max(result.rowcount, 0) if not result.description else 0
+        }
+        engine: sql.Engine = "mysql" if conn.target.engine is Engine.MYSQL else "postgresql"
+        if result.description:
+            try:
+                records, metadata = fields.result_set(
+                    result.description, result.rows, engine, options
+                )
+                if body.get("formatRecordsAs") == "JSON":
+                    out["formattedRecords"] = fields.formatted_records(
+                        result.description, result.rows, engine, options
+                    )
+                else:
+                    out["records"] = records
+            except ValueError as e:  # UnsupportedResultError, BadRequestError (options)
+                code = getattr(e, "code", "BadRequestException")
+                raise DataApiError(code, 400, getattr(e, "message", str(e))) from None
+            if body.get("includeResultMetadata"):
+                out["columnMetadata"] = metadata
+        out["generatedFields"] = (
+            fields.generated_fields(engine, result.lastrowid) if not result.description else []
+        )
+        return out
+
+    async def _BatchExecuteStatement(self, body: dict[str, Any]) -> dict[str, Any]:
+        statement = _required(body, "sql")
+        sets = body.get("parameterSets") or []
+        tx_id = body.get("transactionId")
+        cluster, conn, tx = await self._connection(body, tx_id)
+        try:
+            bound = [self._bind(statement, p, conn.target.engine) for p in sets]
+
+            def run_all() -> list[Any]:
+                own = tx is None
+                if own:
+                    conn.begin()
+                try:
+                    out = [conn.execute(q, v) for q, v in bound]
+                except BaseException:
+                    if own:
+                        conn.rollback()
+                    raise
+                if own:
+                    conn.commit()
+                return out
+
+            results = await self._run(conn, body, run_all)
+        finally:
+            self._release(cluster, conn, tx)
+        engine: sql.Engine = "mysql" if conn.target.engine is Engine.MYSQL else "postgresql"
+        return {
+            "updateResults": [
+                {"generatedFields": fields.generated_fields(engine, r.lastrowid)} for r in results
+            ]
+        }
+
+    async def _BeginTransaction(self, body: dict[str, Any]) -> dict[str, Any]:
+        cluster, conn, _ = await self._connection(body, None)
+        try:
+            await self._run(conn, body, conn.begin)
+        except BaseException:
+            self._release(cluster, conn, None)
+            raise
+        conn.lock.release()  # (the cluster keeps counting it as a client: see _end)
+        tx_id = base64.b64encode(secrets.token_bytes(144)).decode()
+        tx = Transaction(tx_id, cluster, conn)
+        self.transactions[tx_id] = tx
+        self._touch(tx)  # the cluster stays "connected" until commit, rollback or expiry
+        return {"transactionId": tx_id}
+
+    async def _CommitTransaction(self, body: dict[str, Any]) -> dict[str, Any]:
+        tx = await self._end(body, commit=True)
+        return {"transactionStatus": "Transaction Committed"} if tx else {}
+
+    async def _RollbackTransaction(self, body: dict[str, Any]) -> dict[str, Any]:
+        tx = await self._end(body, commit=False)
+        return {"transactionStatus": "Rollback Complete"} if tx else {}
+
+    # -- plumbing
+    def _bind(self, statement: str, parameters: Any, engine: Engine) -> tuple[str, list[Any]]:
+        if not isinstance(parameters, list):
+            raise bad_request("parameters must be a list")
+        try:
+            return sql.bind(
+                statement, parameters, "mysql" if engine is Engine.MYSQL else "postgresql"
+            )
+        except (ValueError, TypeError) as e:
+            raise bad_request(str(e)) from None
+
+    def _cluster(self, body: dict[str, Any]) -> Cluster:
+        arn = _required(body, "resourceArn")
+        prefix = f"arn:aws:rds:{self.region}:{self.account}:cluster:"
+        if not arn.startswith(prefix):
+            raise bad_request(f"Invalid resource ARN: {arn}")
+        try:
+            cluster = self.clusters.get(arn[len(prefix) :])
+        except ClusterError:
+            raise DataApiError("NotFoundException", 404, f"DB cluster {arn} not found") from None
+        if not cluster.spec.enable_http_endpoint:
+            raise bad_request(f"HttpEndpoint is not enabled for cluster {cluster.identifier}")
+        return cluster
+
+    def _credentials(self, body: dict[str, Any]) -> tuple[str, str]:
+        arn = _required(body, "secretArn")
+        try:
+            value = json.loads(self.secret(arn))
+            return str(value["username"]), str(value["password"])
+        except LookupError as e:
+            raise bad_request(f"Error fetching secret {arn} : {e}") from None
+        except (ValueError, TypeError):
+            raise bad_request(
+                f"The secret {arn} must be JSON with 'username' and 'password'"
+            ) from None
+
+    async def _connection(
+        self, body: dict[str, Any], tx_id: str | None
+    ) -> tuple[Cluster, Connection, Transaction | None]:
+        """The connection a call runs on: its transaction's, a pooled one, or a new one.
+        The cluster counts the call as a client until `_release`."""
+        if tx_id:
+            tx = self.transactions.get(tx_id)
+            if tx is None:
+                raise DataApiError(
+                    "TransactionNotFoundException", 404, f"Transaction {tx_id} is not found"
+                )
+            cluster = self._cluster(body)
+            if cluster is not tx.cluster:
+                raise bad_request("The transaction belongs to another DB cluster")
+            self._touch(tx, running=True)
+            await tx.conn.lock.acquire()
+            return cluster, tx.conn, tx
+        cluster = self._cluster(body)
+        user, password = self._credentials(body)
+        self._require_available(cluster)
+        cluster.client_connected()
+        try:
+            engine = cluster.engine
+            database = body.get("database") or cluster.spec.database_name or ""
+            if isinstance(engine, PostgreSQL):
+                socket, port = engine.run_dir_for_clients(), engine.pg_port
+            else:
+                socket, port = engine.socket_path, 0
+            target = Target(
+                cluster.identifier, cluster.engine_kind, socket, port, user, password, database
+            )
+            conn = self.pool.take(target)
+            if conn is None:
+                try:
+                    conn = await asyncio.to_thread(open_connection, target, STATEMENT_TIMEOUT_S)
+                except Exception as e:  # the driver's login errors
+                    raise bad_request(_driver_message(e)) from None
+            await conn.lock.acquire()
+            return cluster, conn, None
+        except BaseException:
+            cluster.client_disconnected()
+            raise
+
+    def _release(self, cluster: Cluster, conn: Connection, tx: Transaction | None) -> None:
+        conn.lock.release()
+        if tx is not None:
+            self._touch(tx)
+            return
+        cluster.client_disconnected()
+        self.pool.give_back(conn)
+
+    def _require_available(self, cluster: Cluster) -> None:
+        state = cluster.state
+        if state in (State.AVAILABLE, State.SCALING):
+            return
+        if state in (State.PAUSED, State.PAUSING, State.RESUMING):
+            asyncio.get_running_loop().create_task(_wake(cluster))
+            if cluster.spec.version is Version.V1:
+                raise bad_request(LINK_FAILURE)
+            raise DataApiError(
+                "DatabaseResumingException",
+                400,
+                f"The Aurora DB instance {cluster.identifier}-instance-1 is resuming after "
+                "being auto-paused. Please wait a few seconds and try again.",
+            )
+        raise bad_request(f"DB cluster {cluster.identifier} is {state.value}")
+
+    async def _run(self, conn: Connection, body: dict[str, Any], work: Callable[[], Any]) -> Any:
+        """Run blocking driver work in a thread, within the Data API's 45 s."""
+        task = asyncio.ensure_future(asyncio.to_thread(work))
+        try:
+            return await asyncio.wait_for(asyncio.shield(task), STATEMENT_TIMEOUT_S)
+        except TimeoutError:
+            if not body.get("continueAfterTimeout"):
+                conn.close()  # the session ends: the engine rolls the statement back
+            raise DataApiError("StatementTimeoutException", 400, "Request timed out") from None
+        except DataApiError:
+            raise
+        except Exception as e:  # the engine's own errors: AWS passes their text on
+            raise bad_request(_driver_message(e)) from None
+
+    def _touch(self, tx: Transaction, running: bool = False) -> None:
+        if tx.timer is not None:
+            tx.timer.cancel()
+            tx.timer = None
+        if not running:
+            tx.timer = self.clock.call_later(
+                TRANSACTION_IDLE_S, functools.partial(self._expire, tx.id)
+            )
+
+    def _expire(self, tx_id: str) -> None:
+        tx = self.transactions.pop(tx_id, None)
+        if tx is not None:
+            log.info("Data API transaction on %s expired unused", tx.cluster.identifier)
+            tx.conn.close()  # the engine rolls it back
+            tx.cluster.client_disconnected()
+
+    async def _end(self, body: dict[str, Any], commit: bool) -> Transaction | None:
+        _required(body, "resourceArn")
+        _required(body, "secretArn")
+        tx_id = _required(body, "transactionId")
+        tx = self.transactions.get(tx_id)
+        if tx is None:
+            raise DataApiError(
+                "TransactionNotFoundException", 404, f"Transaction {tx_id} is not found"
+            )
+        self._cluster(body)
+        async with tx.conn.lock:
+            self.transactions.pop(tx_id, None)
+            if tx.timer is not None:
+                tx.timer.cancel()
+            try:
+                await self._run(tx.conn, body, tx.conn.commit if commit else tx.conn.rollback)
+            finally:
+                tx.cluster.client_disconnected()
+                self.pool.give_back(tx.conn)
+        return tx
+
+
+async def _wake(cluster: Cluster) -> None:
+    try:
+        await cluster.ensure_running()
+    except Exception as e:
+        log.warning("Data API: %s did not resume: %s", cluster.identifier, e)
+
+
+def _required(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise bad_request(f"Parameter validation failed: missing required parameter {name}")
+    return value
+
+
+def _driver_message(e: Exception) -> str:
+    """The engine's error as the Data API words it: the driver's text, without Python."""
+    args: tuple[Any, ...] = tuple(getattr(e, "args", ()))
+    if len(args) == 2 and isinstance(args[0], int):  # PyMySQL: (code, message)
+        return f"Database error code: {args[0]}. Message: {args[1]}"
+    return f"Database error: {str(e).strip()}"
