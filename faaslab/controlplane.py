@@ -62,6 +62,7 @@ class ControlPlane:
         self.secrets: SecretStore | None = None
         self.secrets_api: SecretsApi | None = None
         self.data_api: DataApi | None = None
+        self._secret_cache: dict[str, tuple[int, str]] = {}  # ARN -> (store generation, value)
         self.router = apigw.Router([])
         self.server: asyncio.Server | None = None
         self.port = config.port
@@ -153,12 +154,17 @@ class ControlPlane:
         """A secret's current SecretString (the Data API's credentials); LookupError with
         Secrets Manager's message when it cannot be had."""
         assert self.secrets is not None
+        generation = self.secrets.generation()
+        cached = self._secret_cache.get(arn)
+        if cached is not None and cached[0] == generation:
+            return cached[1]  # (a read per call costs a write transaction: last_accessed)
         try:
             value = self.secrets.get_value(arn).secret_string
         except SecretsError as e:
             raise LookupError(e.message) from None
         if value is None:
             raise LookupError("the secret has no SecretString")
+        self._secret_cache[arn] = (self.secrets.generation(), value)
         return value
 
     # -- the edge

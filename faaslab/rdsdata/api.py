@@ -128,7 +128,8 @@ class DataApi:
         cluster, conn, tx = await self._connection(body, tx_id)
         try:
             query, values = self._bind(statement, parameters, conn.target.engine)
-            result = await self._run(conn, body, lambda: conn.execute(query, values))
+            want_metadata = bool(body.get("includeResultMetadata"))
+            result = await self._run(conn, body, lambda: conn.execute(query, values, want_metadata))
         finally:
             self._release(cluster, conn, tx)
         out: dict[str, Any] = {

@@ -63,12 +63,16 @@ class Connection:
         return self.target.engine is Engine.MYSQL
 
     # -- blocking, run in a thread
-    def execute(self, sql: str, params: list[Any]) -> Result:
+    def execute(self, sql: str, params: list[Any], metadata: bool = False) -> Result:
+        """Run one statement. `metadata`: also what only PostgreSQL's catalog knows (table
+        names, NOT NULL, serial) — a second query, so only when columnMetadata is asked for."""
         cur = self.raw.cursor()
         try:
             cur.execute(sql, params or None)
             engine: Literal["mysql", "postgresql"] = "mysql" if self.mysql else "postgresql"
-            description = fields.describe(cur, engine) if cur.description else None
+            description = (
+                fields.describe(cur, engine, catalog=metadata) if cur.description else None
+            )
             rows = list(cur.fetchall()) if description else []
             lastrowid = cur.lastrowid if self.mysql else None
             return Result(description, rows, cur.rowcount, lastrowid)

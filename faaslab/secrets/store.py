@@ -169,6 +169,12 @@ class SecretStore:
             with contextlib.suppress(FileNotFoundError):
                 os.chmod(f"{path}{suffix}", 0o600)
 
+    def generation(self) -> int:
+        """Changes ever made (rows written): equal numbers mean nothing changed between two
+        reads, so a caller may keep what it read (the Data API's secret cache)."""
+        with self._lock:
+            return int(self.conn.total_changes)
+
     def close(self) -> None:
         with self._lock:
             self.conn.close()
