@@ -322,3 +322,99 @@ def test_functions_reach_the_data_api_and_secrets_unchanged(fl: Faaslab) -> None
     _, out = invoke(fl.client(), "dataprobe", {"greeting": "héllo"})
     assert out["records"] == [[{"stringValue": "héllo"}, {"stringValue": "TEST"}]], out
     assert out["managed_secret"].startswith("rds!cluster-")
+
+
+ROUND_TRIP = [
+    ("s", "VARCHAR(200)", "TEXT", {"stringValue": "plain"}),
+    ("s", "VARCHAR(200)", "TEXT", {"stringValue": "ünïcødé ✓ 日本 'quote' \"dq\" ; -- x"}),
+    ("s", "VARCHAR(200)", "TEXT", {"isNull": True}),
+    ("i", "BIGINT", "BIGINT", {"longValue": 9223372036854775807}),
+    ("i", "BIGINT", "BIGINT", {"longValue": -9223372036854775808}),
+    ("d", "DOUBLE", "DOUBLE PRECISION", {"doubleValue": 3.141592653589793}),
+    ("d", "DOUBLE", "DOUBLE PRECISION", {"doubleValue": -1e-300}),
+    ("b", "BLOB", "BYTEA", {"blobValue": bytes(range(256))}),
+    ("f", "BOOLEAN", "BOOLEAN", {"booleanValue": True}),
+    ("f", "BOOLEAN", "BOOLEAN", {"booleanValue": False}),
+    ("t", "DATE", "DATE", {"stringValue": "2026-11-27"}),
+]
+
+
+@pytest.mark.parametrize("engine", ["mysql", "postgresql"])
+def test_parameters_round_trip_as_a_direct_driver_reads_them(fl: Faaslab, engine: str) -> None:
+    """Each value goes in as a Data API parameter and comes back as a Field equal to the
+    one sent, while a direct driver connection reads the same Python value."""
+    mysql = engine == "mysql"
+    arn, secret = (MYSQL_ARN, secret_arn(fl, "mysql-creds")) if mysql else (PG_ARN, pg_secret(fl))
+    db = "TEST" if mysql else "test"
+    run(fl, arn, secret, "DROP TABLE IF EXISTS rt", database=db)
+    cols = {c: (m if mysql else p) for c, m, p, _ in ROUND_TRIP}
+    run(
+        fl,
+        arn,
+        secret,
+        "CREATE TABLE rt (k INTEGER, " + ", ".join(f"{c} {t}" for c, t in cols.items()) + ")",
+        database=db,
+    )
+    for k, (col, _, _, field) in enumerate(ROUND_TRIP):
+        hint = {"typeHint": "DATE"} if col == "t" else {}  # (PostgreSQL needs it for dates)
+        run(
+            fl,
+            arn,
+            secret,
+            f"INSERT INTO rt (k, {col}) VALUES (:k, :v)",
+            database=db,
+            parameters=[
+                {"name": "k", "value": {"longValue": k}},
+                {"name": "v", "value": field, **hint},
+            ],
+        )
+    port = describe(fl, "dmysql" if mysql else "dpg")["Port"]
+    if mysql:
+        direct: Any = pymysql.connect(
+            host="127.0.0.1", port=port, user="admin1", password="DataApi-pass99", database=db
+        )
+    else:
+        password = json.loads(
+            client(fl, "secretsmanager").get_secret_value(SecretId=pg_secret(fl))["SecretString"]
+        )["password"]
+        direct = psycopg.connect(
+            host="127.0.0.1", port=port, user="master", password=password, dbname=db
+        )
+    try:
+        for k, (col, _, _, field) in enumerate(ROUND_TRIP):
+            got = run(
+                fl,
+                arn,
+                secret,
+                f"SELECT {col} FROM rt WHERE k = :k",
+                database=db,
+                parameters=[{"name": "k", "value": {"longValue": k}}],
+            )["records"][0][0]
+            assert got == field, (engine, col, got, field)
+            cur = direct.cursor()
+            cur.execute(f"SELECT {col} FROM rt WHERE k = %s", (k,))
+            value = cur.fetchone()[0]
+            expected = next(iter(field.values()))
+            if field.get("isNull"):
+                expected = None
+            elif col == "b":
+                value = bytes(value)
+            elif col == "f":
+                value = bool(value)
+            elif col == "t":
+                value = value.isoformat()
+            assert value == expected, (engine, col, value, expected)
+    finally:
+        direct.close()
+
+
+def test_responses_over_one_mib_are_refused(fl: Faaslab) -> None:
+    secret = secret_arn(fl, "mysql-creds")
+    code, status, message = error_of(
+        client(fl, "rds-data").execute_statement,
+        resourceArn=MYSQL_ARN,
+        secretArn=secret,
+        sql="SELECT REPEAT('x', 1100000)",
+    )
+    assert (code, status) == ("BadRequestException", 400)
+    assert "response size limit" in message
