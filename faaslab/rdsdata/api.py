@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import functools
 import json
 import logging
@@ -30,6 +31,7 @@ from faaslab.databases.engine import PostgreSQL
 from faaslab.databases.manager import ClusterError, Clusters
 from faaslab.databases.model import Engine, Version
 from faaslab.http.server import Request, Response
+from faaslab.placement import unpin_child
 from faaslab.rdsdata import fields, sql
 from faaslab.rdsdata.connections import Connection, Pool, Target, open_connection
 
@@ -86,6 +88,9 @@ class DataApi:
         self.region = region
         self.account = account
         self.pool = Pool()
+        self._threads = concurrent.futures.ThreadPoolExecutor(
+            32, "data-api", initializer=unpin_child
+        )
         self.transactions: dict[str, Transaction] = {}
 
     @staticmethod
@@ -118,6 +123,7 @@ class DataApi:
             tx.conn.close()
         self.transactions.clear()
         self.pool.close()
+        self._threads.shutdown(wait=False)
 
     # -- operations
     async def _ExecuteStatement(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -315,10 +321,11 @@ class DataApi:
         raise bad_request(f"DB cluster {cluster.identifier} is {state.value}")
 
     async def _run(self, conn: Connection, body: dict[str, Any], work: Callable[[], Any]) -> Any:
-        """Run blocking driver work in a thread, within the Data API's 45 s."""
-        task = asyncio.ensure_future(asyncio.to_thread(work))
+        """Run blocking driver work in a thread, within the Data API's 45 s. (One executor
+        future and wait_for's timer: each extra task would cost a loop iteration per call.)"""
+        fut = asyncio.get_running_loop().run_in_executor(self._threads, work)
         try:
-            return await asyncio.wait_for(asyncio.shield(task), STATEMENT_TIMEOUT_S)
+            return await asyncio.wait_for(fut, STATEMENT_TIMEOUT_S)
         except TimeoutError:
             if not body.get("continueAfterTimeout"):
                 conn.close()  # the session ends: the engine rolls the statement back
