@@ -45,15 +45,25 @@ def endpoint(store: SecretStore) -> Iterator[str]:
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     port: list[int] = []
+    connections: list[asyncio.BaseTransport] = []  # closed at the end (3.11's Server won't)
+
+    def admit(transport: asyncio.BaseTransport) -> bool:
+        connections.append(transport)
+        return True
 
     def run() -> None:
         asyncio.set_event_loop(loop)
-        server = loop.run_until_complete(serve(SecretsApi(store).handle, "127.0.0.1", 0))
+        server = loop.run_until_complete(
+            serve(SecretsApi(store).handle, "127.0.0.1", 0, admit=admit)
+        )
         port.append(server.sockets[0].getsockname()[1])
         ready.set()
         loop.run_forever()
+        for transport in connections:
+            transport.close()
         server.close()
         loop.run_until_complete(server.wait_closed())
+        loop.run_until_complete(asyncio.sleep(0))  # (the transports' close callbacks)
         loop.close()
 
     thread = threading.Thread(target=run, daemon=True)
