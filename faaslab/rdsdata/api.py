@@ -25,6 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
+import pymysql
+
 from faaslab.clock import Clock, Timer
 from faaslab.databases.cluster import Cluster, State
 from faaslab.databases.engine import PostgreSQL
@@ -333,6 +336,8 @@ class DataApi:
         except DataApiError:
             raise
         except Exception as e:  # the engine's own errors: AWS passes their text on
+            if isinstance(e, _CONNECTION_ERRORS):  # the session may be gone: not pooled again
+                conn.close()
             raise bad_request(_driver_message(e)) from None
 
     def _touch(self, tx: Transaction, running: bool = False) -> None:
@@ -378,6 +383,14 @@ async def _wake(cluster: Cluster) -> None:
         await cluster.ensure_running()
     except Exception as e:
         log.warning("Data API: %s did not resume: %s", cluster.identifier, e)
+
+
+_CONNECTION_ERRORS = (
+    pymysql.err.OperationalError,
+    pymysql.err.InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
 
 
 def _required(body: dict[str, Any], name: str) -> str:

@@ -406,7 +406,7 @@ class S3Api:
         headers.update({f"x-amz-checksum-{k.lower()}": v for k, v in upload.checksums().items()})
         return _ok(headers=headers)
 
-    def _get(self, req: Request, t: Target) -> Response:
+    def _get(self, req: Request, t: Target, retry: bool = True) -> Response:
         info = self.store.head(t.bucket, t.key)
         if info is None:
             raise S3Error("NoSuchKey", Key=t.key)
@@ -439,8 +439,10 @@ class S3Api:
             return _ok(status=code, headers=headers)
         try:
             data = self.store.read(info)
-        except FileNotFoundError:  # overwritten between the lookup and the read
-            return self._get(req, t)
+        except FileNotFoundError:  # overwritten between the lookup and the read: once more
+            if retry:
+                return self._get(req, t, retry=False)
+            raise S3Error("InternalError", "the object's data is missing from the store") from None
         body = data[start:end] if (start, end) != (0, info.size) else data
         resp = _ok(status=code, headers=headers)
         resp.body = body

@@ -64,6 +64,7 @@ ERRORS: dict[str, tuple[int, str]] = {
         "The request signature we calculated does not match the signature you provided. "
         "Check your key and signing method.",
     ),
+    "InternalError": (500, "We encountered an internal error. Please try again."),
     "InvalidAccessKeyId": (
         403,
         "The AWS Access Key Id you provided does not exist in our records.",
