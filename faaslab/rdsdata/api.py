@@ -95,6 +95,7 @@ class DataApi:
             32, "data-api", initializer=unpin_child
         )
         self.transactions: dict[str, Transaction] = {}
+        self._wakers: set[asyncio.Task[None]] = set()
 
     @staticmethod
     def claims(req: Request) -> bool:
@@ -312,7 +313,9 @@ class DataApi:
         if state in (State.AVAILABLE, State.SCALING):
             return
         if state in (State.PAUSED, State.PAUSING, State.RESUMING):
-            asyncio.get_running_loop().create_task(_wake(cluster))
+            task = asyncio.get_running_loop().create_task(_wake(cluster))
+            self._wakers.add(task)  # (the loop keeps only a weak reference to tasks)
+            task.add_done_callback(self._wakers.discard)
             if cluster.spec.version is Version.V1:
                 raise bad_request(LINK_FAILURE)
             raise DataApiError(
