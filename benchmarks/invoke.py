@@ -139,11 +139,15 @@ def _client_loop(port: int, path: str, seconds: float, q: Any) -> None:
 
 
 def throughput(port: int, path: str, clients: int, seconds: float) -> float:
+    return in_parallel([(_client_loop, (port, path)) for _ in range(clients)], seconds)
+
+
+def in_parallel(loops: list[tuple[Any, tuple[Any, ...]]], seconds: float) -> float:
+    """Run each `loop(*args, seconds, queue)` in its own forked process (no GIL shared with
+    the others); each puts its count of answered requests. Requests per second, all told."""
     ctx = mp.get_context("fork")
     q = ctx.Queue()
-    procs = [
-        ctx.Process(target=_client_loop, args=(port, path, seconds, q)) for _ in range(clients)
-    ]
+    procs = [ctx.Process(target=loop, args=(*args, seconds, q)) for loop, args in loops]
     for p in procs:
         p.start()
     total = sum(q.get() for _ in procs)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import multiprocessing as mp
 import os
 import shutil
 import statistics
@@ -35,7 +34,7 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
-from invoke import free_port, start_faaslab, wait_http
+from invoke import free_port, in_parallel, start_faaslab, wait_http
 
 from faaslab.cliutil import LOCAL_KEYS
 
@@ -90,18 +89,9 @@ def _small_loop(port: int, method: str, key: str, seconds: float, q: Any) -> Non
 
 
 def small(port: int, method: str, clients: int, seconds: float) -> float:
-    ctx = mp.get_context("fork")
-    q = ctx.Queue()
-    procs = [
-        ctx.Process(target=_small_loop, args=(port, method, f"small-{i}", seconds, q))
-        for i in range(clients)
-    ]
-    for p in procs:
-        p.start()
-    total = sum(q.get() for _ in procs)
-    for p in procs:
-        p.join()
-    return total / seconds
+    return in_parallel(
+        [(_small_loop, (port, method, f"small-{i}")) for i in range(clients)], seconds
+    )
 
 
 def big(port: int, data: bytes, rounds: int) -> tuple[float, float]:

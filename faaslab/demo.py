@@ -338,9 +338,13 @@ def part3(cloud: LocalCloud, env: dict[str, str]) -> None:
         f"    -> {'YES' if not missing else 'NO'}: {len(sent)} names sent through {containers} "
         f"containers, the last call's database has {len(final['names'])} names"
         + (f", missing {missing}" if missing else ", none lost")
-        + f". {conflicts} upload(s) found another container's write first and replayed "
-        "their insert on the newer file (If-Match: 412/409): the tutorial's plain download/upload "
-        "would have silently dropped those names."
+        + (
+            f". {conflicts} upload(s) found another container's write first (If-Match: "
+            "412/409) and replayed their insert on the newer file; without the condition, "
+            "each would have overwritten that write and dropped its names."
+            if conflicts
+            else ". No two uploads overlapped this time, so no insert had to be replayed."
+        )
     )
 
 

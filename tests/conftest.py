@@ -49,17 +49,22 @@ class Faaslab:
         return [e for e in envs if function is None or e["function"] == function]
 
     def client(self) -> Any:
+        """boto3's Lambda client."""
+        return self.aws("lambda", read_timeout=60, max_pool_connections=32)
+
+    def aws(self, service: str, secret: str | None = None, **config: Any) -> Any:
+        """A boto3 client of `service` on this faaslab, signed with the local key (or with
+        `secret` instead of its secret key), never retrying: tests see every answer."""
         import boto3
         from botocore.config import Config
 
         return boto3.client(
-            "lambda",
+            service,
             endpoint_url=self.url,
             region_name="us-east-1",
-            config=Config(
-                read_timeout=60, retries={"total_max_attempts": 1}, max_pool_connections=32
-            ),
-            **LOCAL_KEYS,
+            config=Config(retries={"total_max_attempts": 1}, **config),
+            aws_access_key_id=LOCAL_KEYS["aws_access_key_id"],
+            aws_secret_access_key=secret or LOCAL_KEYS["aws_secret_access_key"],
         )
 
     def stop(self) -> int:

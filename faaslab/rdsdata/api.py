@@ -336,8 +336,6 @@ class DataApi:
             if not body.get("continueAfterTimeout"):
                 conn.close()  # the session ends: the engine rolls the statement back
             raise DataApiError("StatementTimeoutException", 400, "Request timed out") from None
-        except DataApiError:
-            raise
         except Exception as e:  # the engine's own errors: AWS passes their text on
             if isinstance(e, _CONNECTION_ERRORS):  # the session may be gone: not pooled again
                 conn.close()

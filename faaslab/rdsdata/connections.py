@@ -79,9 +79,6 @@ class Connection:
         finally:
             cur.close()
 
-    def execute_many(self, sql: str, param_sets: list[list[Any]]) -> list[Result]:
-        return [self.execute(sql, p) for p in param_sets]
-
     def begin(self) -> None:
         if self.mysql:
             self.raw.begin()
@@ -169,12 +166,6 @@ class Pool:
                 del self._idle[target]
         if self._idle:
             self._sweep = asyncio.get_running_loop().call_later(IDLE_S, self._expire)
-
-    def drop_cluster(self, cluster: str) -> None:
-        """Close every idle connection to `cluster` (it pauses, or is deleted)."""
-        for target in [t for t in self._idle if t.cluster == cluster]:
-            for c, _ in self._idle.pop(target):
-                c.close()
 
     def close(self) -> None:
         for idle in self._idle.values():

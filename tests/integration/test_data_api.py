@@ -9,14 +9,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import psycopg
 import pymysql
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from faaslab.cliutil import LOCAL_KEYS
 from tests.conftest import FIXTURES, Faaslab, invoke, start_faaslab
 from tests.integration.test_clusters import describe, wait_for, wait_status
 
@@ -41,13 +38,7 @@ def fl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faaslab]:
 
 
 def client(fl: Faaslab, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=fl.url,
-        region_name="us-east-1",
-        config=Config(retries={"total_max_attempts": 1}, read_timeout=120),
-        **LOCAL_KEYS,
-    )
+    return fl.aws(service, read_timeout=120)
 
 
 def secret_arn(fl: Faaslab, name: str) -> str:
@@ -120,13 +111,7 @@ def test_secrets_manager_operations_through_the_edge(fl: Faaslab) -> None:
     sm.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
     code, status, _ = error_of(sm.get_secret_value, SecretId=arn)
     assert (code, status) == ("ResourceNotFoundException", 400)
-    bad = boto3.client(
-        "secretsmanager",
-        endpoint_url=fl.url,
-        region_name="us-east-1",
-        aws_access_key_id=LOCAL_KEYS["aws_access_key_id"],
-        aws_secret_access_key="wrong",
-    )
+    bad = fl.aws("secretsmanager", secret="wrong")
     code, status, _ = error_of(bad.get_secret_value, SecretId="mysql-creds")
     assert status == 403 and code == "InvalidSignatureException"
 

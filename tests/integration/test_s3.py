@@ -16,11 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
-from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
@@ -31,13 +29,7 @@ TEMPLATE = FIXTURES / "s3.yaml"
 
 
 def s3_client(fl: Faaslab, **config: Any) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=fl.url,
-        region_name="us-east-1",
-        config=Config(retries={"total_max_attempts": 1}, **config),
-        **LOCAL_KEYS,
-    )
+    return fl.aws("s3", **config)
 
 
 def signed_headers(fl: Faaslab, method: str, path: str, headers: dict[str, str]) -> dict[str, str]:
@@ -107,14 +99,7 @@ def test_requests_with_a_wrong_signature_or_body_change_nothing(fl: Faaslab) -> 
     s3 = s3_client(fl)
     s3.put_object(Bucket="it-data", Key="guarded", Body=b"original")
     # a wrong secret
-    bad = boto3.client(
-        "s3",
-        endpoint_url=fl.url,
-        region_name="us-east-1",
-        aws_access_key_id=LOCAL_KEYS["aws_access_key_id"],
-        aws_secret_access_key="not-the-secret",
-        config=Config(retries={"total_max_attempts": 1}),
-    )
+    bad = fl.aws("s3", secret="not-the-secret")
     with pytest.raises(ClientError) as e:
         bad.put_object(Bucket="it-data", Key="guarded", Body=b"forged")
     assert e.value.response["Error"]["Code"] == "SignatureDoesNotMatch"

@@ -1,54 +1,34 @@
 """helloDataApi: helloMySQL's behaviour over the RDS Data API, with a Secrets Manager secret.
 
+Handler ``data_api.handler``, beside helloMySQL's ``app.py`` (same CodeUri), whose request
+parsing and SAAF import it shares.
+
 Each call inserts the request's name into TEST.mytable on the tcss562 cluster and returns
-every name stored so far, like helloMySQL, but the function holds no database connection
-and needs no driver or VPC: it sends SQL over HTTPS (boto3 ``rds-data``), authenticated by
+every name stored so far, like helloMySQL, but it holds no database connection and uses no
+driver or VPC: it sends SQL over HTTPS (boto3 ``rds-data``), authenticated by
 the secret's ARN. Around a pause the Data API answers at once instead of holding the call:
 a paused Aurora Serverless v1 cluster answers BadRequestException "Communications link
 failure" and starts resuming; this handler retries until the cluster is back.
 
 On AWS: the cluster needs ``EnableHttpEndpoint: true`` (Aurora Serverless v1, or v2 on
 supported versions) and the function ``rds-data:ExecuteStatement`` plus
-``secretsmanager:GetSecretValue`` permissions; copy faaslab/saaf.py beside this file.
+``secretsmanager:GetSecretValue`` permissions (the template grants them); saaf.py as for
+helloMySQL.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import time
 from typing import Any
 
 import boto3
+from app import Inspector, request_name  # helloMySQL's, deployed with the same CodeUri
 from botocore.exceptions import ClientError
 
-try:
-    from faaslab.saaf import Inspector
-except ImportError:  # on AWS: saaf.py vendored next to this file
-    from saaf import Inspector  # type: ignore[no-redef,import-not-found]
-
-DEFAULT_NAME = "Fred Smith"
 RESUME_WAIT_S = 120  # how long to keep retrying while a paused cluster resumes
 
 rds_data = boto3.client("rds-data")
-
-
-def request_name(event: Any) -> str:
-    """The name from a direct invoke or an HttpApi event's JSON body (as helloMySQL's)."""
-    if not isinstance(event, dict):
-        return DEFAULT_NAME
-    body = event.get("body")
-    if isinstance(body, str):
-        try:
-            if event.get("isBase64Encoded"):
-                body = base64.b64decode(body).decode("utf-8")
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, dict) and "name" in parsed:
-            return str(parsed["name"])
-    return str(event.get("name", DEFAULT_NAME))
 
 
 def execute(sql: str, **params: str) -> dict[str, Any]:
