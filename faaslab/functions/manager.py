@@ -521,6 +521,9 @@ def runtime_paths() -> list[str]:
         sys.base_prefix,
         sys.exec_prefix,
         os.path.dirname(sys.executable),
+        # the package itself, not only its parent: in a 0700 checkout (`mktemp -d`) the
+        # parent is covered and only the paths listed here are bound back (reach_plan)
+        os.path.dirname(faaslab.__file__),
         os.path.dirname(os.path.dirname(faaslab.__file__)),
     ]
     paths = {p for p in raw if p and os.path.isdir(p)}

@@ -76,10 +76,12 @@ def enter(spec: SandboxSpec, prepared: bool = False) -> None:
     if spec.isolate:
         unshare_mounts()
         paths = spec.runtime_paths
-        for blocked, children in reach_plan(paths):
-            _cover(blocked, functools.partial(mount_tmpfs, blocked, 1, "0755"), children)
+        # /var/task first: the code dir may lie below a directory reach_plan covers
+        # (a 0700 checkout from `mktemp -d`)
         mount(spec.code_dir, "/var/task", None, MS_BIND)
         mount(spec.code_dir, "/var/task", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
+        for blocked, children in reach_plan(paths):
+            _cover(blocked, functools.partial(mount_tmpfs, blocked, 1, "0755"), children)
         _cover("/tmp", lambda: mount(spec.tmp_dir, "/tmp", None, MS_BIND), under("/tmp", paths))
         hide = spec.hide_dir
         if os.path.isdir(hide):  # (already hidden when it lives under /tmp)
