@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import concurrent.futures
 import functools
 import json
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 import pymysql
@@ -34,7 +33,6 @@ from faaslab.databases.engine import PostgreSQL
 from faaslab.databases.manager import ClusterError, Clusters
 from faaslab.databases.model import Engine, Version
 from faaslab.http.server import Request, Response
-from faaslab.placement import unpin_child
 from faaslab.rdsdata import fields, sql
 from faaslab.rdsdata.connections import Connection, Pool, Target, open_connection
 
@@ -56,6 +54,7 @@ LINK_FAILURE = (
 )
 
 SecretLookup = Callable[[str], str]  # secret ARN -> SecretString; LookupError if unknown
+T = TypeVar("T")
 
 
 class DataApiError(Exception):
@@ -91,10 +90,8 @@ class DataApi:
         self.region = region
         self.account = account
         self.pool = Pool()
-        self._threads = concurrent.futures.ThreadPoolExecutor(
-            32, "data-api", initializer=unpin_child
-        )
         self.transactions: dict[str, Transaction] = {}
+        self._parsed: dict[str, tuple[str, tuple[str, str]]] = {}  # secret ARN -> its JSON read
         self._wakers: set[asyncio.Task[None]] = set()
 
     @staticmethod
@@ -127,7 +124,6 @@ class DataApi:
             tx.conn.close()
         self.transactions.clear()
         self.pool.close()
-        self._threads.shutdown(wait=False)
 
     # -- operations
     async def _ExecuteStatement(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -139,7 +135,7 @@ class DataApi:
         try:
             query, values = self._bind(statement, parameters, conn.target.engine)
             want_metadata = bool(body.get("includeResultMetadata"))
-            result = await self._run(conn, body, lambda: conn.execute(query, values, want_metadata))
+            result = await self._run(conn, body, conn.execute(query, values, want_metadata))
         finally:
             self._release(cluster, conn, tx)
         out: dict[str, Any] = {
@@ -175,21 +171,21 @@ class DataApi:
         try:
             bound = [self._bind(statement, p, conn.target.engine) for p in sets]
 
-            def run_all() -> list[Any]:
+            async def run_all() -> list[Any]:
                 own = tx is None
                 if own:
-                    conn.begin()
+                    await conn.begin()
                 try:
-                    out = [conn.execute(q, v) for q, v in bound]
+                    out = [await conn.execute(q, v) for q, v in bound]
                 except BaseException:
-                    if own:
-                        conn.rollback()
+                    if own and not conn.closed:
+                        await conn.rollback()
                     raise
                 if own:
-                    conn.commit()
+                    await conn.commit()
                 return out
 
-            results = await self._run(conn, body, run_all)
+            results = await self._run(conn, body, run_all())
         finally:
             self._release(cluster, conn, tx)
         engine: sql.Engine = "mysql" if conn.target.engine is Engine.MYSQL else "postgresql"
@@ -202,7 +198,7 @@ class DataApi:
     async def _BeginTransaction(self, body: dict[str, Any]) -> dict[str, Any]:
         cluster, conn, _ = await self._connection(body, None)
         try:
-            await self._run(conn, body, conn.begin)
+            await self._run(conn, body, conn.begin())
         except BaseException:
             self._release(cluster, conn, None)
             raise
@@ -248,8 +244,14 @@ class DataApi:
     def _credentials(self, body: dict[str, Any]) -> tuple[str, str]:
         arn = _required(body, "secretArn")
         try:
-            value = json.loads(self.secret(arn))
-            return str(value["username"]), str(value["password"])
+            text = self.secret(arn)
+            known = self._parsed.get(arn)
+            if known is not None and known[0] == text:
+                return known[1]
+            value = json.loads(text)
+            credentials = str(value["username"]), str(value["password"])
+            self._parsed[arn] = text, credentials
+            return credentials
         except LookupError as e:
             raise bad_request(f"Error fetching secret {arn} : {e}") from None
         except (ValueError, TypeError):
@@ -291,7 +293,7 @@ class DataApi:
             conn = self.pool.take(target)
             if conn is None:
                 try:
-                    conn = await asyncio.to_thread(open_connection, target, STATEMENT_TIMEOUT_S)
+                    conn = await open_connection(target, STATEMENT_TIMEOUT_S)
                 except Exception as e:  # the driver's login errors
                     raise bad_request(_driver_message(e)) from None
             await conn.lock.acquire()
@@ -301,6 +303,10 @@ class DataApi:
             raise
 
     def _release(self, cluster: Cluster, conn: Connection, tx: Transaction | None) -> None:
+        if conn.running is not None:  # a statement still runs on it: release when it ends
+            conn.running.add_done_callback(lambda _: self._release(cluster, conn, tx))
+            conn.running = None
+            return
         conn.lock.release()
         if tx is not None:
             self._touch(tx)
@@ -326,15 +332,35 @@ class DataApi:
             )
         raise bad_request(f"DB cluster {cluster.identifier} is {state.value}")
 
-    async def _run(self, conn: Connection, body: dict[str, Any], work: Callable[[], Any]) -> Any:
-        """Run blocking driver work in a thread, within the Data API's 45 s. (One executor
-        future and wait_for's timer: each extra task would cost a loop iteration per call.)"""
-        fut = asyncio.get_running_loop().run_in_executor(self._threads, work)
+    async def _run(self, conn: Connection, body: dict[str, Any], work: Awaitable[T]) -> T:
+        """Await driver work within the Data API's 45 s. On timeout the statement is
+        cancelled with its session, unless continueAfterTimeout: then it runs on (as a
+        task), and its connection stays taken until it ends (see _release)."""
         try:
-            return await asyncio.wait_for(fut, STATEMENT_TIMEOUT_S)
-        except TimeoutError:
             if not body.get("continueAfterTimeout"):
-                conn.close()  # the session ends: the engine rolls the statement back
+                # (a bare timer, not asyncio.timeout: its bookkeeping cost ~10 us per call)
+                task = asyncio.current_task()
+                assert task is not None
+                expiry = _Expiry(task)
+                timer = asyncio.get_running_loop().call_later(STATEMENT_TIMEOUT_S, expiry)
+                try:
+                    return await work
+                except asyncio.CancelledError:
+                    if not expiry.fired:
+                        raise
+                    task.uncancel()
+                    conn.close()  # the session ends: the engine rolls the statement back
+                    raise TimeoutError from None
+                finally:
+                    timer.cancel()
+            task = asyncio.ensure_future(work)
+            try:
+                return await asyncio.wait_for(asyncio.shield(task), STATEMENT_TIMEOUT_S)
+            except TimeoutError:
+                conn.running = task
+                task.add_done_callback(functools.partial(_ended_late, conn))
+                raise
+        except TimeoutError:
             raise DataApiError("StatementTimeoutException", 400, "Request timed out") from None
         except Exception as e:  # the engine's own errors: AWS passes their text on
             if isinstance(e, _CONNECTION_ERRORS):  # the session may be gone: not pooled again
@@ -372,11 +398,35 @@ class DataApi:
             if tx.timer is not None:
                 tx.timer.cancel()
             try:
-                await self._run(tx.conn, body, tx.conn.commit if commit else tx.conn.rollback)
+                await self._run(tx.conn, body, tx.conn.commit() if commit else tx.conn.rollback())
             finally:
                 tx.cluster.client_disconnected()
                 self.pool.give_back(tx.conn)
         return tx
+
+
+class _Expiry:
+    """Cancels a call's task when its statement has run too long, and says it did."""
+
+    __slots__ = ("fired", "task")
+
+    def __init__(self, task: asyncio.Task[Any]) -> None:
+        self.task, self.fired = task, False
+
+    def __call__(self) -> None:
+        self.fired = True
+        self.task.cancel()
+
+
+def _ended_late(conn: Connection, task: asyncio.Task[Any]) -> None:
+    """A statement that ran on past its call's timeout ended. Nobody waits for its outcome;
+    after a failure the session is not trusted again."""
+    if task.cancelled() or task.exception() is not None:
+        conn.close()
+        if not task.cancelled():
+            log.info(
+                "Data API: a statement left running past its timeout failed: %s", task.exception()
+            )
 
 
 async def _wake(cluster: Cluster) -> None:

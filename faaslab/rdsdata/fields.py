@@ -49,7 +49,7 @@ import base64
 import datetime
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal, TypedDict
@@ -501,19 +501,61 @@ def columns_of(description: Sequence[Any], engine: Engine) -> list[Column]:
 def describe(cursor: Any, engine: Engine, *, catalog: bool = True) -> list[Column]:
     """The columns of `cursor`'s current result, with all the driver knows.
 
-    PyMySQL: the protocol's column definitions (flags, charset, original table and column).
-    psycopg: the result's type OIDs and typmods; with `catalog`, one query on the cursor's
-    connection for table names, NOT NULL, serial/identity columns and unknown types (as
-    PgJDBC does for its metadata). Call it before the cursor is closed."""
+    PyMySQL (or aiomysql, which uses its packets): the protocol's column definitions
+    (flags, charset, original table and column). psycopg: the result's type OIDs and
+    typmods; with `catalog`, one query on the cursor's connection for table names, NOT
+    NULL, serial/identity columns and unknown types (as PgJDBC does for its metadata). Call
+    it before the cursor is closed. For psycopg's AsyncCursor: `describe_async`."""
     if engine == "mysql":
-        result_fields = getattr(getattr(cursor, "_result", None), "fields", None)
-        if not result_fields:
-            return columns_of(cursor.description or (), engine)
-        return [_mysql_column(_MyField.from_packet(f)) for f in result_fields]
+        return _mysql_columns(cursor)
     if cursor.description is None:
         return []
+    fields = _pg_fields(cursor)
+    info = _PgCatalog()
+    if catalog:
+        plan = _pg_catalog(cursor.connection.adapters.types, fields)
+        with cursor.connection.cursor() as cur:
+            try:
+                query = next(plan)
+                while True:
+                    cur.execute(*query)
+                    query = plan.send(cur.fetchall())
+            except StopIteration as done:
+                info = done.value
+    return [_pg_column(f, info, cursor.connection.adapters.types) for f in fields]
+
+
+async def describe_async(cursor: Any, engine: Engine, *, catalog: bool = True) -> list[Column]:
+    """`describe` for a cursor of aiomysql or of psycopg's AsyncConnection."""
+    if engine == "mysql":
+        return _mysql_columns(cursor)
+    if cursor.description is None:
+        return []
+    fields = _pg_fields(cursor)
+    info = _PgCatalog()
+    if catalog:
+        plan = _pg_catalog(cursor.connection.adapters.types, fields)
+        async with cursor.connection.cursor() as cur:
+            try:
+                query = next(plan)
+                while True:
+                    await cur.execute(*query)
+                    query = plan.send(await cur.fetchall())
+            except StopIteration as done:
+                info = done.value
+    return [_pg_column(f, info, cursor.connection.adapters.types) for f in fields]
+
+
+def _mysql_columns(cursor: Any) -> list[Column]:
+    result_fields = getattr(getattr(cursor, "_result", None), "fields", None)
+    if not result_fields:
+        return columns_of(cursor.description or (), "mysql")
+    return [_mysql_column(_MyField.from_packet(f)) for f in result_fields]
+
+
+def _pg_fields(cursor: Any) -> list[_PgField]:
     res = cursor.pgresult
-    fields = [
+    return [
         _PgField(
             label=d.name,
             oid=d.type_code,
@@ -523,8 +565,6 @@ def describe(cursor: Any, engine: Engine, *, catalog: bool = True) -> list[Colum
         )
         for i, d in enumerate(cursor.description)
     ]
-    info = _pg_catalog(cursor.connection, fields) if catalog else _PgCatalog()
-    return [_pg_column(f, info, cursor.connection.adapters.types) for f in fields]
 
 
 def prepare_psycopg(conn: Any) -> None:
@@ -887,27 +927,29 @@ FROM pg_catalog.pg_type t WHERE t.oid = ANY(%s::oid[])
 """
 
 
-def _pg_catalog(conn: Any, fields: Sequence[_PgField]) -> _PgCatalog:
+# A catalog lookup plan: yields (sql, params) queries, is sent each one's rows, returns
+# what it learnt. Written once, driven by a blocking cursor (`describe`) or an asyncio one
+# (`describe_async`).
+CatalogPlan = Generator[tuple[str, tuple[Any, ...]], list[tuple[Any, ...]], "_PgCatalog"]
+
+
+def _pg_catalog(registry: Any, fields: Sequence[_PgField]) -> CatalogPlan:
     """Table names, NOT NULL, serial/identity, and the types psycopg does not know."""
     columns: dict[tuple[int, int], tuple[str, str, bool, bool]] = {}
     types: dict[int, _PgType] = {}
     pairs = sorted({(f.table_oid, f.attnum) for f in fields if f.table_oid and f.attnum > 0})
-    registry = conn.adapters.types
     unknown = sorted({f.oid for f in fields if registry.get(f.oid) is None})
-    with conn.cursor() as cur:
-        if pairs:
-            cur.execute(_PG_CATALOG_SQL, ([p[0] for p in pairs], [p[1] for p in pairs]))
-            for relid, attnum, table, schema, not_null, auto in cur.fetchall():
-                columns[(relid, attnum)] = (table, schema, not_null, auto)
-        if unknown:
-            cur.execute(_PG_TYPES_SQL, (unknown,))
-            rows = cur.fetchall()
-            elements = [elem for _, _, elem, is_array, _ in rows if is_array]
-            for oid, name, elem, is_array, enum in rows:
-                types[oid] = _PgType(name, array_of=elem if is_array else 0, enum=enum)
-            missing = [e for e in elements if registry.get(e) is None and e not in types]
-            if missing:
-                cur.execute(_PG_TYPES_SQL, (missing,))
-                for oid, name, _, _, enum in cur.fetchall():
-                    types[oid] = _PgType(name, enum=enum)
+    if pairs:
+        rows = yield _PG_CATALOG_SQL, ([p[0] for p in pairs], [p[1] for p in pairs])
+        for relid, attnum, table, schema, not_null, auto in rows:
+            columns[(relid, attnum)] = (table, schema, not_null, auto)
+    if unknown:
+        rows = yield _PG_TYPES_SQL, (unknown,)
+        elements = [elem for _, _, elem, is_array, _ in rows if is_array]
+        for oid, name, elem, is_array, enum in rows:
+            types[oid] = _PgType(name, array_of=elem if is_array else 0, enum=enum)
+        missing = [e for e in elements if registry.get(e) is None and e not in types]
+        if missing:
+            for oid, name, _, _, enum in (yield _PG_TYPES_SQL, (missing,)):
+                types[oid] = _PgType(name, enum=enum)
     return _PgCatalog(columns, types)
