@@ -5,10 +5,14 @@ direct driver connection, in one run, on both engines.
 
 - direct: PyMySQL / psycopg connected once to the cluster's endpoint (as root, the connect
   hook sends it straight to the engine), `SELECT name FROM t WHERE id = 1`, sequentially.
-- Data API: the same statement as `POST /Execute`, over one keep-alive connection with
-  http.client, the request signed once per run (botocore's SigV4; signing is left out of
-  the timing, faaslab's checking of it is measured). Also boto3's `execute_statement`,
-  whose own client-side work (serialising, signing, parsing) is shown apart.
+- Data API: the same statement as `POST /Execute` over one keep-alive connection, signed
+  once per run (botocore's SigV4; signing is left out of the timing, faaslab's checking of
+  it is measured), with two clients: http.client, and a raw socket sending the request's
+  bytes and reading the answer by Content-Length (what a compiled SDK's client costs;
+  http.client spends ~100 us per request building and parsing headers in Python).
+- floor: benchmarks/sql_floor_server.py, the least an HTTP front to the engine costs with
+  the Data API's drivers (no signature, no parsing, no pool, no types), same clients.
+- boto3's `execute_statement`, for scale: its own client-side work is ~0.5 ms.
 Target (issue #5): Data API p50 <= 3x the direct driver's.
 """
 
@@ -17,7 +21,11 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import re
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -30,7 +38,7 @@ import pymysql
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from invoke import start_faaslab
+from invoke import free_port, start_faaslab
 
 from faaslab.cliutil import LOCAL_KEYS
 
@@ -57,6 +65,57 @@ def cluster(port: int, name: str) -> dict[str, Any]:
         return dict(json.loads(r.read()))
 
 
+class RawHttp:
+    """One keep-alive HTTP/1.1 connection: a fixed request, the answer read by length."""
+
+    def __init__(self, port: int, path: str, body: bytes, headers: dict[str, str]) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items() if k.lower() != "host")
+        self.request = f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+    def call(self) -> tuple[int, bytes]:
+        self.sock.sendall(self.request)
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            buf += self.recv()
+        head, _, body = buf.partition(b"\r\n\r\n")
+        m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+        assert m is not None, head
+        while len(body) < int(m[1]):
+            body += self.recv()
+        return int(head[9:12]), body
+
+    def recv(self) -> bytes:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise SystemExit("the server closed the connection")
+        return chunk
+
+
+def http_client_call(port: int, path: str, body: bytes, headers: dict[str, str]) -> Any:
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+
+    def call() -> tuple[int, bytes]:
+        conn.request("POST", path, body, headers)
+        r = conn.getresponse()
+        return r.status, r.read()
+
+    return call
+
+
+def start_floor(engine: str, db_port: int) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    argv = [str(port), engine, str(db_port), "bench", PASSWORD, "bench"]
+    script = str(HERE / "sql_floor_server.py")
+    proc = subprocess.Popen([sys.executable, script, *argv], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    if proc.stdout.readline() != b"ready\n":
+        raise SystemExit("the floor server did not start")
+    return proc, port
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -71,7 +130,11 @@ def main() -> None:
         secret = sm.describe_secret(SecretId="bench-creds")["ARN"]
         data = boto3.client("rds-data", endpoint_url=url, region_name="us-east-1", **LOCAL_KEYS)
         creds = Credentials(LOCAL_KEYS["aws_access_key_id"], LOCAL_KEYS["aws_secret_access_key"])
-        print(f"{'engine':10s} {'direct':>9s} {'Data API':>9s} {'ratio':>6s} {'boto3':>9s}")
+        print(
+            f"{'engine':10s} {'client':11s} {'direct':>7s} {'floor':>7s} {'Data API':>8s} "
+            f"{'API/direct':>10s} {'API/floor':>9s} {'floor/direct':>12s}"
+        )
+        boto_lines = []
         for engine, name in (("mysql", "benchmysql"), ("postgresql", "benchpg")):
             c = cluster(port, name)
             arn = f"arn:aws:rds:us-east-1:123456789012:cluster:{name}"
@@ -97,6 +160,7 @@ def main() -> None:
             cur.execute("DROP TABLE IF EXISTS t")
             cur.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR(40))")
             cur.execute("INSERT INTO t VALUES (1, 'Fred Smith')")
+            floor_proc, floor_port = start_floor(engine, c["Port"])
 
             def direct(cur: Any = cur) -> None:
                 cur.execute(SQL)
@@ -110,18 +174,26 @@ def main() -> None:
             )
             SigV4Auth(creds, "rds-data", "us-east-1").add_auth(req)
             headers = {k: str(v) for k, v in req.headers.items()}
-            http_conn = http.client.HTTPConnection("127.0.0.1", port)
 
-            def lean(
-                http_conn: http.client.HTTPConnection = http_conn,
-                body: bytes = body,
-                headers: dict[str, str] = headers,
-            ) -> None:
-                http_conn.request("POST", "/Execute", body, headers)
-                r = http_conn.getresponse()
-                out = json.loads(r.read())
-                assert r.status == 200, out
-                assert out["records"] == [[{"stringValue": "Fred Smith"}]], out
+            def checked(call: Any) -> Any:
+                def run() -> None:
+                    status, answer = call()
+                    out = json.loads(answer)
+                    assert status == 200, out
+                    assert out["records"] == [[{"stringValue": "Fred Smith"}]], out
+
+                return run
+
+            clients = {
+                "http.client": (
+                    checked(http_client_call(port, "/Execute", body, headers)),
+                    checked(http_client_call(floor_port, "/Execute", body, {})),
+                ),
+                "raw socket": (
+                    checked(RawHttp(port, "/Execute", body, headers).call),
+                    checked(RawHttp(floor_port, "/Execute", body, {}).call),
+                ),
+            }
 
             def via_boto3(arn: str = arn) -> None:
                 out = data.execute_statement(
@@ -129,18 +201,30 @@ def main() -> None:
                 )
                 assert out["records"] == [[{"stringValue": "Fred Smith"}]]
 
-            for f in (direct, lean, via_boto3):
+            for f in (direct, via_boto3, *(g for pair in clients.values() for g in pair)):
                 timed(200, f)  # warm up
-            d, api, b3 = [], [], []
-            for _ in range(4):  # interleaved blocks: a noisy minute hits all three
-                d += timed(args.requests // 4, direct)
-                api += timed(args.requests // 4, lean)
-                b3 += timed(args.requests // 8, via_boto3)
+            d: list[float] = []
+            b3: list[float] = []
+            api: dict[str, list[float]] = {k: [] for k in clients}
+            floor: dict[str, list[float]] = {k: [] for k in clients}
+            n = args.requests // 4
+            for _ in range(4):  # interleaved blocks: a noisy minute hits them all
+                d += timed(n, direct)
+                for k, (call_api, call_floor) in clients.items():
+                    api[k] += timed(n, call_api)
+                    floor[k] += timed(n, call_floor)
+                b3 += timed(n // 2, via_boto3)
             conn.close()
-            print(
-                f"{engine:10s} {p50(d):7.0f}us {p50(api):7.0f}us {p50(api) / p50(d):5.2f}x "
-                f"{p50(b3):7.0f}us"
-            )
+            floor_proc.terminate()
+            floor_proc.wait(10)
+            for k in clients:
+                a, f = p50(api[k]), p50(floor[k])
+                print(
+                    f"{engine:10s} {k:11s} {p50(d):5.0f}us {f:5.0f}us {a:6.0f}us "
+                    f"{a / p50(d):9.2f}x {a / f:8.2f}x {f / p50(d):11.2f}x"
+                )
+            boto_lines.append(f"{engine}: boto3 execute_statement {p50(b3):.0f}us")
+        print("\n".join(boto_lines))
         print("(p50s; target: Data API <= 3x direct)")
     finally:
         fl.terminate()
