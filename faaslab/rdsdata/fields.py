@@ -39,8 +39,8 @@ Choices where AWS's behaviour is not documented (and could not be checked here):
   column reads as typeName LONGTEXT, type -1, with the same `stringValue` AWS gives.
 * FLOAT/DOUBLE report MySQL's scale 31 ("not fixed"), as Connector/J passes it on.
 
-Blobs: `records` hold Python `bytes` (botocore's view of a `blobValue`); `to_wire` turns any
-nested response into its JSON form (base64 text). `formattedRecords` is already JSON.
+Blobs: `records` hold Python `bytes` (botocore's view of a `blobValue`); `wire_json` writes
+any response in its JSON form (base64 text). `formattedRecords` is already JSON.
 """
 
 from __future__ import annotations
@@ -458,16 +458,17 @@ def _array_json(array: ArrayValue) -> list[Any]:
     return []
 
 
-def to_wire(obj: Any) -> Any:
-    """`obj` (a Field, records, a whole response) with every bytes value as base64 text,
-    the form the JSON protocol carries and botocore decodes back."""
-    if isinstance(obj, bytes | bytearray | memoryview):
-        return base64.b64encode(bytes(obj)).decode("ascii")
-    if isinstance(obj, Mapping):
-        return {k: to_wire(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [to_wire(v) for v in obj]
-    return obj
+def wire_json(obj: Any) -> bytes:
+    """`obj` (a whole response) as the JSON protocol carries it: every bytes value as
+    base64 text, which botocore decodes back. (json's `default` hook: the C encoder meets
+    bytes only where they are, instead of a walk over the whole response beforehand.)"""
+    return json.dumps(obj, default=_base64_text).encode()
+
+
+def _base64_text(value: Any) -> str:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def column_metadata(column: Column) -> ColumnMetadata:
