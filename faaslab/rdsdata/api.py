@@ -92,7 +92,6 @@ class DataApi:
         self.pool = Pool()
         self.transactions: dict[str, Transaction] = {}
         self._parsed: dict[str, tuple[str, tuple[str, str]]] = {}  # secret ARN -> its JSON read
-        self._targets: dict[tuple[Any, str, str, str], Target] = {}
         self._wakers: set[asyncio.Task[None]] = set()
 
     @staticmethod
@@ -283,7 +282,14 @@ class DataApi:
         cluster.client_connected()
         try:
             database = body.get("database") or cluster.spec.database_name or ""
-            target = self._target(cluster, user, password, database)
+            engine = cluster.engine
+            if isinstance(engine, PostgreSQL):  # (its port can change when it resumes)
+                socket, port = engine.run_dir_for_clients(), engine.pg_port
+            else:
+                socket, port = engine.socket_path, 0
+            target = Target(
+                cluster.identifier, cluster.engine_kind, socket, port, user, password, database
+            )
             conn = self.pool.take(target)
             if conn is None:
                 try:
@@ -295,24 +301,6 @@ class DataApi:
         except BaseException:
             cluster.client_disconnected()
             raise
-
-    def _target(self, cluster: Cluster, user: str, password: str, database: str) -> Target:
-        """Where the call logs in, and as whom (kept: building it costs ~5 us per call)."""
-        engine = cluster.engine
-        key = (engine, user, password, database)
-        target = self._targets.get(key)
-        if target is None:
-            if isinstance(engine, PostgreSQL):
-                socket, port = engine.run_dir_for_clients(), engine.pg_port
-            else:
-                socket, port = engine.socket_path, 0
-            if len(self._targets) > 256:
-                self._targets.clear()
-            target = Target(
-                cluster.identifier, cluster.engine_kind, socket, port, user, password, database
-            )
-            self._targets[key] = target
-        return target
 
     def _release(self, cluster: Cluster, conn: Connection, tx: Transaction | None) -> None:
         if conn.running is not None:  # a statement still runs on it: release when it ends
