@@ -73,6 +73,12 @@ def main() -> None:
     default=None,
     help=help_for("cpu_placement") + "  [default: on]",
 )
+@click.option(
+    "--data-api-timeout",
+    type=float,
+    default=None,
+    help=help_for("data_api_timeout") + "  [default: 45]",
+)
 @click.option("--region", default=None, help=help_for("region") + "  [default: us-east-1]")
 @click.option(
     "--uid-base", type=int, default=None, help=help_for("uid_base") + "  [default: 200000]"

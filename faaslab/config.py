@@ -55,6 +55,12 @@ class Config:
         "warm invoke never wakes another CPU (~8% faster in a VM); overlapping invocations "
         "run on the other CPUs. Off: the kernel's scheduler places everything.",
     )
+    data_api_timeout: float = _setting(
+        45.0,
+        "The RDS Data API's limit on one call, in seconds (AWS: 45). A statement still running "
+        "then is stopped, unless the call asked for continueAfterTimeout. Shorten it to see "
+        "how code copes with StatementTimeoutException.",
+    )
     concurrency: int = _setting(1000, "Account concurrency limit; beyond it invokes get 429.")
     region: str = _setting("us-east-1", "AWS region the emulated resources live in.")
     uid_base: int = _setting(

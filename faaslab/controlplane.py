@@ -83,7 +83,12 @@ class ControlPlane:
         self.secrets = SecretStore(self.state_dir / "secrets.db", self.config.region)
         self.secrets_api = SecretsApi(self.secrets)
         self.data_api = DataApi(
-            self.clusters, self._secret_string, self.clock, self.config.region, DEFAULT_ACCOUNT
+            self.clusters,
+            self._secret_string,
+            self.clock,
+            self.config.region,
+            DEFAULT_ACCOUNT,
+            statement_timeout=self.config.data_api_timeout,
         )
         if self.template_path is not None:
             self.template = load_template(

@@ -45,7 +45,7 @@ ROUTES = {
     "/CommitTransaction": "CommitTransaction",
     "/RollbackTransaction": "RollbackTransaction",
 }
-STATEMENT_TIMEOUT_S = 45.0  # real seconds: what one call may take
+STATEMENT_TIMEOUT_S = 45.0  # real seconds: what one call may take (Config.data_api_timeout)
 TRANSACTION_IDLE_S = 180.0  # emulated seconds: a transaction unused this long is rolled back
 MAX_RESPONSE = 1024 * 1024
 LINK_FAILURE = (
@@ -82,9 +82,16 @@ class Transaction:
 
 class DataApi:
     def __init__(
-        self, clusters: Clusters, secret: SecretLookup, clock: Clock, region: str, account: str
+        self,
+        clusters: Clusters,
+        secret: SecretLookup,
+        clock: Clock,
+        region: str,
+        account: str,
+        statement_timeout: float = STATEMENT_TIMEOUT_S,
     ) -> None:
         self.clusters = clusters
+        self.statement_timeout = statement_timeout
         self.secret = secret
         self.clock = clock
         self.region = region
@@ -293,7 +300,7 @@ class DataApi:
             conn = self.pool.take(target)
             if conn is None:
                 try:
-                    conn = await open_connection(target, STATEMENT_TIMEOUT_S)
+                    conn = await open_connection(target, self.statement_timeout)
                 except Exception as e:  # the driver's login errors
                     raise bad_request(_driver_message(e)) from None
             await conn.lock.acquire()
@@ -342,20 +349,20 @@ class DataApi:
                 task = asyncio.current_task()
                 assert task is not None
                 expiry = _Expiry(task)
-                timer = asyncio.get_running_loop().call_later(STATEMENT_TIMEOUT_S, expiry)
+                timer = asyncio.get_running_loop().call_later(self.statement_timeout, expiry)
                 try:
                     return await work
                 except asyncio.CancelledError:
                     if not expiry.fired:
                         raise
                     task.uncancel()
-                    conn.close()  # the session ends: the engine rolls the statement back
+                    await conn.stop()  # the engine rolls the statement back
                     raise TimeoutError from None
                 finally:
                     timer.cancel()
             task = asyncio.ensure_future(work)
             try:
-                return await asyncio.wait_for(asyncio.shield(task), STATEMENT_TIMEOUT_S)
+                return await asyncio.wait_for(asyncio.shield(task), self.statement_timeout)
             except TimeoutError:
                 conn.running = task
                 task.add_done_callback(functools.partial(_ended_late, conn))

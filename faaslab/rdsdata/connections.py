@@ -18,6 +18,7 @@ for the engine's answer the way the loop waits for any socket.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,7 @@ from faaslab.databases.model import Engine
 from faaslab.rdsdata import fields
 
 IDLE_S = 0.25
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,25 @@ class Connection:
     async def rollback(self) -> None:
         await self.raw.rollback()
         self.in_transaction = False
+
+    async def stop(self) -> None:
+        """End the session and the statement it may be running. (MariaDB runs on a statement
+        whose client went away: it is killed from a second session, as Connector/J's
+        Statement.cancel does. psycopg has already cancelled it when its wait is cancelled.)"""
+        thread = self.raw.thread_id() if self.mysql and not self.closed else None
+        self.close()
+        if thread is not None:
+            try:
+                killer = await open_connection(self.target, 5)
+            except Exception as e:  # (the engine went away too)
+                log.warning("could not stop MariaDB session %s: %s", thread, e)
+                return
+            try:
+                await killer.execute(f"KILL {int(thread)}", [])
+            except Exception as e:  # (it ended by itself meanwhile)
+                log.debug("KILL %s: %s", thread, e)
+            finally:
+                killer.close()
 
     def close(self) -> None:
         """Drop the session at once (the engine rolls back what it had open)."""

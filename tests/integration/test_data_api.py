@@ -22,6 +22,7 @@ MYSQL_ARN = f"arn:aws:rds:{ACCOUNT_REGION}:cluster:dmysql"
 PG_ARN = f"arn:aws:rds:{ACCOUNT_REGION}:cluster:dpg"
 NOHTTP_ARN = f"arn:aws:rds:{ACCOUNT_REGION}:cluster:nohttp"
 TIME_SCALE = 60  # auto-pause after 300 emulated s = 5 s; a transaction expires after 3 s
+STATEMENT_LIMIT = 3.0  # s: --data-api-timeout (AWS: 45 s, not emulated time)
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +32,8 @@ def fl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faaslab]:
         tmp_path_factory.mktemp("dataapi") / "s",
         "--time-scale",
         str(TIME_SCALE),
+        "--data-api-timeout",
+        str(STATEMENT_LIMIT),
     )
     yield f
     assert f.stop() == 0
@@ -403,3 +406,42 @@ def test_responses_over_one_mib_are_refused(fl: Faaslab) -> None:
     )
     assert (code, status) == ("BadRequestException", 400)
     assert "response size limit" in message
+
+
+@pytest.mark.parametrize("engine", ["mysql", "postgresql"])
+def test_a_statement_past_the_limit_stops_unless_asked_to_continue(
+    fl: Faaslab, engine: str
+) -> None:
+    mysql = engine == "mysql"
+    arn, secret = (MYSQL_ARN, secret_arn(fl, "mysql-creds")) if mysql else (PG_ARN, pg_secret(fl))
+    db = "TEST" if mysql else "test"
+    run(fl, arn, secret, "DROP TABLE IF EXISTS slow", database=db)
+    run(fl, arn, secret, "CREATE TABLE slow (run INTEGER)", database=db)
+    sleep = "SELECT SLEEP({s})" if mysql else "SELECT pg_sleep({s})"
+    # a write that ends 2 s after the limit: it must not happen, or happen, by the flag
+    write = "INSERT INTO slow SELECT {run} FROM (" + sleep.format(s=STATEMENT_LIMIT + 2) + ") t"
+    data = client(fl, "rds-data")
+    for run_id, go_on in ((1, False), (2, True)):
+        started = time.monotonic()
+        code, status, message = error_of(
+            data.execute_statement,
+            resourceArn=arn,
+            secretArn=secret,
+            database=db,
+            sql=write.format(run=run_id),
+            continueAfterTimeout=go_on,
+        )
+        took = time.monotonic() - started
+        assert (code, status) == ("StatementTimeoutException", 400), message
+        assert STATEMENT_LIMIT <= took < STATEMENT_LIMIT + 2, took
+    time.sleep(3)  # both writes would have ended by now
+    rows = run(fl, arn, secret, "SELECT run FROM slow", database=db)["records"]
+    assert rows == [[{"longValue": 2}]]  # only the one asked to continue
+    # the stopped statement's session is gone from the engine, not left sleeping
+    sessions = (
+        "SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE 'INSERT INTO slow%'"
+        if mysql
+        else "SELECT COUNT(*) FROM pg_stat_activity WHERE query LIKE 'INSERT INTO slow%'"
+        " AND state = 'active'"
+    )
+    assert run(fl, arn, secret, sessions, database=db)["records"] == [[{"longValue": 0}]]

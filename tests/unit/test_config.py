@@ -17,6 +17,7 @@ EXPECTED_DEFAULTS = {
     "init_timeout": 10.0,
     "cpu_limits": False,
     "cpu_placement": True,
+    "data_api_timeout": 45.0,
     "keep_alive": 600.0,
     "max_lifetime": 21600.0,
     "concurrency": 1000,
