@@ -8,7 +8,8 @@ engine with them (the engine checks the password) and runs the statement there.
 Around pauses it answers as AWS does: a paused (or pausing, or resuming) v1 cluster
 answers at once with BadRequestException "Communications link failure ..." and starts
 resuming; a v2 cluster DatabaseResumingException. A call or an open transaction is
-activity for auto-pause (Cluster.client_connected), nothing else: see connections.py.
+activity for auto-pause (Cluster.client_connected), and a pooled connection for the quarter
+second it is kept after a call, nothing else: see connections.py.
 Transactions expire after 3 minutes unused (emulated time: --time-scale applies).
 """
 
@@ -127,7 +128,8 @@ class DataApi:
             return e.response()
 
     def close(self) -> None:
-        for tx in list(self.transactions.values()):
+        for tx in list(self.transactions.values()):  # (at shutdown: telling no one)
+            tx.conn.on_close = None
             tx.conn.close()
         self.transactions.clear()
         self.pool.close()
@@ -209,7 +211,7 @@ class DataApi:
         except BaseException:
             self._release(cluster, conn, None)
             raise
-        conn.lock.release()  # (the cluster keeps counting it as a client: see _end)
+        conn.lock.release()  # (it stays a client of the cluster until it is given back)
         tx_id = base64.b64encode(secrets.token_bytes(144)).decode()
         tx = Transaction(tx_id, cluster, conn)
         self.transactions[tx_id] = tx
@@ -270,7 +272,7 @@ class DataApi:
         self, body: dict[str, Any], tx_id: str | None
     ) -> tuple[Cluster, Connection, Transaction | None]:
         """The connection a call runs on: its transaction's, a pooled one, or a new one.
-        The cluster counts the call as a client until `_release`."""
+        The cluster counts each open connection as a client (see connections.py)."""
         if tx_id:
             tx = self.transactions.get(tx_id)
             if tx is None:
@@ -286,28 +288,28 @@ class DataApi:
         cluster = self._cluster(body)
         user, password = self._credentials(body)
         self._require_available(cluster)
-        cluster.client_connected()
-        try:
-            database = body.get("database") or cluster.spec.database_name or ""
-            engine = cluster.engine
-            if isinstance(engine, PostgreSQL):  # (its port can change when it resumes)
-                socket, port = engine.run_dir_for_clients(), engine.pg_port
-            else:
-                socket, port = engine.socket_path, 0
-            target = Target(
-                cluster.identifier, cluster.engine_kind, socket, port, user, password, database
-            )
-            conn = self.pool.take(target)
-            if conn is None:
-                try:
-                    conn = await open_connection(target, self.statement_timeout)
-                except Exception as e:  # the driver's login errors
+        database = body.get("database") or cluster.spec.database_name or ""
+        engine = cluster.engine
+        if isinstance(engine, PostgreSQL):  # (its port can change when it resumes)
+            socket, port = engine.run_dir_for_clients(), engine.pg_port
+        else:
+            socket, port = engine.socket_path, 0
+        target = Target(
+            cluster.identifier, cluster.engine_kind, socket, port, user, password, database
+        )
+        conn = self.pool.take(target)  # (a pooled one is still counted as a client)
+        if conn is None:
+            cluster.client_connected()  # from before the login: no pause in between
+            try:
+                conn = await open_connection(target, self.statement_timeout)
+            except BaseException as e:
+                cluster.client_disconnected()
+                if isinstance(e, Exception):  # the driver's login errors
                     raise bad_request(_driver_message(e)) from None
-            await conn.lock.acquire()
-            return cluster, conn, None
-        except BaseException:
-            cluster.client_disconnected()
-            raise
+                raise
+            conn.on_close = cluster.client_disconnected
+        await conn.lock.acquire()
+        return cluster, conn, None
 
     def _release(self, cluster: Cluster, conn: Connection, tx: Transaction | None) -> None:
         if conn.running is not None:  # a statement still runs on it: release when it ends
@@ -318,7 +320,6 @@ class DataApi:
         if tx is not None:
             self._touch(tx)
             return
-        cluster.client_disconnected()
         self.pool.give_back(conn)
 
     def _require_available(self, cluster: Cluster) -> None:
@@ -388,7 +389,6 @@ class DataApi:
         if tx is not None:
             log.info("Data API transaction on %s expired unused", tx.cluster.identifier)
             tx.conn.close()  # the engine rolls it back
-            tx.cluster.client_disconnected()
 
     async def _end(self, body: dict[str, Any], commit: bool) -> Transaction | None:
         _required(body, "resourceArn")
@@ -407,7 +407,6 @@ class DataApi:
             try:
                 await self._run(tx.conn, body, tx.conn.commit() if commit else tx.conn.rollback())
             finally:
-                tx.cluster.client_disconnected()
                 self.pool.give_back(tx.conn)
         return tx
 

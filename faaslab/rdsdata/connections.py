@@ -4,9 +4,11 @@ The Data API is HTTP: each call would otherwise pay a MariaDB/PostgreSQL login (
 for a statement that takes 0.1 ms. Connections are therefore kept for IDLE_S after a call
 and reused by the next call with the same cluster, user, password and database. Why so
 short: a pooled connection is an engine session, and AWS counts Data API connections as
-activity for auto-pause only while a call or transaction is open. Closing idle ones after
-a quarter second keeps the pool out of the pause decision (the endpoint's session watch
-sees at most a quarter second more). The engine checks the password itself, every login.
+activity for auto-pause only while a call or transaction is open. Every open connection
+counts as one client of its cluster (Cluster.client_connected, until it closes), so a
+cluster pauses no earlier than a quarter second after the last call, and a run of calls
+does not start (and end) an idle period each. The engine checks the password itself,
+every login.
 
 The drivers run on the event loop (aiomysql, psycopg's AsyncConnection), one statement at
 a time per connection. Why not the blocking drivers in a thread: handing a statement to a
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +69,7 @@ class Connection:
     # a statement left running past the Data API's timeout (continueAfterTimeout): the
     # connection is not used again, and the call's release waits, until it ends
     running: asyncio.Task[Any] | None = None
+    on_close: Callable[[], None] | None = None  # called once, when the session ends
 
     @property
     def mysql(self) -> bool:
@@ -127,6 +131,9 @@ class Connection:
         """Drop the session at once (the engine rolls back what it had open)."""
         if not self.closed:
             self.closed = True
+            if self.on_close is not None:
+                self.on_close()
+                self.on_close = None
             if self.mysql:
                 self.raw.close()  # (aiomysql: closes the socket; COM_QUIT would need a wait)
             else:
@@ -209,8 +216,10 @@ class Pool:
             self._sweep = asyncio.get_running_loop().call_later(IDLE_S, self._expire)
 
     def close(self) -> None:
+        """At shutdown: close every idle connection, telling no one."""
         for idle in self._idle.values():
             for c, _ in idle:
+                c.on_close = None
                 c.close()
         self._idle.clear()
         if self._sweep is not None:
