@@ -117,7 +117,7 @@ class Verifier:
         )
         # The signing key depends only on (secret, day, region, service): derived once a day.
         signing_key = _signing_key(secret, stamp[:8], region, service)
-        expected = hmac.new(signing_key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+        expected = hmac.digest(signing_key, string_to_sign.encode(), "sha256").hex()
         if not hmac.compare_digest(expected, m["signature"]):
             raise InvalidSignature(
                 "The request signature we calculated does not match the signature you "

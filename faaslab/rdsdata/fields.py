@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import json
 import re
 from collections.abc import Generator, Mapping, Sequence
@@ -511,18 +512,19 @@ def describe(cursor: Any, engine: Engine, *, catalog: bool = True) -> list[Colum
         return _mysql_columns(cursor)
     if cursor.description is None:
         return []
+    if not catalog:
+        return _pg_plain_columns(cursor)
     fields = _pg_fields(cursor)
     info = _PgCatalog()
-    if catalog:
-        plan = _pg_catalog(cursor.connection.adapters.types, fields)
-        with cursor.connection.cursor() as cur:
-            try:
-                query = next(plan)
-                while True:
-                    cur.execute(*query)
-                    query = plan.send(cur.fetchall())
-            except StopIteration as done:
-                info = done.value
+    plan = _pg_catalog(cursor.connection.adapters.types, fields)
+    with cursor.connection.cursor() as cur:
+        try:
+            query = next(plan)
+            while True:
+                cur.execute(*query)
+                query = plan.send(cur.fetchall())
+        except StopIteration as done:
+            info = done.value
     return [_pg_column(f, info, cursor.connection.adapters.types) for f in fields]
 
 
@@ -532,18 +534,19 @@ async def describe_async(cursor: Any, engine: Engine, *, catalog: bool = True) -
         return _mysql_columns(cursor)
     if cursor.description is None:
         return []
+    if not catalog:
+        return _pg_plain_columns(cursor)
     fields = _pg_fields(cursor)
     info = _PgCatalog()
-    if catalog:
-        plan = _pg_catalog(cursor.connection.adapters.types, fields)
-        async with cursor.connection.cursor() as cur:
-            try:
-                query = next(plan)
-                while True:
-                    await cur.execute(*query)
-                    query = plan.send(await cur.fetchall())
-            except StopIteration as done:
-                info = done.value
+    plan = _pg_catalog(cursor.connection.adapters.types, fields)
+    async with cursor.connection.cursor() as cur:
+        try:
+            query = next(plan)
+            while True:
+                await cur.execute(*query)
+                query = plan.send(await cur.fetchall())
+        except StopIteration as done:
+            info = done.value
     return [_pg_column(f, info, cursor.connection.adapters.types) for f in fields]
 
 
@@ -552,6 +555,29 @@ def _mysql_columns(cursor: Any) -> list[Column]:
     if not result_fields:
         return columns_of(cursor.description or (), "mysql")
     return [_mysql_column(_MyField.from_packet(f)) for f in result_fields]
+
+
+# field descriptions (name, type, typmod, table, column) -> their columns, catalog aside
+_PLAIN_COLUMNS: dict[tuple[tuple[bytes, int, int, int, int], ...], list[Column]] = {}
+
+
+def _pg_plain_columns(cursor: Any) -> list[Column]:
+    """The columns without the catalog's facts: a function of the result's field
+    descriptions alone (psycopg's default types), kept per distinct description — the same
+    statements come back call after call, and building them costs ~15 us each time."""
+    res = cursor.pgresult
+    key = tuple(
+        (res.fname(i), res.ftype(i), res.fmod(i), res.ftable(i), res.ftablecol(i))
+        for i in range(res.nfields)
+    )
+    columns = _PLAIN_COLUMNS.get(key)
+    if columns is None:
+        registry = cursor.connection.adapters.types
+        columns = [_pg_column(f, _PgCatalog(), registry) for f in _pg_fields(cursor)]
+        if len(_PLAIN_COLUMNS) >= 4096:
+            _PLAIN_COLUMNS.clear()
+        _PLAIN_COLUMNS[key] = columns
+    return list(columns)
 
 
 def _pg_fields(cursor: Any) -> list[_PgField]:
@@ -663,6 +689,7 @@ _MY_BLOBS = (
 _MY_BINARY_CHARSET = 63
 
 
+@functools.lru_cache(maxsize=4096)  # (the same result columns come back call after call)
 def _mysql_column(f: _MyField) -> Column:
     unsigned = bool(f.flags & FLAG.UNSIGNED)
     nullable = NO_NULLS if f.flags & FLAG.NOT_NULL else NULLABLE
