@@ -186,8 +186,8 @@ class DataApi:
                     await conn.begin()
                 try:
                     out = [await conn.execute(q, v) for q, v in bound]
-                except BaseException:
-                    if own and not conn.closed:
+                except Exception:  # (the engine refused one: the session is still sound;
+                    if own and not conn.closed:  # when cancelled, _run ends the session)
                         await conn.rollback()
                     raise
                 if own:
@@ -341,7 +341,7 @@ class DataApi:
         raise bad_request(f"DB cluster {cluster.identifier} is {state.value}")
 
     async def _run(self, conn: Connection, body: dict[str, Any], work: Awaitable[T]) -> T:
-        """Await driver work within the Data API's 45 s. On timeout the statement is
+        """Await driver work within the Data API's limit (45 s). On timeout the statement is
         cancelled with its session, unless continueAfterTimeout: then it runs on (as a
         task), and its connection stays taken until it ends (see _release)."""
         try:

@@ -434,7 +434,23 @@ def test_a_statement_past_the_limit_stops_unless_asked_to_continue(
         took = time.monotonic() - started
         assert (code, status) == ("StatementTimeoutException", 400), message
         assert STATEMENT_LIMIT <= took < STATEMENT_LIMIT + 2, took
-    time.sleep(3)  # both writes would have ended by now
+    # a batch is one transaction: its first write (done at once) goes with the slow second
+    code, _, message = error_of(
+        data.batch_execute_statement,
+        resourceArn=arn,
+        secretArn=secret,
+        database=db,
+        sql="INSERT INTO slow SELECT :run FROM (" + sleep.format(s=":s") + ") t",
+        parameterSets=[
+            [{"name": "run", "value": {"longValue": 3}}, {"name": "s", "value": {"longValue": 0}}],
+            [
+                {"name": "run", "value": {"longValue": 4}},
+                {"name": "s", "value": {"longValue": int(STATEMENT_LIMIT) + 2}},
+            ],
+        ],
+    )
+    assert code == "StatementTimeoutException", message
+    time.sleep(2)  # the writes would have ended by now
     rows = run(fl, arn, secret, "SELECT run FROM slow", database=db)["records"]
     assert rows == [[{"longValue": 2}]]  # only the one asked to continue
     # the stopped statement's session is gone from the engine, not left sleeping
