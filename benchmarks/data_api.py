@@ -138,24 +138,15 @@ def main() -> None:
         for engine, name in (("mysql", "benchmysql"), ("postgresql", "benchpg")):
             c = cluster(port, name)
             arn = f"arn:aws:rds:us-east-1:123456789012:cluster:{name}"
-            if engine == "mysql":
-                conn: Any = pymysql.connect(
-                    host="127.0.0.1",
-                    port=c["Port"],
-                    user="bench",
-                    password=PASSWORD,
-                    database="bench",
-                    autocommit=True,
-                )
-            else:
-                conn = psycopg.connect(
-                    host="127.0.0.1",
-                    port=c["Port"],
-                    user="bench",
-                    password=PASSWORD,
-                    dbname="bench",
-                    autocommit=True,
-                )
+            driver, db_key = (pymysql, "database") if engine == "mysql" else (psycopg, "dbname")
+            conn: Any = driver.connect(
+                host="127.0.0.1",
+                port=c["Port"],
+                user="bench",
+                password=PASSWORD,
+                autocommit=True,
+                **{db_key: "bench"},
+            )
             cur = conn.cursor()
             cur.execute("DROP TABLE IF EXISTS t")
             cur.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR(40))")

@@ -46,7 +46,6 @@ ROUTES = {
     "/CommitTransaction": "CommitTransaction",
     "/RollbackTransaction": "RollbackTransaction",
 }
-STATEMENT_TIMEOUT_S = 45.0  # real seconds: what one call may take (Config.data_api_timeout)
 TRANSACTION_IDLE_S = 180.0  # emulated seconds: a transaction unused this long is rolled back
 MAX_RESPONSE = 1024 * 1024
 LINK_FAILURE = (
@@ -89,7 +88,7 @@ class DataApi:
         clock: Clock,
         region: str,
         account: str,
-        statement_timeout: float = STATEMENT_TIMEOUT_S,
+        statement_timeout: float,  # real seconds a call may take (AWS: 45)
     ) -> None:
         self.clusters = clusters
         self.statement_timeout = statement_timeout

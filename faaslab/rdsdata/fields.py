@@ -508,15 +508,10 @@ def describe(cursor: Any, engine: Engine, *, catalog: bool = True) -> list[Colum
     typmods; with `catalog`, one query on the cursor's connection for table names, NOT
     NULL, serial/identity columns and unknown types (as PgJDBC does for its metadata). Call
     it before the cursor is closed. For psycopg's AsyncCursor: `describe_async`."""
-    if engine == "mysql":
-        return _mysql_columns(cursor)
-    if cursor.description is None:
-        return []
-    if not catalog:
-        return _pg_plain_columns(cursor)
-    fields = _pg_fields(cursor)
-    info = _PgCatalog()
-    plan = _pg_catalog(cursor.connection.adapters.types, fields)
+    known = _described(cursor, engine, catalog)
+    if isinstance(known, list):
+        return known
+    fields, plan = known
     with cursor.connection.cursor() as cur:
         try:
             query = next(plan)
@@ -524,21 +519,15 @@ def describe(cursor: Any, engine: Engine, *, catalog: bool = True) -> list[Colum
                 cur.execute(*query)
                 query = plan.send(cur.fetchall())
         except StopIteration as done:
-            info = done.value
-    return [_pg_column(f, info, cursor.connection.adapters.types) for f in fields]
+            return _pg_columns(cursor, fields, done.value)
 
 
 async def describe_async(cursor: Any, engine: Engine, *, catalog: bool = True) -> list[Column]:
     """`describe` for a cursor of aiomysql or of psycopg's AsyncConnection."""
-    if engine == "mysql":
-        return _mysql_columns(cursor)
-    if cursor.description is None:
-        return []
-    if not catalog:
-        return _pg_plain_columns(cursor)
-    fields = _pg_fields(cursor)
-    info = _PgCatalog()
-    plan = _pg_catalog(cursor.connection.adapters.types, fields)
+    known = _described(cursor, engine, catalog)
+    if isinstance(known, list):
+        return known
+    fields, plan = known
     async with cursor.connection.cursor() as cur:
         try:
             query = next(plan)
@@ -546,7 +535,24 @@ async def describe_async(cursor: Any, engine: Engine, *, catalog: bool = True) -
                 await cur.execute(*query)
                 query = plan.send(await cur.fetchall())
         except StopIteration as done:
-            info = done.value
+            return _pg_columns(cursor, fields, done.value)
+
+
+def _described(
+    cursor: Any, engine: Engine, catalog: bool
+) -> list[Column] | tuple[list[_PgField], CatalogPlan]:
+    """The columns, when no query is needed; else the fields and the catalog queries."""
+    if engine == "mysql":
+        return _mysql_columns(cursor)
+    if cursor.description is None:
+        return []
+    if not catalog:
+        return _pg_plain_columns(cursor)
+    fields = _pg_fields(cursor)
+    return fields, _pg_catalog(cursor.connection.adapters.types, fields)
+
+
+def _pg_columns(cursor: Any, fields: list[_PgField], info: _PgCatalog) -> list[Column]:
     return [_pg_column(f, info, cursor.connection.adapters.types) for f in fields]
 
 
@@ -572,8 +578,7 @@ def _pg_plain_columns(cursor: Any) -> list[Column]:
     )
     columns = _PLAIN_COLUMNS.get(key)
     if columns is None:
-        registry = cursor.connection.adapters.types
-        columns = [_pg_column(f, _PgCatalog(), registry) for f in _pg_fields(cursor)]
+        columns = _pg_columns(cursor, _pg_fields(cursor), _PgCatalog())
         if len(_PLAIN_COLUMNS) >= 4096:
             _PLAIN_COLUMNS.clear()
         _PLAIN_COLUMNS[key] = columns

@@ -372,40 +372,29 @@ def _bad_hint(hint: str, name: str, value: str, expected: str) -> BadRequestErro
     )
 
 
-def _check_date(value: str, name: str) -> str:
-    m = _DATE_RE.fullmatch(value)
-    try:
-        if m is None:
-            raise ValueError
-        year, month, day = (int(g) for g in m.groups())
-        datetime.date(year, month, day)
-    except ValueError:
-        raise _bad_hint("DATE", name, value, "YYYY-MM-DD") from None
-    return value
+# hint: (its pattern, what builds it from the first numbers, how many, the form expected)
+_MOMENTS: dict[str, tuple[re.Pattern[str], Callable[..., object], int, str]] = {
+    "DATE": (_DATE_RE, datetime.date, 3, "YYYY-MM-DD"),
+    "TIME": (_TIME_RE, datetime.time, 3, "HH:MM:SS[.FFF]"),
+    "TIMESTAMP": (_TIMESTAMP_RE, datetime.datetime, 6, "YYYY-MM-DD HH:MM:SS[.FFF]"),
+}
 
 
-def _check_time(value: str, name: str) -> str:
-    m = _TIME_RE.fullmatch(value)
-    try:
-        if m is None:
-            raise ValueError
-        hour, minute, second = (int(g) for g in m.groups()[:3])
-        datetime.time(hour, minute, second)
-    except ValueError:
-        raise _bad_hint("TIME", name, value, "HH:MM:SS[.FFF]") from None
-    return value
+def _check_moment(hint: str) -> Callable[[str, str], str]:
+    """The check of a DATE, TIME or TIMESTAMP hint: the form, and a real day and hour."""
+    pattern, build, count, expected = _MOMENTS[hint]
 
+    def check(value: str, name: str) -> str:
+        m = pattern.fullmatch(value)
+        try:
+            if m is None:
+                raise ValueError
+            build(*(int(g) for g in m.groups()[:count]))
+        except ValueError:
+            raise _bad_hint(hint, name, value, expected) from None
+        return value
 
-def _check_timestamp(value: str, name: str) -> str:
-    m = _TIMESTAMP_RE.fullmatch(value)
-    try:
-        if m is None:
-            raise ValueError
-        year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
-        datetime.datetime(year, month, day, hour, minute, second)
-    except ValueError:
-        raise _bad_hint("TIMESTAMP", name, value, "YYYY-MM-DD HH:MM:SS[.FFF]") from None
-    return value
+    return check
 
 
 def _check_decimal(value: str, name: str) -> Decimal:
@@ -428,9 +417,9 @@ def _check_json(value: str, name: str) -> str:
 
 
 _HINT_CHECKS: dict[str, Callable[[str, str], Any]] = {
-    "DATE": _check_date,
-    "TIME": _check_time,
-    "TIMESTAMP": _check_timestamp,
+    "DATE": _check_moment("DATE"),
+    "TIME": _check_moment("TIME"),
+    "TIMESTAMP": _check_moment("TIMESTAMP"),
     "DECIMAL": _check_decimal,
     "UUID": _check_uuid,
     "JSON": _check_json,

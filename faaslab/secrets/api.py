@@ -86,10 +86,7 @@ class SecretsApi:
             kms_key_id=p.string("KmsKeyId", min_len=0, max_len=2048),
             tags=p.tags(),
         )
-        out: dict[str, Any] = {"ARN": secret.arn, "Name": secret.name}
-        if version_id is not None:
-            out["VersionId"] = version_id
-        return out
+        return _named(secret, version_id)
 
     def get_secret_value(self, p: _Params) -> dict[str, Any]:
         version = self.store.get_value(
@@ -137,10 +134,7 @@ class SecretsApi:
             secret_binary=p.blob("SecretBinary"),
             client_request_token=p.token(),
         )
-        out: dict[str, Any] = {"ARN": secret.arn, "Name": secret.name}
-        if version_id is not None:
-            out["VersionId"] = version_id
-        return out
+        return _named(secret, version_id)
 
     def delete_secret(self, p: _Params) -> dict[str, Any]:
         arn, name, deletion = self.store.delete(
@@ -184,6 +178,14 @@ class SecretsApi:
         except ValueError as e:
             raise invalid_parameter(str(e)) from None
         return {"RandomPassword": password}
+
+
+def _named(secret: Secret, version_id: str | None) -> dict[str, Any]:
+    """What Create/UpdateSecret answer: the secret, and the version if one was written."""
+    out: dict[str, Any] = {"ARN": secret.arn, "Name": secret.name}
+    if version_id is not None:
+        out["VersionId"] = version_id
+    return out
 
 
 def _describe(secret: Secret, versions_key: str) -> dict[str, Any]:

@@ -144,6 +144,20 @@ class FaultyPuts:
         return self._fault(self._client.put_object, kwargs)
 
 
+def second_put_lands_but_412(s3: Any) -> FaultyPuts:
+    """A client whose second PUT is stored but answered 412 (e.g. an SDK retry of a request
+    that had succeeded)."""
+
+    def fault(put: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+        response = put(**kwargs)
+        if client.puts == 2:
+            raise client_error("PreconditionFailed", 412)
+        return response
+
+    client = FaultyPuts(s3, fault)
+    return client
+
+
 def client_error(code: str, status: int) -> ClientError:
     return ClientError(
         {
@@ -403,14 +417,7 @@ def test_409_conditional_request_conflict_is_retried(s3: Any, bucket: str, tmp_p
 def test_lost_response_is_not_applied_twice(s3: Any, bucket: str, tmp_path: Path) -> None:
     """The PUT lands but the client sees 412 (e.g. an SDK retry of a request that had
     succeeded): the library must recognise its own write instead of re-applying fn."""
-
-    def lands_then_412(put: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
-        response = put(**kwargs)
-        if client.puts == 2:
-            raise client_error("PreconditionFailed", 412)
-        return response
-
-    client = FaultyPuts(s3, lands_then_412)
+    client = second_put_lands_but_412(s3)
     db = S3Database(bucket, KEY, client, tmp_path, backoff_base=0.001)
     db.transact(create_counter)
     runs: list[int] = []
@@ -487,13 +494,7 @@ def test_failed_upload_leaves_no_phantom_local_write(s3: Any, bucket: str, tmp_p
 def test_lost_response_on_the_last_attempt_is_not_a_conflict(
     s3: Any, bucket: str, tmp_path: Path
 ) -> None:
-    def lands_then_412(put: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
-        response = put(**kwargs)
-        if client.puts == 2:
-            raise client_error("PreconditionFailed", 412)
-        return response
-
-    client = FaultyPuts(s3, lands_then_412)
+    client = second_put_lands_but_412(s3)
     db = S3Database(bucket, KEY, client, tmp_path, max_attempts=1)
     db.transact(create_counter)
     assert db.transact(increment) == 1
