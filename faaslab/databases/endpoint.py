@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import ipaddress
 import logging
 import os
 import socket
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from faaslab.databases import refusal
 from faaslab.databases.model import Engine
 from faaslab.databases.splice import EngineNotAccepted, Splicer
 
 log = logging.getLogger(__name__)
+P = TypeVar("P", bound=asyncio.BaseProtocol)
 SPLICE_ATTEMPTS = 50
+ENGINE_QUEUE_PATIENCE_S = 10.0  # how long a connection waits for room in a full accept queue
 
 
 class Backend(Protocol):
@@ -133,6 +136,41 @@ def _socket_of(transport: asyncio.BaseTransport) -> socket.socket:
     return socket.socket(fileno=os.dup(transport.get_extra_info("socket").fileno()))
 
 
+async def connect_unix(
+    factory: Callable[[], P], path: str, patience: float = ENGINE_QUEUE_PATIENCE_S
+) -> tuple[asyncio.BaseTransport, P]:
+    """Connect to a Unix socket, waiting while its accept queue is full.
+
+    A full TCP queue drops the SYN and the client's kernel retries, so a burst only waits;
+    a full Unix queue refuses a non-blocking connect at once with EAGAIN. A hundred clients
+    meeting an engine that has just resumed is such a burst (MariaDB's queue held
+    80 + max_connections / 5), so retry, as TCP would, until `patience` runs out.
+    The connect is ours, not the loop's: a Unix connect completes or fails at once, and
+    asyncio's own loop mistakes EAGAIN for "in progress" and hands back a transport on an
+    unconnected socket.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    delay = 0.001
+    while True:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            sock.connect(path)
+        except OSError as e:
+            sock.close()
+            if e.errno != errno.EAGAIN or loop.time() + delay > deadline:
+                raise
+        else:
+            try:
+                return await loop.create_unix_connection(factory, sock=sock)
+            except BaseException:
+                sock.close()
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
 class Endpoint:
     """The listening socket of one cluster, and the connections it splices."""
 
@@ -202,8 +240,7 @@ class Endpoint:
             socket_path = await self.backend.ensure_running()
             if client.closed:
                 return
-            loop = asyncio.get_running_loop()
-            _, engine = await loop.create_unix_connection(_EngineSide, socket_path)
+            _, engine = await connect_unix(_EngineSide, socket_path)
         except (Refused, OSError) as e:
             client.on_close = None
             left()

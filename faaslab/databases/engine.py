@@ -415,6 +415,7 @@ class MariaDB(EngineServer):
             "--innodb-buffer-pool-chunk-size=1M",  # so online resizes are not rounded to 128M
             f"--innodb-buffer-pool-size={settings.buffer_pool_bytes}",
             f"--max-connections={settings.max_connections}",
+            "--back-log=1024",  # the default, 80 + max_connections / 5, is below a burst
             "--innodb-log-file-size=16M",
             "--max-allowed-packet=64M",
         ]
