@@ -28,17 +28,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import boto3
+import databases
 import psycopg
 import pymysql
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-from invoke import free_port, start_faaslab
+from invoke import free_port, sigv4_headers, start_faaslab
 
 from faaslab.cliutil import LOCAL_KEYS
 
@@ -58,11 +55,6 @@ def timed(n: int, call: Any) -> list[float]:
         call()
         out.append((time.perf_counter_ns() - t) / 1000)
     return out
-
-
-def cluster(port: int, name: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_faaslab/db/{name}") as r:
-        return dict(json.loads(r.read()))
 
 
 class RawHttp:
@@ -129,14 +121,13 @@ def main() -> None:
         sm = boto3.client("secretsmanager", endpoint_url=url, region_name="us-east-1", **LOCAL_KEYS)
         secret = sm.describe_secret(SecretId="bench-creds")["ARN"]
         data = boto3.client("rds-data", endpoint_url=url, region_name="us-east-1", **LOCAL_KEYS)
-        creds = Credentials(LOCAL_KEYS["aws_access_key_id"], LOCAL_KEYS["aws_secret_access_key"])
         print(
             f"{'engine':10s} {'client':11s} {'direct':>7s} {'floor':>7s} {'Data API':>8s} "
             f"{'API/direct':>10s} {'API/floor':>9s} {'floor/direct':>12s}"
         )
         boto_lines = []
         for engine, name in (("mysql", "benchmysql"), ("postgresql", "benchpg")):
-            c = cluster(port, name)
+            c = databases.api(url, f"/_faaslab/db/{name}")
             arn = f"arn:aws:rds:us-east-1:123456789012:cluster:{name}"
             driver, db_key = (pymysql, "database") if engine == "mysql" else (psycopg, "dbname")
             conn: Any = driver.connect(
@@ -160,11 +151,7 @@ def main() -> None:
             body = json.dumps(
                 {"resourceArn": arn, "secretArn": secret, "sql": SQL, "database": "bench"}
             ).encode()
-            req = AWSRequest(
-                "POST", f"{url}/Execute", data=body, headers={"Content-Type": "application/json"}
-            )
-            SigV4Auth(creds, "rds-data", "us-east-1").add_auth(req)
-            headers = {k: str(v) for k, v in req.headers.items()}
+            headers = sigv4_headers(port, "/Execute", body, service="rds-data")
 
             def checked(call: Any) -> Any:
                 def run() -> None:

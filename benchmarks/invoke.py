@@ -87,10 +87,11 @@ def start_faaslab(
     return proc, port
 
 
-def sigv4_headers(port: int, path: str, body: bytes) -> dict[str, str]:
-    """Headers of a POST signed as boto3 signs it, with faaslab's local key (faaslab checks
-    signatures; the floor and the peers ignore them). Signed once per run, outside the
-    timed loops: the client's signing cost is left out, faaslab's checking is measured."""
+def sigv4_headers(port: int, path: str, body: bytes, service: str = "lambda") -> dict[str, str]:
+    """Headers of a POST signed as boto3 signs it for `service`, with faaslab's local key
+    (faaslab checks signatures; the floor and the peers ignore them). Signed once per run,
+    outside the timed loops: the client's signing cost is left out, faaslab's checking is
+    measured."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
@@ -104,7 +105,7 @@ def sigv4_headers(port: int, path: str, body: bytes) -> dict[str, str]:
         headers={"Content-Type": "application/json"},
     )
     creds = Credentials(LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY)
-    SigV4Auth(creds, "lambda", "us-east-1").add_auth(req)
+    SigV4Auth(creds, service, "us-east-1").add_auth(req)
     return {k: str(v) for k, v in req.headers.items()}
 
 

@@ -43,10 +43,10 @@ class AuthError(Exception):
     def response(self, json_protocol: bool = False) -> Response:
         """The 403; `json_protocol` services (Secrets Manager) also name the error in the
         body's `__type`, which is where botocore looks for them."""
-        body = {"__type": self.error_type, "message": str(self)} if json_protocol else {}
-        return Response.json(
-            body or {"message": str(self)}, self.status, {"x-amzn-ErrorType": self.error_type}
-        )
+        body = {"message": str(self)}
+        if json_protocol:
+            body = {"__type": self.error_type, **body}
+        return Response.json(body, self.status, {"x-amzn-ErrorType": self.error_type})
 
 
 class MissingAuthenticationToken(AuthError):

@@ -40,3 +40,9 @@ class Clock:
         """Arm a cancellable timer for an emulated AWS delay (scaled)."""
         loop = asyncio.get_running_loop()
         return loop.call_later(self.emulated_delay(emulated_seconds), fn)
+
+
+def iso_millis(t: float) -> str:
+    """`t` (epoch seconds) as UTC ISO 8601 with milliseconds, the form AWS writes in S3
+    listings and Lambda log lines (2024-01-02T03:04:05.678Z)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"

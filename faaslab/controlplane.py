@@ -26,7 +26,7 @@ from faaslab.functions.invoke_api import INVOKE_PATH, InvokeApi, error_response
 from faaslab.functions.logs import read_records
 from faaslab.functions.manager import Manager
 from faaslab.functions.model import DEFAULT_ACCOUNT, ApiRoute, InvokeRequest
-from faaslab.http.server import BodySink, Deferred, Request, Response, serve
+from faaslab.http.server import BodySink, Deferred, Handler, Request, Response, serve
 from faaslab.linux import loopback_peer_uid
 from faaslab.rdsdata.api import DataApi
 from faaslab.s3.api import S3Api
@@ -146,8 +146,7 @@ class ControlPlane:
 
         def managed(cluster: str, username: str) -> tuple[str, str]:
             arn = ensure_rds_cluster_secret(store, cluster, username)
-            value = store.get_value(arn).secret_string or "{}"
-            return arn, str(json.loads(value)["password"])
+            return arn, store.resolve_reference(arn, "password", None, None)
 
         return SecretsHooks(
             deploy=lambda name, props: deploy_template_secret(store, name, props),
@@ -187,37 +186,39 @@ class ControlPlane:
         if self.s3 is not None and S3Api.claims(req.headers):
             return self.s3.handle(req)
         if self.secrets_api is not None and SecretsApi.claims(req.headers):
-            try:
-                self.verifier.verify(req)
-            except AuthError as e:
-                return e.response(json_protocol=True)
-            return self.secrets_api.handle(req)
+            return self._signed(req, self.secrets_api.handle, json_protocol=True)
         if self.data_api is not None and DataApi.claims(req):
-            try:
-                self.verifier.verify(req)
-            except AuthError as e:
-                return e.response()
-            return self.data_api.handle(req)
+            return self._signed(req, self.data_api.handle)
         path = req.path
         if path.startswith("/2015-03-31/functions/") and self.invoke_api is not None:
-            try:
-                self.verifier.verify(req)
-            except AuthError as e:
-                return e.response()
-            m = INVOKE_PATH.match(path)
-            if m and req.method == "POST":
-                return self.invoke_api.invoke(req, m.group("name"))
-            return Response.json(
-                {"message": f"faaslab does not implement {req.method} {path} yet"},
-                404,
-                {"x-amzn-ErrorType": "UnknownOperationException"},
-            )
+            return self._signed(req, self._lambda_api)
         if path.startswith("/_faaslab/"):
             return self._internal(req)
         match = self.router.match(req.method, path)
         if match is not None:
             return self._api_route(req, *match)
         return Response.json({"message": "Not Found"}, 404)
+
+    def _signed(
+        self, req: Request, handler: Handler, json_protocol: bool = False
+    ) -> Response | Deferred | Awaitable[Response]:
+        """`handler(req)` if the request's SigV4 signature checks out, else the 403."""
+        try:
+            self.verifier.verify(req)
+        except AuthError as e:
+            return e.response(json_protocol=json_protocol)
+        return handler(req)
+
+    def _lambda_api(self, req: Request) -> Response | Deferred:
+        assert self.invoke_api is not None
+        m = INVOKE_PATH.match(req.path)
+        if m and req.method == "POST":
+            return self.invoke_api.invoke(req, m.group("name"))
+        return Response.json(
+            {"message": f"faaslab does not implement {req.method} {req.path} yet"},
+            404,
+            {"x-amzn-ErrorType": "UnknownOperationException"},
+        )
 
     async def _api_route(self, req: Request, route: ApiRoute, params: dict[str, str]) -> Response:
         assert self.manager is not None

@@ -317,18 +317,19 @@ def part3(cloud: LocalCloud, env: dict[str, str]) -> None:
         together += batch
         if any(r["newcontainer"] == 1 for r in batch):
             break
-    final = _invoke_cli_db(env, "helloSqliteS3", "Dee", DB_NAME)
+    final = _invoke_cli(env, "helloSqliteS3", "Dee", DB_NAME)
     click.echo(f"    {brief(final)} s3={_s3_brief(final)}")
     click.echo(
         _indent(
             run(["aws", "--endpoint-url", cloud.url, "s3", "ls", f"s3://{bucket}/sqlite/"], env)
         )
     )
-    sent = [r["value"].removeprefix("Hello ") for r in [*calls, *together, final]]
+    results = [*calls, *together, final]
+    sent = [r["value"].removeprefix("Hello ") for r in results]
     missing = [n for n in sent if n not in final["names"]]
-    containers = len({r["uuid"] for r in [*calls, *together, final]})
+    containers = len({r["uuid"] for r in results})
     per_container: dict[str, int] = {}  # (each container's counts are cumulative)
-    for r in [*calls, *together, final]:
+    for r in results:
         per_container[r["uuid"]] = max(per_container.get(r["uuid"], 0), r["s3"]["conflicts"])
     conflicts = sum(per_container.values())
     click.secho(
@@ -354,11 +355,6 @@ def _s3_brief(r: dict[str, Any]) -> str:
         f"(downloads {s.get('downloads')}, not modified {s.get('not_modified')}, "
         f"uploads {s.get('uploads')}, conflicts {s.get('conflicts')})"
     )
-
-
-def _invoke_cli_db(env: dict[str, str], function: str, name: str, dbname: str) -> dict[str, Any]:
-    out = run(["bash", str(EXAMPLE / "callservice.sh"), function, name, dbname], env)
-    return results_in(out)[-1]
 
 
 DB_NAME = "names.db"  # part 3's database file (the request's dbname)
@@ -710,8 +706,9 @@ def _q2(new: list[dict[str, Any]], old: list[dict[str, Any]]) -> str:
     )
 
 
-def _invoke_cli(env: dict[str, str], function: str, name: str) -> dict[str, Any]:
-    out = run(["bash", str(EXAMPLE / "callservice.sh"), function, name], env)
+def _invoke_cli(env: dict[str, str], function: str, name: str, *extra: str) -> dict[str, Any]:
+    """callservice.sh's last result; `extra` are its further arguments (part 3's dbname)."""
+    out = run(["bash", str(EXAMPLE / "callservice.sh"), function, name, *extra], env)
     return results_in(out)[-1]
 
 

@@ -42,11 +42,10 @@ class Placement:
     """Where the control plane and each runtime run. Disabled: every call is a no-op."""
 
     def __init__(self, enabled: bool) -> None:
-        self.allowed = ORIGINAL_CPUS
-        self.enabled = enabled and len(self.allowed) >= 2
-        self.home = max(self.allowed)
+        self.enabled = enabled and len(ORIGINAL_CPUS) >= 2
+        self.home = max(ORIGINAL_CPUS)
         self._home_set = {self.home}
-        self._away_set = set(self.allowed - self._home_set)
+        self._away_set = set(ORIGINAL_CPUS - self._home_set)
         self.running = 0  # invocations assigned and not finished, all functions
         self.moves = 0  # sched_setaffinity calls made for runtimes (for tests and ps)
 

@@ -355,11 +355,7 @@ class S3Database:
         for attempt in range(1, self.max_attempts + 1):
             with self._shared.lock:
                 _, written_by = self._refresh()
-                if pending is not None and written_by == pending[0]:
-                    # Our previous upload did land (its answer was lost, and a retry of the
-                    # same request then failed its precondition): the object is our write.
-                    self.stats.conflicts -= 1
-                    self.stats.uploads += 1
+                if pending is not None and self._landed(pending[0], written_by):
                     return pending[1]
                 base_etag = self._shared.etag
                 write_id = uuid.uuid4().hex
@@ -375,11 +371,19 @@ class S3Database:
                 time.sleep(random.uniform(0.0, ceiling))
         with self._shared.lock:  # did the last "failed" upload land after all?
             _, written_by = self._refresh()
-        if pending is not None and written_by == pending[0]:
-            self.stats.conflicts -= 1
-            self.stats.uploads += 1
+        if pending is not None and self._landed(pending[0], written_by):
             return pending[1]
         raise ConflictError(self.bucket, self.key, self.max_attempts, last_code)
+
+    def _landed(self, write_id: str, written_by: str | None) -> bool:
+        """Did our "failed" upload ``write_id`` land after all? Its answer was lost and a
+        retry of the same request then failed its precondition: if the object is our
+        write, count it as the upload it was, not a conflict."""
+        if written_by != write_id:
+            return False
+        self.stats.conflicts -= 1
+        self.stats.uploads += 1
+        return True
 
     # ---------------------------------------------------------------- local state
 

@@ -57,6 +57,29 @@ CREATE TABLE IF NOT EXISTS capacity_changes (
 """
 
 
+def open_db(path: Path, schema: str) -> sqlite3.Connection:
+    """A connection in autocommit mode (so `transaction()` controls grouping), in WAL mode
+    with synchronous=NORMAL (see above), with `schema` applied. Shared by the secret store."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.executescript(schema)
+    return conn
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, taking the write lock up front (BEGIN IMMEDIATE) so that no
+    statement inside it can fail on a lock; rolled back on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 @dataclass(frozen=True)
 class EventRecord:
     id: int
@@ -69,23 +92,13 @@ class EventRecord:
 class StateDB:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.executescript(SCHEMA)
+        self.conn = open_db(path, SCHEMA)
 
     def close(self) -> None:
         self.conn.close()
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        return transaction(self.conn)
 
     # -- clusters
     def save_cluster(

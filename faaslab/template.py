@@ -22,6 +22,7 @@ from faaslab.databases.model import ClusterSpec, SpecError
 from faaslab.databases.spec import (
     LOCAL_ADDRESS,
     IngressRule,
+    ManagedPassword,
     PropertyError,
     cluster_arn,
     parse_cluster,
@@ -40,7 +41,7 @@ from faaslab.s3.model import bucket_name_problem
 from faaslab.sam_yaml import TemplateError as TemplateError  # (part of this module's API)
 from faaslab.sam_yaml import parse_parameter_overrides as parse_parameter_overrides
 from faaslab.sam_yaml import read_template_file
-from faaslab.secrets.references import resolve_dynamic_references
+from faaslab.secrets.references import Lookup, resolve_dynamic_references
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
@@ -81,8 +82,6 @@ AttributeResolver = Callable[[str, str], str | None]
 ClusterPort = Callable[[ClusterSpec], int]  # the port a cluster's local endpoint listens on
 # (name, resolved Properties) -> the ARN of the secret, created or updated in the store
 SecretDeployer = Callable[[str, dict[str, Any]], str]
-# (secret id, json key, version stage, version id) -> value: {{resolve:secretsmanager:...}}
-ReferenceLookup = Callable[[str, str | None, str | None, str | None], str]
 # (cluster ARN, master username) -> (secret ARN, password): ManageMasterUserPassword
 ManagedSecret = Callable[[str, str], tuple[str, str]]
 
@@ -106,7 +105,7 @@ class SecretsHooks:
     """How a template reaches Secrets Manager (the control plane's store)."""
 
     deploy: SecretDeployer
-    lookup: ReferenceLookup
+    lookup: Lookup  # {{resolve:secretsmanager:...}} -> the value
     managed: ManagedSecret
 
 
@@ -150,9 +149,8 @@ def load_template(
     managed master passwords made); without it secrets get placeholder ARNs and dynamic
     references stay unresolved."""
     ctx = _Context(
-        path, read_template_file(path), region, account, attribute_resolver, cluster_port
+        path, read_template_file(path), region, account, attribute_resolver, cluster_port, secrets
     )
-    ctx.secrets = secrets
     ctx.load_parameters(parameter_overrides or {})
     for lid, resource in ctx.resources.items():  # first: clusters may resolve them
         if resource["Type"] == SECRET:
@@ -253,6 +251,7 @@ class _Context:
         account: str,
         attribute_resolver: AttributeResolver | None,
         cluster_port: ClusterPort | None = None,
+        secrets: SecretsHooks | None = None,
     ) -> None:
         self.label = str(path)
         self.path = path.resolve()
@@ -279,7 +278,7 @@ class _Context:
         for key in set(self.globals_function) & {"FunctionName", "Events"}:
             raise self.error(f"Globals.Function.{key}", "not allowed in Globals")
         self.security_groups = _SecurityGroups(self)
-        self.secrets: SecretsHooks | None = None
+        self.secrets = secrets
         self.secret_arns: dict[str, str] = {}  # logical id -> ARN
         self.managed_secret_arns: dict[str, str] = {}  # cluster logical id -> its secret
 
@@ -518,7 +517,7 @@ class _Context:
         except (ValueError, LookupError) as e:
             raise self.error(where, f"dynamic reference: {e}") from None
 
-    def managed_password(self, lid: str) -> Callable[[str, str], str] | None:
+    def managed_password(self, lid: str) -> ManagedPassword | None:
         if self.secrets is None:
             return None
         hooks = self.secrets

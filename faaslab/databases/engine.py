@@ -711,6 +711,6 @@ def engine_for(spec: ClusterSpec, host_dir: Path) -> EngineServer:
 
 def _child_setup(then: Callable[[], None]) -> None:
     """Between fork and exec: the CPUs faaslab started with (the control plane's own
-    thread is pinned, see functions/placement.py), then the engine's own setup."""
+    thread is pinned, see faaslab/placement.py), then the engine's own setup."""
     unpin_child()
     then()

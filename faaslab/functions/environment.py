@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from faaslab.clock import iso_millis
 from faaslab.functions import logs as logfmt
 from faaslab.functions import runtime_api
 from faaslab.functions.cgroups import Cgroup
@@ -505,5 +506,4 @@ def _trace_id() -> str:
 
 
 def _log_time() -> str:
-    t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
+    return iso_millis(time.time())

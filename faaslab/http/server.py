@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import httptools
 
@@ -174,13 +174,15 @@ class HttpProtocol(asyncio.Protocol):
         "_handler",
         "_headers",
         "_max_body",
+        "_method",
         "_parser",
+        "_path",
         "_peer",
         "_pending",
+        "_query",
         "_rejected",
         "_sink",
         "_sinks",
-        "_too_large",
         "_transport",
         "_url",
     )
@@ -202,6 +204,7 @@ class HttpProtocol(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._headers: dict[str, str] = {}
         self._url = b""
+        self._method = self._path = self._query = ""  # decoded once, in on_headers_complete
         self._body_parts: list[bytes] = []
         self._body_size = 0
         self._pending: list[tuple[Request, bool]] = []  # pipelined requests
@@ -209,7 +212,6 @@ class HttpProtocol(asyncio.Protocol):
         self._closed = False
         self._peer: tuple[str, int] | None = None
         self._deferred: Deferred | None = None
-        self._too_large = False
 
     # -- asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -235,18 +237,14 @@ class HttpProtocol(asyncio.Protocol):
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             pass  # answered in on_message_complete; the connection is closed there
-        except (httptools.HttpParserError, _BodyTooLarge, BodyRejected) as e:
-            # httptools wraps exceptions raised by callbacks in HttpParserError.
+        except (httptools.HttpParserError, BodyRejected) as e:
+            # httptools wraps exceptions raised by callbacks in HttpParserError, hence
+            # the rejection's response is kept in `_rejected` rather than read off `e`.
             if self._sink is not None:
                 self._sink.abort()
                 self._sink = None
             if self._rejected is not None:
-                t = self._transport
-                if t is not None and not t.is_closing():
-                    t.write(encode_response(self._rejected, False))
-                    t.close()
-            elif self._too_large:
-                self._fail(413, f"request body larger than {self._max_body} bytes")
+                self._close_with(self._rejected)
             else:
                 self._fail(400, f"malformed HTTP request: {e}")
 
@@ -265,23 +263,18 @@ class HttpProtocol(asyncio.Protocol):
         self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
+        self._path, _, self._query = self._url.decode("latin-1").partition("?")
+        self._method = self._parser.get_method().decode("ascii")
         if self._sinks is not None:
-            url = self._url.decode("latin-1")
-            path, _, query = url.partition("?")
-            method = self._parser.get_method().decode("ascii")
             try:
-                self._sink = self._sinks(method, path, query, self._headers)
+                self._sink = self._sinks(self._method, self._path, self._query, self._headers)
             except BodyRejected as e:
                 self._rejected = e.response
                 raise
-        if self._sink is not None:
-            if self._headers.get("expect", "").lower() == "100-continue" and self._transport:
-                self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            return  # the sink enforces its own size limit
-        length = self._headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > self._max_body:
-            self._too_large = True
-            raise _BodyTooLarge
+        if self._sink is None:  # (a sink enforces its own size limit)
+            length = self._headers.get("content-length")
+            if length is not None and length.isdigit() and int(length) > self._max_body:
+                self._reject_too_large()
         if self._headers.get("expect", "").lower() == "100-continue" and self._transport:
             self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
@@ -295,18 +288,15 @@ class HttpProtocol(asyncio.Protocol):
             return
         self._body_size += len(body)
         if self._body_size > self._max_body:
-            self._too_large = True
-            raise _BodyTooLarge
+            self._reject_too_large()
         self._body_parts.append(body)
 
     def on_message_complete(self) -> None:
-        url = self._url.decode("latin-1")
-        path, _, query = url.partition("?")
         body = self._body_parts[0] if len(self._body_parts) == 1 else b"".join(self._body_parts)
         req = Request(
-            self._parser.get_method().decode("ascii"),
-            path,
-            query,
+            self._method,
+            self._path,
+            self._query,
             self._headers,
             body,
             self._peer,
@@ -378,15 +368,20 @@ class HttpProtocol(asyncio.Protocol):
         if not keep_alive:
             t.close()
 
+    def _reject_too_large(self) -> NoReturn:
+        message = f"request body larger than {self._max_body} bytes"
+        self._rejected = Response.json({"message": message}, 413)
+        raise BodyRejected(self._rejected)
+
     def _fail(self, status: int, message: str) -> None:
+        self._close_with(Response.json({"message": message}, status))
+
+    def _close_with(self, resp: Response) -> None:
+        """Answer and close: after a parse error or rejection the stream cannot be reused."""
         t = self._transport
         if t is not None and not t.is_closing():
-            t.write(encode_response(Response.json({"message": message}, status), False))
+            t.write(encode_response(resp, False))
             t.close()
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 def _internal_error(exc: BaseException) -> Response:

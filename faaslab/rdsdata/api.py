@@ -32,7 +32,8 @@ from faaslab.clock import Clock, Timer
 from faaslab.databases.cluster import Cluster, State
 from faaslab.databases.engine import PostgreSQL
 from faaslab.databases.manager import ClusterError, Clusters
-from faaslab.databases.model import Engine, Version
+from faaslab.databases.model import Version
+from faaslab.databases.spec import cluster_arn
 from faaslab.http.server import Request, Response
 from faaslab.rdsdata import fields, sql
 from faaslab.rdsdata.connections import Connection, Pool, Target, open_connection
@@ -94,11 +95,9 @@ class DataApi:
         self.statement_timeout = statement_timeout
         self.secret = secret
         self.clock = clock
-        self.region = region
-        self.account = account
+        self._arn_prefix = cluster_arn("", region, account)  # what a cluster's ARN starts with
         self.pool = Pool()
         self.transactions: dict[str, Transaction] = {}
-        self._parsed: dict[str, tuple[str, tuple[str, str]]] = {}  # secret ARN -> its JSON read
         self._wakers: set[asyncio.Task[None]] = set()
 
     @staticmethod
@@ -141,7 +140,7 @@ class DataApi:
         options = body.get("resultSetOptions") or {}
         cluster, conn, tx = await self._connection(body, tx_id)
         try:
-            query, values = self._bind(statement, parameters, conn.target.engine)
+            query, values = self._bind(statement, parameters, conn.target.dialect)
             want_metadata = bool(body.get("includeResultMetadata"))
             result = await self._run(conn, body, conn.execute(query, values, want_metadata))
         finally:
@@ -149,23 +148,25 @@ class DataApi:
         out: dict[str, Any] = {
             "numberOfRecordsUpdated": max(result.rowcount, 0) if not result.description else 0
         }
-        engine: sql.Engine = "mysql" if conn.target.engine is Engine.MYSQL else "postgresql"
+        engine = conn.target.dialect
         if result.description:
+            # (fields.result_set, taken apart: each row is converted once, the metadata
+            # built only when asked for)
             try:
-                records, metadata = fields.result_set(
-                    result.description, result.rows, engine, options
+                columns = fields.columns_of(result.description, engine)
+                records = fields.records_of(
+                    columns, result.rows, fields.ResultOptions.parse(options)
                 )
                 if body.get("formatRecordsAs") == "JSON":
-                    out["formattedRecords"] = fields.formatted_records(
-                        result.description, result.rows, engine, options
-                    )
+                    labels = [column.label for column in columns]
+                    out["formattedRecords"] = fields.format_records(records, labels)
                 else:
                     out["records"] = records
             except ValueError as e:  # UnsupportedResultError, BadRequestError (options)
                 code = getattr(e, "code", "BadRequestException")
                 raise DataApiError(code, 400, getattr(e, "message", str(e))) from None
             if body.get("includeResultMetadata"):
-                out["columnMetadata"] = metadata
+                out["columnMetadata"] = [fields.column_metadata(column) for column in columns]
         out["generatedFields"] = (
             fields.generated_fields(engine, result.lastrowid) if not result.description else []
         )
@@ -177,7 +178,7 @@ class DataApi:
         tx_id = body.get("transactionId")
         cluster, conn, tx = await self._connection(body, tx_id)
         try:
-            bound = [self._bind(statement, p, conn.target.engine) for p in sets]
+            bound = [self._bind(statement, p, conn.target.dialect) for p in sets]
 
             async def run_all() -> list[Any]:
                 own = tx is None
@@ -196,7 +197,7 @@ class DataApi:
             results = await self._run(conn, body, run_all())
         finally:
             self._release(cluster, conn, tx)
-        engine: sql.Engine = "mysql" if conn.target.engine is Engine.MYSQL else "postgresql"
+        engine = conn.target.dialect
         return {
             "updateResults": [
                 {"generatedFields": fields.generated_fields(engine, r.lastrowid)} for r in results
@@ -226,19 +227,17 @@ class DataApi:
         return {"transactionStatus": "Rollback Complete"} if tx else {}
 
     # -- plumbing
-    def _bind(self, statement: str, parameters: Any, engine: Engine) -> tuple[str, list[Any]]:
+    def _bind(self, statement: str, parameters: Any, dialect: sql.Engine) -> tuple[str, list[Any]]:
         if not isinstance(parameters, list):
             raise bad_request("parameters must be a list")
         try:
-            return sql.bind(
-                statement, parameters, "mysql" if engine is Engine.MYSQL else "postgresql"
-            )
+            return sql.bind(statement, parameters, dialect)
         except (ValueError, TypeError) as e:
             raise bad_request(str(e)) from None
 
     def _cluster(self, body: dict[str, Any]) -> Cluster:
         arn = _required(body, "resourceArn")
-        prefix = f"arn:aws:rds:{self.region}:{self.account}:cluster:"
+        prefix = self._arn_prefix
         if not arn.startswith(prefix):
             raise bad_request(f"Invalid resource ARN: {arn}")
         try:
@@ -252,15 +251,8 @@ class DataApi:
     def _credentials(self, body: dict[str, Any]) -> tuple[str, str]:
         arn = _required(body, "secretArn")
         try:
-            text = self.secret(arn)
-            known = self._parsed.get(arn)
-            if known is not None and known[0] == text:
-                return known[1]
-            value = json.loads(text)
-            credentials = str(value["username"]), str(value["password"])
-            self._parsed[arn] = text, credentials
-            return credentials
-        except LookupError as e:
+            return _credentials_of(self.secret(arn))
+        except LookupError as e:  # (a secret without "username" too: KeyError, as before)
             raise bad_request(f"Error fetching secret {arn} : {e}") from None
         except (ValueError, TypeError):
             raise bad_request(
@@ -273,12 +265,7 @@ class DataApi:
         """The connection a call runs on: its transaction's, a pooled one, or a new one.
         The cluster counts each open connection as a client (see connections.py)."""
         if tx_id:
-            tx = self.transactions.get(tx_id)
-            if tx is None:
-                raise DataApiError(
-                    "TransactionNotFoundException", 404, f"Transaction {tx_id} is not found"
-                )
-            cluster = self._cluster(body)
+            tx, cluster = self._transaction(body, tx_id)
             if cluster is not tx.cluster:
                 raise bad_request("The transaction belongs to another DB cluster")
             self._touch(tx, running=True)
@@ -309,6 +296,16 @@ class DataApi:
             conn.on_close = cluster.client_disconnected
         await conn.lock.acquire()
         return cluster, conn, None
+
+    def _transaction(self, body: dict[str, Any], tx_id: str) -> tuple[Transaction, Cluster]:
+        """The open transaction `tx_id` and the call's cluster: an unknown transaction is
+        reported before anything wrong with resourceArn."""
+        tx = self.transactions.get(tx_id)
+        if tx is None:
+            raise DataApiError(
+                "TransactionNotFoundException", 404, f"Transaction {tx_id} is not found"
+            )
+        return tx, self._cluster(body)
 
     def _release(self, cluster: Cluster, conn: Connection, tx: Transaction | None) -> None:
         if conn.running is not None:  # a statement still runs on it: release when it ends
@@ -393,12 +390,7 @@ class DataApi:
         _required(body, "resourceArn")
         _required(body, "secretArn")
         tx_id = _required(body, "transactionId")
-        tx = self.transactions.get(tx_id)
-        if tx is None:
-            raise DataApiError(
-                "TransactionNotFoundException", 404, f"Transaction {tx_id} is not found"
-            )
-        self._cluster(body)
+        tx, _ = self._transaction(body, tx_id)
         async with tx.conn.lock:
             self.transactions.pop(tx_id, None)
             if tx.timer is not None:
@@ -447,6 +439,14 @@ _CONNECTION_ERRORS = (
     psycopg.OperationalError,
     psycopg.InterfaceError,
 )
+
+
+@functools.lru_cache(maxsize=256)  # (the same few secrets, call after call)
+def _credentials_of(secret_string: str) -> tuple[str, str]:
+    """(username, password) from a secret's JSON. Raises ValueError, TypeError or KeyError,
+    which are not cached."""
+    value = json.loads(secret_string)
+    return str(value["username"]), str(value["password"])
 
 
 def _required(body: dict[str, Any], name: str) -> str:

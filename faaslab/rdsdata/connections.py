@@ -32,6 +32,7 @@ import pymysql.converters
 
 from faaslab.databases.model import Engine
 from faaslab.rdsdata import fields
+from faaslab.rdsdata.sql import Engine as Dialect
 
 IDLE_S = 0.25
 log = logging.getLogger(__name__)
@@ -48,6 +49,11 @@ class Target:
     user: str
     password: str
     database: str
+
+    @property
+    def dialect(self) -> Dialect:
+        """The engine as `sql` and `fields` name it."""
+        return "mysql" if self.engine is Engine.MYSQL else "postgresql"
 
 
 @dataclass(slots=True)
@@ -161,6 +167,7 @@ async def open_connection(target: Target, timeout: float) -> Connection:
             connect_timeout=timeout,
             charset="utf8mb4",
         )
+        cursor = await raw.cursor()
     else:
         raw = await psycopg.AsyncConnection.connect(
             host=target.socket,
@@ -173,7 +180,7 @@ async def open_connection(target: Target, timeout: float) -> Connection:
             application_name="rds-data-api",
         )
         fields.prepare_psycopg(raw)
-    cursor = await raw.cursor() if target.engine is Engine.MYSQL else raw.cursor()
+        cursor = raw.cursor()  # (after prepare_psycopg: a cursor copies the loaders)
     return Connection(target, raw, cursor)
 
 
@@ -204,9 +211,11 @@ class Pool:
         self._sweep = None
         now = time.monotonic()
         for target, idle in list(self._idle.items()):
-            keep = [(c, t) for c, t in idle if now - t < IDLE_S]
+            keep = []
             for c, t in idle:
-                if now - t >= IDLE_S:
+                if now - t < IDLE_S:
+                    keep.append((c, t))
+                else:
                     c.close()
             if keep:
                 self._idle[target] = keep

@@ -337,7 +337,7 @@ def _array(value: Any, element: Kind, opts: ResultOptions) -> ArrayValue:
         if v is None:
             strings.append(None)
             continue
-        field = _scalar(v, element, ResultOptions(long_as_string=True))
+        field = _scalar(v, element, _ELEMENT_TEXT)
         text = field.get("stringValue")
         if text is None:
             raise UnsupportedResultError(f"Unsupported array element {v!r}")
@@ -346,6 +346,7 @@ def _array(value: Any, element: Kind, opts: ResultOptions) -> ArrayValue:
 
 
 _MULTIDIMENSIONAL = "The result contains a multidimensional array"
+_ELEMENT_TEXT = ResultOptions(long_as_string=True)  # stringValues elements: longs as text
 
 
 def _bool(value: Any) -> bool:
@@ -407,12 +408,18 @@ def result_set(
     `cursor.description` also works, with less metadata (and for MySQL, binary and text
     strings told apart by their values)."""
     columns = columns_of(description, engine)
-    opts = ResultOptions.parse(options)
-    records = [
-        [to_field(value, column, opts) for value, column in zip(row, columns, strict=True)]
+    records = records_of(columns, rows, ResultOptions.parse(options))
+    return records, [column_metadata(column) for column in columns]
+
+
+def records_of(
+    columns: Sequence[Column], rows: Sequence[Sequence[Any]], options: ResultOptions
+) -> list[list[Field]]:
+    """`records` for rows of `columns` (result_set without the metadata)."""
+    return [
+        [to_field(value, column, options) for value, column in zip(row, columns, strict=True)]
         for row in rows
     ]
-    return records, [column_metadata(column) for column in columns]
 
 
 def formatted_records(
@@ -424,12 +431,18 @@ def formatted_records(
     """`formattedRecords` (formatRecordsAs JSON): `[{"label": value, ...}, ...]`. A label
     used twice is written twice, in column order (a JSON reader keeps the last)."""
     records, metadata = result_set(description, rows, engine, options)
-    labels = [json.dumps(m["label"], ensure_ascii=False) for m in metadata]
+    return format_records(records, [m["label"] for m in metadata])
+
+
+def format_records(records: Sequence[Sequence[Field]], labels: Sequence[str]) -> str:
+    """`formattedRecords` of records already converted: the caller's `records` are reused
+    rather than converted a second time."""
+    keys = [json.dumps(label, ensure_ascii=False) for label in labels]
     objects = []
     for record in records:
         members = (
             f"{label}:{json.dumps(json_value(field), ensure_ascii=False)}"
-            for label, field in zip(labels, record, strict=True)
+            for label, field in zip(keys, record, strict=True)
         )
         objects.append("{" + ",".join(members) + "}")
     return "[" + ",".join(objects) + "]"
@@ -814,7 +827,7 @@ class _PgType:
 class _PgCatalog:
     """What PgJDBC looks up for its ResultSetMetaData."""
 
-    columns: dict[tuple[int, int], tuple[str, str, bool, bool]] | None = None
+    columns: dict[tuple[int, int], tuple[str, bool, bool]] | None = None  # table, NOT NULL, serial
     types: dict[int, _PgType] | None = None
 
 
@@ -873,7 +886,7 @@ def _pg_column(f: _PgField, catalog: _PgCatalog | None = None, registry: Any = N
     pgtype = _pg_type(f.oid, registry, catalog)
     table, nullable, auto = "", NULLABLE, False
     if catalog.columns and (f.table_oid, f.attnum) in catalog.columns:
-        table, _schema, not_null, auto = catalog.columns[(f.table_oid, f.attnum)]
+        table, not_null, auto = catalog.columns[(f.table_oid, f.attnum)]
         nullable = NO_NULLS if not_null else NULLABLE
     type_name = pgtype.name
     base = type_name
@@ -946,11 +959,10 @@ def _pg_scale(name: str, typmod: int) -> int:
 
 
 _PG_CATALOG_SQL = """
-SELECT a.attrelid, a.attnum, c.relname, n.nspname, a.attnotnull,
+SELECT a.attrelid, a.attnum, c.relname, a.attnotnull,
        a.attidentity <> '' OR coalesce(pg_get_expr(d.adbin, d.adrelid), '') LIKE 'nextval(%%'
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE (a.attrelid, a.attnum) IN (SELECT * FROM unnest(%s::oid[], %s::int2[]))
 """
@@ -968,14 +980,14 @@ CatalogPlan = Generator[tuple[str, tuple[Any, ...]], list[tuple[Any, ...]], "_Pg
 
 def _pg_catalog(registry: Any, fields: Sequence[_PgField]) -> CatalogPlan:
     """Table names, NOT NULL, serial/identity, and the types psycopg does not know."""
-    columns: dict[tuple[int, int], tuple[str, str, bool, bool]] = {}
+    columns: dict[tuple[int, int], tuple[str, bool, bool]] = {}
     types: dict[int, _PgType] = {}
     pairs = sorted({(f.table_oid, f.attnum) for f in fields if f.table_oid and f.attnum > 0})
     unknown = sorted({f.oid for f in fields if registry.get(f.oid) is None})
     if pairs:
         rows = yield _PG_CATALOG_SQL, ([p[0] for p in pairs], [p[1] for p in pairs])
-        for relid, attnum, table, schema, not_null, auto in rows:
-            columns[(relid, attnum)] = (table, schema, not_null, auto)
+        for relid, attnum, table, not_null, auto in rows:
+            columns[(relid, attnum)] = (table, not_null, auto)
     if unknown:
         rows = yield _PG_TYPES_SQL, (unknown,)
         elements = [elem for _, _, elem, is_array, _ in rows if is_array]

@@ -10,15 +10,15 @@ the last byte is in. Every error is S3's XML (errors.py).
 from __future__ import annotations
 
 import base64
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import formatdate, parsedate_to_datetime
 from urllib.parse import parse_qs, quote, unquote
 from xml.sax.saxutils import escape
 
 from faaslab.auth import AuthError, InvalidSignature, UnrecognizedClient, Verifier
+from faaslab.clock import iso_millis
 from faaslab.http.server import BodyRejected, BodySink, Request, Response
 from faaslab.s3.errors import S3Error, host_id, request_id
 from faaslab.s3.model import (
@@ -46,10 +46,6 @@ def _xml(root: str, inner: str) -> bytes:
     return (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns="{XMLNS}">{inner}</{root}>'.encode()
     )
-
-
-def _iso(t: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
 
 
 def _http_date(t: float) -> str:
@@ -113,12 +109,15 @@ class S3Api:
         head = Request(method, path, query, headers, b"")
         try:
             self._authenticate(head)
-            self.store.require_bucket(t.bucket)
-            part = "uploadId" in t.query
-            upload = Upload(self.store.temp_path, headers, part=part)
+            return self._open_upload(t, headers)
         except S3Error as e:
             raise BodyRejected(e.response()) from None
-        return upload
+
+    def _open_upload(self, t: Target, headers: dict[str, str]) -> Upload:
+        """The Upload receiving an object's or a part's body, once the request is
+        authenticated (S3Error if its bucket does not exist)."""
+        self.store.require_bucket(t.bucket)
+        return Upload(self.store.temp_path, headers, part="uploadId" in t.query)
 
     # -- requests
     def handle(self, req: Request) -> Response | Awaitable[Response]:
@@ -148,7 +147,7 @@ class S3Api:
     # -- buckets
     def _list_buckets(self) -> Response:
         items = "".join(
-            f"<Bucket><Name>{escape(n)}</Name><CreationDate>{_iso(c)}</CreationDate></Bucket>"
+            f"<Bucket><Name>{escape(n)}</Name><CreationDate>{iso_millis(c)}</CreationDate></Bucket>"
             for n, c in self.store.list_buckets()
         )
         return _ok(_xml("ListAllMyBucketsResult", f"{OWNER}<Buckets>{items}</Buckets>"))
@@ -264,7 +263,7 @@ class S3Api:
                 skip_prefix = common
             else:
                 contents.append(
-                    f"<Contents><Key>{enc(info.key)}</Key><LastModified>{_iso(info.modified)}</LastModified>"
+                    f"<Contents><Key>{enc(info.key)}</Key><LastModified>{iso_millis(info.modified)}</LastModified>"
                     f"<ETag>&quot;{info.etag}&quot;</ETag><Size>{info.size}</Size>"
                     + (OWNER if q.get("fetch-owner") == "true" or not v2 else "")
                     + "<StorageClass>STANDARD</StorageClass></Contents>"
@@ -297,7 +296,7 @@ class S3Api:
     def _list_uploads(self, t: Target) -> Response:
         items = "".join(
             f"<Upload><Key>{escape(key)}</Key><UploadId>{uid}</UploadId>{OWNER}"
-            f"<StorageClass>STANDARD</StorageClass><Initiated>{_iso(created)}</Initiated></Upload>"
+            f"<StorageClass>STANDARD</StorageClass><Initiated>{iso_millis(created)}</Initiated></Upload>"
             for key, uid, created in self.store.list_uploads(t.bucket)
         )
         inner = (
@@ -329,8 +328,7 @@ class S3Api:
                 raise S3Error("NotImplemented", "faaslab does not implement UploadPartCopy yet")
             return self._guard(self._copy(req, t), False)
         if m == "PUT":  # a body small enough to have been buffered (no sink): stream it now
-            upload = self.sink(m, req.path, req.query, req.headers)
-            assert isinstance(upload, Upload)
+            upload = self._open_upload(t, req.headers)  # handle() has authenticated it
             upload.write(req.body)
             return self._guard(self._put_body(req, t, upload), False)
         if m == "DELETE" and "uploadId" in q:
@@ -354,7 +352,7 @@ class S3Api:
             return None
         cond = Condition(if_match, if_none is not None, checked_at_start=False)
         cond.check(self.store.head(t.bucket, t.key), t.key)
-        return Condition(if_match, if_none is not None, checked_at_start=True)
+        return replace(cond, checked_at_start=True)
 
     async def _put_body(self, req: Request, t: Target, upload: Upload) -> Response:
         if upload.aborted:
@@ -494,7 +492,7 @@ class S3Api:
         target.checksums = dict(source.checksums)
         stored = await self.store.copy(source, target)
         inner = (
-            f"<LastModified>{_iso(stored.modified)}</LastModified>"
+            f"<LastModified>{iso_millis(stored.modified)}</LastModified>"
             f"<ETag>&quot;{stored.etag}&quot;</ETag>"
         )
         return _ok(_xml("CopyObjectResult", inner))
@@ -523,7 +521,7 @@ class S3Api:
         parts = [p for p in self.store.parts(upload_id) if p[0] > marker]
         shown, truncated = parts[:max_parts], len(parts) > max_parts
         items = "".join(
-            f"<Part><PartNumber>{n}</PartNumber><LastModified>{_iso(mod)}</LastModified>"
+            f"<Part><PartNumber>{n}</PartNumber><LastModified>{iso_millis(mod)}</LastModified>"
             f"<ETag>&quot;{etag}&quot;</ETag><Size>{size}</Size></Part>"
             for n, size, etag, mod in shown
         )

@@ -193,11 +193,7 @@ class ObjectStore:
                 with contextlib.suppress(OSError):
                     action()
             for fut, value, err in results:
-                loop = fut.get_loop()
-                if err is None:
-                    loop.call_soon_threadsafe(_settle, fut, value, None)
-                else:
-                    loop.call_soon_threadsafe(_settle, fut, None, err)
+                fut.get_loop().call_soon_threadsafe(_settle, fut, value, err)
         db.close()
 
     async def _write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
@@ -218,14 +214,10 @@ class ObjectStore:
 
     # -- buckets
     def bucket_exists(self, name: str) -> bool:
-        return (
-            self._reader.execute("SELECT 1 FROM buckets WHERE name=?", (name,)).fetchone()
-            is not None
-        )
+        return _bucket_exists(self._reader, name)
 
     def require_bucket(self, name: str) -> None:
-        if not self.bucket_exists(name):
-            raise S3Error("NoSuchBucket", BucketName=name)
+        _require_bucket(self._reader, name)
 
     def list_buckets(self) -> list[tuple[str, float]]:
         return list(self._reader.execute("SELECT name, created FROM buckets ORDER BY name"))
@@ -243,8 +235,7 @@ class ObjectStore:
 
     async def delete_bucket(self, name: str) -> None:
         def run(db: sqlite3.Connection) -> _Effects:
-            if db.execute("SELECT 1 FROM buckets WHERE name=?", (name,)).fetchone() is None:
-                raise S3Error("NoSuchBucket", BucketName=name)
+            _require_bucket(db, name)
             if db.execute("SELECT 1 FROM objects WHERE bucket=? LIMIT 1", (name,)).fetchone():
                 raise S3Error("BucketNotEmpty", BucketName=name)
             blobs = [
@@ -265,10 +256,7 @@ class ObjectStore:
 
     # -- objects: reads (event loop)
     def head(self, bucket: str, key: str) -> ObjectInfo | None:
-        row = self._reader.execute(
-            f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE bucket=? AND key=?", (bucket, key)
-        ).fetchone()
-        return _info(row) if row else None
+        return _current(self._reader, bucket, key)
 
     def read(self, info: ObjectInfo) -> bytes | memoryview:
         """The object's bytes: inline ones from the index, others mapped from their blob
@@ -301,8 +289,7 @@ class ObjectStore:
         self, info: ObjectInfo, body: Body, condition: Condition | None = None
     ) -> ObjectInfo:
         def run(db: sqlite3.Connection) -> _Effects:
-            if db.execute("SELECT 1 FROM buckets WHERE name=?", (info.bucket,)).fetchone() is None:
-                raise S3Error("NoSuchBucket", BucketName=info.bucket)
+            _require_bucket(db, info.bucket)
             current = _current(db, info.bucket, info.key)
             if condition is not None:
                 condition.check(current, info.key)
@@ -323,8 +310,7 @@ class ObjectStore:
 
     async def delete(self, bucket: str, keys: list[str]) -> None:
         def run(db: sqlite3.Connection) -> _Effects:
-            if db.execute("SELECT 1 FROM buckets WHERE name=?", (bucket,)).fetchone() is None:
-                raise S3Error("NoSuchBucket", BucketName=bucket)
+            _require_bucket(db, bucket)
             after = []
             for key in keys:
                 current = _current(db, bucket, key)
@@ -341,7 +327,7 @@ class ObjectStore:
         body: Body
         if source.blob:
             tmp = self.temp_path()
-            await asyncio.to_thread(copy_file, self.blobs / source.blob, tmp)
+            await asyncio.to_thread(join_files, [self.blobs / source.blob], tmp)
             body = Body(source.size, b"", path=tmp)
         else:
             body = Body(source.size, b"", data=bytes(self.read(source)))
@@ -352,8 +338,7 @@ class ObjectStore:
         upload_id = secrets.token_urlsafe(48)
 
         def run(db: sqlite3.Connection) -> None:
-            if db.execute("SELECT 1 FROM buckets WHERE name=?", (info.bucket,)).fetchone() is None:
-                raise S3Error("NoSuchBucket", BucketName=info.bucket)
+            _require_bucket(db, info.bucket)
             db.execute(
                 "INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -371,12 +356,7 @@ class ObjectStore:
         return upload_id
 
     def upload(self, bucket: str, key: str, upload_id: str) -> tuple[str, str, float]:
-        row = self._reader.execute(
-            "SELECT id, key, created FROM uploads WHERE id=? AND bucket=? AND key=?",
-            (upload_id, bucket, key),
-        ).fetchone()
-        if row is None:
-            raise S3Error("NoSuchUpload", UploadId=upload_id)
+        row = _require_upload(self._reader, upload_id, (bucket, key), "id, key, created")
         return row[0], row[1], row[2]
 
     def list_uploads(self, bucket: str) -> list[tuple[str, str, float]]:
@@ -400,8 +380,7 @@ class ObjectStore:
         etag = body.md5.hex()
 
         def run(db: sqlite3.Connection) -> _Effects:
-            if db.execute("SELECT 1 FROM uploads WHERE id=?", (upload_id,)).fetchone() is None:
-                raise S3Error("NoSuchUpload", UploadId=upload_id)
+            _require_upload(db, upload_id)
             if body.data is not None:  # parts always go to files (they are concatenated)
                 path = self.temp_path()
                 path.write_bytes(body.data)
@@ -433,12 +412,9 @@ class ObjectStore:
     ) -> ObjectInfo:
         """Join the listed parts into the object. The bytes are joined off the writer
         (copy_file_range), then one writer step checks and commits."""
-        row = self._reader.execute(
-            "SELECT content_type, metadata, headers FROM uploads WHERE id=? AND bucket=? AND key=?",
-            (upload_id, bucket, key),
-        ).fetchone()
-        if row is None:
-            raise S3Error("NoSuchUpload", UploadId=upload_id)
+        row = _require_upload(
+            self._reader, upload_id, (bucket, key), "content_type, metadata, headers"
+        )
         if not wanted:
             raise S3Error("MalformedXML")
         numbers = [n for n, _ in wanted]
@@ -482,8 +458,7 @@ class ObjectStore:
         )
 
         def run(db: sqlite3.Connection) -> _Effects:
-            if db.execute("SELECT 1 FROM uploads WHERE id=?", (upload_id,)).fetchone() is None:
-                raise S3Error("NoSuchUpload", UploadId=upload_id)
+            _require_upload(db, upload_id)
             current = _current(db, bucket, key)
             if condition is not None:
                 condition.check(current, key)
@@ -491,9 +466,7 @@ class ObjectStore:
             info.blob = blob or ""
             info.modified = time.time()
             _upsert(db, info, None)
-            old = [r[0] for r in db.execute("SELECT blob FROM parts WHERE upload=?", (upload_id,))]
-            db.execute("DELETE FROM parts WHERE upload=?", (upload_id,))
-            db.execute("DELETE FROM uploads WHERE id=?", (upload_id,))
+            old = _drop_upload(db, upload_id)
             if current is not None and current.blob:
                 old.append(current.blob)
             return _Effects(info, [self._unlinker(b) for b in old], new_blob=True)
@@ -507,18 +480,8 @@ class ObjectStore:
 
     async def abort(self, bucket: str, key: str, upload_id: str) -> None:
         def run(db: sqlite3.Connection) -> _Effects:
-            if (
-                db.execute(
-                    "SELECT 1 FROM uploads WHERE id=? AND bucket=? AND key=?",
-                    (upload_id, bucket, key),
-                ).fetchone()
-                is None
-            ):
-                raise S3Error("NoSuchUpload", UploadId=upload_id)
-            old = [r[0] for r in db.execute("SELECT blob FROM parts WHERE upload=?", (upload_id,))]
-            db.execute("DELETE FROM parts WHERE upload=?", (upload_id,))
-            db.execute("DELETE FROM uploads WHERE id=?", (upload_id,))
-            return _Effects(None, [self._unlinker(b) for b in old])
+            _require_upload(db, upload_id, (bucket, key))
+            return _Effects(None, [self._unlinker(b) for b in _drop_upload(db, upload_id)])
 
         await self._write(run)
 
@@ -543,6 +506,41 @@ def _settle(fut: asyncio.Future[Any], value: Any, err: BaseException | None) -> 
         fut.set_exception(err)
     else:
         fut.set_result(value)
+
+
+def _bucket_exists(db: sqlite3.Connection, name: str) -> bool:
+    return db.execute("SELECT 1 FROM buckets WHERE name=?", (name,)).fetchone() is not None
+
+
+def _require_bucket(db: sqlite3.Connection, name: str) -> None:
+    if not _bucket_exists(db, name):
+        raise S3Error("NoSuchBucket", BucketName=name)
+
+
+def _require_upload(
+    db: sqlite3.Connection,
+    upload_id: str,
+    of: tuple[str, str] | None = None,
+    columns: str = "1",
+) -> tuple[Any, ...]:
+    """The upload's `columns` row; NoSuchUpload if it is gone or, given `of`, belongs to
+    another (bucket, key)."""
+    sql, args = f"SELECT {columns} FROM uploads WHERE id=?", [upload_id]
+    if of is not None:
+        sql += " AND bucket=? AND key=?"
+        args += of
+    row: tuple[Any, ...] | None = db.execute(sql, args).fetchone()
+    if row is None:
+        raise S3Error("NoSuchUpload", UploadId=upload_id)
+    return row
+
+
+def _drop_upload(db: sqlite3.Connection, upload_id: str) -> list[str]:
+    """Delete an upload and its parts; the part blobs, to unlink after the commit."""
+    blobs = [r[0] for r in db.execute("SELECT blob FROM parts WHERE upload=?", (upload_id,))]
+    db.execute("DELETE FROM parts WHERE upload=?", (upload_id,))
+    db.execute("DELETE FROM uploads WHERE id=?", (upload_id,))
+    return blobs
 
 
 def _current(db: sqlite3.Connection, bucket: str, key: str) -> ObjectInfo | None:
@@ -599,10 +597,6 @@ def map_file(path: Path) -> memoryview:
         return memoryview(mmap.mmap(fd, size, access=mmap.ACCESS_READ))
     finally:
         os.close(fd)
-
-
-def copy_file(src: Path, dst: Path) -> None:
-    join_files([src], dst)
 
 
 def join_files(sources: list[Path], dst: Path) -> None:

@@ -219,6 +219,11 @@ class Upload:
         return {n.upper(): base64.b64encode(h.digest()).decode() for n, h in self._sums.items()}
 
 
+def _incomplete() -> BodyRejected:
+    """A malformed aws-chunked stream: S3's answer, and the connection cannot go on."""
+    return BodyRejected(S3Error("IncompleteBody").response())
+
+
 class AwsChunked:
     """Decoder of S3's aws-chunked encoding: `hex-size[;chunk-signature=..]\\r\\n data
     \\r\\n` ..., a zero-size chunk, then optional trailer headers and a blank line.
@@ -256,14 +261,14 @@ class AwsChunked:
             pos = end + 2
             if self._state == "crlf":
                 if line:
-                    raise BodyRejected(S3Error("IncompleteBody").response())
+                    raise _incomplete()
                 self._state = "size"
             elif self._state == "size":
                 size_text = line.split(b";", 1)[0].strip()
                 try:
                     self._left = int(size_text, 16)
                 except ValueError:
-                    raise BodyRejected(S3Error("IncompleteBody").response()) from None
+                    raise _incomplete() from None
                 self._state = "data" if self._left else "trailers"
             elif self._state == "trailers":
                 if not line:
@@ -272,6 +277,6 @@ class AwsChunked:
                 name, _, value = line.decode("latin-1").partition(":")
                 self.trailers[name.strip().lower()] = value.strip()
             else:  # done: anything after the end is an error
-                raise BodyRejected(S3Error("IncompleteBody").response())
+                raise _incomplete()
         self._buf = buf[pos:]
         return out

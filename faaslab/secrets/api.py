@@ -66,10 +66,8 @@ class SecretsApi:
         except Exception as e:  # a faaslab bug (or a broken disk): still an AWS-shaped answer
             error = SecretsError("InternalServiceError", f"{type(e).__name__}: {e}")
             return error.response()
-        return Response(
-            200,
-            json.dumps(result).encode(),
-            {"Content-Type": JSON_11, "x-amzn-RequestId": str(uuid.uuid4())},
+        return Response.json(
+            result, headers={"Content-Type": JSON_11, "x-amzn-RequestId": str(uuid.uuid4())}
         )
 
     # -- the operations: request members -> response members

@@ -6,7 +6,6 @@ botocore reads a JSON-protocol error's code from `__type` and its message from `
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from faaslab.http.server import Response
@@ -17,37 +16,21 @@ MARKED_FOR_DELETION = (
     "You can't perform this operation on the secret because it was marked for deletion."
 )
 
-# code -> AWS's message when the caller gives none
-ERRORS: dict[str, str] = {
-    "ResourceNotFoundException": NOT_FOUND,
-    "ResourceExistsException": "A resource with the ID you requested already exists.",
-    "InvalidParameterException": "You provided an invalid value for a parameter.",
-    "InvalidRequestException": (
-        "You provided a parameter value that is not valid for the current state of the resource."
-    ),
-    "InvalidNextTokenException": "The NextToken value is invalid.",
-    "ValidationException": "1 validation error detected.",
-    "SerializationException": "The request body could not be parsed.",
-    "UnknownOperationException": "The requested operation is not recognized.",
-    "InternalServiceError": "An error occurred on the server side.",
-}
-
 
 class SecretsError(Exception):
     """A Secrets Manager error response: HTTP 400, as AWS sends every client error (500 for
     InternalServiceError)."""
 
-    def __init__(self, code: str, message: str | None = None) -> None:
+    def __init__(self, code: str, message: str) -> None:
         self.code = code
-        self.message = message or ERRORS[code]
+        self.message = message
         self.status = 500 if code == "InternalServiceError" else 400
         super().__init__(self.message)
 
     def response(self) -> Response:
-        body = json.dumps({"__type": self.code, "Message": self.message}).encode()
-        return Response(
+        return Response.json(
+            {"__type": self.code, "Message": self.message},
             self.status,
-            body,
             {
                 "Content-Type": JSON_11,
                 "x-amzn-ErrorType": self.code,

@@ -21,7 +21,6 @@ import json
 import os
 import re
 import secrets
-import sqlite3
 import string
 import threading
 import time
@@ -41,6 +40,7 @@ from faaslab.secrets.errors import (
 )
 from faaslab.secrets.password import generate_password, secret_string_from_template_properties
 from faaslab.secrets.references import json_value
+from faaslab.state import open_db, transaction
 
 CURRENT = "AWSCURRENT"
 PREVIOUS = "AWSPREVIOUS"
@@ -91,6 +91,7 @@ CREATE TABLE IF NOT EXISTS stages (
 );
 """
 
+_ROW_QUERY = "SELECT id, arn, name, deletion FROM secrets WHERE"  # a _Row, by a condition
 _SECRET_COLUMNS = (
     "id, arn, name, description, kms_key_id, tags, owning_service, created, last_changed, "
     "last_accessed, deleted, deletion, origin"
@@ -160,10 +161,7 @@ class SecretStore:
         self._lock = threading.RLock()
         path.parent.mkdir(parents=True, exist_ok=True)
         _create_private(path)
-        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.executescript(SCHEMA)
+        self.conn = open_db(path, SCHEMA)
         # SQLite gives -wal/-shm the database's mode; this covers files left by older runs.
         for suffix in ("-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
@@ -183,16 +181,10 @@ class SecretStore:
     def _write(self) -> Iterator[float]:
         """One transaction under the lock, after dropping secrets whose window has ended;
         yields the time of the call."""
-        with self._lock:
+        with self._lock, transaction(self.conn):
             now = self.clock()
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._purge(now)
-                yield now
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
+            self._purge(now)
+            yield now
 
     # -- the operations
 
@@ -215,7 +207,7 @@ class SecretStore:
         _check_value(secret_string, secret_binary)
         tag_list = _check_tags(tags)
         with self._write() as now:
-            row = self._row("SELECT id, arn, name, deletion FROM secrets WHERE name = ?", name)
+            row = self._row(f"{_ROW_QUERY} name = ?", name)
             if row is not None:
                 if row.deletion is not None:
                     raise invalid_request(
@@ -246,13 +238,13 @@ class SecretStore:
                     origin,
                 ),
             )
-            secret_id = int(cur.lastrowid or 0)
+            row = _Row(int(cur.lastrowid or 0), arn, name, None)
             version_id = None
             if secret_string is not None or secret_binary is not None:
-                version_id = client_request_token or str(uuid.uuid4())
-                self._add_version(secret_id, version_id, secret_string, secret_binary, now)
-                self._attach(secret_id, version_id, [CURRENT])
-            return self._secret(secret_id), version_id
+                version_id = self._put(
+                    row, secret_string, secret_binary, client_request_token, None, now
+                )
+            return self._secret(row.id), version_id
 
     def get_value(
         self, secret_id: str, version_id: str | None = None, version_stage: str | None = None
@@ -262,7 +254,8 @@ class SecretStore:
             row = self._live(secret_id)
             stages = self._stages(row.id)
             if version_id is not None:
-                if not self._has_version(row.id, version_id):
+                version = self._version(row, version_id, stages)
+                if version is None:
                     raise SecretsError(
                         "ResourceNotFoundException",
                         "Secrets Manager can't find the specified secret value for VersionId: "
@@ -281,14 +274,15 @@ class SecretStore:
                         "Secrets Manager can't find the specified secret value for staging "
                         f"label: {stage}",
                     )
-                version_id = stages[stage]
+                version = self._version(row, stages[stage], stages)
+                assert version is not None  # a label always names a kept version (see _put)
             day = now - now % _DAY
             self.conn.execute(
                 "UPDATE secrets SET last_accessed = ? WHERE id = ? "
                 "AND (last_accessed IS NULL OR last_accessed < ?)",
                 (day, row.id, day),
             )
-            return self._version(row, version_id)
+            return version
 
     def put_value(
         self,
@@ -309,7 +303,9 @@ class SecretStore:
             version_id = self._put(
                 row, secret_string, secret_binary, client_request_token, version_stages, now
             )
-            return self._version(row, version_id)
+            version = self._version(row, version_id, self._stages(row.id))
+            assert version is not None  # _put just wrote it (or found it, on a retry)
+            return version
 
     def update(
         self,
@@ -441,6 +437,18 @@ class SecretStore:
             ]
             return [self._secret(i) for i in ids]
 
+    def tagged(self, key: str, value: str) -> str | None:
+        """The ARN of the oldest secret (not scheduled for deletion) tagged `key`=`value`:
+        one query, where `all()` would read every secret."""
+        with self._write():
+            r = self.conn.execute(
+                "SELECT arn FROM secrets WHERE deletion IS NULL AND EXISTS (SELECT 1 FROM "
+                "json_each(secrets.tags) WHERE json_extract(value, '$.Key') = ? "
+                "AND json_extract(value, '$.Value') = ?) ORDER BY id LIMIT 1",
+                (key, value),
+            ).fetchone()
+            return None if r is None else str(r[0])
+
     def resolve_reference(
         self,
         secret_id: str,
@@ -488,14 +496,13 @@ class SecretStore:
 
     def _find(self, secret_id: str) -> _Row:
         """By name, full ARN, or partial ARN (the full ARN without its `-abcdef` suffix)."""
-        columns = "SELECT id, arn, name, deletion FROM secrets WHERE"
         row = None
         if secret_id.startswith("arn:"):
-            row = self._row(f"{columns} arn = ?", secret_id)
+            row = self._row(f"{_ROW_QUERY} arn = ?", secret_id)
             if row is None and secret_id.startswith(self.arn_prefix):
-                row = self._row(f"{columns} name = ?", secret_id[len(self.arn_prefix) :])
+                row = self._row(f"{_ROW_QUERY} name = ?", secret_id[len(self.arn_prefix) :])
         else:
-            row = self._row(f"{columns} name = ?", secret_id)
+            row = self._row(f"{_ROW_QUERY} name = ?", secret_id)
         if row is None:
             raise not_found()
         return row
@@ -512,12 +519,6 @@ class SecretStore:
             "SELECT stage, version_id FROM stages WHERE secret = ?", (secret_id,)
         ).fetchall()
         return {stage: vid for stage, vid in rows}
-
-    def _has_version(self, secret_id: int, version_id: str) -> bool:
-        r = self.conn.execute(
-            "SELECT 1 FROM versions WHERE secret = ? AND version_id = ?", (secret_id, version_id)
-        ).fetchone()
-        return r is not None
 
     def _same_version(
         self, row: _Row, version_id: str, secret_string: str | None, secret_binary: bytes | None
@@ -595,14 +596,20 @@ class SecretStore:
                 "INSERT OR REPLACE INTO stages VALUES (?, ?, ?)", (secret_id, stage, version_id)
             )
 
-    def _version(self, row: _Row, version_id: str) -> SecretVersion:
+    def _version(
+        self, row: _Row, version_id: str, stages: Mapping[str, str]
+    ) -> SecretVersion | None:
+        """The version with its labels, from `stages` (the secret's, already read, to spare a
+        query); None if there is no such version."""
         r = self.conn.execute(
             "SELECT string, binary, created FROM versions WHERE secret = ? AND version_id = ?",
             (row.id, version_id),
         ).fetchone()
-        stages = sorted(s for s, v in self._stages(row.id).items() if v == version_id)
+        if r is None:
+            return None
+        labels = sorted(s for s, v in stages.items() if v == version_id)
         binary = None if r[1] is None else bytes(r[1])
-        return SecretVersion(row.arn, row.name, version_id, r[0], binary, stages, float(r[2]))
+        return SecretVersion(row.arn, row.name, version_id, r[0], binary, labels, float(r[2]))
 
     def _secret(self, secret_id: int) -> Secret:
         r = self.conn.execute(
@@ -693,9 +700,9 @@ def ensure_rds_cluster_secret(
     tagged with the cluster's ARN. Answers its ARN (the cluster's MasterUserSecret.SecretArn);
     the cluster's existing one when there is one, so a restart keeps the password. Read the
     password with `store.get_value(arn).secret_string`."""
-    for secret in store.all():
-        if {"Key": RDS_TAG_CLUSTER, "Value": cluster_arn} in secret.tags:
-            return secret.arn
+    existing = store.tagged(RDS_TAG_CLUSTER, cluster_arn)
+    if existing is not None:
+        return existing
     password = generate_password(RDS_PASSWORD_LENGTH, exclude_characters=RDS_PASSWORD_EXCLUDED)
     secret, _ = store.create(
         f"rds!cluster-{uuid.uuid4()}",
