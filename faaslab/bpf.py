@@ -27,15 +27,22 @@ PROG_SK_SKB, PROG_CGROUP_SOCK_ADDR = 14, 18
 ATTACH_CGROUP_INET4_CONNECT, ATTACH_SK_SKB_VERDICT = 10, 38
 # helpers
 FN_MAP_LOOKUP_ELEM, FN_GET_SOCKET_COOKIE, FN_SK_REDIRECT_HASH = 1, 46, 72
+FN_GET_NETNS_COOKIE = 122
 
 # instruction opcodes (64-bit ALU, jumps, memory)
 MOV_REG, MOV_IMM, ADD_IMM, CALL, EXIT = 0xBF, 0xB7, 0x07, 0x85, 0x95
 STX_DW, LDX_DW, STX_W, LDX_W = 0x7B, 0x79, 0x63, 0x61
-JEQ_IMM, JNE_IMM = 0x15, 0x55
+JEQ_IMM, JNE_IMM, JNE_REG = 0x15, 0x55, 0x5D
 
 
 def insn(code: int, dst: int = 0, src: int = 0, off: int = 0, imm: int = 0) -> bytes:
     return struct.pack("<BBhi", code, (src << 4) | dst, off, imm)
+
+
+def ld_imm64(dst: int, value: int) -> bytes:
+    """dst = a 64-bit constant (BPF_LD | BPF_DW | BPF_IMM): two slots."""
+    low, high = struct.unpack("<ii", struct.pack("<Q", value))
+    return insn(0x18, dst, 0, 0, low) + insn(0, imm=high)
 
 
 def ld_map_fd(dst: int, fd: int) -> bytes:
