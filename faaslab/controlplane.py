@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
+import socket
 from collections.abc import Awaitable
 from pathlib import Path
 from urllib.parse import parse_qs, unquote
@@ -25,9 +27,10 @@ from faaslab.functions.errors import LambdaError
 from faaslab.functions.invoke_api import INVOKE_PATH, InvokeApi, error_response
 from faaslab.functions.logs import read_records
 from faaslab.functions.manager import Manager
-from faaslab.functions.model import DEFAULT_ACCOUNT, ApiRoute, InvokeRequest
+from faaslab.functions.model import DEFAULT_ACCOUNT, ApiRoute, FunctionConfig, InvokeRequest
+from faaslab.functions.network import Service
 from faaslab.http.server import BodySink, Deferred, Handler, Request, Response, serve
-from faaslab.linux import loopback_peer_uid
+from faaslab.linux import peer_uid
 from faaslab.rdsdata.api import DataApi
 from faaslab.s3.api import S3Api
 from faaslab.s3.store import ObjectStore
@@ -37,6 +40,7 @@ from faaslab.secrets.store import SecretStore, deploy_template_secret, ensure_rd
 from faaslab.state import StateDB
 from faaslab.template import SecretsHooks, Template, TemplateError, load_template
 
+EDGE_MAX_BODY = 8 * 1024 * 1024
 STARTING = Response(503, b'{"message":"faaslab is starting"}', {"Content-Type": "application/json"})
 HEALTH = Response(200, b'{"status":"ok"}', {"Content-Type": "application/json"})
 
@@ -110,11 +114,13 @@ class ControlPlane:
             self.handle,
             self.config.host,
             self.config.port,
-            max_body=8 * 1024 * 1024,
+            max_body=EDGE_MAX_BODY,
             sinks=self._body_sink,
         )
         self.port = self.server.sockets[0].getsockname()[1]
-        self.manager = Manager(self.config, self.clock, self.state_dir, self.url)
+        self.manager = Manager(
+            self.config, self.clock, self.state_dir, self.url, reachable=self._reachable
+        )
         await self.manager.start()
         self.invoke_api = InvokeApi(self.manager)
         if self.template is not None:
@@ -170,6 +176,24 @@ class ControlPlane:
             raise LookupError("the secret has no SecretString")
         self._secret_cache[arn] = (self.secrets.generation(), value)
         return value
+
+    # -- what a function's network namespace holds (functions/network.py)
+    def _reachable(self, fn: FunctionConfig) -> list[Service]:
+        """The AWS APIs for every function; a cluster's endpoint for a function in a VPC
+        (`VpcConfig`) when the cluster's ingress admits the function (see `vpc_admits`).
+        A function outside any VPC reaches no cluster, as on AWS for a non-public one."""
+        edge = Service(self.port, self._serve_edge, "the AWS APIs")
+        out = [edge]
+        if fn.vpc is not None and self.clusters is not None:
+            for identifier, endpoint in self.clusters.endpoints.items():
+                if endpoint.admits_vpc_clients:
+                    out.append(Service(endpoint.port, endpoint.adopt, f"cluster {identifier}"))
+        return out
+
+    async def _serve_edge(self, sock: socket.socket, env_id: str) -> asyncio.AbstractServer:
+        return await serve(
+            self.handle, max_body=EDGE_MAX_BODY, sinks=self._body_sink, sock=sock, origin=env_id
+        )
 
     # -- the edge
     def _body_sink(
@@ -237,16 +261,10 @@ class ControlPlane:
     def _internal(self, req: Request) -> Response | Awaitable[Response]:
         assert self.manager is not None and self.clusters is not None
         parts = [unquote(p) for p in req.path.split("/")[2:]]
-        if parts != ["health"]:
-            # Functions run as uids from --uid-base up: they may not read other functions'
-            # logs or environments through the CLI's endpoints.
-            peer = req.peer
-            if peer is not None and peer[0] == "127.0.0.1":
-                uid = loopback_peer_uid(peer, ("127.0.0.1", self.port))
-                # unknown owner: refused too (fail closed; the lookup is exact, so this
-                # only happens if the client is already gone)
-                if uid is None or uid >= self.config.uid_base:
-                    return Response.json({"message": "not available to functions"}, 403)
+        if req.origin is not None:  # a function's own listener (functions/network.py)
+            return Response.json({"message": "not available to functions"}, 403)
+        if parts != ["health"] and not self._from_owner(req):
+            return Response.json({"message": "only faaslab's own user may use /_faaslab"}, 403)
         query = parse_qs(req.query)
         if parts == ["health"]:
             return HEALTH
@@ -292,6 +310,15 @@ class ControlPlane:
             records, offset = read_records(self.manager.logs.path(parts[1]), offset)
             return Response.json({"records": records, "offset": offset})
         return Response.json({"message": f"unknown faaslab endpoint {req.path}"}, 404)
+
+    def _from_owner(self, req: Request) -> bool:
+        """Whether the request's TCP peer belongs to the user faaslab runs as (the CLI's
+        endpoints: logs, environments, clusters). Fail closed: a peer whose owner is not
+        found (already gone, IPv6, another machine) is refused."""
+        if req.peer is None or req.local is None:
+            return False
+        uid = peer_uid(req.peer, req.local)
+        return uid is not None and uid == os.geteuid()
 
 
 async def run_until_signalled(cp: ControlPlane, ready: asyncio.Event | None = None) -> None:

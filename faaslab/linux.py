@@ -1,15 +1,21 @@
-"""Linux mount-namespace primitives, shared by function sandboxes and database engines.
+"""Linux namespace primitives, shared by function sandboxes and database engines.
 
-Python 3.11 has no os.unshare/os.mount, so libc is called through ctypes.
+Python 3.11 has no os.unshare/os.setns/os.mount, so libc is called through ctypes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
+import fcntl
 import os
+import socket
+import struct
+from collections.abc import Iterator
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWNET = 0x40000000
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
@@ -52,6 +58,50 @@ def unshare_mounts() -> None:
     mount("none", "/", None, MS_REC | MS_PRIVATE)
 
 
+def setns(fd: int, nstype: int) -> None:
+    """Move the calling thread into the namespace `fd` refers to."""
+    _check(_libc.setns(fd, nstype), "setns")
+
+
+_home_net: list[int] = []  # an fd of the namespace the process started in, opened once
+
+
+def _home_net_fd() -> int:
+    if not _home_net:
+        _home_net.append(os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC))
+    return _home_net[0]
+
+
+@contextlib.contextmanager
+def in_net_namespace(fd: int) -> Iterator[None]:
+    """Run the block in network namespace `fd`, then come home. Sockets made in the block
+    belong to that namespace for good. Only this thread moves: the block must not await."""
+    home = _home_net_fd()
+    setns(fd, CLONE_NEWNET)
+    try:
+        yield
+    finally:
+        setns(home, CLONE_NEWNET)
+
+
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 1
+
+
+def new_net_namespace() -> int:
+    """A new network namespace with only its loopback interface, up; returns an fd that
+    keeps it (and names it for setns). The calling thread stays where it was. ~0.3 ms."""
+    home = _home_net_fd()
+    _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            ifreq = struct.pack("16sH14x", b"lo", 0)
+            flags = struct.unpack("16sH14x", fcntl.ioctl(s, SIOCGIFFLAGS, ifreq))[1]
+            fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
+        return os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    finally:
+        setns(home, CLONE_NEWNET)
+
+
 PR_SET_PDEATHSIG = 1
 
 
@@ -73,9 +123,6 @@ def sock_diag(request: bytes) -> bytes:
     """Send one SOCK_DIAG_BY_FAMILY request (an inet_diag_req_v2 or unix_diag_req) and
     return the answer's message (after its netlink header); OSError if the kernel
     refuses or knows no such socket."""
-    import socket
-    import struct
-
     header = struct.pack("<IHHII", 16 + len(request), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, 1, 0)
     with socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_SOCK_DIAG) as nl:
         nl.send(header + request)
@@ -87,22 +134,21 @@ def sock_diag(request: bytes) -> bytes:
     return data[16:length]
 
 
-def loopback_peer_uid(peer: tuple[str, int], local: tuple[str, int]) -> int | None:
-    """The uid owning the peer's socket of an established IPv4 loopback TCP connection
-    (`peer` and `local` as getpeername/getsockname give them), or None if there is none.
+def peer_uid(peer: tuple[str, int], local: tuple[str, int]) -> int | None:
+    """The uid owning the peer's socket of an established IPv4 TCP connection between two
+    addresses of this machine, in this network namespace (`peer` and `local` as
+    getpeername/getsockname give them), or None if there is none (a remote peer, IPv6).
 
     TCP has no SO_PEERCRED; the kernel's socket table knows the owner. One exact
     sock_diag lookup by the 4-tuple: unlike scanning /proc/net/tcp, it cannot miss a
     socket because the table changed while it was being read."""
-    import socket
-    import struct
-
-    if peer[0] != "127.0.0.1" or local[0] != "127.0.0.1":
+    try:
+        src, dst = socket.inet_aton(peer[0]), socket.inet_aton(local[0])
+    except OSError:
         return None
-    addr = socket.inet_aton("127.0.0.1") + bytes(12)
     # inet_diag_req_v2 for the peer's socket: its source is the peer, its destination us
     request = struct.pack("<BBBBI", socket.AF_INET, socket.IPPROTO_TCP, 0, 0, DIAG_ANY)
-    request += struct.pack("!HH", peer[1], local[1]) + addr + addr
+    request += struct.pack("!HH", peer[1], local[1]) + src + bytes(12) + dst + bytes(12)
     request += struct.pack("<III", 0, DIAG_ANY, DIAG_ANY)
     try:
         msg = sock_diag(request)

@@ -730,9 +730,39 @@ class _Context:
             environment=self.environment(props, place),
             reserved_concurrency=None if reserved is None else int(reserved),
             routes=self.events(lid, name, own, unsupported) if serverless else (),
+            vpc=self.vpc_config(get("VpcConfig"), place),
             region=self.region,
             account=self.account,
         )
+
+    def vpc_config(self, value: Any, place: Callable[..., str]) -> model.VpcConfig | None:
+        """`VpcConfig`: security groups and subnets, both needed for a function to be in the
+        VPC (Lambda refuses one without the other; empty lists detach it)."""
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise self.error(
+                place("VpcConfig"), "must be a mapping with SecurityGroupIds, SubnetIds"
+            )
+        lists: dict[str, tuple[str, ...]] = {}
+        for key in ("SecurityGroupIds", "SubnetIds"):
+            items = value.get(key) or []
+            if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
+                raise self.error(place("VpcConfig", key), f"must be a list of ids, got {items!r}")
+            lists[key] = tuple(items)
+        extra = sorted(set(value) - {"SecurityGroupIds", "SubnetIds", "Ipv6AllowedForDualStack"})
+        if extra:
+            raise self.error(place("VpcConfig", extra[0]), "is not a VpcConfig property")
+        groups, subnets = lists["SecurityGroupIds"], lists["SubnetIds"]
+        if not groups and not subnets:
+            return None
+        if not groups or not subnets:
+            missing = "SecurityGroupIds" if not groups else "SubnetIds"
+            raise self.error(
+                place("VpcConfig", missing),
+                "missing: a function in a VPC needs both subnets and security groups",
+            )
+        return model.VpcConfig(groups, subnets)
 
     def bounded(
         self, value: Any, where: str, low: int, high: int | None, integer: bool = True

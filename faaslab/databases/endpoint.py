@@ -17,6 +17,7 @@ import ipaddress
 import logging
 import os
 import socket
+import weakref
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
@@ -188,6 +189,8 @@ class Endpoint:
         self.networks = parse_ingress(ingress)
         self.splicer = splicer
         self.server: asyncio.Server | None = None
+        # its listeners in functions' networks (each environment closes its own)
+        self.adopted: weakref.WeakSet[asyncio.AbstractServer] = weakref.WeakSet()
         self.tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
@@ -196,10 +199,29 @@ class Endpoint:
             self._accept, self.host, self.port, reuse_address=True, backlog=1024
         )
 
+    @property
+    def admits_vpc_clients(self) -> bool:
+        """Whether a function in the VPC may connect. Functions have no VPC address of
+        their own here: the rules that admit them are those that admit the machine's own
+        clients (another security group as the source, a group faaslab cannot read, a
+        CIDR covering 127.0.0.1 such as the tutorial's 0.0.0.0/0; spec.py). A rule for
+        one outside address (part 5's "My IP") does not."""
+        return allowed("127.0.0.1", self.networks)
+
+    async def adopt(self, sock: socket.socket, origin: str) -> asyncio.AbstractServer:
+        """Serve this cluster on a listener made elsewhere: in a function's network
+        namespace (functions/network.py), where `origin` is the environment's id."""
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(self._accept, sock=sock)
+        self.adopted.add(server)
+        return server
+
     async def stop(self) -> None:
         if self.server is not None:
             self.server.close()
             self.server = None
+        for server in list(self.adopted):
+            server.close()
         for task in list(self.tasks):
             task.cancel()
 

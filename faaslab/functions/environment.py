@@ -43,6 +43,7 @@ from faaslab.functions.model import (
     InvokeResult,
     ids,
 )
+from faaslab.functions.network import EnvironmentNetwork
 from faaslab.functions.spawner import describe_status
 from faaslab.http.server import Deferred, Response
 
@@ -150,6 +151,7 @@ class Environment:
         self.pid: int | None = None
         self.port = 0
         self.server: asyncio.Server | None = None
+        self.net: EnvironmentNetwork | None = None  # its network namespace (network.py)
         self.cgroup: Cgroup | None = None
         self.tmp_dir = str(manager.envs_dir / self.id / "tmp")
         self.created = time.monotonic()

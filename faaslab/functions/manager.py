@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from faaslab import linux
 from faaslab.auth import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
 from faaslab.clock import Clock
 from faaslab.config import Config
-from faaslab.functions import runtime_api, sandbox
+from faaslab.functions import network, runtime_api, sandbox
 from faaslab.functions.cgroups import Cgroup, CgroupDriver, detect
 from faaslab.functions.environment import (
     EnvEvent,
@@ -49,6 +49,7 @@ from faaslab.functions.model import (
     InvokeRequest,
     InvokeResult,
 )
+from faaslab.functions.network import RUNTIME_API_PORT, EnvironmentNetwork, Service
 from faaslab.functions.runtime_link import RuntimeLink
 from faaslab.functions.spawner import Spawner
 from faaslab.http.server import serve
@@ -73,15 +74,29 @@ class FunctionPool:
         return self.starting + sum(1 for e in self.envs.values() if e.current is not None)
 
 
+# What a function may reach from its own network namespace (network.py): the control
+# plane decides (the AWS APIs; clusters by VPC rules), the manager opens the listeners.
+Reachable = Callable[[FunctionConfig], list[Service]]
+
+
 class Manager:
     """Owns every environment, the zygote, and the per-function pools."""
 
-    def __init__(self, config: Config, clock: Clock, state_dir: Path, edge_url: str) -> None:
+    def __init__(
+        self,
+        config: Config,
+        clock: Clock,
+        state_dir: Path,
+        edge_url: str,
+        reachable: Reachable | None = None,
+    ) -> None:
         self.config = config
         self.clock = clock
         self.state_dir = state_dir
         self.envs_dir = state_dir / "envs"
         self.edge_url = edge_url
+        self.reachable = reachable
+        self._netns = False  # each environment in a network namespace of its own
         self.logs = LogStore(state_dir / "logs")
         self.pools: dict[str, FunctionPool] = {}
         self._by_pid: dict[int, Environment] = {}
@@ -112,6 +127,7 @@ class Manager:
                     "no writable cgroup hierarchy: memory limits fall back to rlimits"
                 )
             self._runtime_paths = runtime_paths()
+            self._netns = self._probe_network()
         await self._spawner.start()
         self.placement.pin_control_plane(
             asyncio.get_running_loop()
@@ -177,6 +193,20 @@ class Manager:
             )
             return False
         return True
+
+    def _probe_network(self) -> bool:
+        reason = network.probe()
+        if reason is None:
+            return True
+        if self.config.isolation == "namespaces":
+            raise ServiceError(
+                f"--isolation namespaces: network namespaces are not usable: {reason}"
+            )
+        self.warnings.append(
+            f"network namespaces are not usable ({reason}): functions share the machine's "
+            "network and can reach its local services"
+        )
+        return False
 
     def _sweep_stale_mounts(self) -> None:
         """Unmount environment tmpfs left by an earlier run that was killed."""
@@ -301,12 +331,7 @@ class Manager:
         pool.starting -= 1  # from here on `env.current` counts it as busy
         env.assign(inv)
         try:
-            # The TCP Runtime API (for awslambdaric & co.) admits only the environment's own uid:
-            # any local process could otherwise connect and take its invocations.
-            uid = self.config.uid_base + slot
-            admit = (lambda t: runtime_api.tcp_peer_uid(t) == uid) if self._isolate else None
-            env.server = await serve(runtime_api.make_handler(env), "127.0.0.1", 0, admit=admit)  # type: ignore[arg-type]
-            env.port = env.server.sockets[0].getsockname()[1]
+            await self._open_network(env)
             spare = None
             if self._spares:
                 spare, env.cgroup = self._spares.pop(0)
@@ -323,6 +348,28 @@ class Manager:
             self._stop_env(env, EnvEvent.STOP)
             raise
         return env
+
+    async def _open_network(self, env: Environment) -> None:
+        """The environment's Runtime API listener, and with network namespaces everything
+        else it may reach (network.py). Without them: a host port that admits only the
+        environment's uid (any local process could otherwise take its invocations)."""
+        handler = runtime_api.make_handler(env)
+        if not self._netns:
+            uid = self.config.uid_base + env.slot
+            admit = (lambda t: runtime_api.tcp_peer_uid(t) == uid) if self._isolate else None
+            env.server = await serve(handler, "127.0.0.1", 0, admit=admit)  # type: ignore[arg-type]
+            env.port = env.server.sockets[0].getsockname()[1]
+            return
+        env.net = net = EnvironmentNetwork.create()
+        env.server = await serve(handler, sock=net.listen(RUNTIME_API_PORT))  # type: ignore[arg-type]
+        env.port = RUNTIME_API_PORT
+        for service in self.reachable(env.fn) if self.reachable is not None else []:
+            try:
+                await net.offer(service, env.id)
+            except OSError as e:  # (a function cannot be told apart from its VPC: say so)
+                self.logs.write(
+                    env.fn.name, env.stream, f"faaslab: {service.name} not reachable here: {e}"
+                )
 
     async def _spawn_runtime(self, env: Environment, first: bool, spare: str | None = None) -> None:
         fn = env.fn
@@ -344,6 +391,9 @@ class Manager:
         r, w = os.pipe()
         env.attach_log(r)
         fds = [w]
+        if env.net is not None:
+            spec.netns_fd_index = len(fds)
+            fds.append(env.net.fd)
         if spec.command is None:
             # faaslab's own runtime gets its Runtime API connection ready-made: a Unix
             # socketpair costs half a loopback TCP round trip, and no other process can
@@ -352,6 +402,7 @@ class Manager:
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             loop = asyncio.get_running_loop()
             await loop.connect_accepted_socket(lambda: RuntimeLink(env), ours)
+            spec.api_fd_index = len(fds)
             fds.append(theirs.fileno())
         env.spawned_at = time.monotonic()
         env.init_error = None
@@ -408,7 +459,7 @@ class Manager:
             "AWS_ACCESS_KEY_ID": LOCAL_ACCESS_KEY_ID,
             "AWS_SECRET_ACCESS_KEY": LOCAL_SECRET_ACCESS_KEY,
             "AWS_SESSION_TOKEN": base64.b64encode(env.id.encode()).decode(),
-            "AWS_ENDPOINT_URL": self.edge_url,
+            "AWS_ENDPOINT_URL": self.function_edge_url,
             "LAMBDA_RUNTIME_DIR": "/var/runtime",
         }
         values.update(fn.environment)
@@ -434,6 +485,8 @@ class Manager:
                 pool.idle.remove(env)
         if env.server is not None:
             env.server.close()
+        if env.net is not None:
+            env.net.close()
         env.drain_log()
         self._spawner.release(env.tmp_dir)
         if env.cgroup is not None:
@@ -495,10 +548,19 @@ class Manager:
                     )
 
     @property
+    def function_edge_url(self) -> str:
+        """The AWS APIs as a function sees them: its own namespace's listener at the edge's
+        port (network.py), or the edge itself when functions share the host's network."""
+        if self._netns:
+            return f"http://{network.LOOPBACK}:{self.edge_url.rsplit(':', 1)[1]}"
+        return self.edge_url
+
+    @property
     def sandbox_description(self) -> str:
         if not self._isolate:
             return "no isolation (per-environment TMPDIR)"
-        return f"mount namespaces, own uid, {self._cgroups.description}"
+        net = "own network namespace, " if self._netns else ""
+        return f"mount namespaces, {net}own uid, {self._cgroups.description}"
 
     def environments(self) -> list[dict[str, Any]]:
         return [env.describe() for pool in self.pools.values() for env in pool.envs.values()]

@@ -44,6 +44,15 @@ class ApiRoute:
 
 
 @dataclass(frozen=True)
+class VpcConfig:
+    """A function's `VpcConfig`: in a VPC it may reach the clusters whose ingress admits it
+    (functions/network.py); without one, none."""
+
+    security_group_ids: tuple[str, ...]
+    subnet_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class FunctionConfig:
     """A function as deployed: everything the runtime needs to start an environment."""
 
@@ -58,6 +67,7 @@ class FunctionConfig:
     environment: dict[str, str] = field(default_factory=dict)
     reserved_concurrency: int | None = None
     routes: tuple[ApiRoute, ...] = ()
+    vpc: VpcConfig | None = None
     region: str = DEFAULT_REGION
     account: str = DEFAULT_ACCOUNT
 

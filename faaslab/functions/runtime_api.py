@@ -11,7 +11,7 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 from faaslab.http.server import Deferred, Request, Response
-from faaslab.linux import loopback_peer_uid
+from faaslab.linux import peer_uid
 
 if TYPE_CHECKING:
     from faaslab.functions.environment import Environment
@@ -47,13 +47,13 @@ def make_handler(env: Environment) -> object:
 
 
 def tcp_peer_uid(transport: object) -> int | None:
-    """The uid owning the peer's end of a loopback TCP connection (linux.loopback_peer_uid)."""
+    """The uid owning the peer's end of a loopback TCP connection (linux.peer_uid)."""
     get = getattr(transport, "get_extra_info", None)
     peer = get("peername") if get else None
     local = get("sockname") if get else None
     if not isinstance(peer, tuple) or not isinstance(local, tuple):
         return None
-    return loopback_peer_uid((peer[0], peer[1]), (local[0], local[1]))
+    return peer_uid((peer[0], peer[1]), (local[0], local[1]))
 
 
 def _error(status: int, error_type: str, message: str) -> Response:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from faaslab.linux import (
+    CLONE_NEWNET,
     MS_BIND,
     MS_NODEV,
     MS_NOSUID,
@@ -33,6 +34,7 @@ from faaslab.linux import (
     MS_REMOUNT,
     mount,
     mount_tmpfs,
+    setns,
     unshare_mounts,
 )
 
@@ -53,6 +55,10 @@ class SandboxSpec:
     cgroup_procs: list[str] = field(default_factory=list)
     memory_mb: int = 128
     command: list[str] | None = None  # exec this bootstrap instead of faaslab's runtime
+    # which of the descriptors sent with the spawn (after the log pipe, index 0) are the
+    # runtime's end of its Runtime API socketpair, and the network namespace to join
+    api_fd_index: int | None = None
+    netns_fd_index: int | None = None
 
 
 def prepare(cgroup_procs: list[str]) -> None:
@@ -69,10 +75,13 @@ def prepare(cgroup_procs: list[str]) -> None:
             f.write(pid)
 
 
-def enter(spec: SandboxSpec, prepared: bool = False) -> None:
+def enter(spec: SandboxSpec, prepared: bool = False, netns_fd: int | None = None) -> None:
     """Everything between fork and the runtime, in the child. Raises on failure."""
     if not prepared:
         prepare(spec.cgroup_procs)
+    if netns_fd is not None:  # the environment's own network (functions/network.py)
+        setns(netns_fd, CLONE_NEWNET)
+        os.close(netns_fd)
     if spec.isolate:
         unshare_mounts()
         paths = spec.runtime_paths

@@ -79,7 +79,7 @@ def _spawn(sock: socket.socket, msg: dict[str, Any], fds: list[int]) -> None:
     if spare is None:
         pid = os.fork()
         if pid == 0:  # the child: never returns
-            _child(sock, spec, fds[0], fds[1] if len(fds) > 1 else None, prepared=False)
+            _child(sock, spec, fds, prepared=False)
         _children.add(pid)
     for fd in fds:
         os.close(fd)
@@ -99,7 +99,7 @@ def _make_spare(sock: socket.socket, msg: dict[str, Any]) -> None:
                 os._exit(0)
             theirs.close()
             spec = sandbox.SandboxSpec(**json.loads(data)["spec"])
-            _child(sock, spec, fds[0], fds[1] if len(fds) > 1 else None, prepared=True)
+            _child(sock, spec, fds, prepared=True)
         except BaseException:
             traceback.print_exc()
         os._exit(code)
@@ -111,11 +111,15 @@ def _make_spare(sock: socket.socket, msg: dict[str, Any]) -> None:
 def _child(
     sock: socket.socket,
     spec: sandbox.SandboxSpec,
-    log_fd: int,
-    api_fd: int | None,
+    fds: list[int],
     prepared: bool,
 ) -> None:
+    """The new environment's process: fds[0] is its log pipe, the spec says which the
+    others are (the Runtime API socket, the network namespace)."""
     code = 1
+    log_fd = fds[0]
+    api_fd = None if spec.api_fd_index is None else fds[spec.api_fd_index]
+    netns_fd = None if spec.netns_fd_index is None else fds[spec.netns_fd_index]
     try:
         sock.close()
         for _pid, channel in _spares.values():  # other spares' sockets are not ours
@@ -126,7 +130,7 @@ def _child(
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.close(null)
-        sandbox.enter(spec, prepared)
+        sandbox.enter(spec, prepared, netns_fd)
         if spec.command:
             os.execvpe(spec.command[0], spec.command, dict(os.environ))
         bootstrap.run(dict(os.environ), api_fd)

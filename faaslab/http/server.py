@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ class Request:
     body: bytes
     peer: tuple[str, int] | None = None
     sink: BodySink | None = None  # where a streamed body went (then `body` is empty)
+    origin: str | None = None  # the environment whose own listener took it (None: the host)
+    local: tuple[str, int] | None = None  # our end of the connection
 
 
 @dataclass(slots=True)
@@ -173,8 +176,10 @@ class HttpProtocol(asyncio.Protocol):
         "_deferred",
         "_handler",
         "_headers",
+        "_local",
         "_max_body",
         "_method",
+        "_origin",
         "_parser",
         "_path",
         "_peer",
@@ -193,7 +198,9 @@ class HttpProtocol(asyncio.Protocol):
         max_body: int = DEFAULT_MAX_BODY,
         admit: Admit | None = None,
         sinks: SinkFactory | None = None,
+        origin: str | None = None,
     ) -> None:
+        self._origin = origin
         self._admit = admit
         self._sinks = sinks
         self._sink: BodySink | None = None
@@ -211,6 +218,7 @@ class HttpProtocol(asyncio.Protocol):
         self._busy = False
         self._closed = False
         self._peer: tuple[str, int] | None = None
+        self._local: tuple[str, int] | None = None
         self._deferred: Deferred | None = None
 
     # -- asyncio.Protocol
@@ -221,6 +229,8 @@ class HttpProtocol(asyncio.Protocol):
         self._transport = transport  # type: ignore[assignment]  # (uvloop's is not a subclass)
         peer = transport.get_extra_info("peername")
         self._peer = (peer[0], peer[1]) if isinstance(peer, tuple) else None
+        local = transport.get_extra_info("sockname")
+        self._local = (local[0], local[1]) if isinstance(local, tuple) else None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
@@ -301,6 +311,8 @@ class HttpProtocol(asyncio.Protocol):
             body,
             self._peer,
             self._sink,
+            self._origin,
+            self._local,
         )
         self._sink = None
         keep_alive = self._parser.should_keep_alive()
@@ -397,20 +409,24 @@ Admit = Callable[[asyncio.BaseTransport], bool]
 
 async def serve(
     handler: Handler,
-    host: str,
-    port: int,
+    host: str = "127.0.0.1",
+    port: int = 0,
     max_body: int = DEFAULT_MAX_BODY,
     admit: Admit | None = None,
     sinks: SinkFactory | None = None,
+    sock: socket.socket | None = None,
+    origin: str | None = None,
 ) -> asyncio.Server:
-    """Listen on host:port (port 0 picks a free one) and serve `handler`. `admit`, when
+    """Listen on host:port (port 0 picks a free one), or on `sock`, a listening socket made
+    elsewhere (in a function's network namespace), and serve `handler`. `admit`, when
     given, decides per connection whether it may talk at all (closed at once if not);
-    `sinks`, when given, may take a request's body as a stream (see BodySink)."""
+    `sinks`, when given, may take a request's body as a stream (see BodySink); `origin`
+    marks every request of this listener (Request.origin)."""
     loop = asyncio.get_running_loop()
-    return await loop.create_server(
-        lambda: HttpProtocol(handler, max_body, admit, sinks),
-        host,
-        port,
-        reuse_address=True,
-        backlog=1024,
-    )
+
+    def protocol() -> HttpProtocol:
+        return HttpProtocol(handler, max_body, admit, sinks, origin)
+
+    if sock is not None:
+        return await loop.create_server(protocol, sock=sock)
+    return await loop.create_server(protocol, host, port, reuse_address=True, backlog=1024)

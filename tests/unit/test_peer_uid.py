@@ -1,4 +1,4 @@
-"""loopback_peer_uid: the owner of the other end of a loopback TCP connection, exactly."""
+"""peer_uid: the owner of the other end of a loopback TCP connection, exactly."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from faaslab.linux import loopback_peer_uid
+from faaslab.linux import peer_uid
 
 
 def test_own_connection_is_owned_by_this_uid() -> None:
@@ -17,7 +17,7 @@ def test_own_connection_is_owned_by_this_uid() -> None:
         with socket.create_connection(server.getsockname()):
             conn, _ = server.accept()
             with conn:
-                assert loopback_peer_uid(conn.getpeername(), conn.getsockname()) == os.getuid()
+                assert peer_uid(conn.getpeername(), conn.getsockname()) == os.getuid()
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to connect as another uid")
@@ -38,12 +38,12 @@ def test_connection_from_another_uid_names_that_uid() -> None:
                 os._exit(0)
         conn, _ = server.accept()
         with conn:
-            uid = loopback_peer_uid(conn.getpeername(), conn.getsockname())
+            uid = peer_uid(conn.getpeername(), conn.getsockname())
         os.write(write_end, b"x")
         os.waitpid(pid, 0)
         assert uid == 54321
 
 
 def test_no_such_connection_and_non_loopback_give_none() -> None:
-    assert loopback_peer_uid(("127.0.0.1", 1), ("127.0.0.1", 2)) is None
-    assert loopback_peer_uid(("10.0.0.1", 1234), ("127.0.0.1", 80)) is None
+    assert peer_uid(("127.0.0.1", 1), ("127.0.0.1", 2)) is None
+    assert peer_uid(("10.0.0.1", 1234), ("127.0.0.1", 80)) is None
