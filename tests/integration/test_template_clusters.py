@@ -63,6 +63,35 @@ def test_function_reaches_the_cluster_through_getatt_wiring(stack: Faaslab) -> N
     assert event_ids(stack, "tutorial")[-2:] == ["RDS-EVENT-0147", "RDS-EVENT-0148"]
 
 
+def test_only_a_function_in_the_vpc_reaches_the_cluster(stack: Faaslab) -> None:
+    lam = stack.client()
+    _, inside = invoke(lam, "dbprobe", {"name": "Vpc"})
+    assert "Vpc" in inside["names"]
+    r, outside = invoke(lam, "dbprobeOutside", {"name": "Nobody"})
+    assert r.get("FunctionError") == "Unhandled"
+    # its own network namespace has nothing at the cluster's port: refused, as a cluster
+    # without a public address is unreachable from outside its VPC on AWS
+    assert outside["errorType"] == "OperationalError"
+    assert "Connection refused" in outside["errorMessage"], outside
+    _, again = invoke(lam, "dbprobe", {"name": "Vpc2"})
+    assert "Nobody" not in again["names"]
+
+
+def test_ingress_holds_on_the_direct_path_too(stack: Faaslab) -> None:
+    """`tutorial` admits 127.0.0.1/32 only. While it is available, local clients go
+    straight to the engine (the eBPF connect hook); one bound to 127.0.0.2 must still be
+    refused as the endpoint refuses it."""
+    info = describe(stack, "tutorial")
+    assert info["Ingress"] == ["127.0.0.1/32"]
+    with connect("mysql", info["Port"], password=TEMPLATE_PASSWORD):
+        pass  # (and it is available now)
+    assert describe(stack, "tutorial")["Status"] == "available"
+    with pytest.raises(pymysql.err.OperationalError) as err:
+        connect("mysql", info["Port"], password=TEMPLATE_PASSWORD, bind_address="127.0.0.2")
+    assert err.value.args[0] == 1130, err.value  # ER_HOST_NOT_PRIVILEGED
+    assert "'127.0.0.2' is not allowed to connect" in str(err.value)
+
+
 def test_security_group_fences_the_endpoint_with_a_protocol_error(stack: Faaslab) -> None:
     info = describe(stack, "fenceddb")
     assert info["Ingress"] == ["10.0.0.0/8"]
