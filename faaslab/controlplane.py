@@ -21,6 +21,7 @@ from faaslab.auth import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY, AuthError
 from faaslab.clock import Clock
 from faaslab.config import Config
 from faaslab.databases import api as db_api
+from faaslab.databases.endpoint import Endpoint
 from faaslab.databases.manager import Clusters
 from faaslab.functions import apigw
 from faaslab.functions.errors import LambdaError
@@ -121,6 +122,7 @@ class ControlPlane:
         self.manager = Manager(
             self.config, self.clock, self.state_dir, self.url, reachable=self._reachable
         )
+        self.clusters.endpoint_watchers.append(self._endpoint_opened)
         await self.manager.start()
         self.invoke_api = InvokeApi(self.manager)
         if self.template is not None:
@@ -189,6 +191,12 @@ class ControlPlane:
                 if endpoint.admits_vpc_clients:
                     out.append(Service(endpoint.port, endpoint.adopt, f"cluster {identifier}"))
         return out
+
+    async def _endpoint_opened(self, identifier: str, endpoint: Endpoint) -> None:
+        """A cluster created while functions run: their VPC's environments reach it too."""
+        if self.manager is not None and endpoint.admits_vpc_clients:
+            service = Service(endpoint.port, endpoint.adopt, f"cluster {identifier}")
+            await self.manager.offer(service, lambda fn: fn.vpc is not None)
 
     async def _serve_edge(self, sock: socket.socket, env_id: str) -> asyncio.AbstractServer:
         return await serve(

@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import socket
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,8 @@ class Clusters:
         self.db = db
         self.clusters: dict[str, Cluster] = {}
         self.endpoints: dict[str, Endpoint] = {}
+        # told of each endpoint opened later (the control plane: functions' networks)
+        self.endpoint_watchers: list[Callable[[str, Endpoint], Awaitable[None]]] = []
         self.warnings: list[str] = []
         self._ports: dict[str, int] = {r["identifier"]: r["port"] for r in db.clusters()}
         self.monitor = Monitor(self.clusters, db, clock)
@@ -207,6 +210,8 @@ class Clusters:
                 500,
             ) from None
         self.endpoints[cluster.identifier] = endpoint
+        for watcher in self.endpoint_watchers:
+            await watcher(cluster.identifier, endpoint)
 
     async def create(self, spec: ClusterSpec, source: str = "cli") -> Cluster:
         if spec.identifier in self.clusters:

@@ -371,6 +371,21 @@ class Manager:
                     env.fn.name, env.stream, f"faaslab: {service.name} not reachable here: {e}"
                 )
 
+    async def offer(self, service: Service, wanted: Callable[[FunctionConfig], bool]) -> None:
+        """Open `service` in the running environments of the functions `wanted` admits
+        (a cluster created after they started)."""
+        for pool in list(self.pools.values()):
+            if not wanted(pool.fn):
+                continue
+            for env in list(pool.envs.values()):
+                if env.net is not None and env.state is not EnvState.STOPPED:
+                    try:
+                        await env.net.offer(service, env.id)
+                    except OSError as e:
+                        self.logs.write(
+                            env.fn.name, env.stream, f"faaslab: {service.name} not reachable: {e}"
+                        )
+
     async def _spawn_runtime(self, env: Environment, first: bool, spare: str | None = None) -> None:
         fn = env.fn
         uid = self.config.uid_base + env.slot

@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import FIXTURES, Faaslab, invoke, start_faaslab
 from tests.integration.test_clusters import (
+    PASSWORD,
     connect,
     create,
     describe,
@@ -75,6 +76,19 @@ def test_only_a_function_in_the_vpc_reaches_the_cluster(stack: Faaslab) -> None:
     assert "Connection refused" in outside["errorMessage"], outside
     _, again = invoke(lam, "dbprobe", {"name": "Vpc2"})
     assert "Nobody" not in again["names"]
+
+
+def test_a_cluster_created_later_is_reachable_from_running_vpc_environments(
+    stack: Faaslab,
+) -> None:
+    lam = stack.client()
+    invoke(lam, "dbprobe", {"name": "Early"})  # an environment exists before the cluster
+    before = {e["id"]: e["uses"] for e in stack.environments("dbprobe")}
+    port = create(stack, "later", "mysql")["Port"]
+    _, out = invoke(lam, "dbprobe", {"name": "Late", "port": port, "password": PASSWORD})
+    assert out["names"] == ["Late"], out
+    after = {e["id"]: e["uses"] for e in stack.environments("dbprobe")}
+    assert any(after.get(i, 0) > uses for i, uses in before.items())  # a warm one served it
 
 
 def test_ingress_holds_on_the_direct_path_too(stack: Faaslab) -> None:
