@@ -269,10 +269,11 @@ class ControlPlane:
     def _internal(self, req: Request) -> Response | Awaitable[Response]:
         assert self.manager is not None and self.clusters is not None
         parts = [unquote(p) for p in req.path.split("/")[2:]]
-        if req.origin is not None:  # a function's own listener (functions/network.py)
-            return Response.json({"message": "not available to functions"}, 403)
-        if parts != ["health"] and not self._from_owner(req):
-            return Response.json({"message": "only faaslab's own user may use /_faaslab"}, 403)
+        if parts != ["health"]:  # (readiness is no secret)
+            if req.origin is not None:  # a function's own listener (functions/network.py)
+                return Response.json({"message": "not available to functions"}, 403)
+            if not self._from_owner(req):
+                return Response.json({"message": "only faaslab's own user may use /_faaslab"}, 403)
         query = parse_qs(req.query)
         if parts == ["health"]:
             return HEALTH

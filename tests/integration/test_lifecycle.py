@@ -218,20 +218,19 @@ def test_awslambdaric_works_as_the_bootstrap(lam: Any) -> None:
     assert again["uses"] == out["uses"] + 1
 
 
-def test_runtime_api_refuses_other_users(faaslab: Faaslab, lam: Any) -> None:
-    """Another local process (here: the test, as another uid) cannot take invocations."""
+def test_runtime_api_is_out_of_other_processes_reach(faaslab: Faaslab, lam: Any) -> None:
+    """Another local process (here: the test) cannot take invocations: the Runtime API
+    listens at Lambda's 127.0.0.1:9001 in the environment's own network namespace."""
     import socket
 
     invoke(lam, "ric")
     env = faaslab.environments("ric")[0]
-    host, port = env["runtime_api"].split(":")
-    with socket.create_connection((host, int(port)), timeout=5) as s:
-        try:
-            s.sendall(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
-            answer = s.recv(1024)
-        except ConnectionResetError:  # closed (with our request unread) before an answer
-            answer = b""
-        assert answer == b""
+    assert env["runtime_api"] == "127.0.0.1:9001"
+    try:
+        with socket.create_connection(("127.0.0.1", 9001), timeout=5):
+            pytest.skip("something of the machine's own listens on 127.0.0.1:9001")
+    except ConnectionRefusedError:
+        pass
     _, out = invoke(lam, "ric", {"still": "served"})
     assert out["event"] == {"still": "served"}
 
