@@ -760,7 +760,8 @@ class _Context:
             missing = "SecurityGroupIds" if not groups else "SubnetIds"
             raise self.error(
                 place("VpcConfig", missing),
-                "missing: a function in a VPC needs both subnets and security groups",
+                "missing: SubnetIds and SecurityIds must coexist or be both empty list "
+                "(Lambda's InvalidParameterValueException)",
             )
         return model.VpcConfig(groups, subnets)
 

@@ -165,4 +165,4 @@ def test_bad_vpc_config_is_refused_with_the_property_named(tmp_path: Any) -> Non
     with pytest.raises(RuntimeError) as err:
         start_faaslab(template, tmp_path / "s")
     assert "Resources.F.Properties.VpcConfig.SubnetIds" in str(err.value)
-    assert "needs both subnets and security groups" in str(err.value)
+    assert "SubnetIds and SecurityIds must coexist or be both empty list" in str(err.value)

@@ -148,7 +148,7 @@ def test_restart_with_the_template_keeps_ports_and_data(stack: Faaslab) -> None:
     try:
         assert describe(again, "tutorial")["Port"] == port
         _, out = invoke(again.client(), "dbprobe", {"name": "Bob"})  # new password, wired
-        assert out["names"][:3] == ["Fred", "Alice", "Bob"]
+        assert out["names"][:2] == ["Fred", "Alice"] and out["names"][-1] == "Bob"
         assert "RDS-EVENT-0016" in event_ids(again, "tutorial")
         with pytest.raises(pymysql.err.OperationalError):
             pymysql.connect(host="127.0.0.1", port=port, user="admin1", password=TEMPLATE_PASSWORD)

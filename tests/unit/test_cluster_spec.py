@@ -889,6 +889,7 @@ Resources:
       Runtime: python3.12
       VpcConfig:
         SecurityGroupIds: [!Ref AppSecurityGroup]
+        SubnetIds: [subnet-0123456789abcdef0]
       Environment:
         Variables:
           DB_HOST: !GetAtt Db.Endpoint.Address
