@@ -120,7 +120,12 @@ class ControlPlane:
         )
         self.port = self.server.sockets[0].getsockname()[1]
         self.manager = Manager(
-            self.config, self.clock, self.state_dir, self.url, reachable=self._reachable
+            self.config,
+            self.clock,
+            self.state_dir,
+            self.url,
+            common=[Service(self.port, self._serve_edge, "the AWS APIs")],
+            reachable=self._reachable,
         )
         self.clusters.endpoint_watchers.append(self._endpoint_opened)
         await self.manager.start()
@@ -181,11 +186,10 @@ class ControlPlane:
 
     # -- what a function's network namespace holds (functions/network.py)
     def _reachable(self, fn: FunctionConfig) -> list[Service]:
-        """The AWS APIs for every function; a cluster's endpoint for a function in a VPC
-        (`VpcConfig`) when the cluster's ingress admits the function (see `vpc_admits`).
-        A function outside any VPC reaches no cluster, as on AWS for a non-public one."""
-        edge = Service(self.port, self._serve_edge, "the AWS APIs")
-        out = [edge]
+        """Beyond the AWS APIs (every function's): a cluster's endpoint for a function in a
+        VPC (`VpcConfig`) when the cluster's ingress admits it (`admits_vpc_clients`). A
+        function outside any VPC reaches no cluster, as on AWS for a non-public one."""
+        out: list[Service] = []
         if fn.vpc is not None and self.clusters is not None:
             for identifier, endpoint in self.clusters.endpoints.items():
                 if endpoint.admits_vpc_clients:
@@ -198,9 +202,9 @@ class ControlPlane:
             service = Service(endpoint.port, endpoint.adopt, f"cluster {identifier}")
             await self.manager.offer(service, lambda fn: fn.vpc is not None)
 
-    async def _serve_edge(self, sock: socket.socket, env_id: str) -> asyncio.AbstractServer:
+    async def _serve_edge(self, sock: socket.socket, origin: str) -> asyncio.AbstractServer:
         return await serve(
-            self.handle, max_body=EDGE_MAX_BODY, sinks=self._body_sink, sock=sock, origin=env_id
+            self.handle, max_body=EDGE_MAX_BODY, sinks=self._body_sink, sock=sock, origin=origin
         )
 
     # -- the edge

@@ -23,7 +23,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +74,11 @@ class FunctionPool:
         return self.starting + sum(1 for e in self.envs.values() if e.current is not None)
 
 
-# What a function may reach from its own network namespace (network.py): the control
-# plane decides (the AWS APIs; clusters by VPC rules), the manager opens the listeners.
+# What a function may reach from its own network namespace (network.py) beyond what
+# every function reaches: the control plane decides (clusters by VPC rules), the manager
+# opens the listeners.
 Reachable = Callable[[FunctionConfig], list[Service]]
+NETWORK_SPARES = 2  # namespaces made ahead of time, as spares are (network.py: ~1 ms each)
 
 
 class Manager:
@@ -88,6 +90,7 @@ class Manager:
         clock: Clock,
         state_dir: Path,
         edge_url: str,
+        common: list[Service] | None = None,
         reachable: Reachable | None = None,
     ) -> None:
         self.config = config
@@ -95,8 +98,12 @@ class Manager:
         self.state_dir = state_dir
         self.envs_dir = state_dir / "envs"
         self.edge_url = edge_url
+        self.common = common or []  # reached by every function: the AWS APIs
         self.reachable = reachable
         self._netns = False  # each environment in a network namespace of its own
+        self._networks: list[EnvironmentNetwork] = []  # ready-made (NETWORK_SPARES)
+        self._networks_wanted = 0
+        self._refilling = False
         self.logs = LogStore(state_dir / "logs")
         self.pools: dict[str, FunctionPool] = {}
         self._by_pid: dict[int, Environment] = {}
@@ -134,6 +141,9 @@ class Manager:
         )  # (after the zygote started: it keeps every CPU)
         for _ in range(SPARES):
             self._add_spare()
+        if self._netns:
+            self._networks_wanted = NETWORK_SPARES
+            await self._refill_networks()
         self._sweeper = asyncio.create_task(self._sweep())
 
     def _add_spare(self) -> None:
@@ -148,6 +158,10 @@ class Manager:
         if self._sweeper is not None:
             self._sweeper.cancel()
         self._spares.clear()
+        self._networks_wanted = 0
+        for net in self._networks:
+            net.close()
+        self._networks.clear()
         for pool in self.pools.values():
             for env in list(pool.envs.values()):
                 self._stop_env(env, EnvEvent.STOP)
@@ -360,16 +374,45 @@ class Manager:
             env.server = await serve(handler, "127.0.0.1", 0, admit=admit)  # type: ignore[arg-type]
             env.port = env.server.sockets[0].getsockname()[1]
             return
-        env.net = net = EnvironmentNetwork.create()
-        env.server = await serve(handler, sock=net.listen(RUNTIME_API_PORT))  # type: ignore[arg-type]
+        if self._networks:
+            net = self._networks.pop()
+            self._spawn_task(self._refill_networks())
+        else:
+            net = await EnvironmentNetwork.create(self.common)
+        env.net = net
+        assert net.runtime_api is not None
+        env.server = await serve(handler, sock=net.runtime_api)  # type: ignore[arg-type]
+        net.runtime_api = None  # (the server has it now)
         env.port = RUNTIME_API_PORT
         for service in self.reachable(env.fn) if self.reachable is not None else []:
             try:
-                await net.offer(service, env.id)
+                await net.offer(service)
             except OSError as e:  # (a function cannot be told apart from its VPC: say so)
                 self.logs.write(
                     env.fn.name, env.stream, f"faaslab: {service.name} not reachable here: {e}"
                 )
+
+    async def _refill_networks(self) -> None:
+        """Namespaces made ahead of time, so a cold start does not pay for one."""
+        if self._refilling:
+            return
+        self._refilling = True
+        try:
+            while len(self._networks) < self._networks_wanted:
+                net = await EnvironmentNetwork.create(self.common)
+                if self._networks_wanted == 0:  # stopped meanwhile
+                    net.close()
+                    return
+                self._networks.append(net)
+        except OSError as e:
+            self.warnings.append(f"could not make a network namespace ahead of time: {e}")
+        finally:
+            self._refilling = False
+
+    def _spawn_task(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def offer(self, service: Service, wanted: Callable[[FunctionConfig], bool]) -> None:
         """Open `service` in the running environments of the functions `wanted` admits
@@ -380,7 +423,7 @@ class Manager:
             for env in list(pool.envs.values()):
                 if env.net is not None and env.state is not EnvState.STOPPED:
                     try:
-                        await env.net.offer(service, env.id)
+                        await env.net.offer(service)
                     except OSError as e:
                         self.logs.write(
                             env.fn.name, env.stream, f"faaslab: {service.name} not reachable: {e}"

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from faaslab import linux
 RUNTIME_API_PORT = 9001  # AWS_LAMBDA_RUNTIME_API inside a Lambda sandbox: 127.0.0.1:9001
 LOOPBACK = "127.0.0.1"
 
-# (the listening socket in the environment's namespace, the environment's id) -> its server
+# (the listening socket in the environment's namespace, the namespace's id) -> its server
 Serve = Callable[[socket.socket, str], Awaitable[asyncio.AbstractServer]]
 
 
@@ -48,11 +49,23 @@ class EnvironmentNetwork:
 
     def __init__(self, fd: int) -> None:
         self.fd = fd  # keeps the namespace; handed to the runtime's child to join (setns)
+        self.id = "net-" + secrets.token_hex(6)  # what its requests carry as Request.origin
         self.servers: list[asyncio.AbstractServer] = []
+        self.runtime_api: socket.socket | None = None  # listening, served once assigned
 
     @classmethod
-    def create(cls) -> EnvironmentNetwork:
-        return cls(linux.new_net_namespace())
+    async def create(cls, common: list[Service]) -> EnvironmentNetwork:
+        """A namespace with the Runtime API's listener (served by the environment that
+        takes it) and `common` (what every function reaches) already served."""
+        net = cls(linux.new_net_namespace())
+        try:
+            net.runtime_api = net.listen(RUNTIME_API_PORT)
+            for service in common:
+                await net.offer(service)
+        except BaseException:
+            net.close()
+            raise
+        return net
 
     def listen(self, port: int) -> socket.socket:
         """A listening TCP socket on 127.0.0.1:`port` inside the namespace."""
@@ -68,8 +81,8 @@ class EnvironmentNetwork:
             raise
         return sock
 
-    async def offer(self, service: Service, env_id: str) -> asyncio.AbstractServer:
-        server = await service.serve(self.listen(service.port), env_id)
+    async def offer(self, service: Service) -> asyncio.AbstractServer:
+        server = await service.serve(self.listen(service.port), self.id)
         self.servers.append(server)
         return server
 
@@ -77,6 +90,9 @@ class EnvironmentNetwork:
         for server in self.servers:
             server.close()
         self.servers.clear()
+        if self.runtime_api is not None:
+            self.runtime_api.close()
+            self.runtime_api = None
         if self.fd >= 0:
             with contextlib.suppress(OSError):
                 os.close(self.fd)

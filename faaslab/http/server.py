@@ -42,7 +42,7 @@ class Request:
     body: bytes
     peer: tuple[str, int] | None = None
     sink: BodySink | None = None  # where a streamed body went (then `body` is empty)
-    origin: str | None = None  # the environment whose own listener took it (None: the host)
+    origin: str | None = None  # the function network whose listener took it (None: the host)
     local: tuple[str, int] | None = None  # our end of the connection
 
 
