@@ -20,7 +20,7 @@ from faaslab.clock import Clock
 from faaslab.config import Config
 from faaslab.databases import api as db_api
 from faaslab.databases.manager import Clusters
-from faaslab.functions import apigw
+from faaslab.functions import apigw, uids
 from faaslab.functions.errors import LambdaError
 from faaslab.functions.invoke_api import INVOKE_PATH, InvokeApi, error_response
 from faaslab.functions.logs import read_records
@@ -238,14 +238,14 @@ class ControlPlane:
         assert self.manager is not None and self.clusters is not None
         parts = [unquote(p) for p in req.path.split("/")[2:]]
         if parts != ["health"]:
-            # Functions run as uids from --uid-base up: they may not read other functions'
-            # logs or environments through the CLI's endpoints.
+            # Functions run as uids >= uids.FLOOR (this instance's and every other's: see
+            # functions/uids.py): they may not read logs or environments through these.
             peer = req.peer
             if peer is not None and peer[0] == "127.0.0.1":
                 uid = loopback_peer_uid(peer, ("127.0.0.1", self.port))
                 # unknown owner: refused too (fail closed; the lookup is exact, so this
                 # only happens if the client is already gone)
-                if uid is None or uid >= self.config.uid_base:
+                if uid is None or uid >= uids.FLOOR:
                     return Response.json({"message": "not available to functions"}, 403)
         query = parse_qs(req.query)
         if parts == ["health"]:
