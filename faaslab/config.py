@@ -64,7 +64,10 @@ class Config:
     concurrency: int = _setting(1000, "Account concurrency limit; beyond it invokes get 429.")
     region: str = _setting("us-east-1", "AWS region the emulated resources live in.")
     uid_base: int = _setting(
-        200000, "First uid/gid for environments; each gets its own unprivileged uid."
+        200000,
+        "Lowest uid/gid for environments; each gets its own unprivileged uid. The instance "
+        "leases the first free block of uids at or above it, machine-wide (blocks of 65,536 "
+        "under /run/faaslab/uids), so two faaslab instances never share a uid.",
     )
     db_memory_per_acu_mb: int = _setting(
         64,

@@ -9,11 +9,14 @@ crash) while the environment, and so its /tmp, lives on — as on AWS.
         |                                 |
         +-ASSIGN-> BUSY                   +--RESET--> STARTING (runtime replaced, /tmp kept)
 
-Whether an IDLE runtime is *frozen* (SIGSTOP) is not a state of its own: it is frozen
-once it has asked for its next invocation and nothing came for FREEZE_GRACE_S. (A signal
-costs ~20 us here; under steady load the next event arrives within the grace period, so
-busy environments skip the stop/continue pair. On AWS the sandbox is frozen "shortly"
-after the response too.)
+Whether an IDLE environment is *frozen* is not a state of its own: it is frozen once its
+runtime has asked for its next invocation and nothing came for FREEZE_GRACE_S. The whole
+environment freezes (the cgroup freezer: processes the runtime forked too, and none of
+them can SIGCONT another awake); without a writable freezer, only the runtime's pid is
+stopped with SIGSTOP (faaslab warns at start). A freezer write costs ~3 us here (see
+cgroups.py); under steady load the next event arrives within the grace period, so busy
+environments skip the freeze/thaw pair. On AWS the sandbox is frozen "shortly" after the
+response too.
 """
 
 from __future__ import annotations
@@ -158,6 +161,7 @@ class Environment:
         self.last_used = self.created
         self.uses = 0
         self.frozen = False
+        self._stopped = False  # frozen with SIGSTOP (no freezer), not by the cgroup freezer
         self._freeze_timer: asyncio.TimerHandle | None = None
         self._init_timer: asyncio.TimerHandle | None = None
         self.in_idle = False
@@ -211,7 +215,10 @@ class Environment:
     def _freeze(self) -> None:
         self._freeze_timer = None
         if self.pid is not None and self.current is None and not self.frozen:
-            self._signal(signal.SIGSTOP)
+            cg = self.cgroup
+            if cg is None or not cg.freeze():
+                self._signal(signal.SIGSTOP)
+                self._stopped = True
             self.frozen = True
 
     def runtime_result(
@@ -268,8 +275,15 @@ class Environment:
             self._freeze_timer.cancel()
             self._freeze_timer = None
         if self.frozen:
+            self._unfreeze()
+
+    def _unfreeze(self) -> None:
+        if self._stopped:
             self._signal(signal.SIGCONT)
-            self.frozen = False
+            self._stopped = False
+        elif self.cgroup is not None:
+            self.cgroup.thaw()
+        self.frozen = False
 
     def _deliver(self, inv: Invocation) -> Response:
         inv.delivered = True
@@ -373,7 +387,8 @@ class Environment:
         """The runtime process died on its own (crash, sys.exit, OOM, init failure)."""
         _code, desc = describe_status(status)
         self.pid = None
-        self.frozen = False
+        if self.frozen:  # (killed from outside): its successor must not start frozen
+            self._unfreeze()
         inv = self.current
         during_init = self.state is EnvState.STARTING or (inv is not None and not inv.delivered)
         if self.state is not EnvState.STARTING:
@@ -418,7 +433,8 @@ class Environment:
             self._signal(signal.SIGKILL)
             self._signal(signal.SIGCONT)
             self.pid = None
-        self.frozen = False
+        if self.frozen:  # (kill_all thawed the group already; this covers SIGSTOP)
+            self._unfreeze()
         for timer in (self._freeze_timer, self._init_timer):
             if timer is not None:
                 timer.cancel()
@@ -494,7 +510,7 @@ class Environment:
             "memory_limit_mb": self.fn.memory_mb,
             "log_stream": self.stream,
             "runtime_api": f"127.0.0.1:{self.port}",
-            "uid": self.manager.config.uid_base + self.slot,
+            "uid": self.manager.uid_of(self.slot),
         }
 
 

@@ -31,7 +31,7 @@ from faaslab import linux
 from faaslab.auth import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
 from faaslab.clock import Clock
 from faaslab.config import Config
-from faaslab.functions import network, runtime_api, sandbox
+from faaslab.functions import network, runtime_api, sandbox, uids
 from faaslab.functions.cgroups import Cgroup, CgroupDriver, detect
 from faaslab.functions.environment import (
     EnvEvent,
@@ -108,6 +108,7 @@ class Manager:
         self.pools: dict[str, FunctionPool] = {}
         self._by_pid: dict[int, Environment] = {}
         self._slots: set[int] = set()
+        self._uids: uids.UidLease | None = None  # held for the instance's lifetime
         self._spawner = Spawner(self._on_exit)
         self._cgroups: CgroupDriver = CgroupDriver(0, {})
         self._isolate = False
@@ -132,6 +133,22 @@ class Manager:
             if self._cgroups.version == 0:
                 self.warnings.append(
                     "no writable cgroup hierarchy: memory limits fall back to rlimits"
+                )
+            if not self._cgroups.freeze:
+                self.warnings.append(
+                    "no writable cgroup freezer: an idle environment's runtime is stopped with "
+                    "SIGSTOP, and processes it forked keep running (and can SIGCONT it)"
+                )
+            try:
+                need = min(uids.BLOCK, self.config.concurrency + SPARES)
+                self._uids = uids.acquire(self.config.uid_base, need)
+            except (OSError, ValueError, OverflowError) as e:
+                raise ServiceError(f"cannot lease environment uids: {e}") from None
+            killed = uids.kill_leftovers(self._uids.first, self._uids.size)
+            if killed:
+                self.warnings.append(
+                    f"killed {len(killed)} leftover processes of an earlier instance in "
+                    f"{self._uids.description}"
                 )
             self._runtime_paths = runtime_paths()
             self._netns = self._probe_network()
@@ -172,6 +189,14 @@ class Manager:
         self._cgroups.remove()
         self._sweep_stale_mounts()
         self.logs.close()
+        if self._uids is not None:  # (after every environment is gone)
+            self._uids.release()
+
+    def uid_of(self, slot: int) -> int:
+        """The uid of the environment in `slot`: from this instance's leased block."""
+        if self._uids is None:  # not isolated: uids are not switched, only reported
+            return self.config.uid_base + slot
+        return self._uids.uid(slot)
 
     def _probe_isolation(self) -> bool:
         mode = self.config.isolation
@@ -369,7 +394,7 @@ class Manager:
         environment's uid (any local process could otherwise take its invocations)."""
         handler = runtime_api.make_handler(env)
         if not self._netns:
-            uid = self.config.uid_base + env.slot
+            uid = self.uid_of(env.slot)
             admit = (lambda t: runtime_api.tcp_peer_uid(t) == uid) if self._isolate else None
             env.server = await serve(handler, "127.0.0.1", 0, admit=admit)  # type: ignore[arg-type]
             env.port = env.server.sockets[0].getsockname()[1]
@@ -431,7 +456,7 @@ class Manager:
 
     async def _spawn_runtime(self, env: Environment, first: bool, spare: str | None = None) -> None:
         fn = env.fn
-        uid = self.config.uid_base + env.slot
+        uid = self.uid_of(env.slot)
         spec = sandbox.SandboxSpec(
             env_id=env.id,
             uid=uid,
@@ -618,7 +643,8 @@ class Manager:
         if not self._isolate:
             return "no isolation (per-environment TMPDIR)"
         net = "own network namespace, " if self._netns else ""
-        return f"mount namespaces, {net}own uid, {self._cgroups.description}"
+        uid_range = self._uids.description if self._uids is not None else "own uid"
+        return f"mount namespaces, {net}{uid_range}, {self._cgroups.description}"
 
     def environments(self) -> list[dict[str, Any]]:
         return [env.describe() for pool in self.pools.values() for env in pool.envs.values()]

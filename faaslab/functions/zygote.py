@@ -34,7 +34,7 @@ import traceback
 from typing import Any
 
 from faaslab import linux
-from faaslab.functions import bootstrap, sandbox
+from faaslab.functions import bootstrap, cgroups, sandbox
 
 MAX_MSG = 1 << 20
 
@@ -44,6 +44,7 @@ PRELOAD = ("json", "traceback", "importlib", "socket", "httptools", "decimal", "
 
 _children: set[int] = set()
 _spares: dict[str, tuple[int, socket.socket]] = {}  # key -> (pid, our end of its socket)
+_groups: dict[int, list[str]] = {}  # child -> its cgroups' cgroup.procs files
 
 
 def _kill_quietly(pid: int) -> None:
@@ -81,6 +82,7 @@ def _spawn(sock: socket.socket, msg: dict[str, Any], fds: list[int]) -> None:
         if pid == 0:  # the child: never returns
             _child(sock, spec, fds, prepared=False)
         _children.add(pid)
+    _groups[pid] = spec.cgroup_procs
     for fd in fds:
         os.close(fd)
     _send(sock, {"op": "spawned", "env_id": spec.env_id, "pid": pid})
@@ -105,6 +107,7 @@ def _make_spare(sock: socket.socket, msg: dict[str, Any]) -> None:
         os._exit(code)
     theirs.close()
     _children.add(pid)
+    _groups[pid] = msg["cgroup_procs"]
     _spares[msg["key"]] = (pid, ours)
 
 
@@ -170,6 +173,7 @@ def _reap(sock: socket.socket) -> None:
         if pid == 0:
             return
         _children.discard(pid)
+        _groups.pop(pid, None)
         for key in [k for k, (p, _) in _spares.items() if p == pid]:
             _spares.pop(key)[1].close()
         _send(sock, {"op": "exited", "pid": pid, "status": status})
@@ -209,6 +213,8 @@ def main(fd: int) -> None:
             if not data:  # the control plane went away: stop every environment with us
                 for pid in list(_children):
                     _kill_quietly(pid)
+                for procs in _groups.values():  # (frozen ones die once thawed; forks too)
+                    cgroups.kill_groups(procs)
                 return
             msg = json.loads(data)
             op = msg.get("op")

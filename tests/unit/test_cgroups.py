@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from faaslab.functions.cgroups import PIDS_MAX, detect
+from faaslab.functions.cgroups import PIDS_MAX, detect, kill_groups
 
 
 def test_v2_enables_controllers_down_to_the_instance(tmp_path: Path) -> None:
@@ -94,3 +94,60 @@ def test_cpu_quota_v1_and_v2(tmp_path: Path) -> None:
     assert group is not None
     group.set_cpu(2.0)
     assert (v2 / "faaslab" / "i" / "env" / "cpu.max").read_text() == "200000 100000"
+
+
+def test_v1_freezer_group_freezes_and_thaws_through_its_state_file(tmp_path: Path) -> None:
+    for controller in ("memory", "pids", "freezer"):
+        (tmp_path / controller).mkdir()
+        (tmp_path / controller / "cgroup.procs").write_text("")
+    driver = detect("i", base=tmp_path, mounts="")
+    assert driver.version == 1 and driver.freeze and "freezer" in driver.description
+    root = tmp_path / "freezer" / "faaslab" / "i"
+    # the instance's anchor group: frozen for its lifetime (cheap freezes, see cgroups.py)
+    assert (root / "keep-frozen" / "freezer.state").read_text() == "FROZEN"
+    group = driver.create("env", 128)
+    assert group is not None and group.can_freeze
+    assert str(root / "env" / "cgroup.procs") in group.procs_files  # (spares join it too)
+    state = root / "env" / "freezer.state"
+    state.write_text("THAWED")  # (the kernel provides the file)
+    assert group.freeze() and state.read_text() == "FROZEN"
+    assert group.thaw() and state.read_text() == "THAWED"
+    group.freeze()
+    group.kill_all()  # a frozen v1 task dies only when thawed
+    assert state.read_text() == "THAWED"
+    group.destroy()
+    driver.remove()
+    assert (root / "keep-frozen" / "freezer.state").read_text() == "THAWED"
+
+
+def test_v2_freezes_with_cgroup_freeze_in_the_group(tmp_path: Path) -> None:
+    v2 = tmp_path / "unified"
+    (v2 / "faaslab" / "i").mkdir(parents=True)
+    (v2 / "cgroup.controllers").write_text("memory pids\n")
+    (v2 / "faaslab" / "i" / "cgroup.freeze").write_text("0")  # non-root groups have it
+    driver = detect("i", base=tmp_path, mounts=f"cgroup2 {v2} cgroup2 rw 0 0")
+    assert driver.version == 2 and driver.freeze and "freeze" in driver.description
+    group = driver.create("env", 128)
+    assert group is not None and group.freezer_dir == v2 / "faaslab" / "i" / "env"
+    (group.freezer_dir / "cgroup.freeze").write_text("0")
+    assert group.freeze() and (group.freezer_dir / "cgroup.freeze").read_text() == "1"
+    assert group.thaw() and (group.freezer_dir / "cgroup.freeze").read_text() == "0"
+
+
+def test_without_a_freezer_freeze_reports_failure(tmp_path: Path) -> None:
+    (tmp_path / "memory").mkdir()
+    (tmp_path / "memory" / "cgroup.procs").write_text("")
+    driver = detect("i", base=tmp_path, mounts="")
+    assert not driver.freeze
+    group = driver.create("env", 128)
+    assert group is not None and not group.can_freeze
+    assert not group.freeze()  # the environment falls back to SIGSTOP
+
+
+def test_kill_groups_thaws_the_groups_it_is_given(tmp_path: Path) -> None:
+    d = tmp_path / "env"
+    d.mkdir()
+    (d / "cgroup.procs").write_text("")
+    (d / "freezer.state").write_text("FROZEN")
+    kill_groups([str(d / "cgroup.procs")])
+    assert (d / "freezer.state").read_text() == "THAWED"
