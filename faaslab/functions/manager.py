@@ -305,7 +305,13 @@ class Manager:
             # any local process could otherwise connect and take its invocations.
             uid = self.config.uid_base + slot
             admit = (lambda t: runtime_api.tcp_peer_uid(t) == uid) if self._isolate else None
-            env.server = await serve(runtime_api.make_handler(env), "127.0.0.1", 0, admit=admit)  # type: ignore[arg-type]
+            env.server = await serve(
+                runtime_api.make_handler(env),  # type: ignore[arg-type]
+                "127.0.0.1",
+                0,
+                admit=admit,
+                limits=runtime_api.LIMITS,
+            )
             env.port = env.server.sockets[0].getsockname()[1]
             spare = None
             if self._spares:

@@ -508,7 +508,7 @@ class HttpProtocol(asyncio.Protocol):
                     t.abort()
                 else:
                     t.close()
-        elif phase == _HEAD or phase == _BODY:
+        elif phase in (_HEAD, _BODY):
             if self._ticks >= sweeper.request_ticks:
                 if self._sink is not None:
                     self._sink.abort()
@@ -529,6 +529,21 @@ def _internal_error(exc: BaseException) -> Response:
 
 
 Admit = Callable[[asyncio.BaseTransport], bool]
+
+MAX_INT_PARAM = 2**63 - 1  # what SQLite and seek() take
+
+
+def int_param(query: dict[str, list[str]], name: str, default: int = 0) -> int:
+    """A non-negative integer query parameter (an offset, an event id) from `parse_qs`,
+    or ValueError naming it (`int()` alone takes "-1" or 10**30, which seek() and SQLite
+    then refuse with errors no client should see)."""
+    values = query.get(name)
+    if not values:
+        return default
+    raw = values[0]
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19 and int(raw) <= MAX_INT_PARAM):
+        raise ValueError(f"{name} must be an integer from 0 to {MAX_INT_PARAM}, got {raw[:40]!r}")
+    return int(raw)
 
 
 class Sweeper:
