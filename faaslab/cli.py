@@ -60,6 +60,18 @@ def main() -> None:
     "--max-lifetime", type=float, default=None, help=help_for("max_lifetime") + "  [default: 21600]"
 )
 @click.option(
+    "--http-idle-timeout",
+    type=float,
+    default=None,
+    help=help_for("http_idle_timeout") + "  [default: 60]",
+)
+@click.option(
+    "--http-request-timeout",
+    type=float,
+    default=None,
+    help=help_for("http_request_timeout") + "  [default: 20]",
+)
+@click.option(
     "--concurrency", type=int, default=None, help=help_for("concurrency") + "  [default: 1000]"
 )
 @click.option(

@@ -61,6 +61,17 @@ class Config:
         "then is stopped, unless the call asked for continueAfterTimeout. Shorten it to see "
         "how code copes with StatementTimeoutException.",
     )
+    http_idle_timeout: float = _setting(
+        60.0,
+        "Seconds a keep-alive connection to the edge may sit with no request before it is "
+        "closed (an AWS load balancer's default idle timeout).",
+    )
+    http_request_timeout: float = _setting(
+        20.0,
+        "Seconds a client may take to send a request's headers, or pause while sending its "
+        "body, before the edge answers 408 and closes (S3 allows ~20). A request the "
+        "handler has (a long invoke, an upload that flows) is never cut.",
+    )
     concurrency: int = _setting(1000, "Account concurrency limit; beyond it invokes get 429.")
     region: str = _setting("us-east-1", "AWS region the emulated resources live in.")
     uid_base: int = _setting(
@@ -113,6 +124,9 @@ def from_env(overrides: dict[str, Any]) -> Config:
             values[name] = overrides[name]
         elif env is not None:
             values[name] = _coerce(f.type, env, name)
+    for name in ("http_idle_timeout", "http_request_timeout"):
+        if name in values and not values[name] > 0:
+            raise ValueError(f"{name} must be a positive number of seconds, got {values[name]}")
     if values.get("isolation", "auto") not in ISOLATION_MODES:
         raise ValueError(
             f"isolation must be one of {', '.join(ISOLATION_MODES)}, got {values['isolation']!r}"

@@ -23,14 +23,24 @@ from faaslab.config import Config
 from faaslab.databases import api as db_api
 from faaslab.databases.endpoint import Endpoint
 from faaslab.databases.manager import Clusters
-from faaslab.functions import apigw
+from faaslab.functions import apigw, invoke_api
 from faaslab.functions.errors import LambdaError
-from faaslab.functions.invoke_api import INVOKE_PATH, InvokeApi, error_response
+from faaslab.functions.invoke_api import FUNCTIONS_PREFIX, INVOKE_PATH, InvokeApi, error_response
 from faaslab.functions.logs import read_records
 from faaslab.functions.manager import Manager
 from faaslab.functions.model import DEFAULT_ACCOUNT, ApiRoute, FunctionConfig, InvokeRequest
 from faaslab.functions.network import Service
-from faaslab.http.server import BodySink, Deferred, Handler, Request, Response, serve
+from faaslab.http.server import (
+    BodyRejected,
+    BodySink,
+    Deferred,
+    Handler,
+    Limits,
+    Request,
+    Response,
+    int_param,
+    serve,
+)
 from faaslab.linux import peer_uid
 from faaslab.rdsdata.api import DataApi
 from faaslab.s3.api import S3Api
@@ -117,6 +127,7 @@ class ControlPlane:
             self.config.port,
             max_body=EDGE_MAX_BODY,
             sinks=self._body_sink,
+            limits=self._edge_limits,
         )
         self.port = self.server.sockets[0].getsockname()[1]
         self.manager = Manager(
@@ -204,16 +215,33 @@ class ControlPlane:
 
     async def _serve_edge(self, sock: socket.socket, origin: str) -> asyncio.AbstractServer:
         return await serve(
-            self.handle, max_body=EDGE_MAX_BODY, sinks=self._body_sink, sock=sock, origin=origin
+            self.handle,
+            max_body=EDGE_MAX_BODY,
+            sinks=self._body_sink,
+            limits=self._edge_limits,
+            sock=sock,
+            origin=origin,
+        )
+
+    @property
+    def _edge_limits(self) -> Limits:
+        return Limits(
+            idle_timeout=self.config.http_idle_timeout,
+            request_timeout=self.config.http_request_timeout,
         )
 
     # -- the edge
     def _body_sink(
         self, method: str, path: str, query: str, headers: dict[str, str]
     ) -> BodySink | None:
-        """S3 PUT bodies stream to disk as they arrive (objects up to 5 GiB)."""
+        """S3 PUT bodies stream to disk as they arrive (objects up to 5 GiB). An Invoke
+        whose Content-Length is over Lambda's limit is refused here, before its body."""
         if self.s3 is None or not self.ready:
             return None
+        if path.startswith(FUNCTIONS_PREFIX):
+            refusal = invoke_api.oversized(headers)  # (None for the usual small payload)
+            if refusal is not None and not S3Api.claims(headers):
+                raise BodyRejected(refusal)
         return self.s3.sink(method, path, query, headers)
 
     def handle(self, req: Request) -> Response | Deferred | Awaitable[Response]:
@@ -318,8 +346,11 @@ class ControlPlane:
                 self.manager.pool(parts[1])
             except LambdaError as e:
                 return error_response(e)
+            try:
+                offset = int_param(query, "offset")
+            except ValueError as e:
+                return Response.json({"message": str(e)}, 400)
             self.manager.logs.flush()
-            offset = int(query.get("offset", ["0"])[0])
             records, offset = read_records(self.manager.logs.path(parts[1]), offset)
             return Response.json({"records": records, "offset": offset})
         return Response.json({"message": f"unknown faaslab endpoint {req.path}"}, 404)

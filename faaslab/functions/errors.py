@@ -37,7 +37,11 @@ class InvalidParameterValue(LambdaError):
 
 
 class RequestTooLarge(LambdaError):
-    error_type = "RequestTooLargeException"
+    """An Invoke payload over Lambda's limit. AWS answers it with an error type its service
+    model does not list (botocore raises a plain ClientError with this code), not the
+    model's RequestTooLargeException."""
+
+    error_type = "RequestEntityTooLargeException"
     status = 413
 
 

@@ -32,6 +32,7 @@ from faaslab.functions.model import (
 )
 from faaslab.http.server import Deferred, Request, Response
 
+FUNCTIONS_PREFIX = "/2015-03-31/functions/"
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 
 
@@ -73,13 +74,10 @@ def parse_invoke(req: Request, name: str) -> tuple[str, InvocationType, InvokeRe
             "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
         ) from None
     payload = req.body or b"{}"
-    limit = ASYNC_PAYLOAD_LIMIT if itype is InvocationType.EVENT else SYNC_PAYLOAD_LIMIT
-    if len(payload) > limit:
-        op = "Invoke" if itype is not InvocationType.EVENT else "InvokeAsync"
-        raise RequestTooLarge(f"Request must be smaller than {limit} bytes for the {op} operation")
+    _check_size(itype, len(payload))
     try:
         json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as e:
+    except (ValueError, RecursionError) as e:  # (not UTF-8; nested past the parser's depth)
         raise InvalidRequestContent(f"Could not parse request body into json: {e}") from None
     client_context = req.headers.get("x-amz-client-context")
     if client_context:
@@ -92,6 +90,37 @@ def parse_invoke(req: Request, name: str) -> tuple[str, InvocationType, InvokeRe
     want_tail = req.headers.get("x-amz-log-type", "None") == "Tail"
     invoke = InvokeRequest(function, payload, request_id(), client_context or None)
     return function, itype, invoke, want_tail
+
+
+def _check_size(itype: InvocationType, size: int) -> None:
+    """Lambda's payload limits, with AWS's own messages."""
+    if itype is InvocationType.EVENT:
+        if size > ASYNC_PAYLOAD_LIMIT:
+            raise RequestTooLarge(
+                f"{size} byte payload is too large for the Event invocation type "
+                f"(limit {ASYNC_PAYLOAD_LIMIT} bytes)"
+            )
+    elif size > SYNC_PAYLOAD_LIMIT:
+        raise RequestTooLarge(
+            f"Request must be smaller than {SYNC_PAYLOAD_LIMIT} bytes for the InvokeFunction "
+            "operation"
+        )
+
+
+def oversized(headers: dict[str, str]) -> Response | None:
+    """Lambda's 413 for an Invoke whose Content-Length is over its limit, given at the
+    headers: the edge answers it without reading (nor buffering) the body."""
+    length = headers.get("content-length", "")
+    if not length.isdigit() or int(length) <= ASYNC_PAYLOAD_LIMIT:
+        return None  # (the usual small payload: under both limits)
+    try:
+        itype = InvocationType(headers.get("x-amz-invocation-type", "RequestResponse"))
+        _check_size(itype, int(length))
+    except ValueError:
+        return None  # a bad invocation type: parse_invoke answers it, with the body
+    except RequestTooLarge as e:
+        return error_response(e)
+    return None
 
 
 class InvokeApi:

@@ -396,7 +396,9 @@ class Manager:
         if not self._netns:
             uid = self.uid_of(env.slot)
             admit = (lambda t: runtime_api.tcp_peer_uid(t) == uid) if self._isolate else None
-            env.server = await serve(handler, "127.0.0.1", 0, admit=admit)  # type: ignore[arg-type]
+            env.server = await serve(
+                handler, "127.0.0.1", 0, admit=admit, limits=runtime_api.LIMITS
+            )
             env.port = env.server.sockets[0].getsockname()[1]
             return
         if self._networks:
@@ -406,7 +408,7 @@ class Manager:
             net = await EnvironmentNetwork.create(self.common)
         env.net = net
         assert net.runtime_api is not None
-        env.server = await serve(handler, sock=net.runtime_api)  # type: ignore[arg-type]
+        env.server = await serve(handler, sock=net.runtime_api, limits=runtime_api.LIMITS)
         net.runtime_api = None  # (the server has it now)
         env.port = RUNTIME_API_PORT
         for service in self.reachable(env.fn) if self.reachable is not None else []:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
-from faaslab.http.server import Deferred, Request, Response
+from faaslab.http.server import Deferred, Handler, Limits, Request, Response
 from faaslab.linux import peer_uid
 
 if TYPE_CHECKING:
@@ -18,9 +18,13 @@ if TYPE_CHECKING:
 
 PREFIX = "/2018-06-01/runtime/"
 ACCEPTED = Response(202, b'{"status":"OK"}', {"Content-Type": "application/json"})
+# No idle timeout: a runtime keeps its connection, idle, for as long as its function runs
+# (up to 15 minutes) and then posts the result on it; closing it under the runtime would
+# race that post.
+LIMITS = Limits(idle_timeout=None)
 
 
-def make_handler(env: Environment) -> object:
+def make_handler(env: Environment) -> Handler:
     """A Handler bound to one environment."""
 
     def handle(req: Request) -> Response | Deferred | Awaitable[Response]:

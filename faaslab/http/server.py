@@ -10,6 +10,13 @@ requests and responses, keeps connections alive and runs one handler per request
 A handler is `Callable[[Request], Response | Awaitable[Response]]`. Returning a plain
 Response keeps the hot path free of task creation; returning an awaitable lets a
 handler wait (the Runtime API's long-poll `next`).
+
+What a connection may cost is bounded (`Limits`): a request line or header block over its
+limit is answered 414/431 before its bytes are kept, a request whose headers or body stop
+arriving gets 408, an idle keep-alive connection is closed, and every refusal is written
+so the client can read it (the rest of its request is read and dropped, then the
+connection closes) rather than a reset. One periodic sweep per server does the timing, so
+no timer is armed or cancelled per request.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import math
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -29,6 +37,31 @@ import httptools
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 _INLINE_BODY = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one connection may cost the server. The sizes and the idle timeout are an AWS
+    Application Load Balancer's (request line 16 K, request headers 64 K, idle 60 s); the
+    request timeout is S3's (it answers RequestTimeout after ~20 s without upload data)."""
+
+    max_url: int = 16 * 1024  # the request target; longer: 414
+    max_head: int = 64 * 1024  # request line + headers; larger: 431
+    idle_timeout: float | None = 60.0  # no request in progress: close (None: never)
+    request_timeout: float = 20.0  # headers not complete this long after their first byte,
+    # or no body byte for this long: 408; also how long a refused request is read and dropped
+
+    def __post_init__(self) -> None:
+        if self.request_timeout <= 0 or (self.idle_timeout is not None and self.idle_timeout <= 0):
+            raise ValueError("HTTP timeouts must be positive")
+
+
+# A connection's phase: what the sweep may time out. IDLE: between requests (idle
+# timeout). HEAD: a request's headers are arriving (request timeout from their first
+# byte). BODY: its body is arriving (request timeout without a byte). BUSY: the handler
+# has it (no timeout: a long-poll `next`, a 15-minute invoke). CLOSING: answered with an
+# error; input is dropped until the client closes, or the request timeout.
+_IDLE, _HEAD, _BODY, _BUSY, _CLOSING = range(5)
 
 
 @dataclass(slots=True)
@@ -175,20 +208,27 @@ class HttpProtocol(asyncio.Protocol):
         "_closed",
         "_deferred",
         "_handler",
+        "_head_bytes",
         "_headers",
         "_local",
         "_max_body",
+        "_max_head",
+        "_max_url",
         "_method",
         "_origin",
         "_parser",
         "_path",
         "_peer",
         "_pending",
+        "_phase",
         "_query",
         "_rejected",
         "_sink",
         "_sinks",
+        "_sweeper",
+        "_ticks",
         "_transport",
+        "_unsent",
         "_url",
     )
 
@@ -199,9 +239,18 @@ class HttpProtocol(asyncio.Protocol):
         admit: Admit | None = None,
         sinks: SinkFactory | None = None,
         origin: str | None = None,
+        sweeper: Sweeper | None = None,
     ) -> None:
         self._origin = origin
         self._admit = admit
+        self._sweeper = sweeper
+        limits = sweeper.limits if sweeper is not None else Limits()
+        self._max_url = limits.max_url
+        self._max_head = limits.max_head
+        self._phase = _IDLE
+        self._ticks = 0  # sweeps since the phase began (or, in BODY, since the last byte)
+        self._head_bytes = 0  # bytes fed while a request's head was incomplete
+        self._unsent = 0  # the write buffer's size at the last sweep
         self._sinks = sinks
         self._sink: BodySink | None = None
         self._rejected: Response | None = None
@@ -231,10 +280,14 @@ class HttpProtocol(asyncio.Protocol):
         self._peer = (peer[0], peer[1]) if isinstance(peer, tuple) else None
         local = transport.get_extra_info("sockname")
         self._local = (local[0], local[1]) if isinstance(local, tuple) else None
+        if self._sweeper is not None:
+            self._sweeper.add(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
         self._transport = None
+        if self._sweeper is not None:
+            self._sweeper.live.discard(self)
         if self._sink is not None:
             self._sink.abort()
             self._sink = None
@@ -243,6 +296,20 @@ class HttpProtocol(asyncio.Protocol):
             self._deferred = None
 
     def data_received(self, data: bytes) -> None:
+        phase = self._phase
+        if phase <= _HEAD:
+            # Counted before httptools sees them: it joins a header's pieces by copying, so a
+            # header fed on without bound costs quadratic time (minutes for 200 MB).
+            room = self._max_head - self._head_bytes
+            if len(data) > room:
+                self._feed_past_head_limit(data, room)
+                return
+            self._head_bytes += len(data)
+        elif phase == _CLOSING:
+            return  # answered: the rest of the refused request is dropped
+        self._feed(data)
+
+    def _feed(self, data: bytes | memoryview) -> None:
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -258,8 +325,23 @@ class HttpProtocol(asyncio.Protocol):
             else:
                 self._fail(400, f"malformed HTTP request: {e}")
 
+    def _feed_past_head_limit(self, data: bytes, room: int) -> None:
+        """Feed up to the head limit; the rest only if the head ended within it."""
+        view = memoryview(data)
+        self._head_bytes = self._max_head
+        self._feed(view[:room])
+        if self._phase == _CLOSING:
+            return
+        if self._phase <= _HEAD and self._head_bytes == self._max_head:  # (not a new request)
+            message = f"request line and headers larger than {self._max_head} bytes"
+            self._close_with(Response.json({"message": message}, 431))
+            return
+        self._feed(view[room:])
+
     # -- httptools callbacks
     def on_message_begin(self) -> None:
+        self._phase = _HEAD
+        self._ticks = 0
         self._headers = {}
         self._url = b""
         self._body_parts = []
@@ -268,11 +350,15 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_url(self, url: bytes) -> None:
         self._url += url
+        if len(self._url) > self._max_url:
+            self._reject(414, f"request URL longer than {self._max_url} bytes")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_headers_complete(self) -> None:
+        self._phase = _BODY
+        self._ticks = 0
         self._path, _, self._query = self._url.decode("latin-1").partition("?")
         self._method = self._parser.get_method().decode("ascii")
         if self._sinks is not None:
@@ -289,6 +375,7 @@ class HttpProtocol(asyncio.Protocol):
             self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
     def on_body(self, body: bytes) -> None:
+        self._ticks = 0  # the body is still arriving
         if self._sink is not None:
             try:
                 self._sink.write(body)
@@ -315,6 +402,8 @@ class HttpProtocol(asyncio.Protocol):
             self._local,
         )
         self._sink = None
+        self._phase = _BUSY
+        self._head_bytes = 0
         keep_alive = self._parser.should_keep_alive()
         if self._parser.should_upgrade():
             self._fail(400, "protocol upgrades are not supported")
@@ -369,7 +458,7 @@ class HttpProtocol(asyncio.Protocol):
 
     def _write(self, resp: Response, req: Request, keep_alive: bool) -> None:
         t = self._transport
-        if t is None or t.is_closing():
+        if t is None or t.is_closing() or self._phase == _CLOSING:
             return
         if len(resp.body) > _INLINE_BODY:  # large: not copied into one buffer with the head
             t.write(encode_response(resp, keep_alive, head=True))
@@ -378,22 +467,69 @@ class HttpProtocol(asyncio.Protocol):
         else:
             t.write(encode_response(resp, keep_alive, head=req.method == "HEAD"))
         if not keep_alive:
-            t.close()
+            t.close()  # (IDLE still: a client that stops reading the answer is cut off)
+        if self._phase == _BUSY and not self._pending:
+            self._phase = _IDLE
+            self._ticks = 0
 
     def _reject_too_large(self) -> NoReturn:
-        message = f"request body larger than {self._max_body} bytes"
-        self._rejected = Response.json({"message": message}, 413)
+        self._reject(413, f"request body larger than {self._max_body} bytes")
+
+    def _reject(self, status: int, message: str) -> NoReturn:
+        """From a parser callback: stop parsing, answer `status` and close."""
+        self._rejected = Response.json({"message": message}, status)
         raise BodyRejected(self._rejected)
 
     def _fail(self, status: int, message: str) -> None:
         self._close_with(Response.json({"message": message}, status))
 
     def _close_with(self, resp: Response) -> None:
-        """Answer and close: after a parse error or rejection the stream cannot be reused."""
+        """Answer and close: after a parse error or rejection the stream cannot be reused.
+
+        Closing a socket with unread input makes the kernel send a reset, which can reach
+        the client before it has read the answer (a 9 MB body refused at its headers). So
+        only the sending side is shut; what still comes is dropped (CLOSING) until the
+        client closes, or the request timeout."""
         t = self._transport
-        if t is not None and not t.is_closing():
-            t.write(encode_response(resp, False))
+        if t is None or t.is_closing() or self._phase == _CLOSING:
+            return
+        self._phase = _CLOSING
+        self._ticks = 0
+        t.write(encode_response(resp, False))
+        if self._sweeper is not None and t.can_write_eof():
+            t.write_eof()
+        else:
             t.close()
+
+    # -- timeouts (called by the Sweeper, once per interval)
+    def _tick(self, sweeper: Sweeper) -> None:
+        t = self._transport
+        if t is None:
+            return
+        self._ticks += 1
+        phase = self._phase
+        if phase == _IDLE:
+            unsent = t.get_write_buffer_size()
+            if unsent != self._unsent:  # a slow reader still taking a response: not idle
+                self._unsent = unsent
+                self._ticks = 0
+            elif sweeper.idle_ticks is not None and self._ticks >= sweeper.idle_ticks:
+                # nothing to say to an idle client (a 408 could be read as the answer to a
+                # request it is sending right now): just close
+                if unsent:
+                    t.abort()
+                else:
+                    t.close()
+        elif phase in (_HEAD, _BODY):
+            if self._ticks >= sweeper.request_ticks:
+                if self._sink is not None:
+                    self._sink.abort()
+                    self._sink = None
+                what = "headers" if phase == _HEAD else "body"
+                seconds = sweeper.limits.request_timeout
+                self._fail(408, f"the request's {what} did not arrive within {seconds:g} s")
+        elif phase == _CLOSING and self._ticks >= sweeper.request_ticks:
+            t.abort()
 
 
 def _internal_error(exc: BaseException) -> Response:
@@ -406,6 +542,58 @@ def _internal_error(exc: BaseException) -> Response:
 
 Admit = Callable[[asyncio.BaseTransport], bool]
 
+MAX_INT_PARAM = 2**63 - 1  # what SQLite and seek() take
+
+
+def int_param(query: dict[str, list[str]], name: str, default: int = 0) -> int:
+    """A non-negative integer query parameter (an offset, an event id) from `parse_qs`,
+    or ValueError naming it (`int()` alone takes "-1" or 10**30, which seek() and SQLite
+    then refuse with errors no client should see)."""
+    values = query.get(name)
+    if not values:
+        return default
+    raw = values[0]
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19 and int(raw) <= MAX_INT_PARAM):
+        raise ValueError(f"{name} must be an integer from 0 to {MAX_INT_PARAM}, got {raw[:40]!r}")
+    return int(raw)
+
+
+class Sweeper:
+    """One server's open connections, and the one periodic timer that times them out.
+
+    A timer per request (call_later + cancel) would cost every request ~2 us; here a
+    request only stores a phase and resets a counter, and a sweep every `interval`
+    (at most 1 s, a quarter of the shortest timeout) ages every connection by one tick.
+    The timer runs only while connections are open.
+    """
+
+    def __init__(self, limits: Limits, loop: asyncio.AbstractEventLoop) -> None:
+        self.limits = limits
+        self.loop = loop
+        shortest = min(t for t in (limits.idle_timeout, limits.request_timeout) if t)
+        self.interval = min(1.0, shortest / 4)
+        # +1: the first tick comes anywhere within an interval of the phase's start
+        self.request_ticks = math.ceil(limits.request_timeout / self.interval) + 1
+        self.idle_ticks = (
+            math.ceil(limits.idle_timeout / self.interval) + 1
+            if limits.idle_timeout is not None
+            else None
+        )
+        self.live: set[HttpProtocol] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, conn: HttpProtocol) -> None:
+        self.live.add(conn)
+        if self._timer is None:
+            self._timer = self.loop.call_later(self.interval, self._sweep)
+
+    def _sweep(self) -> None:
+        self._timer = None
+        for conn in list(self.live):
+            conn._tick(self)
+        if self.live:
+            self._timer = self.loop.call_later(self.interval, self._sweep)
+
 
 async def serve(
     handler: Handler,
@@ -416,16 +604,19 @@ async def serve(
     sinks: SinkFactory | None = None,
     sock: socket.socket | None = None,
     origin: str | None = None,
+    limits: Limits | None = None,
 ) -> asyncio.Server:
     """Listen on host:port (port 0 picks a free one), or on `sock`, a listening socket made
     elsewhere (in a function's network namespace), and serve `handler`. `admit`, when
     given, decides per connection whether it may talk at all (closed at once if not);
     `sinks`, when given, may take a request's body as a stream (see BodySink); `origin`
-    marks every request of this listener (Request.origin)."""
+    marks every request of this listener (Request.origin); `limits` bound what a
+    connection may cost (default: `Limits()`)."""
     loop = asyncio.get_running_loop()
+    sweeper = Sweeper(limits or Limits(), loop)
 
     def protocol() -> HttpProtocol:
-        return HttpProtocol(handler, max_body, admit, sinks, origin)
+        return HttpProtocol(handler, max_body, admit, sinks, origin=origin, sweeper=sweeper)
 
     if sock is not None:
         return await loop.create_server(protocol, sock=sock)

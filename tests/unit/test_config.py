@@ -27,6 +27,8 @@ EXPECTED_DEFAULTS = {
     "db_memory_per_acu_mb": 64,
     "db_max_pg_connections": 500,
     "db_fast_path": True,
+    "http_idle_timeout": 60.0,
+    "http_request_timeout": 20.0,
 }
 
 
@@ -182,3 +184,10 @@ def test_explicit_state_dir_wins_and_is_absolute(
     assert cfg.resolved_state_dir(tmp_path / "elsewhere" / "template.yaml") == (
         tmp_path.resolve() / "mystate"
     )
+
+
+@pytest.mark.parametrize("name", ["http_idle_timeout", "http_request_timeout"])
+@pytest.mark.parametrize("value", [0.0, -1.0])
+def test_http_timeouts_must_be_positive(name: str, value: float) -> None:
+    with pytest.raises(ValueError, match=name):
+        from_env({name: value})

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import select
 import socket
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -19,7 +21,7 @@ import pytest
 import uvloop
 
 import faaslab.http.server as server_mod
-from faaslab.http.server import Deferred, Request, Response, encode_response, serve
+from faaslab.http.server import Deferred, Limits, Request, Response, encode_response, serve
 
 TIMEOUT = 5.0
 
@@ -666,3 +668,220 @@ def test_unencodable_header_from_coroutine_still_gets_an_answer(run: Callable[..
 
     # The value is sent with '?' for what latin-1 cannot carry, rather than no answer.
     assert run(handler, threaded(client)) == 200
+
+
+# -- limits: sizes and timeouts (issue 11, item 8)
+
+SHORT = Limits(idle_timeout=0.5, request_timeout=0.5)  # timeouts a test can wait out
+
+
+def _send_all_then_read(port: int, payload: bytes) -> tuple[int, str, bool]:
+    """Send all of `payload` (however much the server refuses), then read the answer: it
+    must be readable, not lost to a reset."""
+    with Conn(port) as c:
+        c.sock.settimeout(60)
+        c.send(payload)
+        status, _, body = c.read_response()
+        return status, json.loads(body)["message"], c.at_eof()
+
+
+def _refused(run: Callable[..., Any], payload: bytes, **kw: Any) -> tuple[int, str, bool]:
+    calls: list[str] = []
+
+    def handler(req: Request) -> Response:
+        calls.append(req.path)
+        return Response(200, b"should not run")
+
+    result = run(handler, threaded(lambda port: _send_all_then_read(port, payload)), **kw)
+    assert calls == []
+    return result  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("size", [16 * 1024 + 1, 8 * 1024 * 1024])
+def test_url_over_the_limit_is_414(run: Callable[..., Any], size: int) -> None:
+    path = "/" + "a" * (size - 1)
+    status, message, eof = _refused(run, get(path))
+    assert status == 414
+    assert str(16 * 1024) in message
+    assert eof
+
+
+def test_url_at_the_limit_is_served(run: Callable[..., Any]) -> None:
+    path = "/" + "a" * (16 * 1024 - 1)
+
+    def client(port: int) -> tuple[int, int]:
+        with Conn(port) as c:
+            c.send(get(path))
+            status, _, body = c.read_response()
+            return status, len(json.loads(body)["path"])
+
+    assert run(echo, threaded(client)) == (200, 16 * 1024)
+
+
+@pytest.mark.parametrize("size", [100 * 1024, 32 * 1024 * 1024])
+def test_huge_header_is_431(run: Callable[..., Any], size: int) -> None:
+    status, message, eof = _refused(run, get("/", "X-Big: " + "b" * size + "\r\n"))
+    assert status == 431
+    assert str(64 * 1024) in message
+    assert eof
+
+
+def test_many_headers_are_431(run: Callable[..., Any]) -> None:
+    many = "".join(f"X-H{i}: v\r\n" for i in range(20_000))
+    status, _, eof = _refused(run, get("/", many))
+    assert status == 431
+    assert eof
+
+
+def test_headers_just_under_the_limit_are_served(run: Callable[..., Any]) -> None:
+    headers = "".join(f"X-H{i}: {'v' * 90}\r\n" for i in range(600))  # ~60 KB
+
+    def client(port: int) -> int:
+        with Conn(port) as c:
+            c.send(get("/", headers))
+            status, _, body = c.read_response()
+            assert len(json.loads(body)["headers"]) == 601
+            return status
+
+    assert run(echo, threaded(client)) == 200
+
+
+def test_large_body_and_next_request_in_one_send_are_not_mistaken_for_headers(
+    run: Callable[..., Any],
+) -> None:
+    """The head limit counts head bytes: a 1 MB body arriving with its head, and the next
+    request behind it, are served."""
+    body = b"x" * (1024 * 1024)
+
+    def client(port: int) -> list[int]:
+        with Conn(port) as c:
+            c.sock.settimeout(60)
+            c.send(get("/a", method="POST", body=body) + get("/b"))
+            return [c.read_response()[0] for _ in range(2)]
+
+    assert run(echo, threaded(client)) == [200, 200]
+
+
+def test_oversized_body_gets_a_readable_413(run: Callable[..., Any]) -> None:
+    """9 MB sent whole to a 1 MB limit: the client reads the 413 after sending it all
+    (before, the server closed with unread input and the client got a reset)."""
+    body = b"x" * (9 * 1024 * 1024)
+    status, message, eof = _refused(run, get("/", method="POST", body=body), max_body=1024 * 1024)
+    assert status == 413
+    assert str(1024 * 1024) in message
+    assert eof
+
+
+def test_oversized_body_413_through_http_client(run: Callable[..., Any]) -> None:
+    """As botocore sends it: http.client writes the whole body, then reads the answer."""
+    body = b"x" * (9 * 1024 * 1024)
+
+    def client(port: int) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            conn.request("POST", "/invoke", body=body)
+            resp = conn.getresponse()
+            resp.read()
+            return resp.status
+        finally:
+            conn.close()
+
+    assert run(echo, threaded(client), max_body=1024 * 1024) == 413
+
+
+def _wait_for_answer(c: Conn, trickle: bytes = b"") -> tuple[int, str, bool]:
+    """Send `trickle` a byte at a time (a slow-loris client) until the server answers."""
+    c.sock.settimeout(60)
+    for byte in trickle:
+        readable, _, _ = select.select([c.sock], [], [], 0.05)
+        if readable:
+            break
+        c.send(bytes([byte]))
+    status, _, body = c.read_response()
+    return status, json.loads(body)["message"], c.at_eof()
+
+
+def test_slow_loris_headers_get_408(run: Callable[..., Any]) -> None:
+    def client(port: int) -> tuple[int, str, bool]:
+        with Conn(port) as c:
+            c.send(b"GET / HTTP/1.1\r\nHost: t\r\n")
+            return _wait_for_answer(c, b"X-Slow: " + b"s" * 100_000)
+
+    status, message, eof = run(echo, threaded(client), limits=SHORT)
+    assert status == 408
+    assert "headers" in message
+    assert eof
+
+
+def test_body_shorter_than_content_length_gets_408(run: Callable[..., Any]) -> None:
+    calls: list[str] = []
+
+    def handler(req: Request) -> Response:
+        calls.append(req.path)
+        return Response()
+
+    def client(port: int) -> tuple[int, str, bool]:
+        with Conn(port) as c:
+            c.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nhalf!")
+            return _wait_for_answer(c)
+
+    status, message, eof = run(handler, threaded(client), limits=SHORT)
+    assert status == 408
+    assert "body" in message
+    assert eof
+    assert calls == []
+
+
+def test_idle_connections_are_closed(run: Callable[..., Any]) -> None:
+    def client(port: int) -> list[bool]:
+        with Conn(port) as silent, Conn(port) as used:
+            used.send(get())
+            used.read_response()
+            silent.sock.settimeout(60)
+            used.sock.settimeout(60)
+            return [silent.at_eof(), used.at_eof()]
+
+    assert run(echo, threaded(client), limits=SHORT) == [True, True]
+
+
+def test_long_handlers_and_slow_bodies_are_not_timed_out(run: Callable[..., Any]) -> None:
+    """Timeouts bound a client's silence, not the server's work nor a body that flows."""
+    limits = Limits(idle_timeout=0.5, request_timeout=0.5)
+
+    async def handler(req: Request) -> Response:
+        if req.path == "/slow":
+            await asyncio.sleep(2.0)  # well past both timeouts: a long-poll `next`
+        return Response(200, req.body)
+
+    def client(port: int) -> list[tuple[int, bytes]]:
+        with Conn(port) as c:
+            c.sock.settimeout(60)
+            c.send(get("/slow"))
+            out = [c.read_response()[::2]]
+            c.send(b"POST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 30\r\n\r\n")
+            for _ in range(30):  # 1.5 s of body, a byte every 50 ms
+                time.sleep(0.05)
+                c.send(b"y")
+            out.append(c.read_response()[::2])
+            return out
+
+    assert run(handler, threaded(client), limits=limits) == [(200, b""), (200, b"y" * 30)]
+
+
+def test_a_stalled_connection_does_not_hold_up_another(run: Callable[..., Any]) -> None:
+    def client(port: int) -> int:
+        with Conn(port) as short, Conn(port) as unfinished, Conn(port) as other:
+            short.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc")
+            unfinished.send(b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + b"b" * 40_000)
+            other.send(get("/fine"))
+            return other.read_response()[0]
+
+    assert run(echo, threaded(client)) == 200
+
+
+def test_limits_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        Limits(request_timeout=0)
+    with pytest.raises(ValueError):
+        Limits(idle_timeout=-1)
+    assert Limits(idle_timeout=None).idle_timeout is None
