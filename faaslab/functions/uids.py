@@ -83,17 +83,20 @@ def acquire(base: int, need: int, lease_dir: Path = LEASE_DIR) -> UidLease:
 
 
 def kill_leftovers(first: int, size: int, proc: Path = Path("/proc")) -> list[int]:
-    """SIGKILL every process whose real, effective or saved uid is in the range (a killed
-    instance's runtimes); returns their pids. Frozen ones are thawed so they can die."""
+    """SIGKILL every process in a faaslab cgroup whose real, effective or saved uid is in
+    the range (a killed instance's runtimes and what they forked); returns their pids.
+    Frozen ones are thawed so they can die. (A process outside faaslab's cgroups that
+    happens to have such a uid is left alone: it is not ours.)"""
     killed = []
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
         try:
             uids = _status_uids(entry / "status")
+            ours = "/faaslab/" in (entry / "cgroup").read_text()
         except (OSError, ValueError):
             continue
-        if any(first <= u < first + size for u in uids):
+        if ours and any(first <= u < first + size for u in uids):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(entry.name), signal.SIGKILL)
                 killed.append(int(entry.name))
