@@ -135,8 +135,8 @@ def test_a_frozen_environment_dies_whole(
             pytest.fail(f"{how}: the frozen environment's processes are still there")
     finally:
         fl.stop()
-    if how == "kill -9":  # a restart on the same state dir unmounts what the crash left
-        assert start_faaslab(TEMPLATE, fl.state_dir).stop() == 0
+        if how == "kill -9":  # a restart on the same state dir unmounts what the crash left
+            assert start_faaslab(TEMPLATE, fl.state_dir).stop() == 0
 
 
 def test_a_freed_uid_block_is_cleared_of_a_dead_instances_processes(
@@ -165,7 +165,7 @@ def test_a_freed_uid_block_is_cleared_of_a_dead_instances_processes(
             assert heir.stop() == 0
     finally:
         dead.stop()
-    assert start_faaslab(TEMPLATE, dead.state_dir).stop() == 0  # (unmounts its /tmp)
+        assert start_faaslab(TEMPLATE, dead.state_dir).stop() == 0  # (unmounts its /tmp)
 
 
 def _status(pid: int) -> dict[str, str]:
