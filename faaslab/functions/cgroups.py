@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PIDS_MAX = 1024  # AWS Lambda's per-environment process/thread limit
@@ -41,11 +41,7 @@ class Cgroup:
     version: int
     cpu_dir: Path | None = None
     freezer_dir: Path | None = None  # v2: the group itself; v1: its `freezer` group
-    _freeze_fd: int | None = None  # the open state file (opened on first use)
-
-    @property
-    def can_freeze(self) -> bool:
-        return self.freezer_dir is not None
+    _freeze_fd: int | None = field(default=None, init=False, repr=False)  # its state file
 
     def freeze(self) -> bool:
         """Freeze every process of the environment; False if the freezer failed."""
@@ -225,7 +221,8 @@ class CgroupDriver:
         for controller, root in sorted(self.roots.items(), key=lambda cr: cr[0] != "freezer"):
             for d in root.iterdir() if root.exists() else []:
                 if d.is_dir() and d.name != ANCHOR:
-                    freezer = d if controller == "freezer" or self.freeze else None
+                    in_freezer = controller == "freezer" or (self.version == 2 and self.freeze)
+                    freezer = d if in_freezer else None
                     Cgroup([d], d, self.version, freezer_dir=freezer).kill_all()
                     with contextlib.suppress(OSError):
                         d.rmdir()

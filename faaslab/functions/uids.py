@@ -13,8 +13,8 @@ lowest uid it may use, not a promise of that exact uid); if that block is taken,
 next free one is leased. Every environment uid is >= FLOOR, whatever the instance.
 
 A block whose lease was free may still hold processes of an instance that was killed
-(kill -9 leaves its runtimes to the zygote's own exit): they are killed when the block
-is leased, before any new environment gets one of its uids.
+with its zygote (which otherwise kills them when the control plane goes): those orphans
+are killed when the block is leased, before any new environment gets one of its uids.
 """
 
 from __future__ import annotations
@@ -83,29 +83,49 @@ def acquire(base: int, need: int, lease_dir: Path = LEASE_DIR) -> UidLease:
 
 
 def kill_leftovers(first: int, size: int, proc: Path = Path("/proc")) -> list[int]:
-    """SIGKILL every process whose real, effective or saved uid is in the range (a killed
-    instance's runtimes); returns their pids. Frozen ones are thawed so they can die."""
-    killed = []
+    """SIGKILL the processes a dead instance left with uids of the range: in a faaslab
+    cgroup, and orphaned — neither they nor their in-range ancestors have a live zygote
+    as parent (a live instance of older faaslab, which leased nothing, keeps its own).
+    Returns their pids. Frozen ones are thawed so they can die."""
+    status: dict[int, tuple[int, list[int]]] = {}  # pid -> (ppid, uids), faaslab cgroups only
     for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            uids = _status_uids(entry / "status")
-        except (OSError, ValueError):
-            continue
-        if any(first <= u < first + size for u in uids):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(entry.name), signal.SIGKILL)
-                killed.append(int(entry.name))
-            _thaw_freezer_of(entry / "cgroup")
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError):
+                if "/faaslab/" in (entry / "cgroup").read_text():
+                    status[int(entry.name)] = _status(entry / "status")
+    ours = {
+        pid for pid, (_, uids) in status.items() if any(first <= u < first + size for u in uids)
+    }
+    killed = []
+    for pid in ours:
+        top, seen = pid, {pid}
+        while status[top][0] in ours and status[top][0] not in seen:  # (pid reuse: no loop)
+            top = status[top][0]
+            seen.add(top)
+        if _is_zygote(proc / str(status[top][0])):
+            continue  # a live instance's environment
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+        _thaw_freezer_of(proc / str(pid) / "cgroup")
     return killed
 
 
-def _status_uids(status: Path) -> list[int]:
-    for line in status.read_text().splitlines():
-        if line.startswith("Uid:"):
-            return [int(u) for u in line.split()[1:4]]
-    return []
+def _status(path: Path) -> tuple[int, list[int]]:
+    ppid, uids = 0, []
+    for line in path.read_text().splitlines():
+        if line.startswith("PPid:"):
+            ppid = int(line.split()[1])
+        elif line.startswith("Uid:"):
+            uids = [int(u) for u in line.split()[1:4]]
+    return ppid, uids
+
+
+def _is_zygote(entry: Path) -> bool:
+    try:
+        return b"faaslab.functions.zygote" in (entry / "cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def _thaw_freezer_of(cgroup_file: Path) -> None:

@@ -4,6 +4,9 @@ uids, so they cannot be signalled, read, or asked for their events."""
 
 from __future__ import annotations
 
+import os
+import random
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from faaslab.functions.uids import BLOCK
 from tests.conftest import FIXTURES, Faaslab, invoke, start_faaslab
 
 TEMPLATE = FIXTURES / "tenants.yaml"
@@ -131,5 +135,39 @@ def test_a_frozen_environment_dies_whole(
             pytest.fail(f"{how}: the frozen environment's processes are still there")
     finally:
         fl.stop()
-    if how == "kill -9":  # a restart on the same state dir unmounts what the crash left
-        assert start_faaslab(TEMPLATE, fl.state_dir).stop() == 0
+        if how == "kill -9":  # a restart on the same state dir unmounts what the crash left
+            assert start_faaslab(TEMPLATE, fl.state_dir).stop() == 0
+
+
+def test_a_freed_uid_block_is_cleared_of_a_dead_instances_processes(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """kill -9 of the control plane and its zygote leaves the environment running (frozen,
+    with its forked child) under uids the lease no longer protects: the next instance to
+    lease that block kills them before any environment of its own gets one of them."""
+    base = str(random.randrange(20_000, 60_000) * BLOCK)  # (a block no other test uses)
+    dead = start_faaslab(TEMPLATE, tmp_path_factory.mktemp("dead") / "s", "--uid-base", base)
+    try:
+        out = _call(dead, {"action": "count"})
+        assert out["uid"] == int(base)
+        _wait_frozen(dead, out["pid"])
+        zygote = int(_status(out["pid"])["PPid"])
+        os.kill(zygote, signal.SIGKILL)
+        dead.proc.kill()
+        dead.proc.wait()
+        assert not _gone(out["pid"]) and not _gone(out["child"])
+        heir = start_faaslab(TEMPLATE, tmp_path_factory.mktemp("heir") / "s", "--uid-base", base)
+        try:
+            assert _gone(out["pid"]) and _gone(out["child"])  # (before it answered health)
+            assert "killed 2 leftover processes" in heir.log_path.read_text()
+            assert _call(heir, {})["uid"] == int(base)
+        finally:
+            assert heir.stop() == 0
+    finally:
+        dead.stop()
+        assert start_faaslab(TEMPLATE, dead.state_dir).stop() == 0  # (unmounts its /tmp)
+
+
+def _status(pid: int) -> dict[str, str]:
+    with open(f"/proc/{pid}/status") as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)

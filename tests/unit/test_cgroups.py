@@ -106,7 +106,7 @@ def test_v1_freezer_group_freezes_and_thaws_through_its_state_file(tmp_path: Pat
     # the instance's anchor group: frozen for its lifetime (cheap freezes, see cgroups.py)
     assert (root / "keep-frozen" / "freezer.state").read_text() == "FROZEN"
     group = driver.create("env", 128)
-    assert group is not None and group.can_freeze
+    assert group is not None and group.freezer_dir == root / "env"
     assert str(root / "env" / "cgroup.procs") in group.procs_files  # (spares join it too)
     state = root / "env" / "freezer.state"
     state.write_text("THAWED")  # (the kernel provides the file)
@@ -140,7 +140,7 @@ def test_without_a_freezer_freeze_reports_failure(tmp_path: Path) -> None:
     driver = detect("i", base=tmp_path, mounts="")
     assert not driver.freeze
     group = driver.create("env", 128)
-    assert group is not None and not group.can_freeze
+    assert group is not None and group.freezer_dir is None
     assert not group.freeze()  # the environment falls back to SIGSTOP
 
 
