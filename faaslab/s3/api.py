@@ -172,20 +172,7 @@ class S3Api:
             return _ok(_xml("LocationConstraint", where))
         if m == "GET" and "uploads" in q:
             return self._list_uploads(t)
-        if m == "GET" and not (
-            set(q)
-            - {
-                "list-type",
-                "prefix",
-                "delimiter",
-                "max-keys",
-                "continuation-token",
-                "start-after",
-                "encoding-type",
-                "fetch-owner",
-                "marker",
-            }
-        ):
+        if m == "GET":  # no sub-resource (operations.check): ListObjects(V2), whatever params
             return self._list_objects(t)
         if m == "POST" and "delete" in q:
             return self._guard(self._delete_objects(req, t), False)
