@@ -1,8 +1,9 @@
 """The control plane behind `faaslab up`: one asyncio process owning every component.
 
 It loads the template, starts the container manager, and serves the edge port: AWS APIs
-(Lambda Invoke today), API-Gateway routes, and `/_faaslab/*` for the CLI. The edge only
-routes; each component's wire module parses and serialises its own API.
+(S3, Secrets Manager, the Data API, Lambda Invoke; a signed request for any other service
+gets that service's error, services.py), API-Gateway routes, and `/_faaslab/*` for the
+CLI. The edge only routes; each component's wire module parses and serialises its own API.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from faaslab.s3.store import ObjectStore
 from faaslab.secrets.api import SecretsApi
 from faaslab.secrets.errors import SecretsError
 from faaslab.secrets.store import SecretStore, deploy_template_secret, ensure_rds_cluster_secret
+from faaslab.services import API_GATEWAY, signed_service, unknown_service
 from faaslab.state import StateDB
 from faaslab.template import SecretsHooks, Template, TemplateError, load_template
 
@@ -247,7 +249,8 @@ class ControlPlane:
     def handle(self, req: Request) -> Response | Deferred | Awaitable[Response]:
         if not self.ready:
             return STARTING
-        if self.s3 is not None and S3Api.claims(req.headers):
+        service = signed_service(req)
+        if self.s3 is not None and (service == "s3" or S3Api.claims(req.headers)):
             return self.s3.handle(req)
         if self.secrets_api is not None and SecretsApi.claims(req.headers):
             return self._signed(req, self.secrets_api.handle, json_protocol=True)
@@ -258,6 +261,9 @@ class ControlPlane:
             return self._signed(req, self._lambda_api)
         if path.startswith("/_faaslab/"):
             return self._internal(req)
+        if service is not None and service != API_GATEWAY:
+            # an SDK call for an API faaslab lacks: its error, never a function's route
+            return unknown_service(req, service)
         match = self.router.match(req.method, path)
         if match is not None:
             return self._api_route(req, *match)
