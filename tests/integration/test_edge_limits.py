@@ -109,6 +109,7 @@ GOOD_CREATE = {
     "version": "v1",
     "min_capacity": 1,
     "max_capacity": 1,
+    "auto_pause_seconds": None,  # (every option, as `faaslab db create` sends them)
     "master_username": "admin",
     "master_password": "password123",
 }
