@@ -112,7 +112,7 @@ class DataApi:
                 raise bad_request(f"{req.method} {req.path} is not a Data API operation")
             try:
                 body = json.loads(req.body or b"{}")
-            except ValueError:
+            except (ValueError, RecursionError):  # (not UTF-8; nested past the parser)
                 raise bad_request("The request body is not valid JSON") from None
             if not isinstance(body, dict):
                 raise bad_request("The request body must be a JSON object")

@@ -56,7 +56,7 @@ class SecretsApi:
                 )
             try:
                 body = json.loads(req.body or b"{}")
-            except (ValueError, UnicodeDecodeError) as e:
+            except (ValueError, RecursionError) as e:  # (not UTF-8; nested past the parser)
                 raise SecretsError("SerializationException", f"The body is not JSON: {e}") from None
             if not isinstance(body, dict):
                 raise SecretsError("SerializationException", "The body must be a JSON object.")

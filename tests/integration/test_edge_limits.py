@@ -109,6 +109,7 @@ GOOD_CREATE = {
     "version": "v1",
     "min_capacity": 1,
     "max_capacity": 1,
+    "auto_pause_seconds": None,  # (every option, as `faaslab db create` sends them)
     "master_username": "admin",
     "master_password": "password123",
 }
@@ -154,6 +155,37 @@ def test_invoke_nested_past_the_parser_is_invalid_request_content(edge: Faaslab)
         lam.invoke(FunctionName="probe", Payload=b"[" * 100_000)
     assert e.value.response["Error"]["Code"] == "InvalidRequestContentException"
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "params", "code"),
+    [
+        ("secretsmanager", "get_secret_value", {"SecretId": "x"}, "SerializationException"),
+        (
+            "rds-data",
+            "execute_statement",
+            {
+                "resourceArn": "arn:aws:rds:us-east-1:123456789012:cluster:x",
+                "secretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:x",
+                "sql": "SELECT 1",
+            },
+            "BadRequestException",
+        ),
+    ],
+)
+def test_json_apis_answer_json_nested_past_the_parser_with_400(
+    edge: Faaslab, service: str, operation: str, params: dict[str, str], code: str
+) -> None:
+    client = edge.aws(service, read_timeout=WAIT)
+
+    def nest(request: Any, **_: Any) -> None:  # the body, replaced before it is signed
+        request.data = b"[" * 100_000
+
+    client.meta.events.register("before-sign", nest)
+    with pytest.raises(ClientError) as e:
+        getattr(client, operation)(**params)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert e.value.response["Error"]["Code"] == code
 
 
 # -- item 8: sizes and timeouts

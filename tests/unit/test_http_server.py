@@ -13,6 +13,7 @@ import http.client
 import json
 import select
 import socket
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -869,14 +870,39 @@ def test_long_handlers_and_slow_bodies_are_not_timed_out(run: Callable[..., Any]
 
 
 def test_a_stalled_connection_does_not_hold_up_another(run: Callable[..., Any]) -> None:
-    def client(port: int) -> int:
-        with Conn(port) as short, Conn(port) as unfinished, Conn(port) as other:
+    """A short body, an unfinished head, and a 128 MB header still arriving (before, the
+    parser copied it over and over, holding the event loop for minutes): another client
+    is answered all the while."""
+
+    def client(port: int) -> tuple[int, int]:
+        with Conn(port) as short, Conn(port) as huge, Conn(port) as unfinished:
             short.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc")
             unfinished.send(b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + b"b" * 40_000)
-            other.send(get("/fine"))
-            return other.read_response()[0]
+            underway = threading.Event()
+            huge.sock.settimeout(60)
 
-    assert run(echo, threaded(client)) == 200
+            def send_huge() -> None:
+                block = b"b" * (1024 * 1024)
+                huge.send(b"GET / HTTP/1.1\r\nHost: t\r\nX-Huge: ")
+                for i in range(128):
+                    if i == 16:
+                        underway.set()
+                    try:
+                        huge.send(block)
+                    except OSError:
+                        break
+                underway.set()
+
+            sender = threading.Thread(target=send_huge)
+            sender.start()
+            underway.wait(60)
+            with Conn(port) as other:
+                other.send(get("/fine"))
+                status = other.read_response()[0]
+            sender.join(60)
+            return status, huge.read_response()[0]
+
+    assert run(echo, threaded(client)) == (200, 431)
 
 
 def test_limits_must_be_positive() -> None:
