@@ -10,10 +10,13 @@ import ctypes.util
 import os
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWTIME = 0x00000080
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
 MS_REMOUNT = 32
+MS_NOEXEC = 8
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
@@ -48,8 +51,51 @@ def umount(target: str, flags: int = MNT_DETACH) -> None:
 
 
 def unshare_mounts() -> None:
-    _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    unshare(CLONE_NEWNS, "CLONE_NEWNS")
     mount("none", "/", None, MS_REC | MS_PRIVATE)
+
+
+def unshare(flags: int, what: str) -> None:
+    _check(_libc.unshare(flags), f"unshare({what})")
+
+
+def setns(fd: int, nstype: int, what: str) -> None:
+    _check(_libc.setns(fd, nstype), f"setns({what})")
+
+
+def fork_in_new_pid_namespace(own_pid_ns: int) -> int:
+    """os.fork(), the child being pid 1 of a new PID namespace. `own_pid_ns` is an fd of
+    the caller's /proc/self/ns/pid: setns back to it after the fork lets the next call
+    unshare again (unshare(CLONE_NEWPID) is refused while the children's namespace differs
+    from the caller's own)."""
+    unshare(CLONE_NEWPID, "CLONE_NEWPID")
+    try:
+        pid = os.fork()
+    except OSError:
+        setns(own_pid_ns, CLONE_NEWPID, "own PID namespace")
+        raise
+    if pid:  # (the child stays in its new namespace)
+        setns(own_pid_ns, CLONE_NEWPID, "own PID namespace")
+    return pid
+
+
+def enter_new_time_namespace(boottime: float, monotonic: float) -> None:
+    """Join a new time namespace whose CLOCK_BOOTTIME and CLOCK_MONOTONIC started at the
+    given host clock values: /proc/uptime and /proc/stat's btime count from there.
+    (unshare only applies to children; setns to that namespace moves the caller itself,
+    which is allowed while nothing runs in it yet.)"""
+    unshare(CLONE_NEWTIME, "CLONE_NEWTIME")
+    lines = []
+    for name, start in (("boottime", boottime), ("monotonic", monotonic)):
+        ns = -int(start * 1e9)
+        lines.append(f"{name} {ns // 1_000_000_000} {ns % 1_000_000_000}\n")
+    with open("/proc/self/timens_offsets", "w") as f:
+        f.write("".join(lines))
+    fd = os.open("/proc/self/ns/time_for_children", os.O_RDONLY)
+    try:
+        setns(fd, CLONE_NEWTIME, "CLONE_NEWTIME")
+    finally:
+        os.close(fd)
 
 
 PR_SET_PDEATHSIG = 1

@@ -16,6 +16,7 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import math
 import os
 import secrets
 import signal
@@ -158,8 +159,9 @@ class Manager:
                 [
                     sys.executable,
                     "-c",
-                    "from faaslab.functions import sandbox as s; "
-                    "s.unshare_mounts(); s.mount_tmpfs('/mnt', 1)",
+                    "from faaslab import linux as s; "
+                    "s.unshare_mounts(); s.mount_tmpfs('/mnt', 1); "
+                    "s.unshare(s.CLONE_NEWPID | s.CLONE_NEWTIME, 'PID and time namespaces')",
                 ],
                 capture_output=True,
                 text=True,
@@ -339,6 +341,9 @@ class Manager:
             runtime_paths=self._runtime_paths,
             cgroup_procs=env.cgroup.procs_files if env.cgroup else [],
             memory_mb=fn.memory_mb,
+            cpus=cpus_for(fn.memory_mb) if self.config.cpu_limits else 0,
+            boottime=env.boot_clocks[0],
+            monotonic=env.boot_clocks[1],
             command=_bootstrap_command(fn),
         )
         r, w = os.pipe()
@@ -507,6 +512,11 @@ class Manager:
 def vcpus_for(memory_mb: int) -> float:
     """AWS's CPU share for a memory size: proportional, 1 vCPU at 1,769 MB, at most 6."""
     return min(6.0, memory_mb / 1769)
+
+
+def cpus_for(memory_mb: int) -> int:
+    """The CPU count an environment sees with --cpu-limits (at most the machine's)."""
+    return max(1, min(math.ceil(vcpus_for(memory_mb)), os.cpu_count() or 1))
 
 
 def runtime_paths() -> list[str]:

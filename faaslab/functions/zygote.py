@@ -43,6 +43,7 @@ PRELOAD = ("json", "traceback", "importlib", "socket", "httptools", "decimal", "
 
 
 _children: set[int] = set()
+_own_pid_ns = -1  # /proc/self/ns/pid of the zygote (see linux.fork_in_new_pid_namespace)
 _spares: dict[str, tuple[int, socket.socket]] = {}  # key -> (pid, our end of its socket)
 
 
@@ -77,7 +78,7 @@ def _spawn(sock: socket.socket, msg: dict[str, Any], fds: list[int]) -> None:
             spare = None  # it died meanwhile: fork one the slow way below
         channel.close()
     if spare is None:
-        pid = os.fork()
+        pid = _fork() if spec.isolate else os.fork()
         if pid == 0:  # the child: never returns
             _child(sock, spec, fds[0], fds[1] if len(fds) > 1 else None, prepared=False)
         _children.add(pid)
@@ -88,7 +89,7 @@ def _spawn(sock: socket.socket, msg: dict[str, Any], fds: list[int]) -> None:
 
 def _make_spare(sock: socket.socket, msg: dict[str, Any]) -> None:
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    pid = os.fork()
+    pid = _fork()
     if pid == 0:
         code = 1
         try:
@@ -106,6 +107,12 @@ def _make_spare(sock: socket.socket, msg: dict[str, Any]) -> None:
     theirs.close()
     _children.add(pid)
     _spares[msg["key"]] = (pid, ours)
+
+
+def _fork() -> int:
+    """Fork an environment's process as pid 1 of its own PID namespace: its /proc lists
+    its own processes only, and when it dies the kernel kills whatever it started."""
+    return linux.fork_in_new_pid_namespace(_own_pid_ns)
 
 
 def _child(
@@ -177,6 +184,8 @@ def main(fd: int) -> None:
     for name in PRELOAD:
         __import__(name)
     os.makedirs("/var/task", exist_ok=True)
+    global _own_pid_ns
+    _own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY)
     sock = socket.socket(fileno=fd)
     rfd, wfd = os.pipe()
     os.set_blocking(wfd, False)
