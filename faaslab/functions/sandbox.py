@@ -186,7 +186,8 @@ def _fake_proc_files(spec: SandboxSpec) -> None:
     the bind keeps the file."""
     files = {
         "/proc/meminfo": _meminfo(spec.memory_mb),
-        "/proc/sys/kernel/random/boot_id": str(uuid.UUID(hex=spec.env_id[:32].ljust(32, "0"))) + "\n",
+        "/proc/sys/kernel/random/boot_id": str(uuid.UUID(hex=spec.env_id[:32].ljust(32, "0")))
+        + "\n",
     }
     if spec.cpus:
         files["/proc/cpuinfo"] = _cpuinfo(spec.cpus)
@@ -261,7 +262,9 @@ def under(top: str, paths: list[str]) -> list[str]:
     return out
 
 
-def _cover(target: str, do_mount: Callable[[], None], keep: list[str], fds: dict[str, int]) -> list[str]:
+def _cover(
+    target: str, do_mount: Callable[[], None], keep: list[str], fds: dict[str, int]
+) -> list[str]:
     """Mount something over `target`, then bind the outermost `keep` paths below it back
     in place; returns those.
 

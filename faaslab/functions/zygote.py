@@ -5,9 +5,10 @@ loaded costs ~1 ms. The control plane starts one zygote (`python -m
 faaslab.functions.zygote FD`) and talks to it over a SOCK_SEQPACKET socket: JSON messages,
 plus the log pipe's write end passed as a file descriptor (SCM_RIGHTS).
 
-Messages in:  {"op": "spawn", "spec": SandboxSpec, "tmp_mb": N|null, "spare": key|null}
-                  + [log fd, api fd?]
-              {"op": "spare", "key", "cgroup_procs"}   (fork a spare ahead of time)
+Messages in:  {"op": "spawn", "spec": SandboxSpec, "tmp_mb": N|null, "tmp_disk": bool,
+               "spare": key|null} + [log fd, api fd?]
+              {"op": "spare", "key", "cgroup_procs", "tmp_dir"?, "tmp_mb"?, "tmp_disk"?}
+                  (fork a spare ahead of time; mount a /tmp of that size for it)
               {"op": "release", "tmp_dir": path}
 Messages out: {"op": "spawned", "env_id", "pid"} | {"op": "failed", "env_id", "error"}
               {"op": "exited", "pid", "status"}   (raw wait status; the zygote reaps)
@@ -29,6 +30,7 @@ import os
 import selectors
 import signal
 import socket
+import subprocess
 import sys
 import traceback
 from typing import Any
@@ -43,6 +45,7 @@ PRELOAD = ("json", "traceback", "importlib", "socket", "httptools", "decimal", "
 
 
 _children: set[int] = set()
+_spare_tmps: dict[str, tuple[str, int]] = {}  # spare key -> (its prepared /tmp, size in MB)
 _own_pid_ns = -1  # /proc/self/ns/pid of the zygote (see linux.fork_in_new_pid_namespace)
 _spares: dict[str, tuple[int, socket.socket]] = {}  # key -> (pid, our end of its socket)
 
@@ -55,20 +58,30 @@ def _kill_quietly(pid: int) -> None:
 
 def _spawn(sock: socket.socket, msg: dict[str, Any], fds: list[int]) -> None:
     spec = sandbox.SandboxSpec(**msg["spec"])
+    prepared = _spare_tmps.pop(msg.get("spare") or "", None)
     try:
         if msg.get("tmp_mb") and spec.isolate:
-            os.makedirs(spec.tmp_dir, mode=0o700, exist_ok=True)
-            linux.mount_tmpfs(spec.tmp_dir, int(msg["tmp_mb"]))
+            os.makedirs(os.path.dirname(spec.tmp_dir), exist_ok=True)
+            if prepared is not None and prepared[1] == msg["tmp_mb"]:
+                os.makedirs(spec.tmp_dir, mode=0o700, exist_ok=True)
+                linux.mount(prepared[0], spec.tmp_dir, None, linux.MS_MOVE)
+                _release({"tmp_dir": prepared[0]})
+                prepared = None
+            else:
+                _mount_tmp(spec.tmp_dir, int(msg["tmp_mb"]), bool(msg.get("tmp_disk")))
             os.chown(spec.tmp_dir, spec.uid, spec.gid)
             os.chmod(spec.tmp_dir, 0o700)
         elif not spec.isolate:
             os.makedirs(spec.tmp_dir, mode=0o700, exist_ok=True)
             os.chown(spec.tmp_dir, spec.uid, spec.gid)
-    except OSError as e:
+    except (OSError, subprocess.CalledProcessError) as e:
         for fd in fds:
             os.close(fd)
         _send(sock, {"op": "failed", "env_id": spec.env_id, "error": f"preparing /tmp: {e}"})
         return
+    finally:
+        if prepared is not None:  # (not the size this function asked for)
+            _release({"tmp_dir": prepared[0]})
     spare = _spares.pop(msg.get("spare") or "", None)
     if spare is not None:
         pid, channel = spare
@@ -87,7 +100,26 @@ def _spawn(sock: socket.socket, msg: dict[str, Any], fds: list[int]) -> None:
     _send(sock, {"op": "spawned", "env_id": spec.env_id, "pid": pid})
 
 
+def _mount_tmp(path: str, size_mb: int, on_disk: bool) -> None:
+    """An environment's /tmp: a private copy of an empty ext4 image of its size on a loop
+    device (disk: not charged to the function's memory, as on AWS), or a tmpfs."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    if not on_disk:
+        linux.mount_tmpfs(path, size_mb)
+        return
+    template = os.path.join(os.path.dirname(os.path.dirname(path)), f".tmp-{size_mb}m.ext4")
+    if not os.path.exists(template):  # once per size (~20 ms)
+        linux.make_ext4_image(template, size_mb)
+    linux.mount_image_copy(template, path)
+
+
 def _make_spare(sock: socket.socket, msg: dict[str, Any]) -> None:
+    if msg.get("tmp_dir"):  # its /tmp too, ahead of time, in the size most functions use
+        try:
+            _mount_tmp(msg["tmp_dir"], msg["tmp_mb"], bool(msg.get("tmp_disk")))
+            _spare_tmps[msg["key"]] = (msg["tmp_dir"], msg["tmp_mb"])
+        except (OSError, subprocess.CalledProcessError):
+            _release({"tmp_dir": msg["tmp_dir"]})  # (made at spawn time instead)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pid = _fork()
     if pid == 0:
@@ -157,6 +189,8 @@ def _release(msg: dict[str, Any]) -> None:
         linux.umount(tmp)
     with contextlib.suppress(OSError):
         os.rmdir(tmp)
+    with contextlib.suppress(OSError):
+        os.rmdir(os.path.dirname(tmp))  # (envs/<id>/, when nothing else is in it)
 
 
 def _send(sock: socket.socket, msg: dict[str, Any]) -> None:
@@ -175,6 +209,8 @@ def _reap(sock: socket.socket) -> None:
         _children.discard(pid)
         for key in [k for k, (p, _) in _spares.items() if p == pid]:
             _spares.pop(key)[1].close()
+            if key in _spare_tmps:
+                _release({"tmp_dir": _spare_tmps.pop(key)[0]})
         _send(sock, {"op": "exited", "pid": pid, "status": status})
 
 
