@@ -3,12 +3,18 @@
 Order matters: join the cgroup and mount while still root, then drop to the
 environment's own unprivileged uid, then hand over to the runtime.
 
-- Mount namespace (unshare CLONE_NEWNS, all mounts private) so nothing leaks back.
-- /tmp: the environment's own tmpfs (mounted by the zygote in the host namespace, so it
-  outlives a runtime reset, as /tmp does on AWS) bound over /tmp.
+- PID namespace: the zygote forks the child as pid 1 of a new one (zygote._fork); a
+  fresh /proc lists the environment's processes only.
+- Mount namespace (unshare CLONE_NEWNS, all mounts private) so nothing leaks back; the
+  root read-only; /tmp the environment's own file system (mounted by the zygote in the
+  host namespace, so it outlives a runtime reset, as /tmp does on AWS) bound over /tmp.
 - /var/task: the function's code dir, bound read-only.
-- The state dir (which holds every environment's tmpfs) is covered by an empty
-  read-only tmpfs, so one environment cannot reach another's /tmp.
+- Host directories (homes, /work-like trees, /var, /run, /dev/shm, the state dir with
+  every environment's /tmp) are covered by empty read-only tmpfs; the runtime's own
+  paths are bound back, read-only.
+- /proc/meminfo (MemorySize), /proc/cpuinfo and cpu/online (--cpu-limits) and the boot
+  id are the environment's own; a time namespace starts its uptime and btime at the
+  environment's creation (the same after a runtime restart: the spec carries the clocks).
 - Its own uid/gid per environment: no root, and no ptrace/`/proc/PID/root` access to
   other environments' processes.
 
