@@ -5,6 +5,7 @@ Python 3.11 has no os.unshare/os.mount, so libc is called through ctypes.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import errno
@@ -117,12 +118,22 @@ LOOP_CTL_GET_FREE, LOOP_CONFIGURE = 0x4C82, 0x4C0A
 LO_FLAGS_AUTOCLEAR, LO_FLAGS_DIRECT_IO = 4, 16
 
 
+def release_mount_dir(path: str) -> None:
+    """Unmount (lazily) and remove a mount point, and its parent if that is left empty."""
+    with contextlib.suppress(OSError):
+        umount(path)
+    with contextlib.suppress(OSError):
+        os.rmdir(path)
+    with contextlib.suppress(OSError):
+        os.rmdir(os.path.dirname(path))
+
+
 def make_ext4_image(path: str, size_mb: int) -> None:
     """A sparse, empty ext4 image: no journal (nothing to recover in a /tmp), no blocks
     reserved for root, inode tables initialised lazily (~320 kB of data for 512 MB)."""
     import subprocess
 
-    new = path + ".new"
+    new = f"{path}.{os.urandom(6).hex()}.new"  # (two spares may make it at once)
     with open(new, "wb") as f:
         f.truncate(size_mb * 1024 * 1024)
     options = ["-q", "-F", "-m", "0", "-O", "^has_journal", "-E", "lazy_itable_init=1"]

@@ -139,7 +139,9 @@ class Manager:
         procs = cgroup.procs_files if cgroup else []
         tmp = str(self.envs_dir / key / "tmp")
         # (a /tmp of the default size: a function asking for another gets its own at spawn)
-        self._spawner.spare(key, procs, tmp, EPHEMERAL_MIN_MB, self._tmp_on_disk)
+        self._spawner.spare(
+            key, procs, tmp, EPHEMERAL_MIN_MB, self._tmp_on_disk, self._runtime_paths
+        )
 
     async def stop(self) -> None:
         if self._sweeper is not None:

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from faaslab import linux
 from faaslab.functions.errors import ServiceError
 from faaslab.functions.sandbox import SandboxSpec
 
@@ -117,7 +118,13 @@ class Spawner:
         return int(reply["pid"])
 
     def spare(
-        self, key: str, cgroup_procs: list[str], tmp_dir: str, tmp_mb: int, tmp_disk: bool
+        self,
+        key: str,
+        cgroup_procs: list[str],
+        tmp_dir: str,
+        tmp_mb: int,
+        tmp_disk: bool,
+        runtime_paths: list[str],
     ) -> None:
         """Ask for a spare child to be forked and prepared ahead of time, with a /tmp of
         `tmp_mb` at `tmp_dir` (moved into place if the function's size matches; no answer)."""
@@ -129,6 +136,7 @@ class Spawner:
                 "tmp_dir": tmp_dir,
                 "tmp_mb": tmp_mb,
                 "tmp_disk": tmp_disk,
+                "runtime_paths": runtime_paths,
             }
         )
 
@@ -138,8 +146,9 @@ class Spawner:
                 self._sock.send(json.dumps(msg).encode())
 
     def release(self, tmp_dir: str) -> None:
-        """Unmount and remove an environment's /tmp (fire and forget)."""
-        self._send({"op": "release", "tmp_dir": tmp_dir})
+        """Unmount and remove an environment's /tmp (in a thread: unmounting a loop
+        device's file system takes a few ms; fire and forget)."""
+        asyncio.get_running_loop().run_in_executor(None, linux.release_mount_dir, tmp_dir)
 
     async def stop(self) -> None:
         if self._sock is not None:

@@ -7,14 +7,17 @@ plus the log pipe's write end passed as a file descriptor (SCM_RIGHTS).
 
 Messages in:  {"op": "spawn", "spec": SandboxSpec, "tmp_mb": N|null, "tmp_disk": bool,
                "spare": key|null} + [log fd, api fd?]
-              {"op": "spare", "key", "cgroup_procs", "tmp_dir"?, "tmp_mb"?, "tmp_disk"?}
+              {"op": "spare", "key", "cgroup_procs", "tmp_dir", "tmp_mb", "tmp_disk",
+               "runtime_paths"}
                   (fork a spare ahead of time; mount a /tmp of that size for it)
-              {"op": "release", "tmp_dir": path}
 Messages out: {"op": "spawned", "env_id", "pid"} | {"op": "failed", "env_id", "error"}
               {"op": "exited", "pid", "status"}   (raw wait status; the zygote reaps)
 
 Spares: a child forked ahead of time that has already done the slow, function-independent
-part of a sandbox (sandbox.prepare: joining its cgroup, which costs ~15 ms on cgroup v1).
+part of a sandbox (sandbox.prepare: joining its cgroup, which costs ~15 ms on cgroup v1;
+mounting a /tmp of the default size, ~3-6 ms on a loop device). Slow work is done in the
+children, never in the zygote's loop, which would hold up every other spawn meanwhile
+(an environment's /tmp is unmounted by the control plane, in a thread).
 A spawn naming a spare hands it the spec and the fds
 over its own socket, and it finishes in ~1 ms.
 
@@ -45,7 +48,7 @@ PRELOAD = ("json", "traceback", "importlib", "socket", "httptools", "decimal", "
 
 
 _children: set[int] = set()
-_spare_tmps: dict[str, tuple[str, int]] = {}  # spare key -> (its prepared /tmp, size in MB)
+_spare_tmps: dict[str, str] = {}  # spare key -> where it mounts its /tmp ahead of time
 _own_pid_ns = -1  # /proc/self/ns/pid of the zygote (see linux.fork_in_new_pid_namespace)
 _spares: dict[str, tuple[int, socket.socket]] = {}  # key -> (pid, our end of its socket)
 
@@ -58,46 +61,50 @@ def _kill_quietly(pid: int) -> None:
 
 def _spawn(sock: socket.socket, msg: dict[str, Any], fds: list[int]) -> None:
     spec = sandbox.SandboxSpec(**msg["spec"])
-    prepared = _spare_tmps.pop(msg.get("spare") or "", None)
-    try:
-        if msg.get("tmp_mb") and spec.isolate:
-            os.makedirs(os.path.dirname(spec.tmp_dir), exist_ok=True)
-            if prepared is not None and prepared[1] == msg["tmp_mb"]:
-                os.makedirs(spec.tmp_dir, mode=0o700, exist_ok=True)
-                linux.mount(prepared[0], spec.tmp_dir, None, linux.MS_MOVE)
-                _release({"tmp_dir": prepared[0]})
-                prepared = None
-            else:
-                _mount_tmp(spec.tmp_dir, int(msg["tmp_mb"]), bool(msg.get("tmp_disk")))
-            os.chown(spec.tmp_dir, spec.uid, spec.gid)
-            os.chmod(spec.tmp_dir, 0o700)
-        elif not spec.isolate:
-            os.makedirs(spec.tmp_dir, mode=0o700, exist_ok=True)
-            os.chown(spec.tmp_dir, spec.uid, spec.gid)
-    except (OSError, subprocess.CalledProcessError) as e:
-        for fd in fds:
-            os.close(fd)
-        _send(sock, {"op": "failed", "env_id": spec.env_id, "error": f"preparing /tmp: {e}"})
-        return
-    finally:
-        if prepared is not None:  # (not the size this function asked for)
-            _release({"tmp_dir": prepared[0]})
+    tmp = (msg.get("tmp_mb"), bool(msg.get("tmp_disk")))
+    _spare_tmps.pop(msg.get("spare") or "", None)
     spare = _spares.pop(msg.get("spare") or "", None)
     if spare is not None:
         pid, channel = spare
         try:
-            socket.send_fds(channel, [json.dumps({"spec": msg["spec"]}).encode()], fds)
+            data = {"spec": msg["spec"], "tmp_mb": tmp[0], "tmp_disk": tmp[1]}
+            socket.send_fds(channel, [json.dumps(data).encode()], fds)
         except OSError:
             spare = None  # it died meanwhile: fork one the slow way below
         channel.close()
     if spare is None:
         pid = _fork() if spec.isolate else os.fork()
         if pid == 0:  # the child: never returns
-            _child(sock, spec, fds[0], fds[1] if len(fds) > 1 else None, prepared=False)
+            _child(sock, spec, fds[0], fds[1] if len(fds) > 1 else None, False, tmp, None)
         _children.add(pid)
     for fd in fds:
         os.close(fd)
     _send(sock, {"op": "spawned", "env_id": spec.env_id, "pid": pid})
+
+
+def _place_tmp(
+    spec: sandbox.SandboxSpec, size_mb: int | None, on_disk: bool, ready: tuple[str, int] | None
+) -> None:
+    """The environment's /tmp, made by the child itself while still in the host's mount
+    namespace (so it outlives the runtime: a restart finds it), not by the zygote, which
+    would hold up every other spawn meanwhile. `ready`: a spare's /tmp made ahead of time,
+    moved into place (MS_MOVE) if it has the size asked for."""
+    try:
+        if spec.isolate and size_mb:
+            os.makedirs(os.path.dirname(spec.tmp_dir), exist_ok=True)
+            if ready is not None and ready[1] == size_mb:
+                os.makedirs(spec.tmp_dir, mode=0o700, exist_ok=True)
+                linux.mount(ready[0], spec.tmp_dir, None, linux.MS_MOVE)
+            else:
+                _mount_tmp(spec.tmp_dir, size_mb, on_disk)
+            os.chown(spec.tmp_dir, spec.uid, spec.gid)
+            os.chmod(spec.tmp_dir, 0o700)
+        elif not spec.isolate:
+            os.makedirs(spec.tmp_dir, mode=0o700, exist_ok=True)
+            os.chown(spec.tmp_dir, spec.uid, spec.gid)
+    finally:
+        if ready is not None:  # (moved, or not the size this function asked for)
+            linux.release_mount_dir(ready[0])
 
 
 def _mount_tmp(path: str, size_mb: int, on_disk: bool) -> None:
@@ -114,12 +121,7 @@ def _mount_tmp(path: str, size_mb: int, on_disk: bool) -> None:
 
 
 def _make_spare(sock: socket.socket, msg: dict[str, Any]) -> None:
-    if msg.get("tmp_dir"):  # its /tmp too, ahead of time, in the size most functions use
-        try:
-            _mount_tmp(msg["tmp_dir"], msg["tmp_mb"], bool(msg.get("tmp_disk")))
-            _spare_tmps[msg["key"]] = (msg["tmp_dir"], msg["tmp_mb"])
-        except (OSError, subprocess.CalledProcessError):
-            _release({"tmp_dir": msg["tmp_dir"]})  # (made at spawn time instead)
+    sandbox.warm(msg.get("runtime_paths", []))  # (once: every child inherits it)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pid = _fork()
     if pid == 0:
@@ -127,18 +129,31 @@ def _make_spare(sock: socket.socket, msg: dict[str, Any]) -> None:
         try:
             ours.close()
             sandbox.prepare(msg["cgroup_procs"])
+            ready = None
+            if msg.get("tmp_dir"):  # a /tmp ahead of time, in the size most functions use
+                try:
+                    _mount_tmp(msg["tmp_dir"], msg["tmp_mb"], bool(msg.get("tmp_disk")))
+                    ready = (msg["tmp_dir"], msg["tmp_mb"])
+                except (OSError, subprocess.CalledProcessError):
+                    linux.release_mount_dir(msg["tmp_dir"])  # (made at spawn time instead)
             data, fds, _flags, _addr = socket.recv_fds(theirs, MAX_MSG, 4)
             if not data:  # never used: the zygote is stopping
+                if ready is not None:
+                    linux.release_mount_dir(ready[0])
                 os._exit(0)
             theirs.close()
-            spec = sandbox.SandboxSpec(**json.loads(data)["spec"])
-            _child(sock, spec, fds[0], fds[1] if len(fds) > 1 else None, prepared=True)
+            got = json.loads(data)
+            spec = sandbox.SandboxSpec(**got["spec"])
+            tmp = (got["tmp_mb"], bool(got["tmp_disk"]))
+            _child(sock, spec, fds[0], fds[1] if len(fds) > 1 else None, True, tmp, ready)
         except BaseException:
             traceback.print_exc()
         os._exit(code)
     theirs.close()
     _children.add(pid)
     _spares[msg["key"]] = (pid, ours)
+    if msg.get("tmp_dir"):
+        _spare_tmps[msg["key"]] = msg["tmp_dir"]
 
 
 def _fork() -> int:
@@ -153,7 +168,10 @@ def _child(
     log_fd: int,
     api_fd: int | None,
     prepared: bool,
+    tmp: tuple[int | None, bool],
+    ready_tmp: tuple[str, int] | None,
 ) -> None:
+    """The environment's process (a spare's, or forked for this spawn): never returns."""
     code = 1
     try:
         sock.close()
@@ -165,6 +183,7 @@ def _child(
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.close(null)
+        _place_tmp(spec, tmp[0], tmp[1], ready_tmp)
         sandbox.enter(spec, prepared)
         if spec.command:
             os.execvpe(spec.command[0], spec.command, dict(os.environ))
@@ -183,16 +202,6 @@ def _child(
             os._exit(code)
 
 
-def _release(msg: dict[str, Any]) -> None:
-    tmp = msg["tmp_dir"]
-    with contextlib.suppress(OSError):
-        linux.umount(tmp)
-    with contextlib.suppress(OSError):
-        os.rmdir(tmp)
-    with contextlib.suppress(OSError):
-        os.rmdir(os.path.dirname(tmp))  # (envs/<id>/, when nothing else is in it)
-
-
 def _send(sock: socket.socket, msg: dict[str, Any]) -> None:
     with contextlib.suppress(OSError):  # the control plane is gone: main() sees EOF next
         sock.send(json.dumps(msg).encode())
@@ -209,8 +218,8 @@ def _reap(sock: socket.socket) -> None:
         _children.discard(pid)
         for key in [k for k, (p, _) in _spares.items() if p == pid]:
             _spares.pop(key)[1].close()
-            if key in _spare_tmps:
-                _release({"tmp_dir": _spare_tmps.pop(key)[0]})
+            if key in _spare_tmps:  # (a spare that died unused)
+                linux.release_mount_dir(_spare_tmps.pop(key))
         _send(sock, {"op": "exited", "pid": pid, "status": status})
 
 
@@ -257,8 +266,6 @@ def main(fd: int) -> None:
                 _spawn(sock, msg, fds)
             elif op == "spare":
                 _make_spare(sock, msg)
-            elif op == "release":
-                _release(msg)
             _reap(sock)
 
 
