@@ -55,6 +55,21 @@ def test_lambdas_view_of_the_machine(faaslab: Faaslab, lam: Any) -> None:
     assert os.listdir(parent) != listed[parent] or _allowed(parent) >= set(os.listdir(parent))
 
 
+def test_a_restarted_runtime_stays_in_its_environment(lam: Any) -> None:
+    """After a timeout the new runtime has the same /tmp, boot time and boot id (one VM)."""
+    marker = f"restart-{os.urandom(4).hex()}"
+    _, before = invoke(lam, "sleeper", {"sleep": 0, "file": marker})
+    r, _ = invoke(lam, "sleeper", {"sleep": 3})  # (the most recently used environment)
+    assert r["FunctionError"] == "Unhandled"
+    for _ in range(10):
+        _, after = invoke(lam, "sleeper", {"sleep": 0})
+        if marker in after["tmp"]:
+            break
+    assert marker in after["tmp"]
+    assert after["process"] != before["process"]
+    assert (after["btime"], after["boot_id"]) == (before["btime"], before["boot_id"])
+
+
 def test_over_memory_size_is_out_of_memory_whatever_tmp_holds(lam: Any) -> None:
     """256 MB: 400 MB in /tmp do not count toward it; 400 MB allocated do."""
     r, out = invoke(lam, "memory", {"mode": "tmp_then_alloc", "tmp_mb": 400, "alloc_mb": 150})
