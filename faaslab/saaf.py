@@ -161,7 +161,8 @@ class Inspector:
         (``/proc/sys/kernel/random/boot_id``, fixed for the life of a kernel, i.e. of a VM) is
         used, shortened to its first 8 hex digits; if it is unreadable the first line of
         ``/proc/self/cgroup`` (what SAAF reads) is used verbatim. Containers on one VM thus share
-        a vmID, and all faaslab functions on one machine report the same one.
+        a vmID. On Lambda each environment is its own microVM, and so it is in faaslab: each
+        environment sees a boot id of its own (bound over the kernel's).
         """
         boot_id = self._read_proc("sys/kernel/random/boot_id")
         if boot_id is not None:
@@ -182,7 +183,8 @@ class Inspector:
 
         The first call in a fresh container stamps a uuid4 into the container-id file; later
         (warm) invocations find it and report ``newcontainer`` = 0 with the same ``uuid``.
-        ``vmuptime`` is the host's boot time (``btime`` of /proc/stat, epoch seconds).
+        ``vmuptime`` is the VM's boot time (``btime`` of /proc/stat, epoch seconds): in faaslab,
+        as on Lambda, the environment's start (a time namespace per environment).
         """
         path = self._container_id_path
         my_uuid = ""

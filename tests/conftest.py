@@ -78,7 +78,7 @@ class Faaslab:
         return self.proc.returncode
 
 
-def start_faaslab(template: Path, state_dir: Path, *args: str) -> Faaslab:
+def start_faaslab(template: Path, state_dir: Path, *args: str, cwd: Path = ROOT) -> Faaslab:
     port = free_port()
     log_path = state_dir.parent / f"{state_dir.name}-faaslab.log"
     with open(log_path, "w") as log:
@@ -98,7 +98,7 @@ def start_faaslab(template: Path, state_dir: Path, *args: str) -> Faaslab:
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
-            cwd=ROOT,
+            cwd=cwd,
         )
     fl = Faaslab(proc, f"http://127.0.0.1:{port}", state_dir, log_path)
     deadline = time.monotonic() + 30

@@ -4,11 +4,12 @@ Detection order: a cgroup2 hierarchy whose memory controller we can enable (a us
 laptop), then the v1 `memory` (+ `pids`) hierarchies (this project's machines), then
 no cgroup at all — the zygote falls back to rlimits and faaslab says so once.
 
-Note: /tmp is a tmpfs, and the kernel charges tmpfs pages to the writer's memory cgroup.
-On AWS /tmp is disk and does not count toward MemorySize, so the group's limit is
-MemorySize + EphemeralStorage: a full /tmp gives ENOSPC (as on AWS), not an OOM kill.
-The price: a function can use up to that much RAM before it is killed. "Max Memory
-Used" is the runtime's own high-water RSS, which excludes /tmp, as AWS reports it.
+Note: /tmp is on disk as on AWS (an ext4 image on a loop device, zygote.py), so the
+group's limit is MemorySize. Only where loop devices are missing is /tmp a tmpfs, whose
+pages the kernel charges to the writer's memory cgroup: there the limit is MemorySize +
+EphemeralStorage (the manager's `_memory_limit_mb`), so a full /tmp gives ENOSPC, not an
+OOM kill. "Max Memory Used" is the runtime's own high-water RSS, which excludes /tmp, as
+AWS reports it.
 
 Freezing: an idle environment is frozen as a whole (every process the runtime forked
 too), with the cgroup freezer: v2's `cgroup.freeze` in the environment's group, v1's

@@ -158,6 +158,8 @@ class Environment:
         self.cgroup: Cgroup | None = None
         self.tmp_dir = str(manager.envs_dir / self.id / "tmp")
         self.created = time.monotonic()
+        # the host clocks at the start: inside, /proc/uptime counts from here (sandbox.py)
+        self.boot_clocks = (time.clock_gettime(time.CLOCK_BOOTTIME), self.created)
         self.last_used = self.created
         self.uses = 0
         self.frozen = False

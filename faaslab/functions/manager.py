@@ -16,8 +16,10 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import math
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -45,6 +47,7 @@ from faaslab.functions.errors import LambdaError, ResourceNotFound, ServiceError
 from faaslab.functions.logs import LogStore
 from faaslab.functions.model import (
     DEFAULT_ACCOUNT,
+    EPHEMERAL_MIN_MB,
     FunctionConfig,
     InvokeRequest,
     InvokeResult,
@@ -112,6 +115,7 @@ class Manager:
         self._spawner = Spawner(self._on_exit)
         self._cgroups: CgroupDriver = CgroupDriver(0, {})
         self._isolate = False
+        self._tmp_on_disk = False  # /tmp: an ext4 image on a loop device, or a tmpfs
         self._runtime_paths: list[str] = []
         self._sweeper: asyncio.Task[None] | None = None
         self._spares: list[tuple[str, Cgroup | None]] = []
@@ -152,6 +156,12 @@ class Manager:
                 )
             self._runtime_paths = runtime_paths()
             self._netns = self._probe_network()
+            self._tmp_on_disk = _loop_devices_usable()
+            if not self._tmp_on_disk:
+                self.warnings.append(
+                    "no loop devices or mkfs.ext4: each /tmp is a tmpfs, and a function's "
+                    "memory limit is MemorySize + EphemeralStorage (tmpfs pages count as memory)"
+                )
         await self._spawner.start()
         self.placement.pin_control_plane(
             asyncio.get_running_loop()
@@ -169,7 +179,12 @@ class Manager:
         key = "spare-" + secrets.token_hex(6)
         cgroup = self._cgroups.create(key, 128)
         self._spares.append((key, cgroup))
-        self._spawner.spare(key, cgroup.procs_files if cgroup else [])
+        procs = cgroup.procs_files if cgroup else []
+        tmp = str(self.envs_dir / key / "tmp")
+        # (a /tmp of the default size: a function asking for another gets its own at spawn)
+        self._spawner.spare(
+            key, procs, tmp, EPHEMERAL_MIN_MB, self._tmp_on_disk, self._runtime_paths
+        )
 
     async def stop(self) -> None:
         if self._sweeper is not None:
@@ -213,8 +228,9 @@ class Manager:
                 [
                     sys.executable,
                     "-c",
-                    "from faaslab.functions import sandbox as s; "
-                    "s.unshare_mounts(); s.mount_tmpfs('/mnt', 1)",
+                    "from faaslab import linux as s; "
+                    "s.unshare_mounts(); s.mount_tmpfs('/mnt', 1); "
+                    "s.unshare(s.CLONE_NEWPID | s.CLONE_NEWTIME, 'PID and time namespaces')",
                 ],
                 capture_output=True,
                 text=True,
@@ -375,10 +391,10 @@ class Manager:
             if self._spares:
                 spare, env.cgroup = self._spares.pop(0)
                 if env.cgroup is not None:
-                    env.cgroup.set_limit(pool.fn.memory_mb + pool.fn.ephemeral_mb)
+                    env.cgroup.set_limit(self._memory_limit_mb(pool.fn))
                 self._add_spare()
             elif self._isolate:
-                env.cgroup = self._cgroups.create(env.id, pool.fn.memory_mb + pool.fn.ephemeral_mb)
+                env.cgroup = self._cgroups.create(env.id, self._memory_limit_mb(pool.fn))
             if env.cgroup is not None and self.config.cpu_limits:
                 env.cgroup.set_cpu(vcpus_for(pool.fn.memory_mb))
             await self._spawn_runtime(env, first=True, spare=spare)
@@ -471,6 +487,9 @@ class Manager:
             runtime_paths=self._runtime_paths,
             cgroup_procs=env.cgroup.procs_files if env.cgroup else [],
             memory_mb=fn.memory_mb,
+            cpus=cpus_for(fn.memory_mb) if self.config.cpu_limits else 0,
+            boottime=env.boot_clocks[0],
+            monotonic=env.boot_clocks[1],
             command=_bootstrap_command(fn),
         )
         r, w = os.pipe()
@@ -493,7 +512,8 @@ class Manager:
         env.init_error = None
         env.arm_init_timer(self.config.init_timeout + fn.timeout_s)
         try:
-            pid = await self._spawner.spawn(spec, fds, fn.ephemeral_mb if first else None, spare)
+            tmp_mb = fn.ephemeral_mb if first else None
+            pid = await self._spawner.spawn(spec, fds, tmp_mb, spare, self._tmp_on_disk)
         finally:
             os.close(w)
             if spec.command is None:
@@ -509,6 +529,12 @@ class Manager:
         self._by_pid[pid] = env
         if env.cgroup is not None:
             env.oom_baseline = env.cgroup.oom_kills()
+
+    def _memory_limit_mb(self, fn: FunctionConfig) -> int:
+        """MemorySize; plus EphemeralStorage when /tmp is a tmpfs, whose pages the kernel
+        charges to the function's memory cgroup (a full /tmp must be ENOSPC, as on AWS,
+        not an OOM kill)."""
+        return fn.memory_mb + (0 if self._tmp_on_disk else fn.ephemeral_mb)
 
     def restart_runtime(self, env: Environment) -> None:
         """Start a fresh runtime in the same environment (after a timeout or crash)."""
@@ -644,9 +670,12 @@ class Manager:
     def sandbox_description(self) -> str:
         if not self._isolate:
             return "no isolation (per-environment TMPDIR)"
-        net = "own network namespace, " if self._netns else ""
+        net = "network, " if self._netns else ""
         uid_range = self._uids.description if self._uids is not None else "own uid"
-        return f"mount namespaces, {net}{uid_range}, {self._cgroups.description}"
+        tmp = "/tmp on a loop device" if self._tmp_on_disk else "/tmp tmpfs"
+        return (
+            f"mount, {net}PID and time namespaces, {uid_range}, {tmp}, {self._cgroups.description}"
+        )
 
     def environments(self) -> list[dict[str, Any]]:
         return [env.describe() for pool in self.pools.values() for env in pool.envs.values()]
@@ -655,6 +684,15 @@ class Manager:
 def vcpus_for(memory_mb: int) -> float:
     """AWS's CPU share for a memory size: proportional, 1 vCPU at 1,769 MB, at most 6."""
     return min(6.0, memory_mb / 1769)
+
+
+def _loop_devices_usable() -> bool:
+    return os.path.exists("/dev/loop-control") and shutil.which("mkfs.ext4") is not None
+
+
+def cpus_for(memory_mb: int) -> int:
+    """The CPU count an environment sees with --cpu-limits (at most the machine's)."""
+    return max(1, min(math.ceil(vcpus_for(memory_mb)), os.cpu_count() or 1))
 
 
 def runtime_paths() -> list[str]:

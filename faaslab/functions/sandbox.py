@@ -3,12 +3,18 @@
 Order matters: join the cgroup and mount while still root, then drop to the
 environment's own unprivileged uid, then hand over to the runtime.
 
-- Mount namespace (unshare CLONE_NEWNS, all mounts private) so nothing leaks back.
-- /tmp: the environment's own tmpfs (mounted by the zygote in the host namespace, so it
-  outlives a runtime reset, as /tmp does on AWS) bound over /tmp.
+- PID namespace: the zygote forks the child as pid 1 of a new one (zygote._fork); a
+  fresh /proc lists the environment's processes only.
+- Mount namespace (unshare CLONE_NEWNS, all mounts private) so nothing leaks back; the
+  root read-only; /tmp the environment's own file system (mounted by the zygote in the
+  host namespace, so it outlives a runtime reset, as /tmp does on AWS) bound over /tmp.
 - /var/task: the function's code dir, bound read-only.
-- The state dir (which holds every environment's tmpfs) is covered by an empty
-  read-only tmpfs, so one environment cannot reach another's /tmp.
+- Host directories (homes, /work-like trees, /var, /run, /dev/shm, the state dir with
+  every environment's /tmp) are covered by empty read-only tmpfs; the runtime's own
+  paths are bound back, read-only.
+- /proc/meminfo (MemorySize), /proc/cpuinfo and cpu/online (--cpu-limits) and the boot
+  id are the environment's own; a time namespace starts its uptime and btime at the
+  environment's creation (the same after a runtime restart: the spec carries the clocks).
 - Its own uid/gid per environment: no root, and no ptrace/`/proc/PID/root` access to
   other environments' processes.
 
@@ -17,10 +23,12 @@ The mount calls are faaslab.linux's (libc through ctypes: Python 3.11 has no os.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import resource
 import signal
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,10 +36,12 @@ from faaslab.linux import (
     CLONE_NEWNET,
     MS_BIND,
     MS_NODEV,
+    MS_NOEXEC,
     MS_NOSUID,
     MS_RDONLY,
     MS_REC,
     MS_REMOUNT,
+    enter_new_time_namespace,
     mount,
     mount_tmpfs,
     setns,
@@ -54,6 +64,9 @@ class SandboxSpec:
     runtime_paths: list[str] = field(default_factory=list)  # must stay reachable: see _cover
     cgroup_procs: list[str] = field(default_factory=list)
     memory_mb: int = 128
+    cpus: int = 0  # CPUs the environment sees (/proc/cpuinfo, cpu/online); 0: the host's
+    boottime: float = 0.0  # host CLOCK_BOOTTIME when the environment started: its uptime 0
+    monotonic: float = 0.0  # host CLOCK_MONOTONIC then
     command: list[str] | None = None  # exec this bootstrap instead of faaslab's runtime
     # which of the descriptors sent with the spawn (after the log pipe, index 0) are the
     # runtime's end of its Runtime API socketpair, and the network namespace to join
@@ -75,6 +88,16 @@ def prepare(cgroup_procs: list[str]) -> None:
             f.write(pid)
 
 
+# Top-level directories a Lambda root has (read-only); every other one (home
+# directories, /work, /srv, /mnt, /opt ...) is covered by an empty read-only tmpfs, as are
+# /var (but /var/task), /run and /dev/shm. Runtime paths below a covered directory are
+# bound back (read-only) where they were.
+SYSTEM_DIRS = frozenset(
+    {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev", "proc", "sys", "tmp"}
+)
+ALSO_COVERED = ("/var", "/run", "/dev/shm", "/dev/mqueue")
+
+
 def enter(spec: SandboxSpec, prepared: bool = False, netns_fd: int | None = None) -> None:
     """Everything between fork and the runtime, in the child. Raises on failure."""
     if not prepared:
@@ -83,19 +106,7 @@ def enter(spec: SandboxSpec, prepared: bool = False, netns_fd: int | None = None
         setns(netns_fd, CLONE_NEWNET)
         os.close(netns_fd)
     if spec.isolate:
-        unshare_mounts()
-        paths = spec.runtime_paths
-        # /var/task first: the code dir may lie below a directory reach_plan covers
-        # (a 0700 checkout from `mktemp -d`)
-        mount(spec.code_dir, "/var/task", None, MS_BIND)
-        mount(spec.code_dir, "/var/task", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
-        for blocked, children in reach_plan(paths):
-            _cover(blocked, functools.partial(mount_tmpfs, blocked, 1, "0755"), children)
-        _cover("/tmp", lambda: mount(spec.tmp_dir, "/tmp", None, MS_BIND), under("/tmp", paths))
-        hide = spec.hide_dir
-        if os.path.isdir(hide):  # (already hidden when it lives under /tmp)
-            _cover(hide, lambda: mount_tmpfs(hide, 1, "0555"), under(hide, paths))
-            mount("tmpfs", hide, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        _isolate(spec)
         task_root = "/var/task"
     else:
         task_root = spec.code_dir
@@ -112,6 +123,146 @@ def enter(spec: SandboxSpec, prepared: bool = False, netns_fd: int | None = None
     if not spec.isolate:
         os.environ["TMPDIR"] = spec.tmp_dir
     os.environ["LAMBDA_TASK_ROOT"] = task_root
+
+
+def _isolate(spec: SandboxSpec) -> None:
+    """Lambda's view of the machine, in a new mount namespace (the child is already pid 1
+    of its own PID namespace: the zygote forked it so).
+
+    Every source is opened (O_PATH) right after the unshare, before anything is covered:
+    the environment's /tmp and the code may lie below a directory covered next (a 0700
+    `mktemp -d` holding checkout and state dir)."""
+    keep, planned = plan(tuple(spec.runtime_paths))
+    covered = list(planned)
+    unshare_mounts()
+    fds = _open_dirs([spec.tmp_dir, spec.code_dir, *keep])
+    try:
+        mount("none", "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+        # /tmp first: runtime paths below it (a checkout in /tmp) are bound back into it
+        bound = _cover("/tmp", lambda: _bind(fds[spec.tmp_dir], "/tmp"), keep, fds)
+        for top in covered:
+            bound += _cover(top, functools.partial(mount_tmpfs, top, 1, "0755"), keep, fds)
+        os.makedirs("/var/task", exist_ok=True)
+        _bind(fds[spec.code_dir], "/var/task", readonly=True)
+        for p in bound:  # the runtime's own files are not the function's to change
+            mount("none", p, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
+        hide = spec.hide_dir  # (it exists here only if a runtime path's binding shows it)
+        if os.path.isdir(hide):
+            _cover(hide, functools.partial(mount_tmpfs, hide, 1, "0555"), keep, fds)
+            covered.append(hide)
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        _fake_proc_files(spec)
+        for top in covered:  # (a read-only mount, not superblock: the staged files are held)
+            mount("none", top, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+    enter_new_time_namespace(spec.boottime, spec.monotonic)
+
+
+@functools.lru_cache(maxsize=4)
+def plan(runtime_paths: tuple[str, ...]) -> tuple[list[str], tuple[str, ...]]:
+    """(paths to keep reachable, directories to cover): the same for every environment,
+    so the zygote computes it once (~2 ms) and every child inherits it."""
+    keep = sorted({*runtime_paths, *_etc_targets()})
+    return keep, tuple(_covered_dirs(keep))
+
+
+@functools.lru_cache(maxsize=2)
+def _host_text(path: str) -> str:
+    """/proc/meminfo and /proc/cpuinfo as the zygote read them (their layout is what the
+    generated files copy; the numbers that matter are the environment's own)."""
+    with open(path) as f:
+        return f.read()
+
+
+def warm(runtime_paths: list[str]) -> None:
+    """Compute, ahead of any spawn, what is the same for every environment."""
+    plan(tuple(runtime_paths))
+    for path in ("/proc/meminfo", "/proc/cpuinfo"):
+        with contextlib.suppress(OSError):
+            _host_text(path)
+
+
+def _etc_targets() -> list[str]:
+    """Directories /etc's symlinks point into (resolv.conf into /run, on systemd hosts)."""
+    out = []
+    for name in ("resolv.conf", "hosts", "localtime"):
+        real = os.path.realpath("/etc/" + name)
+        if not real.startswith("/etc/") and os.path.exists(real):
+            out.append(os.path.dirname(real))
+    return out
+
+
+def _open_dirs(paths: list[str]) -> dict[str, int]:
+    fds: dict[str, int] = {}
+    for p in paths:
+        if p not in fds and os.path.isdir(p):
+            fds[p] = os.open(p, os.O_PATH | os.O_DIRECTORY)
+    return fds
+
+
+def _covered_dirs(keep: list[str]) -> list[str]:
+    """The outermost directories to cover with an empty tmpfs."""
+    tops = [
+        "/" + name
+        for name in sorted(os.listdir("/"))
+        if name not in SYSTEM_DIRS and os.path.isdir("/" + name) and not os.path.islink("/" + name)
+    ]
+    tops += [p for p in ALSO_COVERED if os.path.isdir(p) and p not in tops]
+    tops += [blocked for blocked, _ in reach_plan(keep) if not blocked.startswith("/tmp/")]
+    return under("/", tops)
+
+
+def _bind(fd: int, target: str, readonly: bool = False) -> None:
+    mount(f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC)
+    if readonly:
+        mount("none", target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
+
+
+def _fake_proc_files(spec: SandboxSpec) -> None:
+    """The environment's own /proc/meminfo (MemTotal = MemorySize), CPU count and boot
+    id, bound over the kernel's. Staged in the /run tmpfs (still writable) and unlinked:
+    the bind keeps the file."""
+    files = {
+        "/proc/meminfo": _meminfo(spec.memory_mb),
+        "/proc/sys/kernel/random/boot_id": str(uuid.UUID(hex=spec.env_id[:32].ljust(32, "0")))
+        + "\n",
+    }
+    if spec.cpus:
+        files["/proc/cpuinfo"] = _cpuinfo(spec.cpus)
+        files["/sys/devices/system/cpu/online"] = f"0-{spec.cpus - 1}\n" if spec.cpus > 1 else "0\n"
+    for i, (target, text) in enumerate(files.items()):
+        if not os.path.exists(target):
+            continue
+        staged = f"/var/.faaslab-{i}"  # (/var is an empty tmpfs here, still writable)
+        with open(staged, "w") as f:
+            f.write(text)
+        mount(staged, target, None, MS_BIND)
+        os.unlink(staged)
+
+
+def _meminfo(memory_mb: int) -> str:
+    """The host's /proc/meminfo with MemorySize as the machine's memory (a snapshot)."""
+    total = memory_mb * 1024
+    values = {"MemTotal": total, "MemFree": total * 9 // 10, "MemAvailable": total * 9 // 10}
+    lines = []
+    for line in _host_text("/proc/meminfo").splitlines():
+        key, _, rest = line.partition(":")
+        if rest:
+            unit = " kB" if rest.strip().endswith("kB") else ""
+            number = values.get(key)
+            if number is None:
+                host = int(rest.split()[0]) if rest.split() else 0
+                number = min(host, total // 20) if unit else host
+            lines.append(f"{key + ':':<16}{number:>8}{unit}\n")
+    return "".join(lines)
+
+
+def _cpuinfo(cpus: int) -> str:
+    """The host's /proc/cpuinfo, its first `cpus` processors only."""
+    blocks = [b for b in _host_text("/proc/cpuinfo").split("\n\n") if b.strip()]
+    return "\n\n".join(blocks[:cpus]) + "\n\n"
 
 
 def _traversable(path: str) -> bool:
@@ -150,20 +301,21 @@ def under(top: str, paths: list[str]) -> list[str]:
     return out
 
 
-def _cover(target: str, do_mount: Callable[[], None], keep: list[str]) -> None:
-    """Mount something over `target`, then bind `keep` (paths below it) back in place.
+def _cover(
+    target: str, do_mount: Callable[[], None], keep: list[str], fds: dict[str, int]
+) -> list[str]:
+    """Mount something over `target`, then bind the outermost `keep` paths below it back
+    in place; returns those.
 
-    Used for /tmp, the state dir and 0700 homes: when the runtime itself lives below
-    one of them (a checkout under /tmp, pyenv under /root), its files must stay where the
-    interpreter looks for them. O_PATH descriptors keep hold of the originals while they
-    are covered; binding from /proc/self/fd needs no staging directory.
+    Used for /tmp, home directories, /work-like trees, /var, /run, the state dir: when the
+    runtime itself lives below one of them (a checkout under /work or /tmp, pyenv under
+    /root), its files must stay where the interpreter looks for them. The O_PATH
+    descriptors in `fds` (opened before anything was covered) keep hold of the originals;
+    binding from /proc/self/fd needs no staging directory.
     """
-    fds = [(os.open(p, os.O_PATH | os.O_DIRECTORY), p) for p in keep if os.path.isdir(p)]
-    try:
-        do_mount()
-        for fd, p in fds:
-            os.makedirs(p, exist_ok=True)
-            mount(f"/proc/self/fd/{fd}", p, None, MS_BIND | MS_REC)
-    finally:
-        for fd, _ in fds:
-            os.close(fd)
+    do_mount()
+    back = [p for p in under(target, keep) if p in fds]
+    for p in back:
+        os.makedirs(p, exist_ok=True)
+        mount(f"/proc/self/fd/{fds[p]}", p, None, MS_BIND | MS_REC)
+    return back

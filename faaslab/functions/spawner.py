@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from faaslab import linux
 from faaslab.functions.errors import ServiceError
 from faaslab.functions.sandbox import SandboxSpec
 
@@ -88,13 +89,25 @@ class Spawner:
                     w.set_result(msg)
 
     async def spawn(
-        self, spec: SandboxSpec, fds: list[int], tmp_mb: int | None, spare: str | None = None
+        self,
+        spec: SandboxSpec,
+        fds: list[int],
+        tmp_mb: int | None,
+        spare: str | None = None,
+        tmp_disk: bool = False,
     ) -> int:
         """Fork a sandboxed runtime; returns its pid. `fds`: the log pipe's write end, then
-        optionally the runtime's end of its Runtime API socket. `tmp_mb` mounts a new /tmp."""
+        optionally the runtime's end of its Runtime API socket. `tmp_mb` mounts a new /tmp
+        (`tmp_disk`: an ext4 image on a loop device, else a tmpfs)."""
         if self._sock is None:
             raise ServiceError("the runtime zygote is not running")
-        msg = {"op": "spawn", "spec": dataclasses.asdict(spec), "tmp_mb": tmp_mb, "spare": spare}
+        msg = {
+            "op": "spawn",
+            "spec": dataclasses.asdict(spec),
+            "tmp_mb": tmp_mb,
+            "tmp_disk": tmp_disk,
+            "spare": spare,
+        }
         async with self._lock:
             fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
             self._waiters.append(fut)
@@ -104,9 +117,28 @@ class Spawner:
             raise ServiceError(f"could not start an environment: {reply.get('error')}")
         return int(reply["pid"])
 
-    def spare(self, key: str, cgroup_procs: list[str]) -> None:
-        """Ask for a spare child to be forked and prepared ahead of time (no answer)."""
-        self._send({"op": "spare", "key": key, "cgroup_procs": cgroup_procs})
+    def spare(
+        self,
+        key: str,
+        cgroup_procs: list[str],
+        tmp_dir: str,
+        tmp_mb: int,
+        tmp_disk: bool,
+        runtime_paths: list[str],
+    ) -> None:
+        """Ask for a spare child to be forked and prepared ahead of time, with a /tmp of
+        `tmp_mb` at `tmp_dir` (moved into place if the function's size matches; no answer)."""
+        self._send(
+            {
+                "op": "spare",
+                "key": key,
+                "cgroup_procs": cgroup_procs,
+                "tmp_dir": tmp_dir,
+                "tmp_mb": tmp_mb,
+                "tmp_disk": tmp_disk,
+                "runtime_paths": runtime_paths,
+            }
+        )
 
     def _send(self, msg: dict[str, Any]) -> None:
         if self._sock is not None:
@@ -114,8 +146,9 @@ class Spawner:
                 self._sock.send(json.dumps(msg).encode())
 
     def release(self, tmp_dir: str) -> None:
-        """Unmount and remove an environment's /tmp (fire and forget)."""
-        self._send({"op": "release", "tmp_dir": tmp_dir})
+        """Unmount and remove an environment's /tmp (in a thread: unmounting a loop
+        device's file system takes a few ms; fire and forget)."""
+        asyncio.get_running_loop().run_in_executor(None, linux.release_mount_dir, tmp_dir)
 
     async def stop(self) -> None:
         if self._sock is not None:

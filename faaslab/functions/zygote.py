@@ -5,15 +5,19 @@ loaded costs ~1 ms. The control plane starts one zygote (`python -m
 faaslab.functions.zygote FD`) and talks to it over a SOCK_SEQPACKET socket: JSON messages,
 plus the log pipe's write end passed as a file descriptor (SCM_RIGHTS).
 
-Messages in:  {"op": "spawn", "spec": SandboxSpec, "tmp_mb": N|null, "spare": key|null}
-                  + [log fd, api fd?]
-              {"op": "spare", "key", "cgroup_procs"}   (fork a spare ahead of time)
-              {"op": "release", "tmp_dir": path}
+Messages in:  {"op": "spawn", "spec": SandboxSpec, "tmp_mb": N|null, "tmp_disk": bool,
+               "spare": key|null} + [log fd, api fd?]
+              {"op": "spare", "key", "cgroup_procs", "tmp_dir", "tmp_mb", "tmp_disk",
+               "runtime_paths"}
+                  (fork a spare ahead of time; mount a /tmp of that size for it)
 Messages out: {"op": "spawned", "env_id", "pid"} | {"op": "failed", "env_id", "error"}
               {"op": "exited", "pid", "status"}   (raw wait status; the zygote reaps)
 
 Spares: a child forked ahead of time that has already done the slow, function-independent
-part of a sandbox (sandbox.prepare: joining its cgroup, which costs ~15 ms on cgroup v1).
+part of a sandbox (sandbox.prepare: joining its cgroup, which costs ~15 ms on cgroup v1;
+mounting a /tmp of the default size, ~3-6 ms on a loop device). Slow work is done in the
+children, never in the zygote's loop, which would hold up every other spawn meanwhile
+(an environment's /tmp is unmounted by the control plane, in a thread).
 A spawn naming a spare hands it the spec and the fds
 over its own socket, and it finishes in ~1 ms.
 
@@ -29,6 +33,7 @@ import os
 import selectors
 import signal
 import socket
+import subprocess
 import sys
 import traceback
 from typing import Any
@@ -43,6 +48,8 @@ PRELOAD = ("json", "traceback", "importlib", "socket", "httptools", "decimal", "
 
 
 _children: set[int] = set()
+_spare_tmps: dict[str, str] = {}  # spare key -> where it mounts its /tmp ahead of time
+_own_pid_ns = -1  # /proc/self/ns/pid of the zygote (see linux.fork_in_new_pid_namespace)
 _spares: dict[str, tuple[int, socket.socket]] = {}  # key -> (pid, our end of its socket)
 _groups: dict[int, list[str]] = {}  # child -> its cgroups' cgroup.procs files
 
@@ -55,32 +62,21 @@ def _kill_quietly(pid: int) -> None:
 
 def _spawn(sock: socket.socket, msg: dict[str, Any], fds: list[int]) -> None:
     spec = sandbox.SandboxSpec(**msg["spec"])
-    try:
-        if msg.get("tmp_mb") and spec.isolate:
-            os.makedirs(spec.tmp_dir, mode=0o700, exist_ok=True)
-            linux.mount_tmpfs(spec.tmp_dir, int(msg["tmp_mb"]))
-            os.chown(spec.tmp_dir, spec.uid, spec.gid)
-            os.chmod(spec.tmp_dir, 0o700)
-        elif not spec.isolate:
-            os.makedirs(spec.tmp_dir, mode=0o700, exist_ok=True)
-            os.chown(spec.tmp_dir, spec.uid, spec.gid)
-    except OSError as e:
-        for fd in fds:
-            os.close(fd)
-        _send(sock, {"op": "failed", "env_id": spec.env_id, "error": f"preparing /tmp: {e}"})
-        return
+    tmp = (msg.get("tmp_mb"), bool(msg.get("tmp_disk")))
+    _spare_tmps.pop(msg.get("spare") or "", None)
     spare = _spares.pop(msg.get("spare") or "", None)
     if spare is not None:
         pid, channel = spare
         try:
-            socket.send_fds(channel, [json.dumps({"spec": msg["spec"]}).encode()], fds)
+            data = {"spec": msg["spec"], "tmp_mb": tmp[0], "tmp_disk": tmp[1]}
+            socket.send_fds(channel, [json.dumps(data).encode()], fds)
         except OSError:
             spare = None  # it died meanwhile: fork one the slow way below
         channel.close()
     if spare is None:
-        pid = os.fork()
+        pid = _fork() if spec.isolate else os.fork()
         if pid == 0:  # the child: never returns
-            _child(sock, spec, fds, prepared=False)
+            _child(sock, spec, fds, False, tmp, None)
         _children.add(pid)
     _groups[pid] = spec.cgroup_procs
     for fd in fds:
@@ -88,20 +84,70 @@ def _spawn(sock: socket.socket, msg: dict[str, Any], fds: list[int]) -> None:
     _send(sock, {"op": "spawned", "env_id": spec.env_id, "pid": pid})
 
 
+def _place_tmp(
+    spec: sandbox.SandboxSpec, size_mb: int | None, on_disk: bool, ready: tuple[str, int] | None
+) -> None:
+    """The environment's /tmp, made by the child itself while still in the host's mount
+    namespace (so it outlives the runtime: a restart finds it), not by the zygote, which
+    would hold up every other spawn meanwhile. `ready`: a spare's /tmp made ahead of time,
+    moved into place (MS_MOVE) if it has the size asked for."""
+    try:
+        if spec.isolate and size_mb:
+            os.makedirs(os.path.dirname(spec.tmp_dir), exist_ok=True)
+            if ready is not None and ready[1] == size_mb:
+                os.makedirs(spec.tmp_dir, mode=0o700, exist_ok=True)
+                linux.mount(ready[0], spec.tmp_dir, None, linux.MS_MOVE)
+            else:
+                _mount_tmp(spec.tmp_dir, size_mb, on_disk)
+            os.chown(spec.tmp_dir, spec.uid, spec.gid)
+            os.chmod(spec.tmp_dir, 0o700)
+        elif not spec.isolate:
+            os.makedirs(spec.tmp_dir, mode=0o700, exist_ok=True)
+            os.chown(spec.tmp_dir, spec.uid, spec.gid)
+    finally:
+        if ready is not None:  # (moved, or not the size this function asked for)
+            linux.release_mount_dir(ready[0])
+
+
+def _mount_tmp(path: str, size_mb: int, on_disk: bool) -> None:
+    """An environment's /tmp: a private copy of an empty ext4 image of its size on a loop
+    device (disk: not charged to the function's memory, as on AWS), or a tmpfs."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    if not on_disk:
+        linux.mount_tmpfs(path, size_mb)
+        return
+    template = os.path.join(os.path.dirname(os.path.dirname(path)), f".tmp-{size_mb}m.ext4")
+    if not os.path.exists(template):  # once per size (~20 ms)
+        linux.make_ext4_image(template, size_mb)
+    linux.mount_image_copy(template, path)
+
+
 def _make_spare(sock: socket.socket, msg: dict[str, Any]) -> None:
+    sandbox.warm(msg.get("runtime_paths", []))  # (once: every child inherits it)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    pid = os.fork()
+    pid = _fork()
     if pid == 0:
         code = 1
         try:
             ours.close()
             sandbox.prepare(msg["cgroup_procs"])
+            ready = None
+            if msg.get("tmp_dir"):  # a /tmp ahead of time, in the size most functions use
+                try:
+                    _mount_tmp(msg["tmp_dir"], msg["tmp_mb"], bool(msg.get("tmp_disk")))
+                    ready = (msg["tmp_dir"], msg["tmp_mb"])
+                except (OSError, subprocess.CalledProcessError):
+                    linux.release_mount_dir(msg["tmp_dir"])  # (made at spawn time instead)
             data, fds, _flags, _addr = socket.recv_fds(theirs, MAX_MSG, 4)
             if not data:  # never used: the zygote is stopping
+                if ready is not None:
+                    linux.release_mount_dir(ready[0])
                 os._exit(0)
             theirs.close()
-            spec = sandbox.SandboxSpec(**json.loads(data)["spec"])
-            _child(sock, spec, fds, prepared=True)
+            got = json.loads(data)
+            spec = sandbox.SandboxSpec(**got["spec"])
+            tmp = (got["tmp_mb"], bool(got["tmp_disk"]))
+            _child(sock, spec, fds, True, tmp, ready)
         except BaseException:
             traceback.print_exc()
         os._exit(code)
@@ -109,6 +155,14 @@ def _make_spare(sock: socket.socket, msg: dict[str, Any]) -> None:
     _children.add(pid)
     _groups[pid] = msg["cgroup_procs"]
     _spares[msg["key"]] = (pid, ours)
+    if msg.get("tmp_dir"):
+        _spare_tmps[msg["key"]] = msg["tmp_dir"]
+
+
+def _fork() -> int:
+    """Fork an environment's process as pid 1 of its own PID namespace: its /proc lists
+    its own processes only, and when it dies the kernel kills whatever it started."""
+    return linux.fork_in_new_pid_namespace(_own_pid_ns)
 
 
 def _child(
@@ -116,9 +170,12 @@ def _child(
     spec: sandbox.SandboxSpec,
     fds: list[int],
     prepared: bool,
+    tmp: tuple[int | None, bool],
+    ready_tmp: tuple[str, int] | None,
 ) -> None:
-    """The new environment's process: fds[0] is its log pipe, the spec says which the
-    others are (the Runtime API socket, the network namespace)."""
+    """The environment's process (a spare's, or forked for this spawn): never returns.
+    fds[0] is its log pipe; the spec says which the others are (the Runtime API socket,
+    the network namespace)."""
     code = 1
     log_fd = fds[0]
     api_fd = None if spec.api_fd_index is None else fds[spec.api_fd_index]
@@ -133,6 +190,7 @@ def _child(
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.close(null)
+        _place_tmp(spec, tmp[0], tmp[1], ready_tmp)
         sandbox.enter(spec, prepared, netns_fd)
         if spec.command:
             os.execvpe(spec.command[0], spec.command, dict(os.environ))
@@ -149,14 +207,6 @@ def _child(
             sys.stderr.flush()
         finally:
             os._exit(code)
-
-
-def _release(msg: dict[str, Any]) -> None:
-    tmp = msg["tmp_dir"]
-    with contextlib.suppress(OSError):
-        linux.umount(tmp)
-    with contextlib.suppress(OSError):
-        os.rmdir(tmp)
 
 
 def _send(sock: socket.socket, msg: dict[str, Any]) -> None:
@@ -176,6 +226,8 @@ def _reap(sock: socket.socket) -> None:
         _groups.pop(pid, None)
         for key in [k for k, (p, _) in _spares.items() if p == pid]:
             _spares.pop(key)[1].close()
+            if key in _spare_tmps:  # (a spare that died unused)
+                linux.release_mount_dir(_spare_tmps.pop(key))
         _send(sock, {"op": "exited", "pid": pid, "status": status})
 
 
@@ -185,6 +237,8 @@ def main(fd: int) -> None:
     for name in PRELOAD:
         __import__(name)
     os.makedirs("/var/task", exist_ok=True)
+    global _own_pid_ns
+    _own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY)
     sock = socket.socket(fileno=fd)
     rfd, wfd = os.pipe()
     os.set_blocking(wfd, False)
@@ -222,8 +276,6 @@ def main(fd: int) -> None:
                 _spawn(sock, msg, fds)
             elif op == "spare":
                 _make_spare(sock, msg)
-            elif op == "release":
-                _release(msg)
             _reap(sock)
 
 
