@@ -40,6 +40,26 @@ def _call(fl: Faaslab, event: dict[str, Any]) -> dict[str, Any]:
     return dict(out)
 
 
+def _runtime(fl: Faaslab) -> int:
+    """The host pid of the one `tenant` runtime of `fl` (inside, every runtime is pid 1 of
+    its own PID namespace, so the function cannot say)."""
+    (env,) = fl.environments("tenant")
+    return int(env["pid"])
+
+
+def _child(runtime: int) -> int:
+    """The host pid of the child the runtime forked (the function knows only its pid in
+    the environment's PID namespace)."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if _status(int(entry))["PPid"] == str(runtime):
+                    return int(entry)
+            except (OSError, KeyError):
+                continue
+    pytest.fail(f"no child of {runtime}")
+
+
 def _wait_frozen(fl: Faaslab, pid: int) -> dict[str, Any]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -59,7 +79,7 @@ def _counters(pid: int) -> dict[str, int]:
 def test_a_forked_child_freezes_with_its_environment(pair: tuple[Faaslab, Faaslab]) -> None:
     a, _ = pair
     first = _call(a, {"action": "count"})
-    runtime = first["pid"]
+    runtime = _runtime(a)
     _wait_frozen(a, runtime)
     before = _counters(runtime)
     # Both count every ms (and the child SIGCONTs the runtime each time): awake, they would
@@ -71,7 +91,7 @@ def test_a_forked_child_freezes_with_its_environment(pair: tuple[Faaslab, Faasla
         assert _counters(runtime) == before
     # They were alive all along: the next invoke thaws both, and they count on.
     again = _call(a, {"action": "count"})
-    assert again["pid"] == runtime and again["child"] == first["child"]
+    assert _runtime(a) == runtime and again["child"] == first["child"]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         after = _counters(runtime)
@@ -89,19 +109,21 @@ def test_two_instances_give_their_environments_disjoint_uids(
     in_a = _call(a, {})
     in_b = _call(b, {})
     assert in_a["uid"] != in_b["uid"]
-    # A's function cannot signal B's runtime, nor read its /tmp through /proc (a pid
-    # namespace of its own would make the pid unknown instead: ESRCH, also fine)
-    out = _call(a, {"action": "signal", "pid": in_b["pid"]})
+    # A's function cannot signal B's runtime, nor read its /tmp through /proc: in its own
+    # PID namespace B's pid names nothing (ESRCH, ENOENT); other uids would be EPERM
+    b_runtime = _runtime(b)
+    out = _call(a, {"action": "signal", "pid": b_runtime})
     assert out["signal"] in ("EPERM", "ESRCH"), out
-    out = _call(a, {"action": "read_root", "pid": in_b["pid"]})
+    out = _call(a, {"action": "read_root", "pid": b_runtime})
     assert out["read_root"] in ("EACCES", "EPERM", "ENOENT"), out
     # ...nor take B's events: B's Runtime API is 127.0.0.1:9001 in B's own network
     # namespace, an address that in A's names A's own (test_sandbox_network.py: nothing
     # of another instance is reachable)
-    env_b = next(e for e in b.environments("tenant") if e["pid"] == in_b["pid"])
+    env_b = next(e for e in b.environments("tenant") if e["pid"] == b_runtime)
     assert env_b["runtime_api"] == "127.0.0.1:9001"
     # B's environment still serves B
-    assert _call(b, {})["pid"] == in_b["pid"]
+    _call(b, {})
+    assert _runtime(b) == b_runtime
 
 
 def _gone(pid: int) -> bool:
@@ -121,14 +143,16 @@ def test_a_frozen_environment_dies_whole(
     args = ("--keep-alive", "60", "--time-scale", "60") if how == "expiry" else ()
     fl = start_faaslab(TEMPLATE, tmp_path_factory.mktemp("frozen-kill") / "s", *args)
     try:
-        out = _call(fl, {"action": "count"})
-        _wait_frozen(fl, out["pid"])
+        _call(fl, {"action": "count"})
+        runtime = _runtime(fl)
+        child = _child(runtime)
+        _wait_frozen(fl, runtime)
         if how == "kill -9":
             fl.proc.kill()
             fl.proc.wait()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            if _gone(out["pid"]) and _gone(out["child"]):
+            if _gone(runtime) and _gone(child):
                 break
             time.sleep(0.05)
         else:
@@ -150,15 +174,17 @@ def test_a_freed_uid_block_is_cleared_of_a_dead_instances_processes(
     try:
         out = _call(dead, {"action": "count"})
         assert out["uid"] == int(base)
-        _wait_frozen(dead, out["pid"])
-        zygote = int(_status(out["pid"])["PPid"])
+        runtime = _runtime(dead)
+        child = _child(runtime)
+        _wait_frozen(dead, runtime)
+        zygote = int(_status(runtime)["PPid"])
         os.kill(zygote, signal.SIGKILL)
         dead.proc.kill()
         dead.proc.wait()
-        assert not _gone(out["pid"]) and not _gone(out["child"])
+        assert not _gone(runtime) and not _gone(child)
         heir = start_faaslab(TEMPLATE, tmp_path_factory.mktemp("heir") / "s", "--uid-base", base)
         try:
-            assert _gone(out["pid"]) and _gone(out["child"])  # (before it answered health)
+            assert _gone(runtime) and _gone(child)  # (before it answered health)
             assert "killed 2 leftover processes" in heir.log_path.read_text()
             assert _call(heir, {})["uid"] == int(base)
         finally:
