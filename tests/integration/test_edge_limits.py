@@ -19,14 +19,14 @@ from urllib.parse import quote
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import FIXTURES, Faaslab, start_faaslab
+from tests.conftest import FIXTURES, Faaslab, running_faaslab
 
 WAIT = 60.0  # generous: the machine is shared
 
 
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faaslab]:
-    fl = start_faaslab(
+    yield from running_faaslab(
         FIXTURES / "template.yaml",
         tmp_path_factory.mktemp("edge") / "s",
         "--http-idle-timeout",
@@ -34,9 +34,6 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faaslab]:
         "--http-request-timeout",
         "2",
     )
-    yield fl
-    assert fl.stop() == 0
-    assert "Traceback" not in fl.log_path.read_text(), fl.log_path.read_text()
 
 
 def call(fl: Faaslab, method: str, path: str, body: bytes | None = None) -> tuple[int, Any]:

@@ -20,15 +20,12 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from faaslab.cliutil import LOCAL_KEYS
-from tests.conftest import FIXTURES, Faaslab, start_faaslab
+from tests.conftest import FIXTURES, Faaslab, running_faaslab
 
 
 @pytest.fixture(scope="module")
 def fl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faaslab]:
-    f = start_faaslab(FIXTURES / "services.yaml", tmp_path_factory.mktemp("svc") / "state")
-    yield f
-    assert f.stop() == 0
-    assert "Traceback" not in f.log_path.read_text(), f.log_path.read_text()
+    yield from running_faaslab(FIXTURES / "services.yaml", tmp_path_factory.mktemp("svc") / "state")
 
 
 def runs(fl: Faaslab) -> int:
