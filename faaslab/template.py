@@ -730,14 +730,17 @@ class _Context:
             environment=self.environment(props, place),
             reserved_concurrency=None if reserved is None else int(reserved),
             routes=self.events(lid, name, own, unsupported) if serverless else (),
-            vpc=self.vpc_config(get("VpcConfig"), place),
+            vpc=self.vpc_config(get("VpcConfig"), place, lid, unsupported),
             region=self.region,
             account=self.account,
         )
 
-    def vpc_config(self, value: Any, place: Callable[..., str]) -> model.VpcConfig | None:
+    def vpc_config(
+        self, value: Any, place: Callable[..., str], lid: str, unsupported: dict[str, str]
+    ) -> model.VpcConfig | None:
         """`VpcConfig`: security groups and subnets, both needed for a function to be in the
-        VPC (Lambda refuses one without the other; empty lists detach it)."""
+        VPC (Lambda refuses one without the other; empty lists detach it). IPv6 egress is
+        warned about: functions here reach nothing outside faaslab."""
         if value is None:
             return None
         if not isinstance(value, dict):
@@ -753,6 +756,8 @@ class _Context:
         extra = sorted(set(value) - {"SecurityGroupIds", "SubnetIds", "Ipv6AllowedForDualStack"})
         if extra:
             raise self.error(place("VpcConfig", extra[0]), "is not a VpcConfig property")
+        if value.get("Ipv6AllowedForDualStack") not in (None, False, "false"):
+            unsupported[f"{lid}.VpcConfig.Ipv6AllowedForDualStack"] = "IPv6 egress"
         groups, subnets = lists["SecurityGroupIds"], lists["SubnetIds"]
         if not groups and not subnets:
             return None

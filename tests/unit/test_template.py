@@ -804,3 +804,36 @@ def test_duplicate_function_name(tmp_path: Path) -> None:
 def test_function_name_cycle(tmp_path: Path) -> None:
     path = write(tmp_path, one_function(BASIC + "FunctionName: !Sub '${HelloFn}-x'\n"))
     assert error_of(path) == f"{path}: Resources.HelloFn.Properties.FunctionName: refers to itself"
+
+
+# -- VpcConfig ------------------------------------------------------------------------------
+
+
+def test_vpc_config_puts_a_function_in_the_vpc(tmp_path: Path) -> None:
+    vpc = "VpcConfig:\n  SecurityGroupIds: [sg-1]\n  SubnetIds: [subnet-1, subnet-2]\n"
+    fn = load_one(tmp_path, BASIC + vpc).functions["HelloFn"]
+    assert fn.vpc is not None
+    assert fn.vpc.security_group_ids == ("sg-1",)
+    assert fn.vpc.subnet_ids == ("subnet-1", "subnet-2")
+    assert load_one(tmp_path / "none", BASIC).functions["HelloFn"].vpc is None
+    empty = "VpcConfig:\n  SecurityGroupIds: []\n  SubnetIds: []\n"  # (detached, as on AWS)
+    assert load_one(tmp_path / "empty", BASIC + empty).functions["HelloFn"].vpc is None
+
+
+def test_vpc_config_needs_both_lists_and_known_keys(tmp_path: Path) -> None:
+    half = write(tmp_path / "half", one_function(BASIC + "VpcConfig:\n  SubnetIds: [subnet-1]\n"))
+    assert "VpcConfig.SecurityGroupIds: missing: SubnetIds and SecurityIds must coexist" in (
+        error_of(half)
+    )
+    typo = "VpcConfig:\n  SecurityGroupIds: [sg-1]\n  SubnetIds: [s-1]\n  Subnets: [s-2]\n"
+    bad = write(tmp_path / "typo", one_function(BASIC + typo))
+    assert "VpcConfig.Subnets: is not a VpcConfig property" in error_of(bad)
+
+
+def test_vpc_ipv6_egress_is_named_as_not_emulated(tmp_path: Path) -> None:
+    vpc = (
+        "VpcConfig:\n  SecurityGroupIds: [sg-1]\n  SubnetIds: [subnet-1]\n"
+        "  Ipv6AllowedForDualStack: true\n"
+    )
+    template = load_one(tmp_path, BASIC + vpc)
+    assert template.unsupported == {"HelloFn.VpcConfig.Ipv6AllowedForDualStack": "IPv6 egress"}
