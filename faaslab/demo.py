@@ -488,6 +488,12 @@ def part6(cloud: LocalCloud, cluster: ClusterView, env: dict[str, str]) -> None:
         f"{e['DB_PORT']}/{e['DB_NAME']}, username {e['DB_USER']}; Timeout {fn.timeout_s:g} s, "
         f"{fn.memory_mb} MB"
     )
+    if fn.vpc is not None:
+        click.echo(
+            f"  in the cluster's VPC (VpcConfig: subnets {', '.join(fn.vpc.subnet_ids)}, group "
+            f"{', '.join(fn.vpc.security_group_ids)}); a function without one finds nothing "
+            "at the endpoint's port, as on AWS"
+        )
     callservice = str(EXAMPLE / "callservice.sh")
     warm: list[float] = []
     for name in MYSQL_NAMES:
