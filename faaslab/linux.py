@@ -135,7 +135,7 @@ def new_net_namespace() -> int:
     """A new network namespace with only its loopback interface, up; returns an fd that
     keeps it (and names it for setns). The calling thread stays where it was. ~0.3 ms."""
     home = _home_net_fd()
-    _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
+    unshare(CLONE_NEWNET, "CLONE_NEWNET")
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             ifreq = struct.pack("16sH14x", b"lo", 0)
@@ -192,9 +192,6 @@ def mount_image_copy(template: str, target: str) -> None:
     """Mount a private copy of an image (copied sparsely, ~0.5 ms) at `target`. The copy
     is unlinked once attached: the loop device holds it, and both go away (autoclear) with
     the last unmount. Direct I/O: the image's pages are not cached a second time."""
-    import fcntl
-    import struct
-
     copy = target.rstrip("/") + ".img"
     src = os.open(template, os.O_RDONLY)
     dst = os.open(copy, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)

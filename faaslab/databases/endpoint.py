@@ -210,7 +210,8 @@ class Endpoint:
 
     async def adopt(self, sock: socket.socket, origin: str) -> asyncio.AbstractServer:
         """Serve this cluster on a listener made elsewhere: in a function's network
-        namespace (functions/network.py), where `origin` is the environment's id."""
+        namespace (functions/network.py). `origin`, that network's id, is not needed: the
+        ingress check reads the peer's address, as for any client."""
         loop = asyncio.get_running_loop()
         server = await loop.create_server(self._accept, sock=sock)
         self.adopted.add(server)

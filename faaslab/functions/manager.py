@@ -327,9 +327,7 @@ class Manager:
             env.assign(inv)
             return
         pool.starting += 1  # counts toward concurrency while the environment starts
-        task = asyncio.create_task(self._cold_start(pool, inv))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn_task(self._cold_start(pool, inv))
 
     async def _cold_start(self, pool: FunctionPool, inv: Invocation) -> None:
         try:
@@ -428,12 +426,15 @@ class Manager:
         net.runtime_api = None  # (the server has it now)
         env.port = RUNTIME_API_PORT
         for service in self.reachable(env.fn) if self.reachable is not None else []:
-            try:
-                await net.offer(service)
-            except OSError as e:  # (a function cannot be told apart from its VPC: say so)
-                self.logs.write(
-                    env.fn.name, env.stream, f"faaslab: {service.name} not reachable here: {e}"
-                )
+            await self._offer(env, net, service)
+
+    async def _offer(self, env: Environment, net: EnvironmentNetwork, service: Service) -> None:
+        """Open `service` in the environment's network; a failure goes to its log (the
+        function would otherwise only see a refused connection)."""
+        try:
+            await net.offer(service)
+        except OSError as e:
+            self.logs.write(env.fn.name, env.stream, f"faaslab: {service.name} not reachable: {e}")
 
     async def _refill_networks(self) -> None:
         """Namespaces made ahead of time, so a cold start does not pay for one."""
@@ -453,6 +454,7 @@ class Manager:
             self._refilling = False
 
     def _spawn_task(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run `coro` as a task of the manager's (cancelled at stop)."""
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -465,12 +467,7 @@ class Manager:
                 continue
             for env in list(pool.envs.values()):
                 if env.net is not None and env.state is not EnvState.STOPPED:
-                    try:
-                        await env.net.offer(service)
-                    except OSError as e:
-                        self.logs.write(
-                            env.fn.name, env.stream, f"faaslab: {service.name} not reachable: {e}"
-                        )
+                    await self._offer(env, env.net, service)
 
     async def _spawn_runtime(self, env: Environment, first: bool, spare: str | None = None) -> None:
         fn = env.fn
@@ -538,9 +535,7 @@ class Manager:
 
     def restart_runtime(self, env: Environment) -> None:
         """Start a fresh runtime in the same environment (after a timeout or crash)."""
-        task = asyncio.create_task(self._restart(env))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn_task(self._restart(env))
 
     async def _restart(self, env: Environment) -> None:
         try:
@@ -633,9 +628,7 @@ class Manager:
     # -- async (Event) invocations
     def submit_event(self, fn_name: str, req: InvokeRequest) -> None:
         self.pool(fn_name)  # raises ResourceNotFound now, not later
-        task = asyncio.create_task(self._run_event(fn_name, req))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn_task(self._run_event(fn_name, req))
 
     async def _run_event(self, fn_name: str, req: InvokeRequest) -> None:
         for attempt, delay in enumerate((0.0, *EVENT_RETRY_DELAYS)):
