@@ -249,8 +249,7 @@ class ControlPlane:
     def handle(self, req: Request) -> Response | Deferred | Awaitable[Response]:
         if not self.ready:
             return STARTING
-        service = signed_service(req)
-        if self.s3 is not None and (service == "s3" or S3Api.claims(req.headers)):
+        if self.s3 is not None and (S3Api.claims(req.headers) or _presigned_for_s3(req)):
             return self.s3.handle(req)
         if self.secrets_api is not None and SecretsApi.claims(req.headers):
             return self._signed(req, self.secrets_api.handle, json_protocol=True)
@@ -261,6 +260,7 @@ class ControlPlane:
             return self._signed(req, self._lambda_api)
         if path.startswith("/_faaslab/"):
             return self._internal(req)
+        service = signed_service(req)  # (here, not first: Invoke's path needs none of it)
         if service is not None and service != API_GATEWAY:
             # an SDK call for an API faaslab lacks: its error, never a function's route
             return unknown_service(req, service)
@@ -369,6 +369,11 @@ class ControlPlane:
             return False
         uid = peer_uid(req.peer, req.local)
         return uid is not None and uid == os.geteuid()
+
+
+def _presigned_for_s3(req: Request) -> bool:
+    """A presigned S3 URL (its SigV4 scope in the query, not an Authorization header)."""
+    return "X-Amz-Credential" in req.query and signed_service(req) == "s3"
 
 
 async def run_until_signalled(cp: ControlPlane, ready: asyncio.Event | None = None) -> None:
