@@ -29,7 +29,7 @@ from faaslab.databases.spec import (
     parse_ingress_rule,
     security_group_id,
 )
-from faaslab.functions import model
+from faaslab.functions import model, runtimes
 from faaslab.functions.model import (
     DEFAULT_ACCOUNT,
     DEFAULT_REGION,
@@ -694,9 +694,9 @@ class _Context:
                 " (on the function or in Globals.Function)" if rtype == SERVERLESS_FUNCTION else ""
             )
             raise self.error(place("Runtime"), f"missing (required){hint}")
-        if runtime not in model.SUPPORTED_RUNTIMES:
+        if runtime not in runtimes.supported():
             if isinstance(runtime, str) and runtime.startswith("python"):
-                supported = ", ".join(model.SUPPORTED_RUNTIMES)
+                supported = ", ".join(runtimes.supported())
                 msg = f"Runtime {runtime} is not supported (use {supported})"
             else:
                 msg = f"Runtime {runtime} is not supported yet (faaslab runs python3.x functions)"

@@ -33,7 +33,7 @@ from faaslab import linux
 from faaslab.auth import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
 from faaslab.clock import Clock
 from faaslab.config import Config
-from faaslab.functions import network, runtime_api, sandbox, uids
+from faaslab.functions import network, runtime_api, runtimes, sandbox, uids
 from faaslab.functions.cgroups import Cgroup, CgroupDriver, detect
 from faaslab.functions.environment import (
     EnvEvent,
@@ -487,7 +487,7 @@ class Manager:
             cpus=cpus_for(fn.memory_mb) if self.config.cpu_limits else 0,
             boottime=env.boot_clocks[0],
             monotonic=env.boot_clocks[1],
-            command=_bootstrap_command(fn),
+            command=_family(fn).command(fn),
         )
         r, w = os.pipe()
         env.attach_log(r)
@@ -550,7 +550,6 @@ class Manager:
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
-            "PYTHONUNBUFFERED": "1",
             "_HANDLER": fn.handler,
             "AWS_REGION": fn.region,
             "AWS_DEFAULT_REGION": fn.region,
@@ -568,6 +567,7 @@ class Manager:
             "AWS_ENDPOINT_URL": self.function_edge_url,
             "LAMBDA_RUNTIME_DIR": "/var/runtime",
         }
+        values.update(_family(fn).environment(fn))
         values.update(fn.environment)
         return values
 
@@ -709,8 +709,8 @@ def runtime_paths() -> list[str]:
     return sorted(paths | {os.path.realpath(p) for p in paths})
 
 
-def _bootstrap_command(fn: FunctionConfig) -> list[str] | None:
-    """A bootstrap to exec instead of faaslab's own runtime (FAASLAB_BOOTSTRAP=awslambdaric)."""
-    if fn.environment.get("FAASLAB_BOOTSTRAP") == "awslambdaric":
-        return [sys.executable, "-m", "awslambdaric", fn.handler]
-    return None
+def _family(fn: FunctionConfig) -> runtimes.Family:
+    family = runtimes.family_of(fn.runtime)
+    if family is None:  # the template loader refuses these; a bug if one gets here
+        raise ServiceError(f"runtime {fn.runtime} has no launcher")
+    return family
