@@ -696,10 +696,11 @@ class _Context:
             raise self.error(place("Runtime"), f"missing (required){hint}")
         if runtime not in runtimes.supported():
             if isinstance(runtime, str) and runtime.startswith("python"):
-                supported = ", ".join(runtimes.supported())
+                supported = ", ".join(n for n in runtimes.supported() if n.startswith("python"))
                 msg = f"Runtime {runtime} is not supported (use {supported})"
             else:
-                msg = f"Runtime {runtime} is not supported yet (faaslab runs python3.x functions)"
+                supported = ", ".join(runtimes.supported())
+                msg = f"Runtime {runtime} is not supported yet (faaslab runs {supported})"
             raise self.error(place("Runtime"), msg)
         ephemeral = get("EphemeralStorage") or {}
         if not isinstance(ephemeral, dict):

@@ -285,6 +285,9 @@ class Manager:
                 for env in list(old.envs.values()):
                     self._stop_env(env, EnvEvent.STOP)
             self.pools[fn.name] = FunctionPool(fn)
+            for warning in _family(fn).prepare(fn):
+                if warning not in self.warnings:
+                    self.warnings.append(warning)
 
     def pool(self, name_or_arn: str) -> FunctionPool:
         name = name_or_arn

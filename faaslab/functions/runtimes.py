@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass
 from typing import Protocol
 
+from faaslab.functions import jvm
 from faaslab.functions.model import FunctionConfig
 
 
@@ -31,6 +32,11 @@ class Family(Protocol):
         """Variables this runtime adds to Lambda's common ones (the function's own win)."""
         ...
 
+    def prepare(self, fn: FunctionConfig) -> list[str]:
+        """Once per deployed function, before its first environment (may block: builds);
+        returns warnings to show at `up`."""
+        ...
+
 
 @dataclass(frozen=True)
 class Python:
@@ -47,8 +53,28 @@ class Python:
     def environment(self, fn: FunctionConfig) -> dict[str, str]:
         return {"PYTHONUNBUFFERED": "1"}
 
+    def prepare(self, fn: FunctionConfig) -> list[str]:
+        return []
 
-FAMILIES: tuple[Family, ...] = (Python(),)
+
+@dataclass(frozen=True)
+class Java:
+    """java8.al2, java11, java17, java21: faaslab's Java runtime (functions/jvm.py) on the
+    machine's JDK of that version, or the nearest one with a warning at `up`."""
+
+    names: tuple[str, ...] = tuple(jvm.RUNTIME_MAJOR)
+
+    def command(self, fn: FunctionConfig) -> list[str] | None:
+        return jvm.command(fn.runtime, fn.handler, fn.memory_mb)
+
+    def environment(self, fn: FunctionConfig) -> dict[str, str]:
+        return {}
+
+    def prepare(self, fn: FunctionConfig) -> list[str]:
+        return jvm.prepare(fn.runtime)
+
+
+FAMILIES: tuple[Family, ...] = (Python(), Java())
 
 
 def family_of(runtime: str) -> Family | None:

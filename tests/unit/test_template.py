@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from faaslab.functions import runtimes
 from faaslab.functions.model import ApiRoute, EventKind
 from faaslab.template import (
     EMULATED_TYPES,
@@ -702,13 +703,20 @@ def test_handler_is_required(tmp_path: Path) -> None:
     assert error_of(path) == f"{path}: Resources.HelloFn.Properties.Handler: missing (required)"
 
 
-@pytest.mark.parametrize("runtime", ["nodejs18.x", "java21", "provided.al2023"])
-def test_non_python_runtime(tmp_path: Path, runtime: str) -> None:
+@pytest.mark.parametrize("runtime", ["nodejs18.x", "java25", "provided.al2023"])
+def test_unsupported_runtime(tmp_path: Path, runtime: str) -> None:
     path = write(tmp_path, one_function(f"Handler: app.handler\nRuntime: {runtime}\n"))
     assert error_of(path) == (
-        f"{path}: Resources.HelloFn.Properties.Runtime: "
-        f"Runtime {runtime} is not supported yet (faaslab runs python3.x functions)"
+        f"{path}: Resources.HelloFn.Properties.Runtime: Runtime {runtime} is not supported "
+        f"yet (faaslab runs {', '.join(runtimes.supported())})"
     )
+
+
+@pytest.mark.parametrize("runtime", ["java8.al2", "java11", "java17", "java21"])
+def test_java_runtimes(tmp_path: Path, runtime: str) -> None:
+    path = write(tmp_path, one_function(f"Handler: example.Hello::handle\nRuntime: {runtime}\n"))
+    fn = load_template(path).functions["HelloFn"]
+    assert (fn.runtime, fn.handler) == (runtime, "example.Hello::handle")
 
 
 def test_old_python_runtime(tmp_path: Path) -> None:
