@@ -29,7 +29,7 @@ from faaslab.databases.spec import (
     parse_ingress_rule,
     security_group_id,
 )
-from faaslab.functions import model, runtimes
+from faaslab.functions import model, package, runtimes
 from faaslab.functions.model import (
     DEFAULT_ACCOUNT,
     DEFAULT_REGION,
@@ -809,8 +809,13 @@ class _Context:
         code = (self.base_dir / uri).resolve()
         if not code.exists():
             raise self.error(where, f"{uri}: no such directory ({code})")
+        if package.is_archive(code):  # a jar or zip: Lambda runs its extracted files
+            try:
+                return package.unpack(code)
+            except (package.PackageError, OSError) as e:
+                raise self.error(where, str(e)) from None
         if not code.is_dir():
-            raise self.error(where, f"{uri}: not a directory ({code})")
+            raise self.error(where, f"{uri}: not a directory, .zip or .jar ({code})")
         return code
 
     def environment(self, props: dict[str, Any], place: Callable[..., str]) -> dict[str, str]:

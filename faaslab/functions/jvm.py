@@ -115,7 +115,9 @@ def choose_jdk(runtime: str, jdks: tuple[Jdk, ...]) -> tuple[Jdk, str | None]:
             return jdk, None
     newer = [j for j in jdks if j.major > wanted]
     jdk = newer[0] if newer else jdks[-1]
-    note = f"{runtime} functions run on JDK {jdk.major} here ({jdk.home}; no JDK {wanted} installed)"
+    note = (
+        f"{runtime} functions run on JDK {jdk.major} here ({jdk.home}; no JDK {wanted} installed)"
+    )
     if jdk.major < wanted:
         note += f": classes compiled for Java {wanted} fail to load"
     return jdk, note
