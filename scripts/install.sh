@@ -12,15 +12,29 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 # (mkfs.ext4, debugfs); curl, which the tests run as another user. faaslab starts its own
 # engine processes on ports it picks; the packages' own system services (if apt starts
 # them) are left alone.
-# Each program faaslab runs, and the package that provides it.
-have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || compgen -G "/usr/lib/postgresql/*/bin/$1" >/dev/null; }
+# Java functions: a JDK (javac builds faaslab's Java runtime and the tutorial's Java
+# functions), Debian's Jackson (events and results as JSON) and the tutorial's JDBC drivers
+# (sqlite-jdbc with its JNI library, MariaDB Connector/J): Maven Central is not needed.
+# Each program or file faaslab uses, and the package that provides it.
+have() {
+  case "$1" in
+    /*) compgen -G "$1" >/dev/null ;;
+    *) command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || compgen -G "/usr/lib/postgresql/*/bin/$1" >/dev/null ;;
+  esac
+}
 missing=()
 for pair in sqlite3:sqlite3 mariadbd:mariadb-server mariadb:mariadb-client \
             initdb:postgresql psql:postgresql-client mkfs.ext4:e2fsprogs debugfs:e2fsprogs \
-            curl:curl; do
+            curl:curl javac:default-jdk-headless \
+            /usr/share/java/jackson-databind.jar:libjackson2-databind-java \
+            /usr/share/java/sqlite-jdbc.jar:libxerial-sqlite-jdbc-java \
+            /usr/lib/*/jni/libsqlitejdbc.so:libxerial-sqlite-jdbc-jni \
+            /usr/share/java/mariadb-java-client.jar:libmariadb-java; do
   have "${pair%%:*}" || missing+=("${pair##*:}")
 done
-PACKAGES=(sqlite3 mariadb-server mariadb-client postgresql postgresql-client e2fsprogs curl)
+PACKAGES=(sqlite3 mariadb-server mariadb-client postgresql postgresql-client e2fsprogs curl
+          default-jdk-headless libjackson2-databind-java libxerial-sqlite-jdbc-java
+          libmariadb-java)
 if ((${#missing[@]})); then
   say "installing OS packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -49,5 +63,7 @@ if ! { .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade 
   echo "install failed (see above, or $log)" >&2
   exit 1
 fi
+say "building faaslab's Java runtime (javac, cached by source hash)"
+.venv/bin/python -m faaslab.functions.jvm
 touch .venv/.installed
 say "ready: .venv/bin/faaslab --help"

@@ -25,6 +25,8 @@ FUNCTIONS = {
     "hello": ("classes", "example.Hello", ""),
     "helloJar": ("jar", "example.Hello::handleRequest", ""),
     "pojo": ("classes", "example.PojoHandler", ""),
+    "pojoMethod": ("classes", "example.PojoHandler::handleRequest", ""),
+    "pojoChild": ("classes", "example.PojoChild::handleRequest", ""),
     "stream": ("classes", "example.StreamHandler", ""),
     "shout": ("classes", "example.Methods::shout", ""),
     "sum": ("classes", "example.Methods::sum", ""),
@@ -146,8 +148,10 @@ def test_parallel_calls_get_their_own_environments(fl: Faaslab) -> None:
     assert len(fl.environments("pause")) == 3
 
 
-def test_pojo_in_and_out(lam: Any) -> None:
-    out = ok(lam, "pojo", {"name": "Bo", "age": 41, "city": "Tacoma", "unknown": True})
+@pytest.mark.parametrize("name", ["pojo", "pojoMethod", "pojoChild"])
+def test_pojo_in_and_out(lam: Any, name: str) -> None:
+    # (naming the method: the declared one, not the compiler's handleRequest(Object, ...))
+    out = ok(lam, name, {"name": "Bo", "age": 41, "city": "Tacoma", "unknown": True})
     assert out == {"message": "Hello Bo from Tacoma", "nextAge": 42}  # null left out
 
 

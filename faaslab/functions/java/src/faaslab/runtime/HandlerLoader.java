@@ -121,8 +121,13 @@ final class HandlerLoader {
                 named.add(m);
             }
         }
-        // Longer signatures first, and among equals the one ending with a Context (Lambda's order).
+        // Declared methods before the compiler's bridges (a RequestHandler<Request, ...>
+        // also has handleRequest(Object, Context)), then longer signatures first, and among
+        // equals the one ending with a Context (Lambda's order).
         named.sort((a, b) -> {
+            if (a.isBridge() != b.isBridge()) {
+                return a.isBridge() ? 1 : -1;
+            }
             int byCount = Integer.compare(b.getParameterCount(), a.getParameterCount());
             if (byCount != 0) {
                 return byCount;
