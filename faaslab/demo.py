@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -86,9 +87,38 @@ def heading(text: str) -> None:
     click.secho(f"== {text} ", bold=True)
 
 
-def question(n: int, text: str, answer: str) -> None:
-    click.secho(f"Q{n}. {text}", fg="cyan", bold=True)
+def question(n: int, text: str, answer: str, lang: str = "") -> None:
+    """A question and its answer; `lang`: the same question answered by another language's
+    functions (its text is not repeated)."""
+    click.secho(f"Q{n} in {lang}." if lang else f"Q{n}. {text}", fg="cyan", bold=True)
     click.echo(f"    -> {answer}")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """The tutorial's functions in one language: the Python ports, or the Java originals."""
+
+    lang: str  # "" for the Python ports (the questions' first answers)
+    sqlite: str
+    memory: str
+    mysql: str
+    statics: str  # what keeps a counter across calls
+
+
+PYTHON = Variant(
+    "",
+    "helloSqlite",
+    "helloSqliteMemory",
+    "helloMySQL",
+    "module globals live as long as the container",
+)
+JAVA = Variant(
+    "Java",
+    "helloSqliteJava",
+    "helloSqliteMemoryJava",
+    "helloMySQLJava",
+    "a static field lives as long as the container's JVM",
+)
 
 
 def run(
@@ -153,7 +183,7 @@ def run_demo(port: int | None = None) -> int:
             "faaslab demo: TCSS 562 tutorial 6, Lambda III: Serverless Databases", bold=True
         )
         click.echo(f"(a fresh local cloud; scratch files in {work})")
-        part1(work, env)
+        db_size = part1(work, env)
         template = EXAMPLE / "template.yaml"
         with LocalCloud(template, work / "state", port or 0, DEMO_TIME_SCALE) as cloud:
             env["FAASLAB_ENDPOINT"] = cloud.url
@@ -165,6 +195,7 @@ def run_demo(port: int | None = None) -> int:
             for w in cloud.cp.manager.warnings if cloud.cp.manager else []:
                 click.secho(f"warning: {w}", fg="yellow")
             part2(cloud, env)
+            part2(cloud, env, JAVA, db_size)
             part3(cloud, env)
             engine_pids = aurora_parts(cloud, env)
         alive = [pid for pid in engine_pids if _alive(pid)]
@@ -181,7 +212,7 @@ def run_demo(port: int | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def part1(work: Path, env: dict[str, str]) -> None:
+def part1(work: Path, env: dict[str, str]) -> int:
     heading("Part 1: the sqlite3 command line")
     if shutil.which("sqlite3") is None:
         raise click.ClickException(
@@ -199,17 +230,23 @@ def part1(work: Path, env: dict[str, str]) -> None:
         f"{size} bytes (it was {sizes[0] if sizes else 4096} bytes empty): sqlite3 grows the file "
         "by whole pages, here one for the schema and one for the table.",
     )
+    return size
 
 
-def part2(cloud: LocalCloud, env: dict[str, str]) -> None:
-    heading("Part 2: helloSqlite, a SQLite file in /tmp of a warm container")
+def part2(cloud: LocalCloud, env: dict[str, str], v: Variant = PYTHON, db_size: int = 0) -> None:
+    """Questions 2-6 on the Python ports, or (v=JAVA) on the tutorial's own Java code."""
+    if v.lang:
+        heading(f"Part 2 in Java: {v.sqlite}, the tutorial's HelloSqlite.java (java17)")
+        question(1, "", f"the same {db_size} bytes: part 1 uses the sqlite3 CLI only", v.lang)
+    else:
+        heading("Part 2: helloSqlite, a SQLite file in /tmp of a warm container")
     calls: list[dict[str, Any]] = []
     for name in ("Fred Smith", "Susan Smith", "Bill Gates"):
-        out = run(["bash", str(EXAMPLE / "callservice.sh"), "helloSqlite", name], env)
+        out = run(["bash", str(EXAMPLE / "callservice.sh"), v.sqlite, name], env)
         r = results_in(out)[-1]
         calls.append(r)
         click.echo(f"    {_timing(out)} {brief(r)}")
-    reports = [line for line in cloud.logs("helloSqlite") if line.startswith("REPORT")]
+    reports = [line for line in cloud.logs(v.sqlite) if line.startswith("REPORT")]
     durations = [
         m.group(1) for line in reports if (m := re.search(r"\tDuration: ([\d.]+) ms", line))
     ]
@@ -228,7 +265,7 @@ def part2(cloud: LocalCloud, env: dict[str, str]) -> None:
     )
 
     heading("calltwice.sh: two clients at the same time")
-    out = run(["bash", str(EXAMPLE / "calltwice.sh")], env)
+    out = run(["bash", str(EXAMPLE / "calltwice.sh"), v.sqlite], env)
     twice = results_in(out)
     for r in twice:
         click.echo(f"    {brief(r)}")
@@ -239,7 +276,7 @@ def part2(cloud: LocalCloud, env: dict[str, str]) -> None:
         )
         for attempt in range(5):  # (a loaded machine can still serve them one by one)
             together = simultaneous(
-                cloud.url, "helloSqlite", [f"Client {2 * attempt + 3}", f"Client {2 * attempt + 4}"]
+                cloud.url, v.sqlite, [f"Client {2 * attempt + 3}", f"Client {2 * attempt + 4}"]
             )
             for r in together:
                 click.echo(f"    {brief(r)}")
@@ -249,11 +286,14 @@ def part2(cloud: LocalCloud, env: dict[str, str]) -> None:
     new = [r for r in twice if r["newcontainer"] == 1]
     old = [r for r in twice if r["newcontainer"] == 0]
     question(
-        2, "When a second client calls at the same time, how is its data different?", _q2(new, old)
+        2,
+        "When a second client calls at the same time, how is its data different?",
+        _q2(new, old),
+        v.lang,
     )
 
-    heading("helloSqliteMemory: the in-memory database")
-    mem = [_invoke_cli(env, "helloSqliteMemory", n) for n in ("Ann", "Bob", "Cid")]
+    heading(f"{v.memory}: the in-memory database")
+    mem = [_invoke_cli(env, v.memory, n) for n in ("Ann", "Bob", "Cid")]
     for r in mem:
         click.echo(f"    {brief(r)}")
     same_mem = len({r["uuid"] for r in mem}) == 1
@@ -263,6 +303,7 @@ def part2(cloud: LocalCloud, env: dict[str, str]) -> None:
         "With an in-memory DB, does data persist between calls in the same container?",
         f"{'YES' if persisted else 'NO'}: {len(mem)} calls, same container: {same_mem}, "
         f"names per call {[len(r['names']) for r in mem]} (the DB is opened per call).",
+        v.lang,
     )
 
     uses = [r["uses"] for r in mem]
@@ -270,7 +311,8 @@ def part2(cloud: LocalCloud, env: dict[str, str]) -> None:
         4,
         "Does the static counter persist across calls in the same container?",
         f"{'YES' if uses == sorted(uses) and uses[-1] > uses[0] else 'NO'}: uses went {uses} "
-        "in one container (module globals live as long as the container).",
+        f"in one container ({v.statics}).",
+        v.lang,
     )
     by_container: dict[str, list[int]] = {}
     for r in calls + twice:
@@ -279,9 +321,10 @@ def part2(cloud: LocalCloud, env: dict[str, str]) -> None:
         5,
         "How does the counter differ across containers?",
         "each container counts only its own calls: "
-        + ", ".join(f"{k}: {v}" for k, v in by_container.items()),
+        + ", ".join(f"{k}: {n}" for k, n in by_container.items()),
+        v.lang,
     )
-    creates = [line for line in cloud.logs("helloSqlite") if "create table" in line]
+    creates = [line for line in cloud.logs(v.sqlite) if "create table" in line]
     containers = len({r["uuid"] for r in calls + twice})
     question(
         6,
@@ -289,6 +332,7 @@ def part2(cloud: LocalCloud, env: dict[str, str]) -> None:
         "check sqlite_master and create 'mytable' when missing: every new container starts "
         f"with an empty /tmp. The log shows the create {len(creates)} time(s) for {containers} "
         "container(s), once per new container.",
+        v.lang,
     )
 
 
@@ -410,6 +454,7 @@ def aurora_parts(cloud: LocalCloud, env: dict[str, str]) -> set[int]:
     part4(cluster, env)
     part5(cloud, cluster, env)
     part6(cloud, cluster, env)
+    part6(cloud, cluster, env, JAVA)
     data_api_part(cloud, cluster, env)
     cluster_records(cluster, env)
     return cluster.engine_pids
@@ -478,16 +523,25 @@ def part5(cloud: LocalCloud, cluster: ClusterView, env: dict[str, str]) -> None:
     )
 
 
-def part6(cloud: LocalCloud, cluster: ClusterView, env: dict[str, str]) -> None:
-    heading("Part 6: helloMySQL, a Lambda function on the cluster")
+def part6(
+    cloud: LocalCloud, cluster: ClusterView, env: dict[str, str], v: Variant = PYTHON
+) -> None:
+    """helloMySQL's calls, the auto-pause, and Q7 (v=JAVA: the tutorial's HelloMySQL.java)."""
     assert cloud.cp.template is not None
-    fn = cloud.cp.template.functions["helloMySQL"]
+    fn = cloud.cp.template.functions[v.mysql]
     e = fn.environment
-    click.echo(
-        f"  db.properties, from the template's environment: url jdbc:mysql://{e['DB_HOST']}:"
-        f"{e['DB_PORT']}/{e['DB_NAME']}, username {e['DB_USER']}; Timeout {fn.timeout_s:g} s, "
-        f"{fn.memory_mb} MB"
-    )
+    url = f"jdbc:mysql://{e['DB_HOST']}:{e['DB_PORT']}/{e['DB_NAME']}"
+    if v.lang:
+        heading(f"Part 6 in Java: {v.mysql}, the tutorial's HelloMySQL.java (java17)")
+        props = (EXAMPLE / "java" / "db.properties").read_text()
+        line = next(x for x in props.splitlines() if x.startswith("url="))
+        click.echo(f"  its db.properties: {line}, which it fills in from the template: {url}")
+    else:
+        heading("Part 6: helloMySQL, a Lambda function on the cluster")
+        click.echo(
+            f"  db.properties, from the template's environment: url {url}, username "
+            f"{e['DB_USER']}; Timeout {fn.timeout_s:g} s, {fn.memory_mb} MB"
+        )
     if fn.vpc is not None:
         click.echo(
             f"  in the cluster's VPC (VpcConfig: subnets {', '.join(fn.vpc.subnet_ids)}, group "
@@ -496,14 +550,14 @@ def part6(cloud: LocalCloud, cluster: ClusterView, env: dict[str, str]) -> None:
         )
     callservice = str(EXAMPLE / "callservice.sh")
     warm: list[float] = []
-    for name in MYSQL_NAMES:
-        out = run(["bash", callservice, "helloMySQL", name], env)
+    for name in MYSQL_NAMES if not v.lang else ("Java Smith", "Java O'Brien"):
+        out = run(["bash", callservice, v.mysql, name], env)
         before = _mysql_result(out)
         warm.append(_seconds(out) or 0.0)
         click.echo(f"    {_timing(out)} {_brief_mysql(before)}")
     click.echo(
-        "  each call appended its name to TEST.mytable, after the bastion's 'fred'; the first "
-        "call was also the function's own cold start."
+        "  each call appended its name to TEST.mytable (after the bastion's 'fred' and any "
+        "earlier calls'); the first call was also the function's own cold start."
     )
 
     c = cluster.describe()
@@ -514,7 +568,7 @@ def part6(cloud: LocalCloud, cluster: ClusterView, env: dict[str, str]) -> None:
     waited = cluster.wait_for("paused", timeout=60 + c["SecondsUntilAutoPause"] / DEMO_TIME_SCALE)
     click.echo(f"  status: {cluster.describe()['Status']} after {waited:.1f} s")
 
-    out = run(["bash", callservice, "helloMySQL", "After Pause"], env)
+    out = run(["bash", callservice, v.mysql, f"After Pause{' ' + v.lang if v.lang else ''}"], env)
     r = _mysql_result(out)
     cold = _seconds(out) or 0.0
     click.echo(_indent("\n".join(out.splitlines()[:4])))
@@ -522,7 +576,7 @@ def part6(cloud: LocalCloud, cluster: ClusterView, env: dict[str, str]) -> None:
     # The function logs how long pymysql.connect took: the last call's wait was the resume.
     connects = [
         float(m.group(1))
-        for line in cloud.logs("helloMySQL")
+        for line in cloud.logs(v.mysql)
         if (m := re.search(r"connected to \S+ in ([\d.]+) ms", line))
     ]
     warm_ms = connects[:-1] or connects
@@ -536,13 +590,14 @@ def part6(cloud: LocalCloud, cluster: ClusterView, env: dict[str, str]) -> None:
         "up. Capture that call's callservice.sh output from your terminal as the answer for #7.",
         f"the call after the pause took {cold:.2f} s (aws CLI `real` above), against "
         f"{baseline:.2f} s for the warm calls before it. The cluster resumed in "
-        f"{resumes[-1]:.2f} s ({RESUMING} -> {RESUMED}): helloMySQL's container was "
+        f"{resumes[-1]:.2f} s ({RESUMING} -> {RESUMED}): {v.mysql}'s container was "
         f"{'new' if r['newcontainer'] else 'warm'} (newcontainer={r['newcontainer']}), and its "
         f"connect waited {connects[-1]:.1f} ms, held by the endpoint while MariaDB started "
         f"(warm connects: {min(warm_ms):.1f}-{max(warm_ms):.1f} ms; SAAF runtime "
         f"{r['runtime']} ms). AWS's Aurora Serverless v1 takes ~25-30 s to resume; here a local "
         f"MariaDB restarts on its own data dir. The data survived the pause: {len(kept)} of "
         f"{len(before['names'])} names kept, plus the new one.",
+        v.lang,
     )
 
 
@@ -611,7 +666,7 @@ def cluster_records(cluster: ClusterView, env: dict[str, str]) -> None:
 
 def _mysql_result(out: str) -> dict[str, Any]:
     results = results_in(out)
-    if not results or "names" not in results[-1]:
+    if not results or "names" not in results[-1] or results[-1].get("error"):
         raise click.ClickException(f"helloMySQL did not answer with names:\n{out}")
     return results[-1]
 
