@@ -126,10 +126,11 @@ def choose_jdk(runtime: str, jdks: tuple[Jdk, ...]) -> tuple[Jdk, str | None]:
 def jvm_options(runtime: str, memory_mb: int) -> list[str]:
     """The JVM flags Lambda's Java runtimes start with, for a function of `memory_mb`."""
     kb = memory_mb * 1024
+    metaspace, code_cache = kb * 10 // 100, kb * 5 // 100
     options = [
-        f"-XX:MaxHeapSize={kb * 85 // 100}k",
-        f"-XX:MaxMetaspaceSize={kb * 10 // 100}k",
-        f"-XX:ReservedCodeCacheSize={kb * 5 // 100}k",
+        f"-XX:MaxHeapSize={kb - metaspace - code_cache}k",  # the rest: ~85%
+        f"-XX:MaxMetaspaceSize={metaspace}k",
+        f"-XX:ReservedCodeCacheSize={code_cache}k",
         "-XX:+UseSerialGC",
         "-Xshare:auto",
     ]

@@ -163,6 +163,51 @@ def test_hello_mysql_http_route(tutorial: Faaslab, mytable: int) -> None:
     assert out["value"] == "Hello Curl" and out["names"][-1] == "Curl"
 
 
+def test_hello_sqlite_in_java(tutorial: Faaslab) -> None:
+    """The tutorial's own HelloSqlite.java (java17, built by `make java`)."""
+    lam = tutorial.client()
+    _, first = invoke(lam, "helloSqliteJava", {"name": "Fred Smith"})
+    _, second = invoke(lam, "helloSqliteJava", {"name": "x'); DROP TABLE mytable; --"})
+    assert first["newcontainer"] == 1 and second["newcontainer"] == 0, first
+    assert second["uuid"] == first["uuid"]
+    assert second["names"] == ["Fred Smith", "x'); DROP TABLE mytable; --"]
+    assert second["uses"] == first["uses"] + 1
+    # SAAF 0.7's names and units (CPU times in ms), from the Java Inspector
+    assert (second["version"], second["lang"], second["platform"]) == (0.7, "java", "AWS Lambda")
+    assert second["invocations"] == 2 and second["functionMemory"] == "512"
+    for key in (
+        "bootTime",
+        "cpuUser",
+        "cpuUserDelta",
+        "cpuKernelDelta",
+        "cpuCores",
+        "architecture",
+        "availableCPUs",
+        "userRuntime",
+        "runtime",
+        "pageFaultsDelta",
+    ):
+        assert key in second, key
+    assert second["cpuUser"] % 10 == 0  # ticks of 10 ms, in ms
+    logs = tutorial.get("/_faaslab/logs/helloSqliteJava")["records"]
+    assert sum("trying to create table 'mytable'" in str(r["m"]) for r in logs) == 1
+    outs = [invoke(lam, "helloSqliteMemoryJava", {"name": n})[1] for n in ("Ann", "Bob")]
+    assert [o["names"] for o in outs] == [["Ann"], ["Bob"]]
+    assert [o["uses"] for o in outs] == [1, 2]
+
+
+def test_hello_mysql_in_java(tutorial: Faaslab, mytable: int) -> None:
+    """HelloMySQL.java: its db.properties reaches the cluster through the template's
+    variables; MariaDB Connector/J takes the tutorial's jdbc:mysql: URL."""
+    lam = tutorial.client()
+    outs = [invoke(lam, "helloMySQLJava", {"name": n})[1] for n in ("Java 1", "Java 2")]
+    assert "error" not in outs[1], outs[1]
+    assert outs[1]["names"][0] == "fred" and outs[1]["names"][-2:] == ["Java 1", "Java 2"]
+    assert outs[1]["value"] == "Hello Java 2"
+    logs = tutorial.get("/_faaslab/logs/helloMySQLJava")["records"]
+    assert any(f"connected to 127.0.0.1:{mytable} in " in str(r["m"]) for r in logs)
+
+
 def test_demo_answers_every_question() -> None:
     cp = subprocess.run(
         [sys.executable, "-m", "faaslab.cli", "demo"],
@@ -175,6 +220,11 @@ def test_demo_answers_every_question() -> None:
     out = cp.stdout
     for q in range(1, 8):
         assert re.search(rf"^Q{q}\. ", out, re.M), f"Q{q} missing"
+        assert re.search(rf"^Q{q} in Java\.$", out, re.M), f"Q{q} in Java missing"
+    assert re.search(r"Q2 in Java\.\n\s+-> the new container \w+ \(newcontainer=1\)", out)
+    assert re.search(r"Q3 in Java\.\n\s+-> NO:", out)
+    assert re.search(r"Q4 in Java\.\n\s+-> YES: uses went \[1, 2, 3\]", out)
+    assert re.search(r"Q7 in Java\.\n\s+-> the call after the pause took [\d.]+ s", out)
     assert re.search(r"-> 8192 bytes \(it was 4096 bytes empty\)", out)
     assert re.search(r"Q2\..*\n\s+-> the new container \w+ \(newcontainer=1\)", out)
     assert re.search(r"Q3\..*\n\s+-> NO:", out)
