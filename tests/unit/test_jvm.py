@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from faaslab.functions.jvm import Jdk, JavaUnavailable, _major, choose_jdk, jvm_options
+from faaslab.functions.jvm import JavaUnavailable, Jdk, _major, choose_jdk, jvm_options
 
 JDK17 = Jdk(Path("/usr/lib/jvm/java-17"), 17)
 JDK25 = Jdk(Path("/usr/lib/jvm/jdk-25"), 25)
