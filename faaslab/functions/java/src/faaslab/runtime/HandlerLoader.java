@@ -16,7 +16,10 @@ import java.lang.reflect.Type;
 import java.lang.reflect.TypeVariable;
 import java.lang.reflect.WildcardType;
 import java.nio.charset.StandardCharsets;
+import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -70,10 +73,13 @@ final class HandlerLoader {
                 }
                 return Handler.failing(f);
             }
-            return (inv, ctx) -> {
-                ByteArrayOutputStream out = new ByteArrayOutputStream();
-                instance.handleRequest(new ByteArrayInputStream(inv.payload), out, ctx);
-                return out.toByteArray();
+            return new Handler() {
+                @Override
+                public byte[] call(Invocation inv, LambdaContext ctx) throws IOException {
+                    ByteArrayOutputStream out = new ByteArrayOutputStream();
+                    instance.handleRequest(new ByteArrayInputStream(inv.payload), out, ctx);
+                    return out.toByteArray();
+                }
             };
         }
         if (RequestHandler.class.isAssignableFrom(clazz)) {
@@ -92,15 +98,18 @@ final class HandlerLoader {
             final Type in = types[0];
             final Type out = isVoid(types[1]) ? null : types[1];
             prepare(in, out);
-            return (inv, ctx) -> {
-                Object input = readInput(inv.payload, in);
-                Object output;
-                try {
-                    output = instance.handleRequest(input, ctx);
-                } catch (Throwable t) {
-                    throw UserFault.filter(t);
+            return new Handler() {
+                @Override
+                public byte[] call(Invocation inv, LambdaContext ctx) throws Throwable {
+                    Object input = readInput(inv.payload, in);
+                    Object output;
+                    try {
+                        output = instance.handleRequest(input, ctx);
+                    } catch (Throwable t) {
+                        throw UserFault.filter(t);
+                    }
+                    return writeOutput(output, out);
                 }
-                return writeOutput(output, out);
             };
         }
         return Handler.failing(UserFault.of(
@@ -124,15 +133,18 @@ final class HandlerLoader {
         // Declared methods before the compiler's bridges (a RequestHandler<Request, ...>
         // also has handleRequest(Object, Context)), then longer signatures first, and among
         // equals the one ending with a Context (Lambda's order).
-        named.sort((a, b) -> {
-            if (a.isBridge() != b.isBridge()) {
-                return a.isBridge() ? 1 : -1;
+        Collections.sort(named, new Comparator<Method>() {
+            @Override
+            public int compare(Method a, Method b) {
+                if (a.isBridge() != b.isBridge()) {
+                    return a.isBridge() ? 1 : -1;
+                }
+                int byCount = Integer.compare(b.getParameterCount(), a.getParameterCount());
+                if (byCount != 0) {
+                    return byCount;
+                }
+                return Boolean.compare(endsWithContext(b), endsWithContext(a));
             }
-            int byCount = Integer.compare(b.getParameterCount(), a.getParameterCount());
-            if (byCount != 0) {
-                return byCount;
-            }
-            return Boolean.compare(endsWithContext(b), endsWithContext(a));
         });
         for (Method m : named) {
             Handler h = fromMethod(clazz, m);
@@ -192,32 +204,35 @@ final class HandlerLoader {
             prepare(in, out);
         }
         m.setAccessible(true);
-        return (inv, ctx) -> {
-            Object[] args = new Object[params.length];
-            ByteArrayOutputStream buf = null;
-            if (inIdx >= 0) {
-                args[inIdx] = new ByteArrayInputStream(inv.payload);
+        return new Handler() {
+            @Override
+            public byte[] call(Invocation inv, LambdaContext ctx) throws Throwable {
+                Object[] args = new Object[params.length];
+                ByteArrayOutputStream buf = null;
+                if (inIdx >= 0) {
+                    args[inIdx] = new ByteArrayInputStream(inv.payload);
+                }
+                if (outIdx >= 0) {
+                    buf = new ByteArrayOutputStream();
+                    args[outIdx] = buf;
+                }
+                if (pojoIdx >= 0) {
+                    args[pojoIdx] = readInput(inv.payload, in);
+                }
+                if (context) {
+                    args[params.length - 1] = ctx;
+                }
+                Object result;
+                try {
+                    result = m.invoke(instance, args);
+                } catch (InvocationTargetException e) {
+                    throw UserFault.filter(e.getCause() == null ? e : e.getCause());
+                }
+                if (buf != null) {
+                    return buf.toByteArray();
+                }
+                return streaming && out == null ? new byte[0] : writeOutput(result, out);
             }
-            if (outIdx >= 0) {
-                buf = new ByteArrayOutputStream();
-                args[outIdx] = buf;
-            }
-            if (pojoIdx >= 0) {
-                args[pojoIdx] = readInput(inv.payload, in);
-            }
-            if (context) {
-                args[params.length - 1] = ctx;
-            }
-            Object result;
-            try {
-                result = m.invoke(instance, args);
-            } catch (InvocationTargetException e) {
-                throw UserFault.filter(e.getCause() == null ? e : e.getCause());
-            }
-            if (buf != null) {
-                return buf.toByteArray();
-            }
-            return streaming && out == null ? new byte[0] : writeOutput(result, out);
         };
     }
 

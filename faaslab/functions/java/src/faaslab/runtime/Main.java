@@ -1,6 +1,7 @@
 package faaslab.runtime;
 
 import java.io.File;
+import java.io.FilenameFilter;
 import java.io.IOError;
 import java.io.IOException;
 import java.net.URL;
@@ -19,7 +20,11 @@ public final class Main {
 
     private Main() {}
 
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] args) throws Throwable {
+        if (args.length == 1 && "--train".equals(args[0])) {  // (jvm.py's CDS archive)
+            Train.run();
+            return;
+        }
         String handlerName = args.length > 0 ? args[0] : System.getenv("_HANDLER");
         String api = System.getenv("AWS_LAMBDA_RUNTIME_API");
         if (handlerName == null || api == null) {
@@ -104,7 +109,12 @@ public final class Main {
     }
 
     private static void jars(File dir, List<URL> urls) throws IOException {
-        String[] names = dir.isDirectory() ? dir.list((d, n) -> n.length() > 4 && n.endsWith(".jar")) : null;
+        String[] names = dir.isDirectory() ? dir.list(new FilenameFilter() {
+            @Override
+            public boolean accept(File d, String n) {
+                return n.length() > 4 && n.endsWith(".jar");
+            }
+        }) : null;
         if (names == null) {
             return;
         }
