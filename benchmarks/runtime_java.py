@@ -1,10 +1,11 @@
 """Java functions: cold start and warm invoke, against this machine's bare JVM start.
 
-    .venv/bin/python benchmarks/runtime_java.py [--requests 2000] [--cold 15] [--bare 15]
+    .venv/bin/python benchmarks/runtime_java.py [--requests 2000] [--cold 15]
 
 Everything in one run (these machines are noisy; only same-run ratios travel):
   bare      `java -cp DIR bench.Hello` (prints hello, exits): the least a JVM start costs
-            here, with the JDK's defaults and with the flags Lambda's java17 uses
+            here, with the JDK's defaults and with the flags Lambda's java17 uses, run
+            between the cold samples
   cold      `faaslab up` with --keep-alive 0.05, so every sample starts an environment: the
             client's round trip and the REPORT line's Init Duration, for a stream handler
             (no JSON library) and a Map handler (Jackson loaded during init)
@@ -119,7 +120,6 @@ def main() -> None:
     )
     ap.add_argument("--requests", type=int, default=2000, help="warm invokes per function")
     ap.add_argument("--cold", type=int, default=15, help="cold starts per Java function")
-    ap.add_argument("--bare", type=int, default=15, help="bare JVM starts per flag set")
     args = ap.parse_args()
     if shutil.which("javac") is None:
         raise SystemExit("needs a JDK (make install)")
@@ -129,13 +129,7 @@ def main() -> None:
         classes = compile_functions(work)
         template = write_template(work, classes)
         lambda_flags = jvm.jvm_options("java17", 1769)
-        bare_default = bare_starts(classes, args.bare, [])
-        bare_lambda = bare_starts(classes, args.bare, lambda_flags)
-        b50 = statistics.median(bare_lambda)
-        print(
-            f"bare `java -cp ... bench.Hello`: p50 {statistics.median(bare_default):.0f} ms "
-            f"(JDK defaults), {b50:.0f} ms (Lambda's java17 flags: the floor below)"
-        )
+        bare_starts(classes, 3, [])  # (the JDK's files in the page cache)
 
         # Warm: one environment each, interleaved blocks.
         proc, port = start_faaslab(work / "warm", template=template)
@@ -158,24 +152,36 @@ def main() -> None:
                 f"p99 {pct(w, 0.99):.0f} us: {w50 / py50:.2f}x python3.11's {py50:.0f} us"
             )
 
-        # Cold: every sample a new environment (keep-alive 50 ms, the sweep every 250 ms).
+        # Cold: every sample a new environment (keep-alive 50 ms, the sweep every 250 ms),
+        # each next to a bare start with the JDK's defaults and one with Lambda's flags,
+        # so the machine's drift hits floor and sample alike.
         proc, port = start_faaslab(work / "cold", "--keep-alive", "0.05", template=template)
+        bare_default: list[float] = []
+        bare_lambda: list[float] = []
+        cold: dict[str, list[float]] = {"javaEcho": [], "javaMap": []}
         try:
-            for name in ("javaEcho", "javaMap"):
-                rtts = []
-                for _ in range(args.cold):
+            for _ in range(args.cold):
+                for name in cold:
+                    bare_default += bare_starts(classes, 1, [])
+                    bare_lambda += bare_starts(classes, 1, lambda_flags)
                     time.sleep(0.4)
-                    rtts.append(invoke_times(port, name, 1)[0] / 1000)
-                inits = init_durations(port, name)
-                c50, i50 = statistics.median(rtts), statistics.median(inits)
-                print(
-                    f"cold {name:<8} round trip p50 {c50:.0f} ms (p90 {pct(rtts, 0.9):.0f}), "
-                    f"Init Duration p50 {i50:.0f} ms: {c50 / b50:.2f}x the bare JVM start, "
-                    f"init {i50 / b50:.2f}x"
-                )
+                    cold[name].append(invoke_times(port, name, 1)[0] / 1000)
+            inits = {name: init_durations(port, name) for name in cold}
         finally:
             proc.terminate()
             proc.wait(30)
+        b50 = statistics.median(bare_lambda)
+        print(
+            f"bare `java -cp ... bench.Hello`: p50 {statistics.median(bare_default):.0f} ms "
+            f"(JDK defaults), {b50:.0f} ms (Lambda's java17 flags: the floor below)"
+        )
+        for name, rtts in cold.items():
+            c50, i50 = statistics.median(rtts), statistics.median(inits[name])
+            print(
+                f"cold {name:<8} round trip p50 {c50:.0f} ms (p90 {pct(rtts, 0.9):.0f}), "
+                f"Init Duration p50 {i50:.0f} ms: {c50 / b50:.2f}x the bare JVM start, "
+                f"init {i50 / b50:.2f}x"
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
