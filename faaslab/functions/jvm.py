@@ -204,6 +204,9 @@ def ensure_built(announce: bool = True) -> RuntimeJars:
         except OSError:
             if not jars.runtime.is_file():
                 raise
+    for old in BUILD_ROOT.iterdir():  # builds of sources that are gone (and their archives)
+        if old.is_dir() and old != target and not old.name.startswith("."):
+            shutil.rmtree(old, ignore_errors=True)
     return jars
 
 
