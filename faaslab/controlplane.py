@@ -18,7 +18,9 @@ from collections.abc import Awaitable
 from pathlib import Path
 from urllib.parse import parse_qs, unquote
 
+from faaslab import sts
 from faaslab.auth import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY, AuthError, Verifier
+from faaslab.awsapi.dispatch import ServiceApi
 from faaslab.clock import Clock
 from faaslab.config import Config
 from faaslab.databases import api as db_api
@@ -85,6 +87,8 @@ class ControlPlane:
         self.port = config.port
         self.ready = False  # the edge answers 503 until every component has started
         self.verifier = Verifier({LOCAL_ACCESS_KEY_ID: LOCAL_SECRET_ACCESS_KEY})
+        # the control-plane APIs on the protocol layer (awsapi/), by SigV4 signing name
+        self.apis: dict[str, ServiceApi] = {"sts": sts.api(DEFAULT_ACCOUNT)}
 
     @property
     def url(self) -> str:
@@ -261,6 +265,9 @@ class ControlPlane:
         if path.startswith("/_faaslab/"):
             return self._internal(req)
         service = signed_service(req)  # (here, not first: Invoke's path needs none of it)
+        api = self.apis.get(service) if service is not None else None
+        if api is not None:
+            return self._signed(req, api.handle)
         if service is not None and service != API_GATEWAY:
             # an SDK call for an API faaslab lacks: its error, never a function's route
             return unknown_service(req, service)

@@ -37,7 +37,7 @@ def parse(model: ServiceModel, req: Request) -> tuple[str, OperationModel, dict[
     """(protocol, operation, parameters) of a request to `model`'s service. Raises ApiError
     in the protocol's words for an unknown operation or a malformed request."""
     protocol = models.protocol_of(model, req)
-    name = _operation_name(model, protocol, req)
+    name = operation_name(model, protocol, req)
     op = models.operation(model, name) if name else None
     if op is None:
         raise unknown_operation(model.service_name, name or f"{req.method} {req.path}", protocol)
@@ -56,7 +56,8 @@ def parse(model: ServiceModel, req: Request) -> tuple[str, OperationModel, dict[
         raise malformed(f"could not parse the request: {e}", protocol) from None
 
 
-def _operation_name(model: ServiceModel, protocol: str, req: Request) -> str | None:
+def operation_name(model: ServiceModel, protocol: str, req: Request) -> str | None:
+    """The operation a request names in `protocol`, if any (it may not be one the model has)."""
     if protocol == "json":
         prefix, _, name = req.headers.get("x-amz-target", "").rpartition(".")
         expected = model.metadata.get("targetPrefix")
@@ -64,7 +65,7 @@ def _operation_name(model: ServiceModel, protocol: str, req: Request) -> str | N
     if protocol == "smithy-rpc-v2-cbor":
         m = re.fullmatch(r"/service/([^/]+)/operation/([^/]+)", req.path)
         return unquote(m.group(2)) if m else None
-    if protocol == "query":
+    if protocol in ("query", "ec2"):
         return _query_form(req).get("Action")
     return models.rest_operation(model, req.method, req.path, req.query)
 

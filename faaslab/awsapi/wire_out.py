@@ -55,9 +55,13 @@ def error(model: ServiceModel | None, protocol: str, err: ApiError, rid: str) ->
         body = {"__type": err.code, "message": err.message}
         return Response(err.status, _cbor(body), _cbor_headers(rid))
     kind = "Sender" if err.sender else "Receiver"
+    error = f"<Code>{escape(err.code)}</Code><Message>{escape(err.message)}</Message>"
+    if protocol == "ec2":
+        xml = f"<Response><Errors><Error>{error}</Error></Errors><RequestID>{rid}</RequestID>"
+        xml += "</Response>"
+        return Response(err.status, _xml_doc(xml), {"Content-Type": "text/xml"})
     xml = (
-        f"<ErrorResponse><Error><Type>{kind}</Type><Code>{escape(err.code)}</Code>"
-        f"<Message>{escape(err.message)}</Message></Error>"
+        f"<ErrorResponse><Error><Type>{kind}</Type>{error}</Error>"
         f"<RequestId>{rid}</RequestId></ErrorResponse>"
     )
     headers = {"Content-Type": "text/xml", "x-amzn-RequestId": rid}

@@ -62,6 +62,7 @@ def cli(fl: Faaslab, *args: str) -> subprocess.CompletedProcess[str]:
 def test_signed_calls_for_missing_services_get_their_error_and_run_no_function(
     fl: Faaslab,
 ) -> None:
+    # (STS is served: awsapi/, test_control_apis.py)
     # the aws CLI (its default retry mode): one attempt, the error printed plainly
     for args, code, message in [
         (("dynamodb", "list-tables"), "UnknownOperationException", "dynamodb API (ListTables)"),
@@ -77,7 +78,7 @@ def test_signed_calls_for_missing_services_get_their_error_and_run_no_function(
     calls = [
         ("dynamodb", lambda c: c.list_tables(), "UnknownOperationException", "ListTables"),
         ("sqs", lambda c: c.list_queues(), "UnknownOperationException", "ListQueues"),
-        ("sts", lambda c: c.get_caller_identity(), "InvalidAction", "GetCallerIdentity"),
+        ("iam", lambda c: c.list_users(), "InvalidAction", "ListUsers"),
         ("rds", lambda c: c.describe_db_clusters(), "InvalidAction", "DescribeDBClusters"),
         ("ec2", lambda c: c.describe_regions(), "InvalidAction", "DescribeRegions"),
         ("lambda", lambda c: c.list_functions(), "UnknownOperationException", "ListFunctions"),
