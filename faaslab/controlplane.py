@@ -27,6 +27,7 @@ from faaslab.databases import api as db_api
 from faaslab.databases.endpoint import Endpoint
 from faaslab.databases.manager import Clusters
 from faaslab.functions import apigw, invoke_api
+from faaslab.functions.control_api import LambdaControl
 from faaslab.functions.errors import LambdaError
 from faaslab.functions.invoke_api import FUNCTIONS_PREFIX, INVOKE_PATH, InvokeApi, error_response
 from faaslab.functions.logs import read_records
@@ -147,6 +148,13 @@ class ControlPlane:
         self.clusters.endpoint_watchers.append(self._endpoint_opened)
         await self.manager.start()
         self.invoke_api = InvokeApi(self.manager)
+        manager = self.manager
+        self.apis["lambda"] = LambdaControl(
+            lambda: [pool.fn for pool in manager.pools.values()],
+            self.config.region,
+            DEFAULT_ACCOUNT,
+            self.config.concurrency,
+        ).api()
         if self.template is not None:
             self.manager.deploy(self.template.functions.values())
             self.router = apigw.Router(list(self.template.routes))
@@ -286,16 +294,12 @@ class ControlPlane:
             return e.response(json_protocol=json_protocol)
         return handler(req)
 
-    def _lambda_api(self, req: Request) -> Response | Deferred:
+    def _lambda_api(self, req: Request) -> Response | Deferred | Awaitable[Response]:
         assert self.invoke_api is not None
         m = INVOKE_PATH.match(req.path)
         if m and req.method == "POST":
             return self.invoke_api.invoke(req, m.group("name"))
-        return Response.json(
-            {"message": f"faaslab does not implement {req.method} {req.path} yet"},
-            404,
-            {"x-amzn-ErrorType": "UnknownOperationException"},
-        )
+        return self.apis["lambda"].handle(req)
 
     async def _api_route(self, req: Request, route: ApiRoute, params: dict[str, str]) -> Response:
         assert self.manager is not None

@@ -74,7 +74,7 @@ class ServiceApi:
             name = op.name
             handler = self.handlers.get(op.name)
             if handler is None:
-                raise unknown_operation(self.name, op.name, protocol)
+                raise unknown_operation(self.name, op.name, protocol, list(self.handlers))
             out = handler(Call(self.name, op.name, params, req, rid))
         except ApiError as e:
             return self._error(protocol, name, e, rid, start)

@@ -15,11 +15,17 @@ class ApiError(Exception):
         self.sender = sender
 
 
-def unknown_operation(service: str, operation: str, protocol: str) -> ApiError:
+def unknown_operation(
+    service: str, operation: str, protocol: str, served: list[str] | None = None
+) -> ApiError:
     """A request for an operation faaslab does not implement, in the words AWS uses for
-    one the service does not have (`InvalidAction` for query services)."""
+    one the service does not have (`InvalidAction` for query services); `served` names
+    what it does implement of that service."""
     code = "InvalidAction" if protocol in ("query", "ec2") else "UnknownOperationException"
-    return ApiError(code, f"faaslab does not implement {service} {operation}")
+    message = f"faaslab does not implement {service} {operation}"
+    if served:
+        message += f" (it serves {', '.join(sorted(served))})"
+    return ApiError(code, message)
 
 
 def malformed(message: str, protocol: str) -> ApiError:

@@ -33,5 +33,46 @@ def test_an_operation_faaslab_lacks_is_refused_in_the_protocols_words(fl: Faasla
         client(fl, "sts").get_session_token()
     err = e.value.response
     assert err["Error"]["Code"] == "InvalidAction", err
-    assert err["Error"]["Message"] == "faaslab does not implement sts GetSessionToken", err
+    assert err["Error"]["Message"] == (
+        "faaslab does not implement sts GetSessionToken (it serves GetCallerIdentity)"
+    ), err
     assert err["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_lambda_functions_listed_and_described(fl: Faaslab) -> None:
+    lam = client(fl, "lambda")
+    names = [f["FunctionName"] for f in lam.list_functions()["Functions"]]
+    assert names == ["recorder"]
+    page = lam.list_functions(MaxItems=1)
+    assert [f["FunctionName"] for f in page["Functions"]] == ["recorder"]
+    assert "NextMarker" not in page
+    conf = lam.get_function_configuration(FunctionName="recorder")
+    assert conf["FunctionArn"] == "arn:aws:lambda:us-east-1:123456789012:function:recorder"
+    assert (conf["Runtime"], conf["Handler"], conf["MemorySize"]) == (
+        "python3.11",
+        "recorder.handler",
+        128,
+    )
+    assert (conf["State"], conf["LastUpdateStatus"], conf["PackageType"]) == (
+        "Active",
+        "Successful",
+        "Zip",
+    )
+    assert conf["CodeSize"] > 0 and len(conf["CodeSha256"]) == 44
+    got = lam.get_function(FunctionName=conf["FunctionArn"])
+    assert got["Configuration"]["CodeSha256"] == conf["CodeSha256"]
+    assert got["Code"]["RepositoryType"] == "S3"
+    settings = lam.get_account_settings()
+    assert settings["AccountUsage"]["FunctionCount"] == 1
+    assert settings["AccountLimit"]["ConcurrentExecutions"] == 1000
+    with pytest.raises(ClientError) as e:
+        lam.get_function(FunctionName="nope")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    done = cli(fl, "lambda", "list-functions")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["Functions"][0]["FunctionName"] == "recorder"
+    done = cli(fl, "lambda", "list-layers")
+    assert done.returncode != 0
+    assert "(UnknownOperationException)" in done.stderr, done.stderr
+    assert "faaslab does not implement lambda ListLayers (it serves " in done.stderr

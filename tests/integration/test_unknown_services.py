@@ -68,7 +68,6 @@ def test_signed_calls_for_missing_services_get_their_error_and_run_no_function(
         (("dynamodb", "list-tables"), "UnknownOperationException", "dynamodb API (ListTables)"),
         (("sqs", "list-queues"), "UnknownOperationException", "sqs API (ListQueues)"),
         (("sns", "list-topics"), "InvalidAction", "sns API (ListTopics)"),
-        (("lambda", "list-layers"), "UnknownOperationException", "lambda API (ListLayers)"),
     ]:
         done = cli(fl, *args)
         assert done.returncode != 0, done.stdout
@@ -81,7 +80,7 @@ def test_signed_calls_for_missing_services_get_their_error_and_run_no_function(
         ("iam", lambda c: c.list_users(), "InvalidAction", "ListUsers"),
         ("rds", lambda c: c.describe_db_clusters(), "InvalidAction", "DescribeDBClusters"),
         ("ec2", lambda c: c.describe_regions(), "InvalidAction", "DescribeRegions"),
-        ("lambda", lambda c: c.list_functions(), "UnknownOperationException", "ListFunctions"),
+        ("eks", lambda c: c.list_clusters(), "UnknownOperationException", "ListClusters"),
         ("route53", lambda c: c.list_hosted_zones(), "InvalidAction", "ListHostedZones"),
     ]
     for service, call, code, operation in calls:
