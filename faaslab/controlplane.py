@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import socket
+import time
 from collections.abc import Awaitable
 from pathlib import Path
 from urllib.parse import parse_qs, unquote
@@ -31,6 +32,7 @@ from faaslab.functions.control_api import LambdaControl
 from faaslab.functions.errors import LambdaError
 from faaslab.functions.invoke_api import FUNCTIONS_PREFIX, INVOKE_PATH, InvokeApi, error_response
 from faaslab.functions.logs import read_records
+from faaslab.functions.logs_api import LogsApi
 from faaslab.functions.manager import Manager
 from faaslab.functions.model import DEFAULT_ACCOUNT, ApiRoute, FunctionConfig, InvokeRequest
 from faaslab.functions.network import Service
@@ -149,11 +151,17 @@ class ControlPlane:
         await self.manager.start()
         self.invoke_api = InvokeApi(self.manager)
         manager = self.manager
+
+        def functions() -> list[FunctionConfig]:
+            return [pool.fn for pool in manager.pools.values()]
+
+        region = self.config.region
         self.apis["lambda"] = LambdaControl(
-            lambda: [pool.fn for pool in manager.pools.values()],
-            self.config.region,
-            DEFAULT_ACCOUNT,
-            self.config.concurrency,
+            functions, region, DEFAULT_ACCOUNT, self.config.concurrency
+        ).api()
+        started_ms = int(time.time() * 1000)
+        self.apis["logs"] = LogsApi(
+            manager.logs, functions, region, DEFAULT_ACCOUNT, started_ms
         ).api()
         if self.template is not None:
             self.manager.deploy(self.template.functions.values())

@@ -4,6 +4,7 @@ unmodified clients: boto3 and the aws CLI."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -76,3 +77,55 @@ def test_lambda_functions_listed_and_described(fl: Faaslab) -> None:
     assert done.returncode != 0
     assert "(UnknownOperationException)" in done.stderr, done.stderr
     assert "faaslab does not implement lambda ListLayers (it serves " in done.stderr
+
+
+def test_cloudwatch_logs_read_the_functions_logs(fl: Faaslab) -> None:
+    lam = client(fl, "lambda")
+    marker = f"logs-api-{os.urandom(4).hex()}"
+    for path in (marker, "other"):
+        lam.invoke(FunctionName="recorder", Payload=json.dumps({"rawPath": path}).encode())
+    logs = client(fl, "logs")
+    groups = [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]]
+    assert "/aws/lambda/recorder" in groups
+    assert logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/rec")["logGroups"]
+    streams = logs.describe_log_streams(
+        logGroupName="/aws/lambda/recorder", orderBy="LastEventTime", descending=True
+    )["logStreams"]
+    stream = streams[0]["logStreamName"]
+    assert "[$LATEST]" in stream
+    events = logs.get_log_events(
+        logGroupName="/aws/lambda/recorder", logStreamName=stream, startFromHead=True
+    )["events"]
+    messages = [e["message"] for e in events]
+    assert any(m.startswith("START RequestId: ") for m in messages), messages
+    assert any(m.startswith("REPORT RequestId: ") for m in messages), messages
+    found = logs.filter_log_events(
+        logGroupName="/aws/lambda/recorder", filterPattern=f'INVOKED "{marker}"'
+    )["events"]
+    assert [e["message"].strip() for e in found] == [f"INVOKED {marker}"]
+    assert found[0]["logStreamName"] == stream
+    none = logs.filter_log_events(
+        logGroupName="/aws/lambda/recorder", filterPattern=f"INVOKED -{marker} -other"
+    )["events"]
+    assert none == []
+    paged = logs.filter_log_events(logGroupName="/aws/lambda/recorder", limit=1)
+    assert len(paged["events"]) == 1 and "nextToken" in paged
+    with pytest.raises(ClientError) as e:
+        logs.filter_log_events(logGroupName="/aws/lambda/recorder", filterPattern="{ $.a = 1 }")
+    assert e.value.response["Error"]["Code"] == "InvalidParameterException"
+    with pytest.raises(ClientError) as e:
+        logs.describe_log_streams(logGroupName="/aws/lambda/nope")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    done = cli(
+        fl,
+        "logs",
+        "filter-log-events",
+        "--log-group-name",
+        "/aws/lambda/recorder",
+        "--filter-pattern",
+        marker,
+    )
+    assert done.returncode == 0, done.stderr
+    assert [e["message"].strip() for e in json.loads(done.stdout)["events"]] == [
+        f"INVOKED {marker}"
+    ]
