@@ -27,6 +27,7 @@ from faaslab.config import Config
 from faaslab.databases import api as db_api
 from faaslab.databases.endpoint import Endpoint
 from faaslab.databases.manager import Clusters
+from faaslab.databases.rds_api import RdsApi
 from faaslab.functions import apigw, invoke_api
 from faaslab.functions.control_api import LambdaControl
 from faaslab.functions.errors import LambdaError
@@ -160,6 +161,10 @@ class ControlPlane:
             functions, region, DEFAULT_ACCOUNT, self.config.concurrency
         ).api()
         started_ms = int(time.time() * 1000)
+        clusters = self.clusters
+        # (security groups: a VpcSecurityGroupIds id faaslab cannot read admits local
+        # clients, as spec.cluster_ingress says; the template's groups are its own)
+        self.apis["rds"] = RdsApi(clusters, region, dict).api()
         self.apis["logs"] = LogsApi(
             manager.logs, functions, region, DEFAULT_ACCOUNT, started_ms
         ).api()
