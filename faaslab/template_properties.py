@@ -699,3 +699,21 @@ def _apply(
         raise PropertyRefused(prop, support.reason)
     if support.status is Status.WARNED:
         out.append(PropertyWarning(logical_id, resource_type, prop, support.reason))
+
+
+def report_lines(warnings: Sequence[PropertyWarning], unsupported: Mapping[str, str]) -> list[str]:
+    """What `faaslab up` prints: one block per resource naming each property it does not
+    emulate and why, then the resources it does not run at all. Empty when there is none."""
+    if not warnings and not unsupported:
+        return []
+    lines = ["the template asks for things faaslab does not emulate (accepted, not applied):"]
+    for resource, items in grouped(warnings).items():
+        kind = items[0].resource_type
+        if resource == TEMPLATE:
+            lines.append("  the whole template:")
+        else:
+            lines.append(f"  {resource}" + (f" ({kind}):" if kind and resource != GLOBALS else ":"))
+        lines += [f"    {w.prop}: {w.reason}" for w in items]
+    for lid, rtype in unsupported.items():
+        lines.append(f"  {lid} ({rtype}): not emulated yet (the resource is not created)")
+    return lines
