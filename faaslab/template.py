@@ -216,7 +216,12 @@ def load_template(
         routes=routes,
         parameters=dict(ctx.params),
         unsupported=unsupported,
-        warnings=tuple(summarise(ctx.warnings, order=list(ctx.resources))),
+        warnings=tuple(  # (a resource not created at all is named in `unsupported`)
+            summarise(
+                [w for w in ctx.warnings if w.resource not in unsupported],
+                order=list(ctx.resources),
+            )
+        ),
         resources=ctx.resources,
         _resolver=ctx,
     )
@@ -711,7 +716,13 @@ class _Context:
             return None if value is _NO_VALUE else value
 
         name = self.function_name(lid)
-        if get("PackageType") not in (None, "Zip"):
+        if get("PackageType") not in (None, "Zip", "Image"):
+            raise self.error(
+                place("PackageType"),
+                f"Properties validation failed for resource {lid} with message: "
+                "#/PackageType: failed validation constraint for keyword [enum]",
+            )
+        if get("PackageType") == "Image":
             raise self.error(place("PackageType"), "only Zip functions are supported yet")
         handler = get("Handler")
         if not isinstance(handler, str) or not handler:

@@ -314,9 +314,20 @@ def test_bucket_cluster_group_and_condition_warnings(tmp_path: Path) -> None:
 
 
 def test_not_emulated_resource_types_stay_unsupported_not_checked(tmp_path: Path) -> None:
-    template = load(tmp_path, resource("Table", "AWS::DynamoDB::Table", "AnythingAtAll: 1\n"))
+    table = resource("Table", "AWS::DynamoDB::Table", "AnythingAtAll: 1\n", "Condition: C\n")
+    template = load(tmp_path, table, head="Conditions:\n  C: !Equals [a, a]\n")
     assert template.unsupported == {"Table": "AWS::DynamoDB::Table"}
-    assert template.warnings == ()
+    assert template.warnings == ()  # (not "created regardless": it is not created at all)
+
+
+def test_package_type_enum_in_cloudformation_s_words(tmp_path: Path) -> None:
+    assert refusal(tmp_path, resource("HelloFn", FN, BASIC + "PackageType: zip\n")) == (
+        "Resources.HelloFn.Properties.PackageType: Properties validation failed for resource "
+        "HelloFn with message: #/PackageType: failed validation constraint for keyword [enum]"
+    )
+    assert refusal(tmp_path, resource("HelloFn", FN, BASIC + "PackageType: Image\n")) == (
+        "Resources.HelloFn.Properties.PackageType: only Zip functions are supported yet"
+    )
 
 
 def test_the_tutorial_template_warns_only_where_it_should() -> None:
