@@ -744,6 +744,10 @@ class _Context:
         ephemeral = get("EphemeralStorage") or {}
         if not isinstance(ephemeral, dict):
             raise self.error(place("EphemeralStorage"), "must be a mapping with Size")
+        for key in ephemeral:
+            if key != "Size":
+                where = place("EphemeralStorage", str(key))
+                raise self.error(where, f"Encountered unsupported property {key}")
         bounded = self.bounded
         memory = bounded(
             get("MemorySize"), place("MemorySize"), model.MEMORY_MIN_MB, model.MEMORY_MAX_MB
@@ -894,6 +898,11 @@ class _Context:
             return {}
         if not isinstance(env_spec, dict) or _is_intrinsic(env_spec):
             raise self.error(place("Environment"), "must be a mapping with Variables")
+        for key in env_spec:
+            if key != "Variables":
+                raise self.error(
+                    place("Environment", str(key)), f"Encountered unsupported property {key}"
+                )
         variables = env_spec.get("Variables") or {}
         if not isinstance(variables, dict) or _is_intrinsic(variables):
             raise self.error(place("Environment", "Variables"), "must be a mapping")

@@ -124,6 +124,20 @@ def test_unknown_property_in_cloudformation_s_words(tmp_path: Path, rtype: str, 
     )
 
 
+@pytest.mark.parametrize(
+    ("props", "key"),
+    [
+        ("Environment: {Variables: {A: b}, Vars: {C: d}}\n", "Environment.Vars"),
+        ("EphemeralStorage: {Size: 1024, Sise: 2048}\n", "EphemeralStorage.Sise"),
+    ],
+)
+def test_unknown_nested_function_property_refused(tmp_path: Path, props: str, key: str) -> None:
+    bad = key.rsplit(".", 1)[1]
+    assert refusal(tmp_path, resource("HelloFn", FN, BASIC + props)) == (
+        f"Resources.HelloFn.Properties.{key}: Encountered unsupported property {bad}"
+    )
+
+
 def test_unknown_cluster_property_in_cloudformation_s_words(tmp_path: Path) -> None:
     props = "Engine: aurora-mysql\nEngineMode: serverless\nMasterUsername: admin\nBogus: 1\n"
     assert refusal(tmp_path, resource("Db", "AWS::RDS::DBCluster", props)) == (
