@@ -483,7 +483,12 @@ GLOBALS_SECTIONS: dict[str, tuple[str, ...]] = {
 # Globals sections whose resources another part of faaslab implements (layers: the build).
 _GLOBALS_IMPLEMENTED = frozenset({"LayerVersion"})
 
-_ONCE_REASONS = frozenset({IAM.reason})
+_ONCE_REASONS = frozenset(
+    support.reason
+    for table in (*TABLES.values(), RESOURCE_ATTRIBUTES)
+    for support in table.values()
+    if support.once
+)
 ARCHITECTURES = ("x86_64", "arm64")
 _MACHINE_ARCHITECTURE = {
     "x86_64": "x86_64",
@@ -508,7 +513,7 @@ def unsupported_property_message(resource_type: str, logical_id: str, key: str) 
 
 
 def check_properties(
-    resource_type: str, logical_id: str, properties: Mapping[str, Any], prefix: str = ""
+    resource_type: str, logical_id: str, properties: Mapping[str, Any]
 ) -> list[PropertyWarning]:
     """Check one resource's Properties against its type's table: a warning per WARNED
     property; PropertyRefused for a REFUSED or unknown one. Types without a table (those
@@ -521,7 +526,7 @@ def check_properties(
         support = table.get(key)
         if support is None:
             raise PropertyRefused(key, unsupported_property_message(resource_type, logical_id, key))
-        _apply(support, logical_id, resource_type, f"{prefix}{key}", out)
+        _apply(support, logical_id, resource_type, key, out)
     return out
 
 
