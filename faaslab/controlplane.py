@@ -369,6 +369,9 @@ class ControlPlane:
                     ],
                     "warnings": self.manager.warnings,
                     "unsupported": dict(self.template.unsupported) if self.template else {},
+                    "template_warnings": [
+                        w.as_dict() for w in (self.template.warnings if self.template else ())
+                    ],
                 }
             )
         if len(parts) == 2 and parts[0] == "logs":
