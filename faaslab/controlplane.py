@@ -50,6 +50,7 @@ from faaslab.http.server import (
 )
 from faaslab.linux import peer_uid
 from faaslab.rdsdata.api import DataApi
+from faaslab.requestlog import RequestLog
 from faaslab.s3.api import S3Api
 from faaslab.s3.store import ObjectStore
 from faaslab.secrets.api import SecretsApi
@@ -93,6 +94,8 @@ class ControlPlane:
         self.verifier = Verifier({LOCAL_ACCESS_KEY_ID: LOCAL_SECRET_ACCESS_KEY})
         # the control-plane APIs on the protocol layer (awsapi/), by SigV4 signing name
         self.apis: dict[str, ServiceApi] = {"sts": sts.api(DEFAULT_ACCOUNT)}
+        self.request_log: RequestLog | None = None  # every API call, on the console and on disk
+        self._request_log_task: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
@@ -168,6 +171,10 @@ class ControlPlane:
         self.apis["logs"] = LogsApi(
             manager.logs, functions, region, DEFAULT_ACCOUNT, started_ms
         ).api()
+        self.request_log = RequestLog(self.state_dir / "requests.log")
+        for api in self.apis.values():
+            api.log = self.request_log.add
+        self._request_log_task = asyncio.create_task(self.request_log.run())
         if self.template is not None:
             self.manager.deploy(self.template.functions.values())
             self.router = apigw.Router(list(self.template.routes))
@@ -177,6 +184,10 @@ class ControlPlane:
     async def stop(self) -> None:
         if self.server is not None:
             self.server.close()
+        if self._request_log_task is not None:
+            self._request_log_task.cancel()
+        if self.request_log is not None:
+            self.request_log.close()
         if self.clusters is not None:
             await self.clusters.stop()
         if self.manager is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -129,3 +130,21 @@ def test_cloudwatch_logs_read_the_functions_logs(fl: Faaslab) -> None:
     assert [e["message"].strip() for e in json.loads(done.stdout)["events"]] == [
         f"INVOKED {marker}"
     ]
+
+
+def test_every_api_call_is_in_the_request_log(fl: Faaslab) -> None:
+    client(fl, "sts").get_caller_identity()
+    with pytest.raises(ClientError):
+        client(fl, "lambda").get_function(FunctionName="not-there")
+    log = fl.state_dir / "requests.log"
+    deadline = time.monotonic() + 30
+    text = ""
+    while time.monotonic() < deadline:
+        text = log.read_text() if log.exists() else ""
+        if "lambda.GetFunction => 404" in text:
+            break
+        time.sleep(0.1)
+    assert "AWS sts.GetCallerIdentity => 200" in text, text
+    assert "AWS lambda.GetFunction => 404" in text, text
+    assert "ResourceNotFoundException: Function not found" in text, text
+    assert "AWS lambda.GetFunction => 404" in fl.log_path.read_text()  # (the console)
