@@ -394,12 +394,15 @@ class Manager:
                 spare, env.cgroup = self._spares.pop(0)
                 if env.cgroup is not None:
                     env.cgroup.set_limit(self._memory_limit_mb(pool.fn))
-                self._add_spare()
             elif self._isolate:
                 env.cgroup = self._cgroups.create(env.id, self._memory_limit_mb(pool.fn))
             if env.cgroup is not None and self.config.cpu_limits:
                 env.cgroup.set_cpu(vcpus_for(pool.fn.memory_mb))
-            await self._spawn_runtime(env, first=True, spare=spare)
+            try:
+                await self._spawn_runtime(env, first=True, spare=spare)
+            finally:
+                if spare is not None:  # (after: the zygote serves this spawn first)
+                    self._add_spare()
         except Exception as e:
             inv.complete(ServiceError(f"could not start an environment: {e}"))
             self._stop_env(env, EnvEvent.STOP)
