@@ -91,7 +91,9 @@ class ControlPlane:
         self.server: asyncio.Server | None = None
         self.port = config.port
         self.ready = False  # the edge answers 503 until every component has started
-        self.verifier = Verifier({LOCAL_ACCESS_KEY_ID: LOCAL_SECRET_ACCESS_KEY})
+        self.verifier = Verifier(
+            {LOCAL_ACCESS_KEY_ID: LOCAL_SECRET_ACCESS_KEY}, strict=config.strict_credentials
+        )
         # the control-plane APIs on the protocol layer (awsapi/), by SigV4 signing name
         self.apis: dict[str, ServiceApi] = {"sts": sts.api(DEFAULT_ACCOUNT)}
         self.request_log: RequestLog | None = None  # every API call, on the console and on disk

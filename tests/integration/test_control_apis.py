@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Iterator
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -148,3 +149,11 @@ def test_every_api_call_is_in_the_request_log(fl: Faaslab) -> None:
     assert "AWS lambda.GetFunction => 404" in text, text
     assert "ResourceNotFoundException: Function not found" in text, text
     assert "AWS lambda.GetFunction => 404" in fl.log_path.read_text()  # (the console)
+
+
+def test_localstacks_test_keys_are_accepted(fl: Faaslab) -> None:
+    keys = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+    sts = boto3.client("sts", endpoint_url=fl.url, region_name="us-east-1", **keys)
+    assert sts.get_caller_identity()["Account"] == "123456789012"
+    s3 = boto3.client("s3", endpoint_url=fl.url, region_name="us-east-1", **keys)
+    assert "Buckets" in s3.list_buckets()
