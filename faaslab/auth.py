@@ -3,9 +3,9 @@
 A request must be signed, as `aws` and boto3 do. A key faaslab knows (the local pair
 below, which functions also receive) must sign correctly; any other key is accepted as
 LocalStack accepts it (`test`/`test`), unless `--strict-credentials` refuses it.
-botocore computes signatures but has no verifier: this module rebuilds the canonical request from the signed headers, the raw path
-and the body (checked against botocore's own in the tests), signs it with the secret, and
-compares.
+botocore computes signatures but has no verifier: this module rebuilds the canonical
+request from the signed headers, the raw path and the body (checked against botocore's
+own in the tests), signs it with the secret, and compares.
 """
 
 from __future__ import annotations

@@ -49,6 +49,7 @@ from faaslab.http.server import (
     serve,
 )
 from faaslab.linux import peer_uid
+from faaslab.metrics_api import ClusterMetrics, MetricsApi
 from faaslab.rdsdata.api import DataApi
 from faaslab.requestlog import RequestLog
 from faaslab.s3.api import S3Api
@@ -170,6 +171,9 @@ class ControlPlane:
         # (security groups: a VpcSecurityGroupIds id faaslab cannot read admits local
         # clients, as spec.cluster_ingress says; the template's groups are its own)
         self.apis["rds"] = RdsApi(clusters, region, dict).api()
+        self.apis["monitoring"] = MetricsApi(
+            [ClusterMetrics(lambda: sorted(clusters.clusters), clusters.db.metrics)]
+        ).api()
         self.apis["logs"] = LogsApi(
             manager.logs, functions, region, DEFAULT_ACCOUNT, started_ms
         ).api()
