@@ -183,7 +183,13 @@ class Manager:
         tmp = str(self.envs_dir / key / "tmp")
         # (a /tmp of the default size: a function asking for another gets its own at spawn)
         self._spawner.spare(
-            key, procs, tmp, EPHEMERAL_MIN_MB, self._tmp_on_disk, self._runtime_paths
+            key,
+            procs,
+            tmp,
+            EPHEMERAL_MIN_MB,
+            self._tmp_on_disk,
+            self._runtime_paths,
+            str(self.state_dir),
         )
 
     async def stop(self) -> None:
@@ -266,11 +272,9 @@ class Manager:
     def _sweep_stale_mounts(self) -> None:
         """Unmount environment tmpfs left by an earlier run that was killed."""
         with contextlib.suppress(OSError):
-            for line in Path("/proc/self/mounts").read_text().splitlines():
-                target = line.split()[1]
-                if target.startswith(str(self.envs_dir) + "/"):
-                    with contextlib.suppress(OSError):
-                        linux.umount(target)
+            for target in linux.mounts_under(str(self.envs_dir)):
+                with contextlib.suppress(OSError):
+                    linux.umount(target)
         with contextlib.suppress(OSError):
             for d in self.envs_dir.iterdir():
                 with contextlib.suppress(OSError):
@@ -393,12 +397,15 @@ class Manager:
                 spare, env.cgroup = self._spares.pop(0)
                 if env.cgroup is not None:
                     env.cgroup.set_limit(self._memory_limit_mb(pool.fn))
-                self._add_spare()
             elif self._isolate:
                 env.cgroup = self._cgroups.create(env.id, self._memory_limit_mb(pool.fn))
             if env.cgroup is not None and self.config.cpu_limits:
                 env.cgroup.set_cpu(vcpus_for(pool.fn.memory_mb))
-            await self._spawn_runtime(env, first=True, spare=spare)
+            try:
+                await self._spawn_runtime(env, first=True, spare=spare)
+            finally:
+                if spare is not None:  # (after: the zygote serves this spawn first)
+                    self._add_spare()
         except Exception as e:
             inv.complete(ServiceError(f"could not start an environment: {e}"))
             self._stop_env(env, EnvEvent.STOP)
