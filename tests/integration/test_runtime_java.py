@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from faaslab.functions import jvm
 from tests.conftest import Faaslab, invoke, running_faaslab
 from tests.integration import java_build
 
@@ -46,6 +47,7 @@ FUNCTIONS = {
     "usesLib": ("ziplayout", "example.UsesLib", ""),
     "fat": ("fat", "fat.FatHandler", ""),
     "tooNew": ("toonew", "example.Boom", ""),
+    "java21": ("toonew", "example.Boom", "Runtime: java21\n"),
     "java11": ("classes", "example.Hello", "Runtime: java11\n"),
 }
 
@@ -101,9 +103,17 @@ def logs(fl: Faaslab, name: str) -> str:
     return "\n".join(str(r["m"]) for r in fl.get(f"/_faaslab/logs/{name}")["records"])
 
 
+def warnings(fl: Faaslab) -> list[str]:
+    """The warnings `faaslab up` printed in its banner."""
+    return list(fl.get("/_faaslab/functions")["warnings"])
+
+
 def test_warns_at_up_which_jdk_runs_java11(fl: Faaslab) -> None:
-    text = fl.log_path.read_text()
-    assert "warning: java11 functions run on JDK 17 here" in text
+    jdk, note = jvm.choose_jdk("java11", jvm.installed_jdks())
+    if jdk.major == 11:
+        pytest.skip("this machine has a JDK 11")
+    assert note is not None and note.startswith(f"java11 functions run on JDK {jdk.major} here")
+    assert note in warnings(fl)
 
 
 def test_map_handler_context_and_logs(fl: Faaslab, lam: Any) -> None:
@@ -208,6 +218,21 @@ def test_class_file_too_new_for_the_jdk(fl: Faaslab, lam: Any) -> None:
     assert out["errorType"] == "java.lang.UnsupportedClassVersionError"
     assert out["errorMessage"].startswith("Error loading class example.Boom: ")
     assert "class file version 65.0" in out["errorMessage"]
+
+
+def test_java21_class_files(fl: Faaslab, lam: Any) -> None:
+    """A Java 21 class file under Runtime java21: it runs where a JDK >= 21 is installed;
+    elsewhere it fails as on a JDK too old, and the log says which JDK ran it."""
+    jdk, note = jvm.choose_jdk("java21", jvm.installed_jdks())
+    _, out = call(lam, "java21")
+    if jdk.major >= 21:
+        assert out["errorType"] == "java.lang.UnsupportedOperationException"  # Boom ran
+        assert out["errorMessage"] == "it broke"
+    else:
+        assert out["errorType"] == "java.lang.UnsupportedClassVersionError"
+        assert f"faaslab: {note}" in logs(fl, "java21")
+    if note:
+        assert note in warnings(fl)
 
 
 def test_handler_not_found(lam: Any) -> None:
