@@ -887,6 +887,8 @@ class _Context:
         if "://" in uri:
             raise self.error(where, f"{uri} is not a local directory (S3 code is not supported)")
         code = (self.base_dir / uri).resolve()
+        if not code.exists() and code.suffix.lower() in package.ARCHIVE_SUFFIXES:
+            raise self.error(where, f"{uri}: no such file ({code}): build the package first")
         if not code.exists():
             raise self.error(where, f"{uri}: no such directory ({code})")
         if package.is_archive(code):  # a jar or zip: Lambda runs its extracted files

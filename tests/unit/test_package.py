@@ -51,3 +51,7 @@ def test_code_uri_jar_in_a_template(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     bad.write_text(head + fn.format("Bad", "broken.jar"))
     with pytest.raises(TemplateError, match=r"CodeUri: .*broken.jar: not a zip or jar file"):
         load_template(bad)
+    unbuilt = tmp_path / "unbuilt.yaml"
+    unbuilt.write_text(head + fn.format("Unbuilt", "target/app.jar"))
+    with pytest.raises(TemplateError, match=r"target/app.jar: no such file .*build the package"):
+        load_template(unbuilt)
