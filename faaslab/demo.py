@@ -169,9 +169,27 @@ def brief(r: dict[str, Any]) -> str:
     )
 
 
+JAVA_EXAMPLE = EXAMPLE / "java"
+
+
+def build_java_functions() -> None:
+    """The tutorial's Java functions, built (java/build.sh, as `make java` runs it) when a
+    package is missing or older than a source."""
+    zips = [JAVA_EXAMPLE / "build" / f"hello-{name}.zip" for name in ("sqlite", "mysql")]
+    sources = [*JAVA_EXAMPLE.glob("src/**/*.java"), *JAVA_EXAMPLE.glob("*.*")]
+    newest = max((p.stat().st_mtime for p in sources), default=0.0)
+    if all(z.exists() and z.stat().st_mtime >= newest for z in zips):
+        return
+    click.echo("building the tutorial's Java functions (examples/tutorial6/java/build.sh)")
+    done = subprocess.run(["bash", str(JAVA_EXAMPLE / "build.sh")], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise click.ClickException(f"building the Java functions failed:\n{done.stderr}")
+
+
 def run_demo(port: int | None = None) -> int:
     if not (EXAMPLE / "template.yaml").exists():
         raise click.ClickException(f"the example is missing: {EXAMPLE}/template.yaml")
+    build_java_functions()
     started = time.monotonic()
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"

@@ -15,6 +15,7 @@ from typing import Any
 import pymysql
 import pytest
 
+from faaslab.demo import build_java_functions
 from tests.conftest import LOCAL_KEYS, ROOT, Faaslab, invoke, start_faaslab
 
 EXAMPLE = ROOT / "examples" / "tutorial6"
@@ -23,6 +24,7 @@ DB_USER, DB_PASSWORD = "tcss562", "Tutorial-pass562"  # the template's parameter
 
 @pytest.fixture(scope="module")
 def tutorial(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faaslab]:
+    build_java_functions()  # (what `make java` does; the template deploys them)
     fl = start_faaslab(EXAMPLE / "template.yaml", tmp_path_factory.mktemp("tutorial") / "s")
     yield fl
     fl.stop()
