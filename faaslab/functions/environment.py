@@ -340,8 +340,7 @@ class Environment:
             self._unfreeze()
         inv = self.current
         during_init = self.state is EnvState.STARTING or (inv is not None and not inv.delivered)
-        if self.state is not EnvState.STARTING:
-            self.fire(EnvEvent.RESET)
+        self.fire(EnvEvent.RESET)
         if inv is not None and not inv.done:
             self._finish(inv, self._exit_payload(inv, description), "Unhandled", "error")
         if during_init:
@@ -455,8 +454,7 @@ class Environment:
         inv = self.current
         self._log(f"INIT_REPORT Init Duration: {waited:.2f} ms\tPhase: init\tStatus: timeout", inv)
         self._kill()
-        if self.state is not EnvState.STARTING:
-            self.fire(EnvEvent.RESET)
+        self.fire(EnvEvent.RESET)
         if inv is not None:
             self._finish(inv, self._timeout_payload(inv)[1], "Unhandled", "timeout")
         self.host.discard()
