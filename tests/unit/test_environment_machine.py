@@ -431,3 +431,54 @@ def test_log_tail_holds_the_functions_output_and_the_report() -> None:
     env.runtime_result(rp.Result("rid-1", b"1"))
     tail = caller.result.log_tail.decode()
     assert "printed\nEND RequestId: rid-1\nREPORT RequestId: rid-1" in tail
+
+
+def _imports(module: str) -> set[str]:
+    """Every module `faaslab/functions/<module>.py` imports, TYPE_CHECKING ones included."""
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec(f"faaslab.functions.{module}")
+    assert spec is not None and spec.origin is not None
+    path = Path(spec.origin)
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+    return names
+
+
+@pytest.mark.parametrize(
+    ("module", "forbidden"),
+    [
+        # the state machine: no I/O, nothing above it
+        (
+            "environment",
+            {
+                "asyncio",
+                "os",
+                "signal",
+                "socket",
+                "subprocess",
+                "faaslab.http.server",
+                "faaslab.functions.manager",
+                "faaslab.functions.host",
+                "faaslab.functions.runtime_api",
+                "faaslab.functions.runtime_link",
+                "faaslab.functions.cgroups",
+                "faaslab.functions.network",
+                "faaslab.functions.spawner",
+            },
+        ),
+        # the codecs know the protocol, not who implements it
+        ("runtime_api", {"faaslab.functions.environment", "faaslab.functions.manager"}),
+        ("runtime_link", {"faaslab.functions.environment", "faaslab.functions.manager"}),
+        ("runtime_protocol", {"faaslab.functions.environment", "faaslab.http.server"}),
+        ("host", {"faaslab.functions.manager"}),
+    ],
+)
+def test_arrows_point_down(module: str, forbidden: set[str]) -> None:
+    assert not _imports(module) & forbidden
