@@ -384,7 +384,7 @@ class Manager:
             slot += 1
         self._slots.add(slot)
         assert self._scheduler is not None, "Manager.start() first"
-        env = EnvironmentHost(
+        host = EnvironmentHost(
             self,
             pool.fn,
             slot,
@@ -394,61 +394,65 @@ class Manager:
             self.logs,
             self._scheduler,
         )
-        pool.envs[env.id] = env
-        pool.starting -= 1  # from here on `env.current` counts it as busy
-        env.env.assign(inv)
+        pool.envs[host.id] = host
+        pool.starting -= 1  # from here on `host.env.current` counts it as busy
+        host.env.assign(inv)
         try:
-            await self._open_network(env)
+            await self._open_network(host)
             spare = None
             if self._spares:
-                spare, env.cgroup = self._spares.pop(0)
-                if env.cgroup is not None:
-                    env.cgroup.set_limit(self._memory_limit_mb(pool.fn))
+                spare, host.cgroup = self._spares.pop(0)
+                if host.cgroup is not None:
+                    host.cgroup.set_limit(self._memory_limit_mb(pool.fn))
                 self._add_spare()
             elif self._isolate:
-                env.cgroup = self._cgroups.create(env.id, self._memory_limit_mb(pool.fn))
-            if env.cgroup is not None and self.config.cpu_limits:
-                env.cgroup.set_cpu(vcpus_for(pool.fn.memory_mb))
-            await self._spawn_runtime(env, first=True, spare=spare)
+                host.cgroup = self._cgroups.create(host.id, self._memory_limit_mb(pool.fn))
+            if host.cgroup is not None and self.config.cpu_limits:
+                host.cgroup.set_cpu(vcpus_for(pool.fn.memory_mb))
+            await self._spawn_runtime(host, first=True, spare=spare)
         except Exception as e:
             inv.complete(ServiceError(f"could not start an environment: {e}"))
-            self._stop_env(env, EnvEvent.STOP)
+            self._stop_env(host, EnvEvent.STOP)
             raise
-        return env
+        return host
 
-    async def _open_network(self, env: EnvironmentHost) -> None:
+    async def _open_network(self, host: EnvironmentHost) -> None:
         """The environment's Runtime API listener, and with network namespaces everything
         else it may reach (network.py). Without them: a host port that admits only the
         environment's uid (any local process could otherwise take its invocations)."""
-        handler = runtime_api.make_handler(env.env)
+        handler = runtime_api.make_handler(host.env)
         if not self._netns:
-            uid = env.uid
+            uid = host.uid
             admit = (lambda t: runtime_api.tcp_peer_uid(t) == uid) if self._isolate else None
-            env.server = await serve(
+            host.server = await serve(
                 handler, "127.0.0.1", 0, admit=admit, limits=runtime_api.LIMITS
             )
-            env.port = env.server.sockets[0].getsockname()[1]
+            host.port = host.server.sockets[0].getsockname()[1]
             return
         if self._networks:
             net = self._networks.pop()
             self._spawn_task(self._refill_networks())
         else:
             net = await EnvironmentNetwork.create(self.common)
-        env.net = net
+        host.net = net
         assert net.runtime_api is not None
-        env.server = await serve(handler, sock=net.runtime_api, limits=runtime_api.LIMITS)
+        host.server = await serve(handler, sock=net.runtime_api, limits=runtime_api.LIMITS)
         net.runtime_api = None  # (the server has it now)
-        env.port = RUNTIME_API_PORT
-        for service in self.reachable(env.fn) if self.reachable is not None else []:
-            await self._offer(env, net, service)
+        host.port = RUNTIME_API_PORT
+        for service in self.reachable(host.fn) if self.reachable is not None else []:
+            await self._offer(host, net, service)
 
-    async def _offer(self, env: EnvironmentHost, net: EnvironmentNetwork, service: Service) -> None:
+    async def _offer(
+        self, host: EnvironmentHost, net: EnvironmentNetwork, service: Service
+    ) -> None:
         """Open `service` in the environment's network; a failure goes to its log (the
         function would otherwise only see a refused connection)."""
         try:
             await net.offer(service)
         except OSError as e:
-            self.logs.write(env.fn.name, env.stream, f"faaslab: {service.name} not reachable: {e}")
+            self.logs.write(
+                host.fn.name, host.stream, f"faaslab: {service.name} not reachable: {e}"
+            )
 
     async def _refill_networks(self) -> None:
         """Namespaces made ahead of time, so a cold start does not pay for one."""
@@ -479,9 +483,9 @@ class Manager:
         for pool in list(self.pools.values()):
             if not wanted(pool.fn):
                 continue
-            for env in list(pool.envs.values()):
-                if env.net is not None and env.env.state is not EnvState.STOPPED:
-                    await self._offer(env, env.net, service)
+            for host in list(pool.envs.values()):
+                if host.net is not None and host.env.state is not EnvState.STOPPED:
+                    await self._offer(host, host.net, service)
 
     async def _spawn_runtime(
         self, env: EnvironmentHost, first: bool, spare: str | None = None
@@ -546,12 +550,14 @@ class Manager:
         """Start a fresh runtime in the same environment (after a timeout or crash)."""
         self._spawn_task(self._restart(host))
 
-    async def _restart(self, env: EnvironmentHost) -> None:
+    async def _restart(self, host: EnvironmentHost) -> None:
         try:
-            await self._spawn_runtime(env, first=False)
+            await self._spawn_runtime(host, first=False)
         except Exception as e:
-            self.logs.write(env.fn.name, env.stream, f"faaslab: could not restart the runtime: {e}")
-            self.discard(env)
+            self.logs.write(
+                host.fn.name, host.stream, f"faaslab: could not restart the runtime: {e}"
+            )
+            self.discard(host)
 
     def _function_env(self, env: EnvironmentHost) -> dict[str, str]:
         fn = env.fn
