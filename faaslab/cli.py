@@ -113,6 +113,11 @@ def main() -> None:
     help=help_for("db_fast_path") + "  [default: on]",
 )
 @click.option(
+    "--strict-credentials/--any-credentials",
+    default=None,
+    help=help_for("strict_credentials") + "  [default: off]",
+)
+@click.option(
     "--isolation",
     type=click.Choice(["auto", "namespaces", "none"]),
     default=None,

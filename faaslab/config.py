@@ -73,6 +73,12 @@ class Config:
         "handler has (a long invoke, an upload that flows) is never cut.",
     )
     concurrency: int = _setting(1000, "Account concurrency limit; beyond it invokes get 429.")
+    strict_credentials: bool = _setting(
+        False,
+        "Refuse AWS access keys faaslab does not know. By default any key is accepted (as "
+        "LocalStack does: test/test works); signatures made with faaslab's own key are "
+        "always verified.",
+    )
     region: str = _setting("us-east-1", "AWS region the emulated resources live in.")
     uid_base: int = _setting(
         200000,

@@ -49,7 +49,9 @@ from faaslab.http.server import (
     serve,
 )
 from faaslab.linux import peer_uid
+from faaslab.metrics_api import ClusterMetrics, MetricsApi
 from faaslab.rdsdata.api import DataApi
+from faaslab.requestlog import RequestLog
 from faaslab.s3.api import S3Api
 from faaslab.s3.store import ObjectStore
 from faaslab.secrets.api import SecretsApi
@@ -90,9 +92,13 @@ class ControlPlane:
         self.server: asyncio.Server | None = None
         self.port = config.port
         self.ready = False  # the edge answers 503 until every component has started
-        self.verifier = Verifier({LOCAL_ACCESS_KEY_ID: LOCAL_SECRET_ACCESS_KEY})
+        self.verifier = Verifier(
+            {LOCAL_ACCESS_KEY_ID: LOCAL_SECRET_ACCESS_KEY}, strict=config.strict_credentials
+        )
         # the control-plane APIs on the protocol layer (awsapi/), by SigV4 signing name
         self.apis: dict[str, ServiceApi] = {"sts": sts.api(DEFAULT_ACCOUNT)}
+        self.request_log: RequestLog | None = None  # every API call, on the console and on disk
+        self._request_log_task: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
@@ -165,9 +171,16 @@ class ControlPlane:
         # (security groups: a VpcSecurityGroupIds id faaslab cannot read admits local
         # clients, as spec.cluster_ingress says; the template's groups are its own)
         self.apis["rds"] = RdsApi(clusters, region, dict).api()
+        self.apis["monitoring"] = MetricsApi(
+            [ClusterMetrics(lambda: sorted(clusters.clusters), clusters.db.metrics)]
+        ).api()
         self.apis["logs"] = LogsApi(
             manager.logs, functions, region, DEFAULT_ACCOUNT, started_ms
         ).api()
+        self.request_log = RequestLog(self.state_dir / "requests.log")
+        for api in self.apis.values():
+            api.log = self.request_log.add
+        self._request_log_task = asyncio.create_task(self.request_log.run())
         if self.template is not None:
             self.manager.deploy(self.template.functions.values())
             self.router = apigw.Router(list(self.template.routes))
@@ -177,6 +190,10 @@ class ControlPlane:
     async def stop(self) -> None:
         if self.server is not None:
             self.server.close()
+        if self._request_log_task is not None:
+            self._request_log_task.cancel()
+        if self.request_log is not None:
+            self.request_log.close()
         if self.clusters is not None:
             await self.clusters.stop()
         if self.manager is not None:

@@ -384,7 +384,7 @@ class Manager:
             slot += 1
         self._slots.add(slot)
         assert self._scheduler is not None, "Manager.start() first"
-        host = EnvironmentHost(
+        env = EnvironmentHost(
             self,
             pool.fn,
             slot,
@@ -394,27 +394,30 @@ class Manager:
             self.logs,
             self._scheduler,
         )
-        pool.envs[host.id] = host
-        pool.starting -= 1  # from here on `host.env.current` counts it as busy
-        host.env.assign(inv)
+        pool.envs[env.id] = env
+        pool.starting -= 1  # from here on `env.env.current` counts it as busy
+        env.env.assign(inv)
         try:
-            await self._open_network(host)
+            await self._open_network(env)
             spare = None
             if self._spares:
-                spare, host.cgroup = self._spares.pop(0)
-                if host.cgroup is not None:
-                    host.cgroup.set_limit(self._memory_limit_mb(pool.fn))
-                self._add_spare()
+                spare, env.cgroup = self._spares.pop(0)
+                if env.cgroup is not None:
+                    env.cgroup.set_limit(self._memory_limit_mb(pool.fn))
             elif self._isolate:
-                host.cgroup = self._cgroups.create(host.id, self._memory_limit_mb(pool.fn))
-            if host.cgroup is not None and self.config.cpu_limits:
-                host.cgroup.set_cpu(vcpus_for(pool.fn.memory_mb))
-            await self._spawn_runtime(host, first=True, spare=spare)
+                env.cgroup = self._cgroups.create(env.id, self._memory_limit_mb(pool.fn))
+            if env.cgroup is not None and self.config.cpu_limits:
+                env.cgroup.set_cpu(vcpus_for(pool.fn.memory_mb))
+            try:
+                await self._spawn_runtime(env, first=True, spare=spare)
+            finally:
+                if spare is not None:  # (after: the zygote serves this spawn first)
+                    self._add_spare()
         except Exception as e:
             inv.complete(ServiceError(f"could not start an environment: {e}"))
-            self._stop_env(host, EnvEvent.STOP)
+            self._stop_env(env, EnvEvent.STOP)
             raise
-        return host
+        return env
 
     async def _open_network(self, host: EnvironmentHost) -> None:
         """The environment's Runtime API listener, and with network namespaces everything

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -129,3 +131,29 @@ def test_cloudwatch_logs_read_the_functions_logs(fl: Faaslab) -> None:
     assert [e["message"].strip() for e in json.loads(done.stdout)["events"]] == [
         f"INVOKED {marker}"
     ]
+
+
+def test_every_api_call_is_in_the_request_log(fl: Faaslab) -> None:
+    client(fl, "sts").get_caller_identity()
+    with pytest.raises(ClientError):
+        client(fl, "lambda").get_function(FunctionName="not-there")
+    log = fl.state_dir / "requests.log"
+    deadline = time.monotonic() + 30
+    text = ""
+    while time.monotonic() < deadline:
+        text = log.read_text() if log.exists() else ""
+        if "lambda.GetFunction => 404" in text:
+            break
+        time.sleep(0.1)
+    assert "AWS sts.GetCallerIdentity => 200" in text, text
+    assert "AWS lambda.GetFunction => 404" in text, text
+    assert "ResourceNotFoundException: Function not found" in text, text
+    assert "AWS lambda.GetFunction => 404" in fl.log_path.read_text()  # (the console)
+
+
+def test_localstacks_test_keys_are_accepted(fl: Faaslab) -> None:
+    keys = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+    sts = boto3.client("sts", endpoint_url=fl.url, region_name="us-east-1", **keys)
+    assert sts.get_caller_identity()["Account"] == "123456789012"
+    s3 = boto3.client("s3", endpoint_url=fl.url, region_name="us-east-1", **keys)
+    assert "Buckets" in s3.list_buckets()

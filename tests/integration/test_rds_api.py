@@ -4,6 +4,7 @@ events and delete see the clusters `faaslab db` and templates make too."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import time
 from collections.abc import Iterator
@@ -108,3 +109,69 @@ def test_parameters_faaslab_does_not_emulate_are_refused(fl: Faaslab) -> None:
     err = e.value.response["Error"]
     assert err["Code"] == "InvalidParameterCombination"
     assert "GlobalClusterIdentifier" in err["Message"]
+
+
+def test_cloudwatch_metrics_of_a_cluster(fl: Faaslab) -> None:
+    rds = client(fl, "rds")
+    rds.create_db_cluster(
+        DBClusterIdentifier="metered",
+        Engine="aurora-postgresql",
+        ServerlessV2ScalingConfiguration={"MinCapacity": 1, "MaxCapacity": 4},
+        MasterUsername="master",
+        MasterUserPassword=PASSWORD,
+    )
+    wait_status(rds, "metered", "available")
+    cw = client(fl, "cloudwatch")  # (boto3 speaks CloudWatch's rpc-v2-cbor protocol)
+    dims = [{"Name": "DBClusterIdentifier", "Value": "metered"}]
+    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
+    deadline = time.monotonic() + 120
+    while True:
+        end = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=1)
+        got = cw.get_metric_statistics(
+            Namespace="AWS/RDS",
+            MetricName="ServerlessDatabaseCapacity",
+            Dimensions=dims,
+            StartTime=start,
+            EndTime=end,
+            Period=60,
+            Statistics=["Maximum", "SampleCount"],
+        )
+        if got["Datapoints"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert got["Datapoints"], got
+    assert all(p["Maximum"] >= 1.0 for p in got["Datapoints"]), got
+    names = {
+        m["MetricName"] for m in cw.list_metrics(Namespace="AWS/RDS", Dimensions=dims)["Metrics"]
+    }
+    assert {"ServerlessDatabaseCapacity", "ACUUtilization", "DatabaseConnections"} <= names
+    data = cw.get_metric_data(
+        MetricDataQueries=[
+            {
+                "Id": "acu",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/RDS",
+                        "MetricName": "ServerlessDatabaseCapacity",
+                        "Dimensions": dims,
+                    },
+                    "Period": 60,
+                    "Stat": "Average",
+                },
+            }
+        ],
+        StartTime=start,
+        EndTime=end,
+    )["MetricDataResults"]
+    assert data[0]["Id"] == "acu" and data[0]["Values"], data
+    with pytest.raises(ClientError) as e:
+        cw.get_metric_data(
+            MetricDataQueries=[{"Id": "m", "Expression": "SUM(METRICS())"}],
+            StartTime=start,
+            EndTime=end,
+        )
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValue"
+    done = cli(fl, "cloudwatch", "list-metrics", "--namespace", "AWS/RDS")
+    assert done.returncode == 0, done.stderr
+    assert "ServerlessDatabaseCapacity" in done.stdout
+    rds.delete_db_cluster(DBClusterIdentifier="metered", SkipFinalSnapshot=True)
