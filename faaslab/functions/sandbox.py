@@ -8,7 +8,7 @@ environment's own unprivileged uid, then hand over to the runtime.
 - Mount namespace (unshare CLONE_NEWNS, all mounts private) so nothing leaks back; the
   root read-only; /tmp the environment's own file system (mounted by the zygote in the
   host namespace, so it outlives a runtime reset, as /tmp does on AWS) bound over /tmp.
-- /var/task: the function's code dir, bound read-only.
+- /var/task: the function's code dir, bound read-only; /opt: its layers (if any), likewise.
 - Host directories (homes, /work-like trees, /var, /run, /dev/shm, the state dir with
   every environment's /tmp) are covered by empty read-only tmpfs; the runtime's own
   paths are bound back, read-only.
@@ -72,6 +72,7 @@ class SandboxSpec:
     # runtime's end of its Runtime API socketpair, and the network namespace to join
     api_fd_index: int | None = None
     netns_fd_index: int | None = None
+    opt_dir: str | None = None  # the function's layers (builds/), bound read-only at /opt
 
 
 def prepare(cgroup_procs: list[str]) -> None:
@@ -135,7 +136,9 @@ def _isolate(spec: SandboxSpec) -> None:
     keep, planned = plan(tuple(spec.runtime_paths))
     covered = list(planned)
     unshare_mounts()
-    fds = _open_dirs([spec.tmp_dir, spec.code_dir, *keep])
+    if spec.opt_dir is not None:
+        _check_opt(keep)
+    fds = _open_dirs([spec.tmp_dir, spec.code_dir, *keep, *filter(None, [spec.opt_dir])])
     try:
         mount("none", "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY)
         # /tmp first: runtime paths below it (a checkout in /tmp) are bound back into it
@@ -144,6 +147,8 @@ def _isolate(spec: SandboxSpec) -> None:
             bound += _cover(top, functools.partial(mount_tmpfs, top, 1, "0755"), keep, fds)
         os.makedirs("/var/task", exist_ok=True)
         _bind(fds[spec.code_dir], "/var/task", readonly=True)
+        if spec.opt_dir is not None:  # over /opt's empty tmpfs: the layers, merged
+            _bind(fds[spec.opt_dir], "/opt", readonly=True)
         for p in bound:  # the runtime's own files are not the function's to change
             mount("none", p, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
         hide = spec.hide_dir  # (it exists here only if a runtime path's binding shows it)
@@ -158,6 +163,16 @@ def _isolate(spec: SandboxSpec) -> None:
         for fd in fds.values():
             os.close(fd)
     enter_new_time_namespace(spec.boottime, spec.monotonic)
+
+
+def _check_opt(keep: list[str]) -> None:
+    """Layers replace /opt whole: the host needs one to mount on (the root is read-only
+    here), and the runtime must not live below it."""
+    if not os.path.isdir("/opt"):
+        raise OSError("layers are mounted at /opt, and this machine has no /opt directory")
+    inside = [p for p in keep if p.startswith("/opt/")]
+    if inside:
+        raise OSError(f"layers replace /opt, where the runtime itself lives ({inside[0]})")
 
 
 @functools.lru_cache(maxsize=4)
