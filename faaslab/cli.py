@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import os
 import sys
@@ -231,8 +232,9 @@ def build(
         raise click.ClickException(str(e)) from None
     except BuildError as e:
         raise click.ClickException(f"build failed: {e}") from None
-    built = sum(1 for o in builder.outcomes.values() if o.status == "built")
-    click.echo(f"Build succeeded: {built} built, {len(builder.outcomes) - built} unchanged ({out})")
+    counts = collections.Counter(o.status for o in builder.outcomes.values())
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    click.echo(f"Build succeeded ({summary or 'no functions'}): {out}", err=True)
 
 
 def _event_loop_runner() -> Any:

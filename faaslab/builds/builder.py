@@ -84,6 +84,8 @@ class Builder:
         if a.logical_id in self.outcomes:
             return self.outcomes[a.logical_id].path
         if not a.needs_build:
+            if a.kind == "layer":
+                self.report(f"{a.label}: as given ({a.source})")
             self.outcomes[a.logical_id] = Outcome(a.source, "as given")
             return a.source
         out = self.build_dir / a.logical_id
@@ -202,8 +204,8 @@ class Builder:
             for line in proc.stdout:
                 line = line.rstrip()
                 tail.append(line)
-                if line.lstrip().startswith(SHOWN_PREFIXES):
-                    self.report(f"    {line.strip()}")
+                if line.lstrip().startswith(SHOWN_PREFIXES):  # (pip's "(from -r ...)" left out)
+                    self.report(f"    {line.strip().split(' (from ')[0]}")
         if proc.returncode != 0:
             output = "\n".join(f"    {line}" for line in tail)
             raise BuildError(f"{a.label}: `{what}` failed (exit {proc.returncode}):\n{output}")
