@@ -258,8 +258,10 @@ def _print_banner(cp: Any) -> None:
             click.secho(f"warning: not emulated yet: {lid} ({typ})", fg="yellow", err=True)
         for pool in m.pools.values():
             fn = pool.fn
+            layers = f", layers {', '.join(la.logical_id for la in fn.layers)}" if fn.layers else ""
             click.echo(
-                f"  function {fn.name:<24} {fn.handler}  {fn.memory_mb} MB, {fn.timeout_s:g} s",
+                f"  function {fn.name:<24} {fn.handler}  {fn.memory_mb} MB, {fn.timeout_s:g} s"
+                + layers,
                 err=True,
             )
         for c in cp.router.routes:
