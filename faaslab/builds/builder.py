@@ -97,8 +97,7 @@ class Builder:
             self.outcomes[a.logical_id] = Outcome(out, "up to date")
             return out
         started = time.monotonic()
-        what = f"{a.tool.value}" if a.tool is not Tool.AS_GIVEN else "copy"
-        self.report(f"{a.label}: building ({a.runtime or 'as given'}, {what}) from {a.source}")
+        self.report(f"{a.label}: building from {a.source}: {describe(a)}")
         self.build_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.build_dir / f"{a.logical_id}.tmp-{os.getpid()}"
         _remove(tmp)
@@ -240,6 +239,20 @@ class Builder:
         """What identifies an artifact's content (for merged layers' freshness)."""
         recorded = _recorded(path) if path != a.source else None
         return recorded or _fingerprint(a, "", self.build_dir)
+
+
+def describe(a: Artifact) -> str:
+    """The steps of an artifact's build, in words."""
+    steps = [f"unpack {a.source.suffix}" if a.archive else "copy"]
+    if a.tool is Tool.MAKE:
+        steps = [f"make build-{a.logical_id}"]
+    elif a.subdir:
+        steps[0] += f" into {a.subdir}/"
+    if a.tool is Tool.PIP:
+        steps.append(f"pip install for {a.runtime}")
+    elif a.tool is Tool.NPM:
+        steps.append(f"npm install for {a.runtime}")
+    return ", ".join(steps)
 
 
 def build_template(

@@ -70,7 +70,8 @@ def hello(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
 
 def test_powertools_hello_world_is_built_from_pypi(hello: App) -> None:
     out = hello.builds[0]
-    assert "function HelloWorldFunction: building (python3.12, pip)" in out
+    assert "function HelloWorldFunction: building from" in out
+    assert "hello_world: copy, pip install for python3.12" in out
     assert "pip install -r requirements.txt" in out
     assert "Successfully installed" in out and "aws-lambda-powertools" in out
     built = hello.dir / ".faaslab" / "build" / "HelloWorldFunction"
@@ -143,6 +144,9 @@ def test_layers_are_merged_in_order_at_opt(layered: App) -> None:
     assert out["PATH"].split(":")[-1] == "/opt/bin"
     assert out["LD_LIBRARY_PATH"].split(":")[-1] == "/opt/lib"
     assert out["opt"] == "Read-only file system"
+    # NodeDeps: npm install --omit=dev (is-odd is a devDependency); Made: make's output
+    assert [m for m in out["node_modules"] if not m.startswith(".")] == ["is-number"]
+    assert out["made"] == "made by make"
 
 
 def test_a_zip_code_uri_is_unpacked_with_its_modes(layered: App) -> None:
@@ -152,14 +156,16 @@ def test_a_zip_code_uri_is_unpacked_with_its_modes(layered: App) -> None:
 
 def test_a_second_build_installs_nothing(layered: App) -> None:
     first, second, third = layered.builds
-    assert "layer Deps: building (python3.12, pip)" in first
+    assert "copy into python/, pip install for python3.12" in first
     assert "Successfully installed six-1.16.0" in first
     assert "layer Tools: as given" in first
+    assert "copy into nodejs/, npm install for nodejs20.x" in first and "npm install" in first
+    assert "/made: make build-Made" in first
     assert "layer Deps: up to date" in second and "function ZipFn: up to date" in second
-    assert "pip install" not in second and "building" not in second
+    assert "pip install -r" not in second and "building" not in second
     # the layer's own file changed: copied again, its packages from the cache
     assert "layer Deps: building" in third and "dependencies from cache" in third
-    assert "pip install" not in third
+    assert "pip install -r" not in third
 
 
 # -- failures --------------------------------------------------------------------------------
@@ -197,8 +203,12 @@ def test_a_pip_failure_stops_up_naming_the_function(tmp_path: Path) -> None:
         _, err = up.communicate(timeout=120)  # (pip refuses the line at once, offline)
     finally:  # an `up` that started anyway would run until stopped
         if up.poll() is None:
-            up.kill()
-            up.communicate()
+            up.terminate()  # (a clean stop: it unmounts its spares' /tmp)
+            try:
+                up.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                up.kill()
+                up.communicate()
     assert up.returncode not in (0, None)
     assert (
         "Error: build failed: function BrokenFn: `pip install -r requirements.txt` "
