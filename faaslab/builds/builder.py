@@ -265,10 +265,12 @@ def build_template(
     for warning in the_plan.warnings:
         report(f"warning: {warning}")
     builder = Builder(build_dir, report)
+    artifact = builder.artifact if build else _last_build(builder, build_dir, report)
+    for layer in the_plan.layers.values():  # every layer, as `sam build` (used or not)
+        artifact(layer)
     functions = {}
     for name, fn_plan in the_plan.functions.items():
         fn = template.functions[name]
-        artifact = builder.artifact if build else _last_build(builder, build_dir, report)
         code = artifact(fn_plan.code)
         layer_dirs = [artifact(layer) for layer in fn_plan.layers]
         prints = [
