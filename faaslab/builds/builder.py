@@ -207,7 +207,12 @@ class Builder:
                     self.report(f"    {line.strip().split(' (from ')[0]}")
         if proc.returncode != 0:
             output = "\n".join(f"    {line}" for line in tail)
-            raise BuildError(f"{a.label}: `{what}` failed (exit {proc.returncode}):\n{output}")
+            hint = ""
+            if a.tool in (Tool.PIP, Tool.NPM):
+                hint = "\n(without a registry: `faaslab up --no-build` runs the code as it is)"
+            raise BuildError(
+                f"{a.label}: `{what}` failed (exit {proc.returncode}):\n{output}{hint}"
+            )
 
     # -- a function's layers
     def opt(self, function_id: str, layers: list[Path], fingerprints: list[str]) -> Path | None:
