@@ -548,7 +548,6 @@ class Manager:
     def _function_env(self, env: Environment) -> dict[str, str]:
         fn = env.fn
         values = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
             "_HANDLER": fn.handler,

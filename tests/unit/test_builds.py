@@ -15,8 +15,9 @@ import pytest
 
 from faaslab.builds.builder import Builder, build_template, link_tree, unpack
 from faaslab.builds.errors import BuildError
-from faaslab.builds.plan import Tool, cache_key, plan
+from faaslab.builds.plan import Tool, cache_key, function_artifact, plan
 from faaslab.functions import layers
+from faaslab.functions.model import FunctionConfig
 from faaslab.template import Template, TemplateError, load_template
 
 HEADER = "Transform: AWS::Serverless-2016-10-31\n"
@@ -110,31 +111,24 @@ def test_zip_code_uri_is_accepted(tmp_path: Path) -> None:
 # -- the plan -------------------------------------------------------------------------------
 
 
-def test_plan_picks_each_tool(tmp_path: Path) -> None:
-    resources = fn(layers_="!Ref Py, !Ref Plain") + LAYER.format(lid="Plain", content="plain")
-    resources += LAYER.format(lid="Py", content="py") + "  Metadata: {BuildMethod: python3.12}\n"
-    resources += FN.format(runtime="nodejs20.x", code="node").replace("Fn:", "Node:", 1)
-    resources += FN.format(runtime="python3.12", code="bare").replace("Fn:", "Bare:", 1)
-    files = {
-        "src/app.py": "",
-        "src/requirements.txt": "six\n",
-        "plain/bin/tool": "",
-        "py/requirements.txt": "six\n",
-        "node/package.json": "{}",
-        "bare/app.py": "",
-    }
-    try:
-        t = load(tmp_path, resources, files)
-    except TemplateError as e:  # nodejs is another helper's: plan it by hand then
-        pytest.skip(str(e))
-    p = plan(t)
-    assert p.functions["Fn"].code.tool is Tool.PIP
-    assert p.functions["Node"].code.tool is Tool.NPM
-    bare = p.functions["Bare"].code
-    assert bare.tool is Tool.AS_GIVEN and not bare.needs_build
-    py, plain = p.functions["Fn"].layers
-    assert (py.tool, py.subdir, py.runtime) == (Tool.PIP, "python", "python3.12")
-    assert plain.tool is Tool.AS_GIVEN and not plain.needs_build
+def test_plan_keys_on_the_runtime_family(tmp_path: Path) -> None:
+    """requirements.txt only for python runtimes, package.json only for nodejs ones (the
+    runtime's name prefix: the families themselves live in functions/runtimes.py)."""
+    for name in ("requirements.txt", "package.json"):
+        (tmp_path / name).write_text("{}")
+
+    def tool(runtime: str) -> Tool:
+        config = FunctionConfig("f", "F", "app.handler", runtime, tmp_path)
+        return function_artifact(config, []).tool
+
+    assert tool("python3.12") is Tool.PIP
+    assert tool("nodejs20.x") is Tool.NPM and tool("nodejs22.x") is Tool.NPM
+    assert tool("provided.al2023") is Tool.AS_GIVEN
+    (tmp_path / "pom.xml").write_text("<project/>")
+    warnings: list[str] = []
+    config = FunctionConfig("f", "F", "Hello::handleRequest", "java21", tmp_path)
+    assert function_artifact(config, warnings).tool is Tool.AS_GIVEN
+    assert warnings and "pom.xml is not built" in warnings[0]
 
 
 def test_plan_python_only(tmp_path: Path) -> None:
@@ -347,3 +341,24 @@ def test_runtime_paths_into_opt() -> None:
     assert node[-1] == "/var/task"
     assert layers.java_classpath() == "/opt/java/lib/*"
     assert layers.variables("python3.12", opt="/x/opt")["PATH"].endswith(":/x/opt/bin")
+
+
+def test_globals_layers_come_before_the_functions_own(tmp_path: Path) -> None:
+    resources = fn(layers_="!Ref B") + LAYER.format(lid="A", content="a")
+    resources += LAYER.format(lid="B", content="b")
+    template = app(tmp_path, resources, {"src/app.py": "", "a/x": "", "b/x": ""})
+    text = template.read_text().replace(
+        "Resources:", "Globals:\n  Function:\n    Layers: [!Ref A]\nResources:", 1
+    )
+    template.write_text(text)
+    t = load_template(template)
+    assert [la.logical_id for la in t.functions["Fn"].layers] == ["A", "B"]
+
+
+def test_layers_need_an_opt_the_runtime_does_not_live_in() -> None:
+    from faaslab.functions import sandbox
+
+    with pytest.raises(OSError, match="where the runtime itself lives"):
+        sandbox._check_opt(["/usr/lib/python3", "/opt/python3.12/lib"])
+    if os.path.isdir("/opt"):
+        sandbox._check_opt(["/usr/lib/python3", "/optional"])  # (not below /opt)
