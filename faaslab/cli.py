@@ -254,8 +254,7 @@ def _print_banner(cp: Any) -> None:
     for w in m.warnings:
         click.secho(f"warning: {w}", fg="yellow", err=True)
     if cp.template is not None:
-        for lid, typ in cp.template.unsupported.items():
-            click.secho(f"warning: not emulated yet: {lid} ({typ})", fg="yellow", err=True)
+        _print_template_warnings(cp.template)
         for pool in m.pools.values():
             fn = pool.fn
             layers = f", layers {', '.join(la.logical_id for la in fn.layers)}" if fn.layers else ""
@@ -282,6 +281,15 @@ def _print_banner(cp: Any) -> None:
                 err=True,
             )
     click.echo("ready: GET /_faaslab/health answers 200. Ctrl-C stops.", err=True)
+
+
+def _print_template_warnings(template: Any) -> None:
+    """Every property and resource of the template that faaslab does not emulate, once."""
+    from faaslab.template_properties import report_lines
+
+    lines = report_lines(template.warnings, template.unsupported)
+    for i, line in enumerate(lines):
+        click.secho(f"warning: {line}" if i == 0 else line, fg="yellow", err=True)
 
 
 def lambda_client(endpoint: str) -> Any:

@@ -11,6 +11,7 @@ import ctypes.util
 import errno
 import fcntl
 import os
+import re
 import socket
 import struct
 from collections.abc import Iterator
@@ -56,6 +57,17 @@ def mount(
 
 def umount(target: str, flags: int = MNT_DETACH) -> None:
     _check(_libc.umount2(target.encode(), flags), f"umount {target}")
+
+
+def mounts_under(*tops: str) -> list[str]:
+    """Mount points strictly below any of `tops` in this mount namespace, deepest first."""
+    prefixes = tuple(top.rstrip("/") + "/" for top in tops)
+    with open("/proc/self/mounts") as f:  # (fields escape space, tab, newline, \\ in octal)
+        targets = [
+            re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[1])
+            for line in f
+        ]
+    return sorted({t for t in targets if t.startswith(prefixes)}, reverse=True)
 
 
 def unshare_mounts() -> None:

@@ -43,6 +43,17 @@ from faaslab.sam_yaml import TemplateError as TemplateError  # (part of this mod
 from faaslab.sam_yaml import parse_parameter_overrides as parse_parameter_overrides
 from faaslab.sam_yaml import read_template_file
 from faaslab.secrets.references import Lookup, resolve_dynamic_references
+from faaslab.template_properties import (
+    TABLES,
+    PropertyRefused,
+    PropertyWarning,
+    architecture,
+    check_event,
+    check_globals,
+    check_properties,
+    check_resource_attributes,
+    summarise,
+)
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
@@ -128,7 +139,8 @@ class Template:
     routes: tuple[ApiRoute, ...]
     layers: dict[str, LayerConfig]  # by logical id
     parameters: dict[str, str]  # resolved values, overrides applied
-    unsupported: dict[str, str]  # logical id -> Type ("Fn.Events.E" -> "S3 event")
+    unsupported: dict[str, str]  # logical id -> Type, of the resources faaslab does not run
+    warnings: tuple[PropertyWarning, ...]  # properties accepted but not emulated
     resources: dict[str, dict[str, Any]]  # as written; intrinsics in full form ({"Ref": x})
     _resolver: _Context | None = field(default=None, repr=False, compare=False)
 
@@ -191,11 +203,12 @@ def load_template(
     for lid, resource in ctx.resources.items():
         rtype = resource["Type"]
         if rtype not in EMULATED_TYPES:
-            unsupported[lid] = rtype
+            if rtype not in TABLES:  # (those with a table are read: API routes)
+                unsupported[lid] = rtype
             continue
         if rtype not in (SERVERLESS_FUNCTION, LAMBDA_FUNCTION):
             continue
-        config = ctx.build_function(lid, rtype, unsupported)
+        config = ctx.build_function(lid, rtype)
         if config.name in functions:
             raise ctx.error(
                 f"Resources.{lid}.Properties.FunctionName",
@@ -213,6 +226,12 @@ def load_template(
         layers=ctx.layers(),
         parameters=dict(ctx.params),
         unsupported=unsupported,
+        warnings=tuple(  # (a resource not created at all is named in `unsupported`)
+            summarise(
+                [w for w in ctx.warnings if w.resource not in unsupported],
+                order=list(ctx.resources),
+            )
+        ),
         resources=ctx.resources,
         _resolver=ctx,
     )
@@ -287,13 +306,14 @@ class _Context:
         self.routes: dict[tuple[Any, ...], str] = {}  # route key -> logical id
         self.clusters: dict[str, ClusterSpec] = {}  # logical id -> spec
         self.parsing: set[str] = set()  # clusters being parsed (cycle check)
+        self.warnings: list[PropertyWarning] = []  # in template order
         self.check_transform()
         self.mappings = self.section(doc, "Mappings", "Mappings")
-        self.resources = self.load_resources()
         globals_ = self.section(doc, "Globals", "Globals")
+        for section, props in globals_.items():
+            self.warnings += self.checked(f"Globals.{section}", check_globals, section, props)
         self.globals_function = self.section(globals_, "Function", "Globals.Function")
-        for key in set(self.globals_function) & {"FunctionName", "Events"}:
-            raise self.error(f"Globals.Function.{key}", "not allowed in Globals")
+        self.resources = self.load_resources()
         self.security_groups = _SecurityGroups(self)
         self.secrets = secrets
         self.secret_arns: dict[str, str] = {}  # logical id -> ARN
@@ -302,6 +322,16 @@ class _Context:
 
     def error(self, where: str, message: str) -> TemplateError:
         return TemplateError(f"{self.label}: {where}: {message}")
+
+    def checked(
+        self, where: str, check: Callable[..., list[PropertyWarning]], *args: Any
+    ) -> list[PropertyWarning]:
+        """A `template_properties` check's warnings; its refusal as a TemplateError that
+        names the key under `where`."""
+        try:
+            return check(*args)
+        except PropertyRefused as e:
+            raise self.error(f"{where}.{e.key}" if e.key else where, e.message) from None
 
     def section(self, parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
         value = parent.get(key)
@@ -338,7 +368,11 @@ class _Context:
                 raise self.error(f"{where}.Type", "missing")
             if not isinstance(resource["Type"], str):
                 raise self.error(f"{where}.Type", f"must be a string, got {resource['Type']!r}")
-            self.section(resource, "Properties", f"{where}.Properties")
+            props = self.section(resource, "Properties", f"{where}.Properties")
+            self.warnings += self.checked(where, check_resource_attributes, lid, resource)
+            self.warnings += self.checked(
+                f"{where}.Properties", check_properties, resource["Type"], lid, props
+            )
         return resources
 
     def load_parameters(self, overrides: dict[str, str]) -> None:
@@ -680,9 +714,9 @@ class _Context:
         self.names[lid] = name
         return name
 
-    def build_function(self, lid: str, rtype: str, unsupported: dict[str, str]) -> FunctionConfig:
+    def build_function(self, lid: str, rtype: str) -> FunctionConfig:
         own: dict[str, Any] = self.resources[lid].get("Properties") or {}
-        glob = self.globals_function if rtype == SERVERLESS_FUNCTION else {}
+        glob = self.function_globals(lid) if rtype == SERVERLESS_FUNCTION else {}
         props: dict[str, Any] = _merge(glob, own)
 
         def place(*keys: str) -> str:
@@ -702,7 +736,13 @@ class _Context:
             return None if value is _NO_VALUE else value
 
         name = self.function_name(lid)
-        if get("PackageType") not in (None, "Zip"):
+        if get("PackageType") not in (None, "Zip", "Image"):
+            raise self.error(
+                place("PackageType"),
+                f"Properties validation failed for resource {lid} with message: "
+                "#/PackageType: failed validation constraint for keyword [enum]",
+            )
+        if get("PackageType") == "Image":
             raise self.error(place("PackageType"), "only Zip functions are supported yet")
         handler = get("Handler")
         if not isinstance(handler, str) or not handler:
@@ -724,6 +764,10 @@ class _Context:
         ephemeral = get("EphemeralStorage") or {}
         if not isinstance(ephemeral, dict):
             raise self.error(place("EphemeralStorage"), "must be a mapping with Size")
+        for key in ephemeral:
+            if key != "Size":
+                where = place("EphemeralStorage", str(key))
+                raise self.error(where, f"Encountered unsupported property {key}")
         bounded = self.bounded
         memory = bounded(
             get("MemorySize"), place("MemorySize"), model.MEMORY_MIN_MB, model.MEMORY_MAX_MB
@@ -737,6 +781,12 @@ class _Context:
         )
         reserved_where = place("ReservedConcurrentExecutions")
         reserved = bounded(get("ReservedConcurrentExecutions"), reserved_where, 0, None)
+        try:
+            arch = architecture(get("Architectures"), lid, rtype)
+        except PropertyRefused as e:
+            raise self.error(place("Architectures"), e.message) from None
+        if arch is not None:
+            self.warnings.append(arch)
         serverless = rtype == SERVERLESS_FUNCTION
         return FunctionConfig(
             name=name,
@@ -749,8 +799,8 @@ class _Context:
             ephemeral_mb=model.EPHEMERAL_MIN_MB if storage is None else int(storage),
             environment=self.environment(props, place),
             reserved_concurrency=None if reserved is None else int(reserved),
-            routes=self.events(lid, name, own, unsupported) if serverless else (),
-            vpc=self.vpc_config(get("VpcConfig"), place, lid, unsupported),
+            routes=self.events(lid, name, own) if serverless else (),
+            vpc=self.vpc_config(get("VpcConfig"), place, lid, rtype),
             region=self.region,
             account=self.account,
             layers=self.function_layers(get("Layers"), place("Layers")),
@@ -758,8 +808,31 @@ class _Context:
             build_method=self.build_method(lid),
         )
 
+    def function_globals(self, lid: str) -> dict[str, Any]:
+        """Globals.Function less what the function's `IgnoreGlobals` leaves out ("*": all)."""
+        ignore = self.resources[lid].get("IgnoreGlobals")
+        if ignore is None:
+            return self.globals_function
+        if ignore == "*":
+            return {}
+        where = f"Resources.{lid}.IgnoreGlobals"
+        if not isinstance(ignore, list):
+            raise self.error(
+                where, f"Resource {lid} has invalid resource attribute 'IgnoreGlobals'."
+            )
+        out = dict(self.globals_function)
+        for key in ignore:
+            if key not in out:
+                raise self.error(
+                    where,
+                    f"Resource {lid} has invalid resource attribute 'IgnoreGlobals' on item "
+                    f"'{key}'.",
+                )
+            del out[key]
+        return out
+
     def vpc_config(
-        self, value: Any, place: Callable[..., str], lid: str, unsupported: dict[str, str]
+        self, value: Any, place: Callable[..., str], lid: str, rtype: str
     ) -> model.VpcConfig | None:
         """`VpcConfig`: security groups and subnets, both needed for a function to be in the
         VPC (Lambda refuses one without the other; empty lists detach it). IPv6 egress is
@@ -780,7 +853,14 @@ class _Context:
         if extra:
             raise self.error(place("VpcConfig", extra[0]), "is not a VpcConfig property")
         if value.get("Ipv6AllowedForDualStack") not in (None, False, "false"):
-            unsupported[f"{lid}.VpcConfig.Ipv6AllowedForDualStack"] = "IPv6 egress"
+            self.warnings.append(
+                PropertyWarning(
+                    lid,
+                    rtype,
+                    "VpcConfig.Ipv6AllowedForDualStack",
+                    "no IPv6 egress: functions reach nothing outside faaslab",
+                )
+            )
         groups, subnets = lists["SecurityGroupIds"], lists["SubnetIds"]
         if not groups and not subnets:
             return None
@@ -937,6 +1017,11 @@ class _Context:
             return {}
         if not isinstance(env_spec, dict) or _is_intrinsic(env_spec):
             raise self.error(place("Environment"), "must be a mapping with Variables")
+        for key in env_spec:
+            if key != "Variables":
+                raise self.error(
+                    place("Environment", str(key)), f"Encountered unsupported property {key}"
+                )
         variables = env_spec.get("Variables") or {}
         if not isinstance(variables, dict) or _is_intrinsic(variables):
             raise self.error(place("Environment", "Variables"), "must be a mapping")
@@ -964,9 +1049,7 @@ class _Context:
             )
         return env
 
-    def events(
-        self, lid: str, name: str, own: dict[str, Any], unsupported: dict[str, str]
-    ) -> tuple[ApiRoute, ...]:
+    def events(self, lid: str, name: str, own: dict[str, Any]) -> tuple[ApiRoute, ...]:
         events = self.section(own, "Events", f"Resources.{lid}.Properties.Events")
         routes: list[ApiRoute] = []
         for event_name, event in events.items():
@@ -976,11 +1059,13 @@ class _Context:
             etype = self.resolve(event.get("Type"), f"{where}.Type")
             if etype is None:
                 raise self.error(f"{where}.Type", "missing")
+            ep = self.section(event, "Properties", f"{where}.Properties")
+            self.warnings += self.checked(
+                f"Resources.{lid}.Properties", check_event, lid, event_name, etype, ep
+            )
             if etype not in ("Api", "HttpApi"):
-                unsupported[f"{lid}.Events.{event_name}"] = f"{etype} event"
                 continue
             kind = EventKind(etype)
-            ep = self.section(event, "Properties", f"{where}.Properties")
             http_api = kind is EventKind.HTTP_API
             path = self.resolve(ep.get("Path"), f"{where}.Properties.Path")
             method = self.resolve(ep.get("Method"), f"{where}.Properties.Method")

@@ -183,7 +183,13 @@ class Manager:
         tmp = str(self.envs_dir / key / "tmp")
         # (a /tmp of the default size: a function asking for another gets its own at spawn)
         self._spawner.spare(
-            key, procs, tmp, EPHEMERAL_MIN_MB, self._tmp_on_disk, self._runtime_paths
+            key,
+            procs,
+            tmp,
+            EPHEMERAL_MIN_MB,
+            self._tmp_on_disk,
+            self._runtime_paths,
+            str(self.state_dir),
         )
 
     async def stop(self) -> None:
@@ -266,11 +272,9 @@ class Manager:
     def _sweep_stale_mounts(self) -> None:
         """Unmount environment tmpfs left by an earlier run that was killed."""
         with contextlib.suppress(OSError):
-            for line in Path("/proc/self/mounts").read_text().splitlines():
-                target = line.split()[1]
-                if target.startswith(str(self.envs_dir) + "/"):
-                    with contextlib.suppress(OSError):
-                        linux.umount(target)
+            for target in linux.mounts_under(str(self.envs_dir)):
+                with contextlib.suppress(OSError):
+                    linux.umount(target)
         with contextlib.suppress(OSError):
             for d in self.envs_dir.iterdir():
                 with contextlib.suppress(OSError):

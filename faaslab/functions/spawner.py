@@ -125,6 +125,7 @@ class Spawner:
         tmp_mb: int,
         tmp_disk: bool,
         runtime_paths: list[str],
+        hide_dir: str,
     ) -> None:
         """Ask for a spare child to be forked and prepared ahead of time, with a /tmp of
         `tmp_mb` at `tmp_dir` (moved into place if the function's size matches; no answer)."""
@@ -137,6 +138,7 @@ class Spawner:
                 "tmp_mb": tmp_mb,
                 "tmp_disk": tmp_disk,
                 "runtime_paths": runtime_paths,
+                "hide_dir": hide_dir,
             }
         )
 

@@ -8,16 +8,18 @@ plus the log pipe's write end passed as a file descriptor (SCM_RIGHTS).
 Messages in:  {"op": "spawn", "spec": SandboxSpec, "tmp_mb": N|null, "tmp_disk": bool,
                "spare": key|null} + [log fd, api fd?]
               {"op": "spare", "key", "cgroup_procs", "tmp_dir", "tmp_mb", "tmp_disk",
-               "runtime_paths"}
-                  (fork a spare ahead of time; mount a /tmp of that size for it)
+               "runtime_paths", "hide_dir"}
+                  (fork a spare ahead of time; mount a /tmp of that size for it, and make
+                  its sandbox's mount namespace around it)
 Messages out: {"op": "spawned", "env_id", "pid"} | {"op": "failed", "env_id", "error"}
               {"op": "exited", "pid", "status"}   (raw wait status; the zygote reaps)
 
 Spares: a child forked ahead of time that has already done the slow, function-independent
 part of a sandbox (sandbox.prepare: joining its cgroup, which costs ~15 ms on cgroup v1;
-mounting a /tmp of the default size, ~3-6 ms on a loop device). Slow work is done in the
-children, never in the zygote's loop, which would hold up every other spawn meanwhile
-(an environment's /tmp is unmounted by the control plane, in a thread).
+mounting a /tmp of the default size, ~3-6 ms on a loop device; the mount namespace with
+Lambda's view of the machine around that /tmp, ~2 ms: sandbox.prepare_view). Slow work
+is done in the children, never in the zygote's loop, which would hold up every other
+spawn meanwhile (an environment's /tmp is unmounted by the control plane, in a thread).
 A spawn naming a spare hands it the spec and the fds
 over its own socket, and it finishes in ~1 ms.
 
@@ -138,8 +140,16 @@ def _make_spare(sock: socket.socket, msg: dict[str, Any]) -> None:
                     ready = (msg["tmp_dir"], msg["tmp_mb"])
                 except (OSError, subprocess.CalledProcessError):
                     linux.release_mount_dir(msg["tmp_dir"])  # (made at spawn time instead)
+            view = None
+            if ready is not None and msg.get("hide_dir"):
+                try:  # Lambda's view of the machine, ahead of time too (~2 ms)
+                    view = sandbox.prepare_view(msg["runtime_paths"], msg["hide_dir"], ready[0])
+                except OSError:
+                    traceback.print_exc()  # (made at spawn time instead)
             data, fds, _flags, _addr = socket.recv_fds(theirs, MAX_MSG, 4)
             if not data:  # never used: the zygote is stopping
+                if view is not None:
+                    sandbox.leave_view(view)
                 if ready is not None:
                     linux.release_mount_dir(ready[0])
                 os._exit(0)
@@ -147,7 +157,10 @@ def _make_spare(sock: socket.socket, msg: dict[str, Any]) -> None:
             got = json.loads(data)
             spec = sandbox.SandboxSpec(**got["spec"])
             tmp = (got["tmp_mb"], bool(got["tmp_disk"]))
-            _child(sock, spec, fds, True, tmp, ready)
+            if view is not None and ready is not None and tmp[0] != ready[1]:  # (another size)
+                sandbox.leave_view(view)
+                view = None
+            _child(sock, spec, fds, True, tmp, ready, view)
         except BaseException:
             traceback.print_exc()
         os._exit(code)
@@ -172,10 +185,11 @@ def _child(
     prepared: bool,
     tmp: tuple[int | None, bool],
     ready_tmp: tuple[str, int] | None,
+    view: sandbox.View | None = None,
 ) -> None:
     """The environment's process (a spare's, or forked for this spawn): never returns.
     fds[0] is its log pipe; the spec says which the others are (the Runtime API socket,
-    the network namespace)."""
+    the network namespace). `view`: a spare's sandbox made ahead of time, with its /tmp."""
     code = 1
     log_fd = fds[0]
     api_fd = None if spec.api_fd_index is None else fds[spec.api_fd_index]
@@ -190,8 +204,12 @@ def _child(
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.close(null)
-        _place_tmp(spec, tmp[0], tmp[1], ready_tmp)
-        sandbox.enter(spec, prepared, netns_fd)
+        if view is not None and not sandbox.adopt_tmp(view, spec):
+            sandbox.leave_view(view)
+            view = None
+        if view is None:
+            _place_tmp(spec, tmp[0], tmp[1], ready_tmp)
+        sandbox.enter(spec, prepared, netns_fd, view)
         if spec.command:
             os.execvpe(spec.command[0], spec.command, dict(os.environ))
         bootstrap.run(dict(os.environ), api_fd)

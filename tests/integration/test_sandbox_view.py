@@ -36,6 +36,8 @@ def test_lambdas_view_of_the_machine(faaslab: Faaslab, lam: Any) -> None:
     _, out = invoke(lam, "probe", {"action": "view", "paths": hidden})
     view = out["view"]
     assert view["processes"] == [1]  # its own PID namespace: not the host's processes
+    # its own /tmp only: no copy of another environment's (nor of a spare's) mount
+    assert view["loop_mounts"] in (["/tmp"], []), view["loop_mounts"]
     assert view["mem_total_kb"] == 256 * 1024  # MemorySize, not the host's memory
     # a time namespace: booted when the environment started, long after the host
     assert view["btime"] > _host_stat("btime")

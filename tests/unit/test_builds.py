@@ -362,3 +362,15 @@ def test_layers_need_an_opt_the_runtime_does_not_live_in() -> None:
         sandbox._check_opt(["/usr/lib/python3", "/opt/python3.12/lib"])
     if os.path.isdir("/opt"):
         sandbox._check_opt(["/usr/lib/python3", "/optional"])  # (not below /opt)
+
+
+def test_layer_properties_are_checked_like_every_resources(tmp_path: Path) -> None:
+    resources = fn(layers_="!Ref L") + LAYER.format(lid="L", content="l")
+    files = {"src/app.py": "", "l/x": ""}
+    message = error_of(tmp_path, resources + "    Contents: l\n", files)
+    assert (
+        "Resource with id [L] is invalid. property Contents not defined for resource of type "
+        "AWS::Serverless::LayerVersion" in message
+    )
+    t = load(tmp_path / "2", resources + "    RetentionPolicy: Retain\n", files)
+    assert [(w.resource, w.prop) for w in t.warnings] == [("L", "RetentionPolicy")]

@@ -551,11 +551,13 @@ def test_api_and_http_api_routes(tmp_path: Path) -> None:
     )
     assert template.routes == expected
     assert template.functions["HelloFn"].routes == expected
-    assert template.unsupported == {
-        "HelloFn.Events.Nightly": "Schedule event",
-        "HelloFn.Events.Upload": "S3 event",
-        "MyApi": "AWS::Serverless::Api",
-    }
+    assert template.unsupported == {}  # the Api's routes are served; its StageName is warned
+    assert [(w.resource, w.prop) for w in template.warnings] == [
+        ("HelloFn", "Events.Nightly"),
+        ("HelloFn", "Events.Upload"),
+        ("MyApi", "StageName"),
+    ]
+    assert template.warnings[0].reason.startswith("Schedule event sources are not emulated")
 
 
 @pytest.mark.parametrize(
@@ -765,7 +767,18 @@ def test_unknown_tag_is_invalid_yaml(tmp_path: Path) -> None:
         ("Resources:\n  Fn:\n    Type: AWS::S3::Bucket\n    Properties: 3\n",
          "Resources.Fn.Properties: must be a mapping"),
         ("Globals: {Function: {FunctionName: x}}\n" + one_function(BASIC),
-         "Globals.Function.FunctionName: not allowed in Globals"),
+         "Globals.Function.FunctionName: 'Globals' section is invalid. 'FunctionName' is not a "
+         "supported property of 'Function'. Must be one of the following values - ['Handler', "
+         "'Runtime', 'CodeUri', 'DeadLetterQueue', 'Description', 'MemorySize', 'Timeout', "
+         "'VpcConfig', 'Environment', 'Tags', 'PropagateTags', 'Tracing', 'KmsKeyArn', "
+         "'AutoPublishAlias', 'AutoPublishAliasAllProperties', 'Layers', 'DeploymentPreference', "
+         "'RolePath', 'PermissionsBoundary', 'ReservedConcurrentExecutions', "
+         "'ProvisionedConcurrencyConfig', 'AssumeRolePolicyDocument', 'EventInvokeConfig', "
+         "'FileSystemConfigs', 'CodeSigningConfigArn', 'Architectures', 'SnapStart', "
+         "'EphemeralStorage', 'FunctionUrlConfig', 'RuntimeManagementConfig', 'LoggingConfig', "
+         "'RecursiveLoop', 'SourceKMSKeyArn', 'TenancyConfig', 'DurableConfig', "
+         "'CapacityProviderConfig', 'FunctionScalingConfig', 'PublishToLatestPublished', "
+         "'VersionDeletionPolicy']"),
     ],
 )  # fmt: skip
 def test_document_errors(tmp_path: Path, body: str, message: str) -> None:
@@ -837,4 +850,8 @@ def test_vpc_ipv6_egress_is_named_as_not_emulated(tmp_path: Path) -> None:
         "  Ipv6AllowedForDualStack: true\n"
     )
     template = load_one(tmp_path, BASIC + vpc)
-    assert template.unsupported == {"HelloFn.VpcConfig.Ipv6AllowedForDualStack": "IPv6 egress"}
+    assert template.unsupported == {}
+    assert [(w.resource, w.prop) for w in template.warnings] == [
+        ("HelloFn", "VpcConfig.Ipv6AllowedForDualStack")
+    ]
+    assert "IPv6" in template.warnings[0].reason
