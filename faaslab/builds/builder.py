@@ -231,7 +231,8 @@ class Builder:
         tmp.mkdir(parents=True)
         try:
             for layer in layers:
-                link_tree(layer, tmp, replace=True)
+                ours = layer.is_relative_to(self.build_dir)  # (else the user's as-given files)
+                link_tree(layer, tmp, replace=True, link=ours)
             make_readable(tmp)
             _replace(tmp, out)
         except BaseException:
@@ -385,8 +386,9 @@ def unpack(archive: Path, target: Path) -> None:
             os.chmod(dest, (mode & 0o777) or 0o644)
 
 
-def link_tree(source: Path, target: Path, replace: bool) -> None:
-    """Hard-link every file of `source` into `target` (copy across file systems). An
+def link_tree(source: Path, target: Path, replace: bool, link: bool = True) -> None:
+    """Hard-link every file of `source` into `target` (copy across file systems, or
+    always without `link`: the user's own files, whose modes the build may change). An
     existing file is replaced (`replace`, later layers) or kept (the function's own code
     beside its dependencies)."""
     for directory, dirnames, filenames in os.walk(source):
@@ -402,6 +404,8 @@ def link_tree(source: Path, target: Path, replace: bool) -> None:
                 os.symlink(os.readlink(src), dst)
                 continue
             try:
+                if not link:
+                    raise OSError("copy")
                 os.link(src, dst)
             except OSError:
                 shutil.copy2(src, dst)

@@ -374,3 +374,16 @@ def test_layer_properties_are_checked_like_every_resources(tmp_path: Path) -> No
     )
     t = load(tmp_path / "2", resources + "    RetentionPolicy: Retain\n", files)
     assert [(w.resource, w.prop) for w in t.warnings] == [("L", "RetentionPolicy")]
+
+
+def test_merging_copies_the_users_own_layer_files(tmp_path: Path) -> None:
+    """An as-given layer's files are the user's: merged by copy, their modes untouched."""
+    resources = fn(layers_="!Ref A, !Ref B") + LAYER.format(lid="A", content="a")
+    resources += LAYER.format(lid="B", content="b")
+    t = load(tmp_path, resources, {"src/app.py": "", "a/x": "", "b/y": ""})
+    (tmp_path / "a" / "x").chmod(0o600)
+    built, _ = build_template(t, tmp_path / "build", lambda line: None)
+    opt = built.functions["Fn"].opt_dir
+    assert opt is not None and (opt / "x").stat().st_ino != (tmp_path / "a" / "x").stat().st_ino
+    assert stat.S_IMODE((tmp_path / "a" / "x").stat().st_mode) == 0o600
+    assert stat.S_IMODE((opt / "x").stat().st_mode) == 0o644  # readable by the function
