@@ -9,7 +9,8 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 # OS packages: the sqlite3 CLI (tutorial part 1); the database engines behind serverless
 # clusters and their clients (parts 4-6); e2fsprogs for functions' on-disk /tmp images
-# (mkfs.ext4, debugfs); curl, which the tests run as another user. faaslab starts its own
+# (mkfs.ext4, debugfs); curl, which the tests run as another user; npm, which builds a
+# package.json as `sam build` does (faaslab build, and up). faaslab starts its own
 # engine processes on ports it picks; the packages' own system services (if apt starts
 # them) are left alone.
 # Each program faaslab runs, and the package that provides it.
@@ -17,10 +18,10 @@ have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || compgen -G 
 missing=()
 for pair in sqlite3:sqlite3 mariadbd:mariadb-server mariadb:mariadb-client \
             initdb:postgresql psql:postgresql-client mkfs.ext4:e2fsprogs debugfs:e2fsprogs \
-            curl:curl; do
+            curl:curl npm:npm; do
   have "${pair%%:*}" || missing+=("${pair##*:}")
 done
-PACKAGES=(sqlite3 mariadb-server mariadb-client postgresql postgresql-client e2fsprogs curl)
+PACKAGES=(sqlite3 mariadb-server mariadb-client postgresql postgresql-client e2fsprogs curl npm)
 if ((${#missing[@]})); then
   say "installing OS packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -36,7 +36,7 @@ from faaslab import linux
 from faaslab.auth import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
 from faaslab.clock import Clock
 from faaslab.config import Config
-from faaslab.functions import network, runtime_api, runtimes, sandbox, uids
+from faaslab.functions import layers, network, runtime_api, runtimes, sandbox, uids
 from faaslab.functions.cgroups import Cgroup, CgroupDriver, detect
 from faaslab.functions.environment import EnvEvent, EnvState, Invocation, OnDone, Outcome
 from faaslab.functions.errors import LambdaError, ResourceNotFound, ServiceError, TooManyRequests
@@ -511,6 +511,7 @@ class Manager:
             boottime=env.boot_clocks[0],
             monotonic=env.boot_clocks[1],
             command=_family(fn).command(fn),
+            opt_dir=None if fn.opt_dir is None else str(fn.opt_dir),
         )
         r, w = os.pipe()
         env.attach_log(r)
@@ -565,7 +566,6 @@ class Manager:
     def _function_env(self, env: EnvironmentHost) -> dict[str, str]:
         fn = env.fn
         values = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
             "_HANDLER": fn.handler,
@@ -585,6 +585,13 @@ class Manager:
             "AWS_ENDPOINT_URL": self.function_edge_url,
             "LAMBDA_RUNTIME_DIR": "/var/runtime",
         }
+        # layers' search paths (PATH's /opt/bin, NODE_PATH, ...): at /opt, or where they
+        # are when there is no mount namespace to put them there
+        task_root, opt = "/var/task", layers.OPT
+        if not self._isolate:
+            task_root, opt = str(fn.code_dir), str(fn.opt_dir or layers.OPT)
+            values["FAASLAB_OPT_DIR"] = opt  # (for the Python runtime's sys.path)
+        values.update(layers.variables(fn.runtime, task_root, opt))
         values.update(_family(fn).environment(fn))
         values.update(fn.environment)
         return values
