@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, unquote
 from faaslab import sts
 from faaslab.auth import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY, AuthError, Verifier
 from faaslab.awsapi.dispatch import ServiceApi
+from faaslab.builds.builder import Report, build_template
 from faaslab.clock import Clock
 from faaslab.config import Config
 from faaslab.databases import api as db_api
@@ -72,8 +73,10 @@ class ControlPlane:
         config: Config,
         template_path: Path | None,
         parameter_overrides: dict[str, str] | None = None,
+        report: Report | None = None,
     ) -> None:
         self.config = config
+        self.report: Report = report or (lambda line: None)  # build progress, for the user
         self.template_path = template_path
         self.parameter_overrides = parameter_overrides or {}
         self.state_dir = config.resolved_state_dir(template_path)
@@ -128,6 +131,13 @@ class ControlPlane:
                 region=self.config.region,
                 cluster_port=self.clusters.port_for,
                 secrets=self._secrets_hooks(),
+            )
+            self.template, _ = await asyncio.to_thread(
+                build_template,
+                self.template,
+                self.config.resolved_build_dir(self.template_path),
+                self.report,
+                self.config.build,
             )
         self.s3 = S3Api(
             ObjectStore(self.state_dir / "s3", self.config.region),

@@ -29,13 +29,14 @@ from faaslab.databases.spec import (
     parse_ingress_rule,
     security_group_id,
 )
-from faaslab.functions import model, package, runtimes
+from faaslab.functions import model, runtimes
 from faaslab.functions.model import (
     DEFAULT_ACCOUNT,
     DEFAULT_REGION,
     ApiRoute,
     EventKind,
     FunctionConfig,
+    LayerConfig,
 )
 from faaslab.s3.model import bucket_name_problem
 from faaslab.sam_yaml import TemplateError as TemplateError  # (part of this module's API)
@@ -61,6 +62,9 @@ S3_BUCKET = "AWS::S3::Bucket"
 SECRET = "AWS::SecretsManager::Secret"
 SECURITY_GROUP = "AWS::EC2::SecurityGroup"  # only feeds clusters' ingress rules
 SECURITY_GROUP_INGRESS = "AWS::EC2::SecurityGroupIngress"  # likewise
+SERVERLESS_LAYER = "AWS::Serverless::LayerVersion"
+LAMBDA_LAYER = "AWS::Lambda::LayerVersion"
+LAYER_TYPES = (SERVERLESS_LAYER, LAMBDA_LAYER)
 # Resource types faaslab runs; later components (S3, ...) extend this set.
 EMULATED_TYPES: frozenset[str] = frozenset(
     {
@@ -71,6 +75,8 @@ EMULATED_TYPES: frozenset[str] = frozenset(
         SECRET,
         SECURITY_GROUP,
         SECURITY_GROUP_INGRESS,
+        SERVERLESS_LAYER,
+        LAMBDA_LAYER,
     }
 )
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
@@ -98,6 +104,8 @@ ManagedSecret = Callable[[str, str], tuple[str, str]]
 
 _FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _LOGICAL_ID = re.compile(r"[A-Za-z0-9]+")
+_LAYER_NAME = re.compile(r"[A-Za-z0-9_-]{1,140}")
+ARCHIVE_SUFFIXES = (".zip", ".jar")  # code that Lambda unpacks into /var/task or /opt
 _STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
 _ENV_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]+")  # Lambda's pattern: at least two characters
 _SUB_VAR = re.compile(r"\$\{([^}]*)\}")
@@ -129,6 +137,7 @@ class Template:
     clusters: dict[str, ClusterSpec]  # by DBClusterIdentifier
     buckets: dict[str, str]  # bucket name -> logical id
     routes: tuple[ApiRoute, ...]
+    layers: dict[str, LayerConfig]  # by logical id
     parameters: dict[str, str]  # resolved values, overrides applied
     unsupported: dict[str, str]  # logical id -> Type, of the resources faaslab does not run
     warnings: tuple[PropertyWarning, ...]  # properties accepted but not emulated
@@ -214,6 +223,7 @@ def load_template(
         clusters=clusters,
         buckets=buckets,
         routes=routes,
+        layers=ctx.layers(),
         parameters=dict(ctx.params),
         unsupported=unsupported,
         warnings=tuple(  # (a resource not created at all is named in `unsupported`)
@@ -225,6 +235,13 @@ def load_template(
         resources=ctx.resources,
         _resolver=ctx,
     )
+
+
+def _architecture(value: Any) -> str:
+    """`Architectures`' one entry (x86_64 by default); its checking is the loader's."""
+    if isinstance(value, list) and value and isinstance(value[0], str):
+        return value[0]
+    return "x86_64"
 
 
 def _is_intrinsic(value: Any) -> bool:
@@ -301,6 +318,7 @@ class _Context:
         self.secrets = secrets
         self.secret_arns: dict[str, str] = {}  # logical id -> ARN
         self.managed_secret_arns: dict[str, str] = {}  # cluster logical id -> its secret
+        self.layer_configs: dict[str, LayerConfig] = {}  # logical id -> layer
 
     def error(self, where: str, message: str) -> TemplateError:
         return TemplateError(f"{self.label}: {where}: {message}")
@@ -485,6 +503,8 @@ class _Context:
                 return self.secret_arn(name)
             if rtype == SECURITY_GROUP:
                 return security_group_id(name)
+            if rtype in LAYER_TYPES:
+                return self.layer(name).arn
             got = self.attribute_resolver(name, "Ref") if self.attribute_resolver else None
             return name if got is None else got
         raise self.error(where, f"!Ref {name}: no parameter or resource named {name}")
@@ -784,6 +804,9 @@ class _Context:
             vpc=self.vpc_config(get("VpcConfig"), place, lid, rtype),
             region=self.region,
             account=self.account,
+            layers=self.function_layers(get("Layers"), place("Layers")),
+            architecture=_architecture(get("Architectures")),
+            build_method=self.build_method(lid),
         )
 
     def function_globals(self, lid: str) -> dict[str, Any]:
@@ -884,21 +907,110 @@ class _Context:
             raise self.error(where, "missing (a local directory, relative to the template)")
         if not isinstance(uri, str):
             raise self.error(where, f"must be a local directory path; {uri!r} is not supported yet")
+        return self.local_code(uri, where)
+
+    def local_code(self, uri: str, where: str) -> Path:
+        """A CodeUri / ContentUri: a local directory, or a .zip (or .jar) that Lambda
+        unpacks (the build does: builds/)."""
         if "://" in uri:
             raise self.error(where, f"{uri} is not a local directory (S3 code is not supported)")
         code = (self.base_dir / uri).resolve()
-        if not code.exists() and code.suffix.lower() in package.ARCHIVE_SUFFIXES:
-            raise self.error(where, f"{uri}: no such file ({code}): build the package first")
         if not code.exists():
-            raise self.error(where, f"{uri}: no such directory ({code})")
-        if package.is_archive(code):  # a jar or zip: Lambda runs its extracted files
-            try:
-                return package.unpack(code)
-            except (package.PackageError, OSError) as e:
-                raise self.error(where, str(e)) from None
-        if not code.is_dir():
-            raise self.error(where, f"{uri}: not a directory, .zip or .jar ({code})")
+            raise self.error(where, f"{uri}: no such directory or .zip file ({code})")
+        if not code.is_dir() and code.suffix.lower() not in ARCHIVE_SUFFIXES:
+            raise self.error(where, f"{uri}: neither a directory nor a .zip or .jar ({code})")
         return code
+
+    def build_method(self, lid: str) -> str | None:
+        """`Metadata.BuildMethod` of a function or layer, as `sam build` reads it."""
+        metadata = self.resources[lid].get("Metadata") or {}
+        method = metadata.get("BuildMethod") if isinstance(metadata, dict) else None
+        if method is not None and not isinstance(method, str):
+            raise self.error(f"Resources.{lid}.Metadata.BuildMethod", "must be a string")
+        return method
+
+    # -- layers ------------------------------------------------------------------------------
+
+    def layers(self) -> dict[str, LayerConfig]:
+        """Every layer of the template, by logical id (read on first use)."""
+        for lid, resource in self.resources.items():
+            if resource["Type"] in LAYER_TYPES:
+                self.layer(lid)
+        return dict(self.layer_configs)
+
+    def layer(self, lid: str) -> LayerConfig:
+        if lid in self.layer_configs:
+            return self.layer_configs[lid]
+        resource = self.resources[lid]
+        where = f"Resources.{lid}.Properties"
+        props = resource.get("Properties") or {}
+        key = "ContentUri" if resource["Type"] == SERVERLESS_LAYER else "Content"
+        uri = self.resolve_optional(props.get(key), f"{where}.{key}")
+        if uri is None:
+            raise self.error(f"{where}.{key}", "missing (a local directory or .zip)")
+        if not isinstance(uri, str):  # {S3Bucket, S3Key}: what `sam package` writes
+            raise self.error(
+                f"{where}.{key}",
+                f"{uri!r}: faaslab reads layer content from a local directory or .zip, not S3",
+            )
+        name = self.resolve_optional(props.get("LayerName", lid), f"{where}.LayerName")
+        if not isinstance(name, str) or not _LAYER_NAME.fullmatch(name):
+            raise self.error(
+                f"{where}.LayerName",
+                f"must be 1-140 letters, digits, hyphens or underscores, got {name!r}",
+            )
+        runtimes_ = self.resolve_optional(
+            props.get("CompatibleRuntimes") or [], f"{where}.CompatibleRuntimes"
+        )
+        if not isinstance(runtimes_, list) or not all(isinstance(r, str) for r in runtimes_):
+            raise self.error(f"{where}.CompatibleRuntimes", f"must be a list, got {runtimes_!r}")
+        if len(runtimes_) > 15:
+            raise self.error(
+                f"{where}.CompatibleRuntimes", "Member must have length less than or equal to 15"
+            )
+        for other in self.layer_configs.values():
+            if other.name == name:
+                raise self.error(
+                    f"{where}.LayerName",
+                    f"layer name {name!r} is already used by {other.logical_id}",
+                )
+        config = LayerConfig(
+            logical_id=lid,
+            name=name,
+            content=self.local_code(uri, f"{where}.{key}"),
+            compatible_runtimes=tuple(runtimes_),
+            build_method=self.build_method(lid),
+            region=self.region,
+            account=self.account,
+        )
+        self.layer_configs[lid] = config
+        return config
+
+    def function_layers(self, value: Any, where: str) -> tuple[LayerConfig, ...]:
+        """A function's `Layers`: ARNs (`!Ref` of the template's layers), at most five.
+        Layers from elsewhere cannot be had here: faaslab downloads nothing."""
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise self.error(where, f"must be a list of layer ARNs, got {value!r}")
+        if len(value) > model.LAYERS_MAX:
+            raise self.error(
+                where,
+                f"Cannot reference more than {model.LAYERS_MAX} layers. "
+                "(Lambda's InvalidParameterValueException)",
+            )
+        by_arn = {layer.arn: layer for layer in self.layers().values()}
+        out: list[LayerConfig] = []
+        for i, arn in enumerate(value):
+            if not isinstance(arn, str) or arn not in by_arn:
+                raise self.error(
+                    f"{where}[{i}]",
+                    f"{arn!r} is not a layer of this template: faaslab runs layers from local "
+                    "content only (define it as an AWS::Serverless::LayerVersion with a "
+                    "ContentUri and use !Ref)",
+                )
+            out.append(by_arn[arn])
+        return tuple(out)
 
     def environment(self, props: dict[str, Any], place: Callable[..., str]) -> dict[str, str]:
         env_spec = props.get("Environment")

@@ -32,6 +32,8 @@ S3_BUCKET = "AWS::S3::Bucket"
 SECRET = "AWS::SecretsManager::Secret"
 SECURITY_GROUP = "AWS::EC2::SecurityGroup"
 SECURITY_GROUP_INGRESS = "AWS::EC2::SecurityGroupIngress"
+SERVERLESS_LAYER = "AWS::Serverless::LayerVersion"
+LAMBDA_LAYER = "AWS::Lambda::LayerVersion"
 GLOBALS = "Globals"  # PropertyWarning.resource of a Globals property
 TEMPLATE = ""  # PropertyWarning.resource of a note about the whole template
 
@@ -374,6 +376,21 @@ SECURITY_GROUP_INGRESS_PROPERTIES: dict[str, Support] = {
     "SourceSecurityGroupOwnerId": warned("one account here: the owner is not checked"),
 }
 
+# -- AWS::Serverless::LayerVersion, AWS::Lambda::LayerVersion (builds/ and /opt) ---------------
+
+# CompatibleRuntimes/Architectures only filter listings on Lambda (the build warns when a
+# function's runtime is not in the list); the descriptions have nothing to do.
+LAYER_COMMON = "LayerName CompatibleRuntimes CompatibleArchitectures Description LicenseInfo"
+ONE_VERSION = warned("every template layer is version 1 here: no versions are published or kept")
+SERVERLESS_LAYER_PROPERTIES: dict[str, Support] = {
+    **_same(IMPLEMENTED, "ContentUri " + LAYER_COMMON),
+    "RetentionPolicy": ONE_VERSION,
+    "PublishLambdaVersion": ONE_VERSION,
+}
+LAMBDA_LAYER_PROPERTIES: dict[str, Support] = {
+    **_same(IMPLEMENTED, "Content " + LAYER_COMMON),  # (Content: a local path, as SAM CLI's)
+}
+
 # -- AWS::RDS::DBCluster ------------------------------------------------------------------------
 
 DB_CLUSTER_PROPERTIES: dict[str, Support] = {
@@ -429,6 +446,8 @@ TABLES: Mapping[str, Mapping[str, Support]] = {
     SECRET: SECRET_PROPERTIES,
     SECURITY_GROUP: SECURITY_GROUP_PROPERTIES,
     SECURITY_GROUP_INGRESS: SECURITY_GROUP_INGRESS_PROPERTIES,
+    SERVERLESS_LAYER: SERVERLESS_LAYER_PROPERTIES,
+    LAMBDA_LAYER: LAMBDA_LAYER_PROPERTIES,
 }
 
 # Keys of a resource beside Type and Properties (CloudFormation's resource attributes, and
@@ -480,8 +499,8 @@ GLOBALS_SECTIONS: dict[str, tuple[str, ...]] = {
         PropagateTags RouteSelectionExpression RouteSettings StageVariables Tags"""
     ),
 }
-# Globals sections whose resources another part of faaslab implements (layers: the build).
-_GLOBALS_IMPLEMENTED = frozenset({"LayerVersion"})
+# Globals sections whose resources another part of faaslab implements.
+_GLOBALS_IMPLEMENTED: frozenset[str] = frozenset()
 
 _ONCE_REASONS = frozenset(
     support.reason

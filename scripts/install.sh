@@ -9,7 +9,8 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 # OS packages: the sqlite3 CLI (tutorial part 1); the database engines behind serverless
 # clusters and their clients (parts 4-6); e2fsprogs for functions' on-disk /tmp images
-# (mkfs.ext4, debugfs); curl, which the tests run as another user. faaslab starts its own
+# (mkfs.ext4, debugfs); curl, which the tests run as another user; npm, which builds a
+# package.json as `sam build` does (faaslab build, and up). faaslab starts its own
 # engine processes on ports it picks; the packages' own system services (if apt starts
 # them) are left alone.
 # Java functions: a JDK (javac builds faaslab's Java runtime and the tutorial's Java
@@ -25,14 +26,14 @@ have() {
 missing=()
 for pair in sqlite3:sqlite3 mariadbd:mariadb-server mariadb:mariadb-client \
             initdb:postgresql psql:postgresql-client mkfs.ext4:e2fsprogs debugfs:e2fsprogs \
-            curl:curl javac:default-jdk-headless \
+            curl:curl npm:npm javac:default-jdk-headless \
             /usr/share/java/jackson-databind.jar:libjackson2-databind-java \
             /usr/share/java/sqlite-jdbc.jar:libxerial-sqlite-jdbc-java \
             /usr/lib/*/jni/libsqlitejdbc.so:libxerial-sqlite-jdbc-jni \
             /usr/share/java/mariadb-java-client.jar:libmariadb-java; do
   have "${pair%%:*}" || missing+=("${pair##*:}")
 done
-PACKAGES=(sqlite3 mariadb-server mariadb-client postgresql postgresql-client e2fsprogs curl
+PACKAGES=(sqlite3 mariadb-server mariadb-client postgresql postgresql-client e2fsprogs curl npm
           default-jdk-headless libjackson2-databind-java libxerial-sqlite-jdbc-java
           libmariadb-java)
 if ((${#missing[@]})); then

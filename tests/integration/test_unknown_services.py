@@ -78,7 +78,12 @@ def test_signed_calls_for_missing_services_get_their_error_and_run_no_function(
         ("dynamodb", lambda c: c.list_tables(), "UnknownOperationException", "ListTables"),
         ("sqs", lambda c: c.list_queues(), "UnknownOperationException", "ListQueues"),
         ("iam", lambda c: c.list_users(), "InvalidAction", "ListUsers"),
-        ("rds", lambda c: c.describe_db_clusters(), "InvalidAction", "DescribeDBClusters"),
+        (
+            "elasticache",
+            lambda c: c.describe_cache_clusters(),
+            "InvalidAction",
+            "DescribeCacheClusters",
+        ),
         ("ec2", lambda c: c.describe_regions(), "InvalidAction", "DescribeRegions"),
         ("eks", lambda c: c.list_clusters(), "UnknownOperationException", "ListClusters"),
         ("route53", lambda c: c.list_hosted_zones(), "InvalidAction", "ListHostedZones"),

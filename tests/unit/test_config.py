@@ -30,6 +30,8 @@ EXPECTED_DEFAULTS = {
     "db_fast_path": True,
     "http_idle_timeout": 60.0,
     "http_request_timeout": 20.0,
+    "build": True,
+    "build_dir": None,
 }
 
 

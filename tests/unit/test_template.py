@@ -73,6 +73,7 @@ def test_minimal_function_gets_lambda_defaults(tmp_path: Path) -> None:
     emulated = {"AWS::Serverless::Function", "AWS::Lambda::Function", "AWS::RDS::DBCluster"}
     emulated |= {"AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress"}
     emulated |= {"AWS::S3::Bucket", "AWS::SecretsManager::Secret"}
+    emulated |= {"AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"}
     assert frozenset(emulated) == EMULATED_TYPES
     assert template.clusters == {}
 
@@ -634,7 +635,7 @@ def test_code_uri_is_relative_to_the_template_dir(
     ("prop", "message"),
     [
         ("CodeUri: missing_dir", "missing_dir: no such directory"),
-        ("CodeUri: afile.txt", "afile.txt: not a directory"),
+        ("CodeUri: afile.txt", "afile.txt: neither a directory nor a .zip or .jar"),
         ("CodeUri: s3://bucket/code.zip", "s3://bucket/code.zip is not a local directory"),
         ("CodeUri: {Bucket: b, Key: k}", "must be a local directory path"),
     ],
