@@ -50,7 +50,7 @@ from faaslab.http.server import (
     serve,
 )
 from faaslab.linux import peer_uid
-from faaslab.metrics_api import ClusterMetrics, MetricsApi
+from faaslab.metrics_api import ClusterMetrics, FunctionMetrics, MetricsApi
 from faaslab.rdsdata.api import DataApi
 from faaslab.requestlog import RequestLog
 from faaslab.s3.api import S3Api
@@ -182,7 +182,10 @@ class ControlPlane:
         # clients, as spec.cluster_ingress says; the template's groups are its own)
         self.apis["rds"] = RdsApi(clusters, region, dict).api()
         self.apis["monitoring"] = MetricsApi(
-            [ClusterMetrics(lambda: sorted(clusters.clusters), clusters.db.metrics)]
+            [
+                ClusterMetrics(lambda: sorted(clusters.clusters), clusters.db.metrics),
+                FunctionMetrics(manager.metrics, lambda: [fn.name for fn in functions()]),
+            ]
         ).api()
         self.apis["logs"] = LogsApi(
             manager.logs, functions, region, DEFAULT_ACCOUNT, started_ms

@@ -42,6 +42,7 @@ from faaslab.functions.environment import EnvEvent, EnvState, Invocation, OnDone
 from faaslab.functions.errors import LambdaError, ResourceNotFound, ServiceError, TooManyRequests
 from faaslab.functions.host import EnvironmentHost, LoopScheduler
 from faaslab.functions.logs import LogStore
+from faaslab.functions.metrics import LambdaMetrics
 from faaslab.functions.model import (
     DEFAULT_ACCOUNT,
     EPHEMERAL_MIN_MB,
@@ -105,6 +106,7 @@ class Manager:
         self._networks_wanted = 0
         self._refilling = False
         self.logs = LogStore(state_dir / "logs")
+        self.metrics = LambdaMetrics()  # CloudWatch's AWS/Lambda (metrics_api.py)
         self.pools: dict[str, FunctionPool] = {}
         self._by_pid: dict[int, EnvironmentHost] = {}
         self._slots: set[int] = set()
@@ -319,6 +321,7 @@ class Manager:
         pool = self.pool(fn_name)
         fn = pool.fn
         if fn.reserved_concurrency is not None and pool.busy >= fn.reserved_concurrency:
+            self.metrics.throttled(fn_name)
             raise TooManyRequests("ReservedFunctionConcurrentInvocationLimitExceeded")
         # Busy environments are counted (O(environments)) only when they could reach the
         # limit: never on the hot path of a machine with fewer environments than that.
@@ -326,6 +329,7 @@ class Manager:
             sum(len(p.envs) + p.starting for p in self.pools.values()) >= self.config.concurrency
             and self.total_busy() >= self.config.concurrency
         ):
+            self.metrics.throttled(fn_name)
             raise TooManyRequests("ConcurrentInvocationLimitExceeded")
         inv = Invocation(req, on_done, want_tail)
         host = self._take_idle(pool)
@@ -396,6 +400,7 @@ class Manager:
             self.placement,
             self.logs,
             self._scheduler,
+            self.metrics,
         )
         pool.envs[env.id] = env
         pool.starting -= 1  # from here on `env.env.current` counts it as busy

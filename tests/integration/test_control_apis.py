@@ -157,3 +157,38 @@ def test_localstacks_test_keys_are_accepted(fl: Faaslab) -> None:
     assert sts.get_caller_identity()["Account"] == "123456789012"
     s3 = boto3.client("s3", endpoint_url=fl.url, region_name="us-east-1", **keys)
     assert "Buckets" in s3.list_buckets()
+
+
+def test_lambda_metrics_count_invocations(fl: Faaslab) -> None:
+    import datetime
+
+    lam = client(fl, "lambda")
+    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=1)
+    for _ in range(3):
+        lam.invoke(FunctionName="recorder", Payload=b"{}")
+    end = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=1)
+    cw = client(fl, "cloudwatch")
+    dims = [{"Name": "FunctionName", "Value": "recorder"}]
+    got = cw.get_metric_statistics(
+        Namespace="AWS/Lambda",
+        MetricName="Invocations",
+        Dimensions=dims,
+        StartTime=start,
+        EndTime=end,
+        Period=300,
+        Statistics=["Sum"],
+    )["Datapoints"]
+    assert sum(p["Sum"] for p in got) >= 3, got
+    duration = cw.get_metric_statistics(
+        Namespace="AWS/Lambda",
+        MetricName="Duration",
+        Dimensions=dims,
+        StartTime=start,
+        EndTime=end,
+        Period=300,
+        Statistics=["Average", "Maximum"],
+    )["Datapoints"]
+    assert duration and duration[0]["Unit"] == "Milliseconds"
+    assert 0 < duration[0]["Average"] <= duration[0]["Maximum"]
+    names = {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/Lambda")["Metrics"]}
+    assert {"Invocations", "Errors", "Throttles", "Duration", "ConcurrentExecutions"} <= names
