@@ -695,11 +695,14 @@ class _Context:
             )
             raise self.error(place("Runtime"), f"missing (required){hint}")
         if runtime not in runtimes.supported():
-            if isinstance(runtime, str) and runtime.startswith("python"):
-                supported = ", ".join(runtimes.supported())
+            supported = ", ".join(runtimes.supported())
+            refused = runtimes.refusal(runtime) if isinstance(runtime, str) else None
+            if refused is not None:
+                msg = refused
+            elif isinstance(runtime, str) and runtime.startswith(("python", "nodejs", "provided")):
                 msg = f"Runtime {runtime} is not supported (use {supported})"
             else:
-                msg = f"Runtime {runtime} is not supported yet (faaslab runs python3.x functions)"
+                msg = f"Runtime {runtime} is not supported yet (faaslab runs {supported})"
             raise self.error(place("Runtime"), msg)
         ephemeral = get("EphemeralStorage") or {}
         if not isinstance(ephemeral, dict):

@@ -289,6 +289,7 @@ class Manager:
                 for env in list(old.envs.values()):
                     self._stop_env(env, EnvEvent.STOP)
             self.pools[fn.name] = FunctionPool(fn)
+            self.warnings += [w for w in _family(fn).warnings(fn) if w not in self.warnings]
 
     def pool(self, name_or_arn: str) -> FunctionPool:
         name = name_or_arn

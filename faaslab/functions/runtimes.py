@@ -8,8 +8,13 @@ code, never a branch in the manager.
 
 from __future__ import annotations
 
+import functools
+import os
+import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from faaslab.functions.model import FunctionConfig
@@ -31,6 +36,10 @@ class Family(Protocol):
         """Variables this runtime adds to Lambda's common ones (the function's own win)."""
         ...
 
+    def warnings(self, fn: FunctionConfig) -> list[str]:
+        """What `up` should say about how this function's runtime differs from AWS's here."""
+        ...
+
 
 @dataclass(frozen=True)
 class Python:
@@ -47,8 +56,114 @@ class Python:
     def environment(self, fn: FunctionConfig) -> dict[str, str]:
         return {"PYTHONUNBUFFERED": "1"}
 
+    def warnings(self, fn: FunctionConfig) -> list[str]:
+        return []
 
-FAMILIES: tuple[Family, ...] = (Python(),)
+
+NODE_RUNTIME = Path(__file__).resolve().parent / "node" / "index.mjs"
+
+
+@functools.lru_cache(maxsize=1)
+def node_version() -> str | None:
+    """The machine's Node.js version ("v20.20.2"), or None without one."""
+    node = shutil.which("node")
+    if node is None:
+        return None
+    try:
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+@dataclass(frozen=True)
+class NodeJs:
+    """nodejs20.x, nodejs22.x: faaslab's own Node.js runtime interface client
+    (functions/node/, JavaScript) run by the machine's `node`, with the flags and
+    NODE_PATH of AWS's /var/runtime/bootstrap. One machine has one node: a runtime of
+    another major version runs on it, and `up` says so."""
+
+    names: tuple[str, ...] = ("nodejs20.x", "nodejs22.x")
+
+    def command(self, fn: FunctionConfig) -> list[str] | None:
+        # AWS's bootstrap gives V8 a tenth of MemorySize as new space (half of it per semi
+        # space) and the rest as old space: a heap that outgrows it fails in V8 rather
+        # than in the kernel, as long as the process's other memory fits.
+        new_space = fn.memory_mb // 10
+        return [
+            shutil.which("node") or "/usr/bin/node",
+            "--expose-gc",
+            "--max-http-header-size",
+            "81920",
+            f"--max-semi-space-size={new_space // 2}",
+            f"--max-old-space-size={fn.memory_mb - new_space}",
+            str(NODE_RUNTIME),
+        ]
+
+    def environment(self, fn: FunctionConfig) -> dict[str, str]:
+        major = fn.runtime.removeprefix("nodejs").removesuffix(".x")
+        node_path = (
+            f"/opt/nodejs/node{major}/node_modules:/opt/nodejs/node_modules:"
+            "/var/runtime/node_modules:/var/runtime:/var/task"
+        )
+        return {"NODE_PATH": node_path}
+
+    def warnings(self, fn: FunctionConfig) -> list[str]:
+        version = node_version()
+        if version is None:
+            return [f"{fn.name}: {fn.runtime} needs `node`, and this machine has none"]
+        major = fn.runtime.removeprefix("nodejs").removesuffix(".x")
+        if version.lstrip("v").split(".")[0] != major:
+            return [
+                f"{fn.name}: {fn.runtime} runs on this machine's Node.js {version} "
+                f"(AWS runs Node.js {major})"
+            ]
+        return []
+
+
+# Where Lambda's init looks for a custom runtime's entrypoint, in this order: the
+# function's code, then a layer's (a layer's files are at /opt).
+BOOTSTRAPS = ("/var/task/bootstrap", "/opt/bootstrap")
+
+
+@dataclass(frozen=True)
+class Provided:
+    """provided.al2023, provided.al2: the function's own `bootstrap` executable, which
+    speaks the Runtime API itself (a shell script with curl, a compiled binary,
+    awslambdaric...). A missing or unexecutable one fails init with
+    Runtime.InvalidEntrypoint (functions/entrypoint.py)."""
+
+    names: tuple[str, ...] = ("provided.al2023", "provided.al2")
+
+    def command(self, fn: FunctionConfig) -> list[str] | None:
+        in_code = os.path.lexists(os.path.join(fn.code_dir, "bootstrap"))
+        return [BOOTSTRAPS[0] if in_code else BOOTSTRAPS[1]]
+
+    def environment(self, fn: FunctionConfig) -> dict[str, str]:
+        return {}
+
+    def warnings(self, fn: FunctionConfig) -> list[str]:
+        return []
+
+
+FAMILIES: tuple[Family, ...] = (Python(), NodeJs(), Provided())
+
+# Runtimes AWS no longer lets anyone create or update functions with (their deprecation's
+# last phase), refused in its words: faaslab deploys as `sam deploy` would.
+BLOCKED = ("nodejs18.x", "nodejs16.x", "nodejs14.x", "nodejs12.x", "nodejs10.x", "provided")
+SUCCESSOR = {"provided": "provided.al2023"}
+
+
+def refusal(runtime: str) -> str | None:
+    """AWS's words for a runtime it no longer accepts, else None."""
+    if runtime not in BLOCKED:
+        return None
+    successor = SUCCESSOR.get(runtime, "nodejs22.x")
+    return (
+        f"The runtime parameter of {runtime} is no longer supported for creating or updating "
+        f"AWS Lambda functions. We recommend you use the new runtime ({successor}) while "
+        "creating or updating functions."
+    )
 
 
 def family_of(runtime: str) -> Family | None:
