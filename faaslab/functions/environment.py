@@ -392,6 +392,19 @@ class Environment:
         if self.frozen:  # (killed from outside): its successor must not start frozen
             self._unfreeze()
         inv = self.current
+        if (
+            inv is not None
+            and not inv.delivered
+            and self.state is EnvState.BUSY
+            and not self.spawned_at
+        ):
+            # It had answered and exited before asking for more (Node.js after an uncaught
+            # error, a bootstrap that serves one event): as on AWS, a new runtime starts
+            # and takes the invocation that was waiting for this one.
+            self.fire(EnvEvent.RESET)
+            self.fire(EnvEvent.ASSIGN)
+            self.manager.restart_runtime(self)
+            return
         during_init = self.state is EnvState.STARTING or (inv is not None and not inv.delivered)
         if self.state is not EnvState.STARTING:
             self.fire(EnvEvent.RESET)

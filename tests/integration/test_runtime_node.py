@@ -1,0 +1,287 @@
+"""Node.js functions (nodejs20.x, nodejs22.x) on faaslab's own Node.js runtime, through
+the real Invoke API (boto3), and the `sam init` hello-world app unchanged."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import threading
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import FIXTURES, ROOT, Faaslab, invoke, running_faaslab
+
+pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+
+ISO = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+@pytest.fixture(scope="module")
+def node_faaslab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faaslab]:
+    state = tmp_path_factory.mktemp("node") / "s"
+    yield from running_faaslab(FIXTURES / "node" / "template.yaml", state)
+
+
+@pytest.fixture(scope="module")
+def lam(node_faaslab: Faaslab) -> Any:
+    return node_faaslab.client()
+
+
+def tail(r: dict[str, Any]) -> str:
+    return base64.b64decode(r["LogResult"]).decode()
+
+
+@pytest.mark.parametrize("function", ["nodeProbe", "node22Probe"])
+def test_context_object_and_environment(lam: Any, function: str) -> None:
+    r = lam.invoke(
+        FunctionName=function,
+        Payload=json.dumps({"action": "context", "n": 1}),
+        ClientContext=base64.b64encode(json.dumps({"custom": {"k": "v"}}).encode()).decode(),
+    )
+    out = json.loads(r["Payload"].read())
+    assert "FunctionError" not in r
+    ctx, env = out["context"], out["env"]
+    assert out["event"] == {"action": "context", "n": 1}
+    assert re.fullmatch(UUID, ctx["awsRequestId"])
+    assert ctx["functionName"] == function and ctx["functionVersion"] == "$LATEST"
+    assert ctx["invokedFunctionArn"] == f"arn:aws:lambda:us-east-1:123456789012:function:{function}"
+    assert ctx["memoryLimitInMB"] == "256"  # a string, as on AWS (from the environment)
+    assert ctx["logGroupName"] == f"/aws/lambda/{function}"
+    assert re.fullmatch(r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}", ctx["logStreamName"])
+    assert ctx["clientContext"] == {"custom": {"k": "v"}} and ctx["identity"] is None
+    assert ctx["callbackWaitsForEmptyEventLoop"] is True
+    assert 0 < ctx["remaining"] <= 5000
+    major = "20" if function == "nodeProbe" else "22"
+    assert env["NODE_PATH"] == (
+        f"/opt/nodejs/node{major}/node_modules:/opt/nodejs/node_modules:"
+        "/var/runtime/node_modules:/var/runtime:/var/task"
+    )
+    assert env["AWS_EXECUTION_ENV"] == f"AWS_Lambda_nodejs{major}.x"
+    assert env["LAMBDA_TASK_ROOT"] == "/var/task" and out["cwd"] == "/var/task"
+    assert env["AWS_LAMBDA_RUNTIME_API"] == "127.0.0.1:9001"
+    assert "--max-old-space-size=231" in out["execArgv"]  # 256 - 256/10, as AWS's bootstrap
+
+
+def test_nodejs22_on_another_node_is_said_at_up(node_faaslab: Faaslab) -> None:
+    log = node_faaslab.log_path.read_text()
+    _, out = invoke(node_faaslab.client(), "node22Probe", {"action": "context"})
+    if out["node"].startswith("v22."):
+        assert "node22Probe: nodejs22.x runs on" not in log
+    else:
+        assert f"node22Probe: nodejs22.x runs on this machine's Node.js {out['node']}" in log
+
+
+def test_warm_reuse_keeps_globals_and_tmp(lam: Any) -> None:
+    _, first = invoke(lam, "nodeProbe", {"action": "context"})
+    invoke(lam, "nodeProbe", {"action": "tmp"})
+    _, again = invoke(lam, "nodeProbe", {"action": "tmp"})
+    _, last = invoke(lam, "nodeProbe", {"action": "context"})
+    assert last["uses"] == first["uses"] + 3
+    assert last["context"]["logStreamName"] == first["context"]["logStreamName"]
+    assert again["before"] == str(first["uses"] + 1)
+
+
+def test_parallel_invocations_get_their_own_environments(lam: Any) -> None:
+    results: list[Any] = []
+
+    def call() -> None:
+        results.append(invoke(lam, "nodeProbe", {"action": "sleep", "ms": 1500}))
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all("FunctionError" not in r for r, _ in results)
+    assert len({out["stream"] for _, out in results}) == 2
+
+
+@pytest.mark.parametrize(
+    ("function", "expected"),
+    [
+        ("nodeNested", "nested export"),
+        ("nodeEsmPackage", {"kind": "esm", "event": {"x": 1}}),
+        ("nodeCjs", {"kind": "cjs", "file": "/var/task/lib/nested/deep.cjs"}),
+    ],
+)
+def test_module_kinds_and_handler_paths(lam: Any, function: str, expected: Any) -> None:
+    """.mjs, .js under "type": "module", .cjs, nested directories and export paths."""
+    r, out = invoke(lam, function, {"x": 1})
+    assert "FunctionError" not in r
+    assert out == expected
+
+
+@pytest.mark.parametrize(
+    ("style", "result"),
+    [
+        ("callback", {"style": "callback", "late": None}),
+        ("nowait", {"style": "nowait"}),
+        ("succeed", {"style": "succeed"}),
+        ("done", {"style": "done"}),
+        ("twice", "first"),
+        ("nothing", None),
+    ],
+)
+def test_callback_styles(lam: Any, style: str, result: Any) -> None:
+    r, out = invoke(lam, "nodeCallback", {"style": style})
+    assert "FunctionError" not in r
+    assert out == result
+
+
+def test_callback_waits_for_the_event_loop_by_default(lam: Any) -> None:
+    """callback() answers once the event loop is empty: the handler's timer ran first."""
+    invoke(lam, "nodeCallback", {"style": "callback"})
+    _, out = invoke(lam, "nodeCallback", {"style": "callback"})
+    assert out == {"style": "callback", "late": "timer ran"}
+
+
+@pytest.mark.parametrize(
+    ("style", "error_type", "message"),
+    [
+        ("error", "Error", "callback error"),
+        ("string-error", "string", "just a string"),
+        ("fail", "Error", "failed via context"),
+    ],
+)
+def test_callback_errors(lam: Any, style: str, error_type: str, message: str) -> None:
+    r, out = invoke(lam, "nodeCallback", {"style": style})
+    assert r["FunctionError"] == "Unhandled"
+    assert out["errorType"] == error_type and out["errorMessage"] == message
+    assert isinstance(out["trace"], list)
+
+
+def test_exception_in_lambdas_shape_and_log(lam: Any) -> None:
+    r = lam.invoke(FunctionName="nodeProbe", Payload=b'{"action": "throw"}', LogType="Tail")
+    out = json.loads(r["Payload"].read())
+    assert r["FunctionError"] == "Unhandled"
+    assert out["errorType"] == "TypeError" and out["errorMessage"] == "bad input"
+    assert out["trace"][0] == "TypeError: bad input"
+    assert any("/var/task/probe.mjs" in line for line in out["trace"])
+    log = tail(r)
+    match = re.search(rf"{ISO}\t({UUID})\tERROR\tInvoke Error \t(\{{.*\}})", log)
+    assert match, log
+    logged = json.loads(match.group(2))
+    assert logged["errorType"] == "TypeError" and logged["detail"] == "extra"
+    assert r["ResponseMetadata"]["RequestId"] == match.group(1)
+
+
+def test_console_lines_in_lambdas_format(lam: Any) -> None:
+    r = lam.invoke(FunctionName="nodeProbe", Payload=b'{"action": "log"}', LogType="Tail")
+    rid = r["ResponseMetadata"]["RequestId"]
+    log = tail(r)
+    for level, text in [
+        ("INFO", "a log line { n: 1 }"),
+        ("INFO", "multi\rline"),  # one record per call: newlines become \r
+        ("WARN", "a warning"),
+        ("DEBUG", "debugging"),
+    ]:
+        assert re.search(rf"{ISO}\t{rid}\t{level}\t{re.escape(text)}\n", log), (level, log)
+    assert re.search(rf"\t{rid}\tERROR\tan error Error: logged\r    at ", log)
+
+
+@pytest.mark.parametrize(
+    ("action", "error_type", "message"),
+    [
+        ("reject-later", "Runtime.UnhandledPromiseRejection", "Error: nobody waits for me"),
+        ("throw-later", "RangeError", "thrown from a timer"),
+    ],
+)
+def test_uncaught_errors_fail_the_invocation_and_restart(
+    lam: Any, action: str, error_type: str, message: str
+) -> None:
+    r, out = invoke(lam, "nodeProbe", {"action": action})
+    assert r["FunctionError"] == "Unhandled"
+    assert out["errorType"] == error_type and out["errorMessage"] == message
+    r, out = invoke(lam, "nodeProbe", {"action": "context"})
+    assert "FunctionError" not in r and out["uses"] == 1  # a fresh runtime
+
+
+def test_a_promise_never_settled(lam: Any) -> None:
+    r, out = invoke(lam, "nodeProbe", {"action": "never"})
+    assert r["FunctionError"] == "Unhandled"
+    assert out["errorType"] == "Runtime.NodeJsExit"
+    assert out["errorMessage"].startswith("The Lambda runtime client detected an unexpected")
+
+
+def test_unserialisable_result(lam: Any) -> None:
+    r, out = invoke(lam, "nodeProbe", {"action": "circular"})
+    assert r["FunctionError"] == "Unhandled"
+    assert (out["errorType"], out["errorMessage"]) == ("Error", "Unable to stringify response body")
+
+
+@pytest.mark.parametrize(
+    ("function", "error_type", "message"),
+    [
+        (
+            "nodeMissingModule",
+            "Runtime.ImportModuleError",
+            "Error: Cannot find module 'nothere'\nRequire stack:\n- /var/runtime/index.mjs",
+        ),
+        (
+            "nodeMissingDependency",
+            "Runtime.ImportModuleError",
+            "Error: Cannot find module 'no-such-package'\nRequire stack:\n"
+            "- /var/task/missing_dep.js\n- /var/runtime/index.mjs",
+        ),
+        (
+            "nodeMissingHandler",
+            "Runtime.HandlerNotFound",
+            "probe.nothere is undefined or not exported",
+        ),
+        ("nodeNotAFunction", "Runtime.HandlerNotFound", "probe.notAFunction is not a function"),
+        ("nodeMalformed", "Runtime.MalformedHandlerName", "Bad handler"),
+        ("nodeSyntax", "Runtime.UserCodeSyntaxError", "SyntaxError: Unexpected token '}'"),
+        ("nodeInitThrows", "Error", "failed at init"),
+    ],
+)
+def test_init_errors(
+    node_faaslab: Faaslab, lam: Any, function: str, error_type: str, message: str
+) -> None:
+    r = lam.invoke(FunctionName=function, Payload=b"{}", LogType="Tail")
+    out = json.loads(r["Payload"].read())
+    assert r["FunctionError"] == "Unhandled"
+    assert out["errorType"] == error_type and out["errorMessage"] == message
+    assert re.search(rf"{ISO}\tundefined\tERROR\tUncaught Exception \t\{{", tail(r)), tail(r)
+    assert node_faaslab.environments(function) == []  # discarded; the next invoke retries
+    r2, again = invoke(lam, function)
+    assert r2["FunctionError"] == "Unhandled" and again["errorType"] == error_type
+
+
+def test_timeout_then_a_fresh_runtime(lam: Any) -> None:
+    r, out = invoke(lam, "nodeSleeper", {"action": "sleep", "ms": 4000})
+    assert r["FunctionError"] == "Unhandled"
+    assert out["errorType"] == "Sandbox.Timedout"
+    assert out["errorMessage"].endswith("Task timed out after 1.00 seconds")
+    r, out = invoke(lam, "nodeSleeper", {"action": "sleep", "ms": 1})
+    assert "FunctionError" not in r and out["slept"] == 1
+
+
+def test_out_of_memory_then_a_fresh_runtime(lam: Any) -> None:
+    """A heap that outgrows MemorySize (128 MB: V8's old space is 116 MB of it) ends the
+    runtime; the next invoke gets a new one."""
+    r = lam.invoke(FunctionName="nodeMemory", Payload=b'{"action": "alloc"}', LogType="Tail")
+    out = json.loads(r["Payload"].read())
+    assert r["FunctionError"] == "Unhandled"
+    assert out["errorType"] in ("Runtime.OutOfMemory", "Runtime.ExitError"), out
+    if out["errorType"] == "Runtime.ExitError":  # V8 gave up first, within its heap limit
+        assert "JavaScript heap out of memory" in tail(r)
+    r, again = invoke(lam, "nodeMemory", {"action": "context"})
+    assert "FunctionError" not in r and again["uses"] == 1
+
+
+def test_sam_init_hello_world_runs_unchanged(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`sam init` (Hello World Example, nodejs22.x): Invoke and the Api route /hello."""
+    state = tmp_path_factory.mktemp("hello-node") / "s"
+    for fl in running_faaslab(ROOT / "examples" / "hello-nodejs" / "template.yaml", state):
+        r, out = invoke(fl.client(), "HelloWorldFunction", {})
+        assert "FunctionError" not in r
+        assert out == {"statusCode": 200, "body": '{"message":"hello world"}'}
+        with urllib.request.urlopen(fl.url + "/hello", timeout=30) as resp:
+            assert resp.status == 200
+            assert json.loads(resp.read()) == {"message": "hello world"}
