@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FIXTURES, ROOT, Faaslab, invoke, running_faaslab
+from tests.conftest import FIXTURES, ROOT, Faaslab, invoke, running_faaslab, start_faaslab
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
 
@@ -278,10 +278,14 @@ def test_out_of_memory_then_a_fresh_runtime(lam: Any) -> None:
 def test_sam_init_hello_world_runs_unchanged(tmp_path_factory: pytest.TempPathFactory) -> None:
     """`sam init` (Hello World Example, nodejs22.x): Invoke and the Api route /hello."""
     state = tmp_path_factory.mktemp("hello-node") / "s"
-    for fl in running_faaslab(ROOT / "examples" / "hello-nodejs" / "template.yaml", state):
+    fl = start_faaslab(ROOT / "examples" / "hello-nodejs" / "template.yaml", state)
+    try:
         r, out = invoke(fl.client(), "HelloWorldFunction", {})
         assert "FunctionError" not in r
         assert out == {"statusCode": 200, "body": '{"message":"hello world"}'}
         with urllib.request.urlopen(fl.url + "/hello", timeout=30) as resp:
             assert resp.status == 200
             assert json.loads(resp.read()) == {"message": "hello world"}
+    finally:
+        assert fl.stop() == 0
+    assert "Traceback" not in fl.log_path.read_text()
