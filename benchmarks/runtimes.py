@@ -162,12 +162,13 @@ def main() -> None:
     ap.add_argument("--bare", type=int, default=20, help="bare starts per runtime")
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--only", action="append", help="only this runtime (repeatable)")
+    ap.add_argument("--up", action="append", default=[], help="an option for `faaslab up`")
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="faaslab-runtimes-"))
     chosen = [e for e in entries() if not args.only or e.name in args.only]
     template, bare_argv = write_template(work, chosen)
-    proc, port = start_faaslab(work / "state", "--keep-alive", "0.05", template=template)
+    proc, port = start_faaslab(work / "state", "--keep-alive", "0.05", *args.up, template=template)
     results: dict[str, dict[str, float]] = {}
     try:
         paths = {

@@ -80,8 +80,24 @@ async function loadModule(taskRoot, moduleRoot, name) {
   return require(require.resolve(name, { paths: [taskRoot, moduleRoot] }));
 }
 
+// AWS's runtime gives modules a global `awslambda` for response streaming, which
+// faaslab does not emulate: using it fails at once and says so, rather than with
+// "awslambda is not defined".
+function refuseStreaming() {
+  throw new Error(
+    'faaslab does not emulate response streaming (awslambda.streamifyResponse, ' +
+      'InvokeWithResponseStream): return the whole response instead',
+  );
+}
+
 export async function loadHandler(taskRoot, fullHandler) {
   const [moduleRoot, name, exportPath] = splitHandler(fullHandler);
+  if (!['1', 'true'].includes(process.env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA)) {
+    globalThis.awslambda = {
+      streamifyResponse: refuseStreaming,
+      HttpResponseStream: { from: refuseStreaming },
+    };
+  }
   let app;
   try {
     app = await loadModule(taskRoot, moduleRoot, name);
