@@ -120,7 +120,8 @@ export class Runtime {
     else delete process.env._X_AMZN_TRACE_ID;
 
     const [callback, context, markReported] = callbackContext(this.api, id, this.schedule);
-    this.fatal.current = (error, code) => this.api.postError(id, error, () => process.exit(code));
+    this.fatal.current = (error, code) =>
+      this.api.postError(id, error, () => process.exit(code), true);
     beforeExit = () => {
       markReported();
       if (this.isAsync) {
