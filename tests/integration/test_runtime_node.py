@@ -202,6 +202,20 @@ def test_uncaught_errors_fail_the_invocation_and_restart(
     assert "FunctionError" not in r and out["uses"] == 1  # a fresh runtime
 
 
+def test_large_events_and_oversized_results(lam: Any) -> None:
+    """A 5 MB event arrives whole; a result over 6 MB is AWS's error, and the runtime
+    goes on to the next invocation."""
+    blob = "e" * (5 * 1024 * 1024)
+    r, out = invoke(lam, "nodeProbe", {"action": "size", "blob": blob, "out": 1000})
+    assert "FunctionError" not in r
+    assert out["echo"] == len(blob) and len(out["out"]) == 1000
+    r, out = invoke(lam, "nodeProbe", {"action": "size", "blob": "", "out": 7 * 1024 * 1024})
+    assert r["FunctionError"] == "Unhandled"
+    assert out["errorType"] == "Function.ResponseSizeTooLarge"
+    r, out = invoke(lam, "nodeProbe", {"action": "context"})
+    assert "FunctionError" not in r and out["uses"] > 1  # the same runtime, still serving
+
+
 def test_a_promise_never_settled(lam: Any) -> None:
     r, out = invoke(lam, "nodeProbe", {"action": "never"})
     assert r["FunctionError"] == "Unhandled"

@@ -20,7 +20,9 @@ export class RuntimeApi {
     this.hostHeader = address;
     this.socket = null;
     this.pending = []; // response handlers, in the order the requests were written
-    this.buffer = Buffer.alloc(0);
+    this.chunks = []; // what has arrived of the answers not yet handled
+    this.received = 0; // their bytes
+    this.needed = 0; // the bytes the answer being received needs, once its head is in
   }
 
   // The next invocation: {body (string), headers (lower-case names)}.
@@ -118,11 +120,16 @@ export class RuntimeApi {
   }
 
   _received(chunk) {
-    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    // Chunks are joined only once a whole answer is in (a 6 MB event arrives in ~100).
+    this.chunks.push(chunk);
+    this.received += chunk.length;
+    if (this.received < this.needed) return;
+    let buffer = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
     for (;;) {
-      const end = this.buffer.indexOf(HEAD_END);
-      if (end < 0) return;
-      const lines = this.buffer.toString('latin1', 0, end).split('\r\n');
+      this.needed = 0;
+      const end = buffer.indexOf(HEAD_END);
+      if (end < 0) break;
+      const lines = buffer.toString('latin1', 0, end).split('\r\n');
       const status = Number(lines[0].split(' ')[1]);
       const headers = {};
       for (const line of lines.slice(1)) {
@@ -130,19 +137,25 @@ export class RuntimeApi {
         headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
       }
       if (headers['transfer-encoding']) {
-        throw new Error(`unsupported Runtime API answer: Transfer-Encoding ${headers['transfer-encoding']}`);
+        process.stderr.write(`unsupported Runtime API answer: ${lines[0]}, chunked\n`);
+        process.exit(1);
       }
-      const length = Number(headers['content-length'] || 0);
       const start = end + HEAD_END.length;
-      if (this.buffer.length < start + length) return;
-      const body = this.buffer.subarray(start, start + length);
-      this.buffer = this.buffer.subarray(start + length);
+      const total = start + Number(headers['content-length'] || 0);
+      if (buffer.length < total) {
+        this.needed = total;
+        break;
+      }
+      const body = buffer.subarray(start, total);
+      buffer = buffer.subarray(total);
       const handler = this.pending.shift();
       // nothing due: the connection must not keep the process alive (an empty event
       // loop is how a callback handler's invocation ends)
       if (!this.pending.length) this.socket?.unref();
       handler?.({ status, headers, body });
     }
+    this.chunks = buffer.length ? [buffer] : [];
+    this.received = buffer.length;
   }
 }
 
