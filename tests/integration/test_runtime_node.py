@@ -185,6 +185,19 @@ def test_console_lines_in_lambdas_format(lam: Any) -> None:
     assert re.search(rf"\t{rid}\tERROR\tan error Error: logged\r    at ", log)
 
 
+def test_json_log_format_and_level(lam: Any) -> None:
+    """AWS_LAMBDA_LOG_FORMAT=JSON (LoggingConfig's LogFormat): one JSON object per line;
+    AWS_LAMBDA_LOG_LEVEL=WARN drops INFO and DEBUG."""
+    r = lam.invoke(FunctionName="nodeJsonLogs", Payload=b'{"action": "log"}', LogType="Tail")
+    rid = r["ResponseMetadata"]["RequestId"]
+    records = [json.loads(line) for line in tail(r).splitlines() if line.startswith("{")]
+    assert [(x["level"], x["requestId"]) for x in records] == [("WARN", rid), ("ERROR", rid)]
+    assert records[0]["message"] == "a warning"
+    assert records[1]["message"].startswith("an error Error: logged")
+    assert records[1]["errorType"] == "Error" and records[1]["errorMessage"] == "logged"
+    assert re.fullmatch(ISO, records[0]["timestamp"])
+
+
 @pytest.mark.parametrize(
     ("action", "error_type", "message"),
     [
