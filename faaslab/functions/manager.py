@@ -558,7 +558,6 @@ class Manager:
             "_HANDLER": fn.handler,
             "AWS_REGION": fn.region,
             "AWS_DEFAULT_REGION": fn.region,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.runtime}",
             "AWS_LAMBDA_FUNCTION_NAME": fn.name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -572,6 +571,9 @@ class Manager:
             "AWS_ENDPOINT_URL": self.function_edge_url,
             "LAMBDA_RUNTIME_DIR": "/var/runtime",
         }
+        execution_env = runtimes.execution_env(fn.runtime)
+        if execution_env is not None:
+            values["AWS_EXECUTION_ENV"] = execution_env
         values.update(_family(fn).environment(fn))
         values.update(fn.environment)
         return values

@@ -148,6 +148,13 @@ class Provided:
 
 FAMILIES: tuple[Family, ...] = (Python(), NodeJs(), Provided())
 
+
+def execution_env(runtime: str) -> str | None:
+    """AWS_EXECUTION_ENV: "AWS_Lambda_<runtime>", which Lambda does not define for the
+    OS-only runtimes (the provided family)."""
+    return None if runtime in Provided.names else f"AWS_Lambda_{runtime}"
+
+
 # Runtimes AWS no longer lets anyone create or update functions with (their deprecation's
 # last phase), refused in its words: faaslab deploys as `sam deploy` would.
 BLOCKED = ("nodejs18.x", "nodejs16.x", "nodejs14.x", "nodejs12.x", "nodejs10.x", "provided")

@@ -71,6 +71,7 @@ def test_awslambdaric_as_the_bootstrap(lam: Any) -> None:
     assert "FunctionError" not in r
     assert out["event"] == {"via": "ric"}
     assert out["task_root"] == "/var/task" and out["handler"] == "app.handler"
+    assert out["execution_env"] is None  # not defined for OS-only runtimes, as on Lambda
     assert out["request_id"] == r["ResponseMetadata"]["RequestId"]
     _, again = invoke(lam, "ricRuntime")
     assert again["uses"] == out["uses"] + 1

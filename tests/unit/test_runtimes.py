@@ -94,3 +94,10 @@ def test_provided_looks_in_the_code_then_in_layers(tmp_path: Path) -> None:
 )
 def test_invalid_entrypoint_in_lambdas_words(path: str, code: int, message: str) -> None:
     assert entrypoint.invalid_entrypoint_message(path, code) == message
+
+
+def test_execution_env_is_not_defined_for_os_only_runtimes() -> None:
+    assert runtimes.execution_env("nodejs22.x") == "AWS_Lambda_nodejs22.x"
+    assert runtimes.execution_env("python3.12") == "AWS_Lambda_python3.12"
+    assert runtimes.execution_env("provided.al2023") is None
+    assert runtimes.execution_env("provided.al2") is None
