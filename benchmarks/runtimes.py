@@ -3,11 +3,13 @@
     .venv/bin/python benchmarks/runtimes.py [--warm 1000] [--cold 20] [--bare 20] [--json F]
 
 For each runtime entry, in one run:
-  bare     the runtime started bare, as a user would time it (`node -e 0`, the compiled
-           hello binary, `python3 -c pass`): the floor no cold start can go under
+  bare     the runtime started bare, with a function's environment variables (`node -e
+           0`, the compiled hello binary, `python3 -c pass`): the floor of a cold start
   cold     an Invoke that finds no environment (`--keep-alive 0.05`): round trip, and the
            REPORT line's Init Duration (spawn -> the runtime's first `next`)
   warm     sequential Invokes of a warm environment, one keep-alive connection
+Cold and bare samples alternate, round robin over the runtimes, and warm invokes run in
+blocks taken in turns: the machine's other load falls on all of them alike.
 Printed: cold - bare and cold / bare (what faaslab adds to starting the runtime: the
 sandbox, the spawn, the Invoke's own round trip), and warm / python's warm (the runtime's
 own per-invoke cost next to faaslab's own Python runtime, which is forked ready-made and
@@ -88,13 +90,17 @@ def entries() -> list[Entry]:
     return [e for e in found if all(shutil.which(p) for p in e.needs)]
 
 
+# A bare start gets a function's environment, not this shell's: a NODE_EXTRA_CA_CERTS
+# (Debian sets one) alone makes `node -e 0` parse a CA bundle, ~40 ms here.
+BARE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "TZ": ":UTC"}
+
+
 def bare_starts(argv: list[str], n: int) -> list[float]:
-    """Wall time of n bare starts, µs each (the first one, disk caches warming, left out)."""
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+    """Wall time of n bare starts, µs each."""
     out = []
     for _ in range(n):
         t = time.perf_counter_ns()
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=BARE_ENV)
         out.append((time.perf_counter_ns() - t) / 1000)
     return out
 
@@ -175,20 +181,33 @@ def main() -> None:
             e.name: f"/2015-03-31/functions/{e.name.replace('.', '-')}/invocations" for e in chosen
         }
         cold: dict[str, list[float]] = {e.name: [] for e in chosen}
-        for _ in range(args.cold):  # round robin: every runtime sees the same machine state
-            time.sleep(0.4)  # idle environments recycled (keep-alive 50 ms, sweep 250 ms)
+        bare: dict[str, list[float]] = {e.name: [] for e in chosen}
+        warm: dict[str, list[float]] = {e.name: [] for e in chosen}
+        for e in chosen:  # (first starts warm the disk caches: left out)
+            bare_starts(bare_argv[e.name], 1)
+        # Round robin, so that every runtime and its floor see the same machine (other
+        # load on it comes and goes): each round, per runtime, one cold invoke after the
+        # idle environments are recycled (keep-alive 50 ms, sweep 250 ms) and one bare start.
+        for _ in range(max(args.cold, args.bare)):
+            time.sleep(0.4)
             for e in chosen:
-                cold[e.name] += invokes(port, paths[e.name], 1)
+                if len(cold[e.name]) < args.cold:
+                    cold[e.name] += invokes(port, paths[e.name], 1)
+                if len(bare[e.name]) < args.bare:
+                    bare[e.name] += bare_starts(bare_argv[e.name], 1)
+        blocks = 10
         for e in chosen:
-            bare = bare_starts(bare_argv[e.name], args.bare)
-            invokes(port, paths[e.name], 20)  # (a warm environment)
-            warm = invokes(port, paths[e.name], args.warm)
+            invokes(port, paths[e.name], 20)  # (a warm environment for each)
+        for _ in range(blocks):
+            for e in chosen:
+                warm[e.name] += invokes(port, paths[e.name], max(1, args.warm // blocks))
+        for e in chosen:
             inits = init_durations(port, e.name.replace(".", "-"))
             results[e.name] = {
-                "bare_start_p50_ms": p50(bare) / 1000,
+                "bare_start_p50_ms": p50(bare[e.name]) / 1000,
                 "cold_invoke_p50_ms": p50(cold[e.name]) / 1000,
                 "init_duration_p50_ms": p50(inits) if inits else float("nan"),
-                "warm_invoke_p50_us": p50(warm),
+                "warm_invoke_p50_us": p50(warm[e.name]),
             }
     finally:
         proc.terminate()

@@ -60,7 +60,7 @@ class Python:
         return []
 
 
-NODE_RUNTIME = Path(__file__).resolve().parent / "node" / "index.mjs"
+NODE_RUNTIME = Path(__file__).resolve().parent / "node" / "index.cjs"
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,3 +1,5 @@
+'use strict';
+
 // The Lambda Runtime API client: HTTP/1.1 to AWS_LAMBDA_RUNTIME_API over one keep-alive
 // TCP connection, requests pipelined. After an invocation the result and the next
 // `GET next` leave in one write, so the control plane wakes once for both and the
@@ -6,13 +8,13 @@
 // per invoke above this; BENCHMARKS.md.) The Runtime API's answers are small and carry
 // a Content-Length, which is all this parser reads.
 
-import net from 'node:net';
-import { toRapidResponse } from './errors.mjs';
+const net = require('node:net');
+const { toRapidResponse } = require('./errors.cjs');
 
 const BASE = '/2018-06-01/runtime';
 const HEAD_END = Buffer.from('\r\n\r\n');
 
-export class RuntimeApi {
+class RuntimeApi {
   constructor(address) {
     const [host, port] = address.split(':');
     this.host = host;
@@ -166,3 +168,5 @@ function serialise(value) {
     throw new Error('Unable to stringify response body');
   }
 }
+
+module.exports = { RuntimeApi };

@@ -1,3 +1,5 @@
+'use strict';
+
 // The invocation loop and what a handler gets: the event, the context object and the
 // callback, with AWS's rules for when an invocation is over:
 // - an async handler (or one returning a promise): when the promise settles;
@@ -7,12 +9,12 @@
 // - a non-async handler that never calls back: null once the event loop is empty.
 // The first of these counts; later ones are ignored.
 
-import { logError, setRequestId } from './console.mjs';
-import { NodeJsExit } from './errors.mjs';
+const { logError, setRequestId } = require('./console.cjs');
+const { NodeJsExit } = require('./errors.cjs');
 
 // What runs when the event loop empties ('beforeExit'): the pending completion, if any.
 let beforeExit = () => {};
-export function onBeforeExit() {
+function onBeforeExit() {
   beforeExit();
 }
 
@@ -95,7 +97,7 @@ function contextData(headers) {
   };
 }
 
-export class Runtime {
+class Runtime {
   // `fatal` receives (error, exit code) for an uncaught exception or rejection: the
   // caller reports it for the invocation running now.
   constructor(api, handler, fatal) {
@@ -146,3 +148,5 @@ export class Runtime {
     }
   }
 }
+
+module.exports = { onBeforeExit, Runtime };

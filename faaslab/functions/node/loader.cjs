@@ -1,23 +1,25 @@
+'use strict';
+
 // Loading the function's handler from _HANDLER as AWS's Node.js runtime does:
 // "dir/sub/module.export.nested" is module "module" in LAMBDA_TASK_ROOT/dir/sub, and the
 // export path "export.nested" in it. The module is tried as an extensionless file,
 // then .js (CommonJS, unless the nearest package.json says "type": "module"), .mjs,
 // .cjs; last as a package name resolved from the task root (NODE_PATH included).
 
-import fs from 'node:fs';
-import path from 'node:path';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import {
+const fs = require('node:fs');
+const path = require('node:path');
+const { createRequire } = require('node:module');
+const { pathToFileURL } = require('node:url');
+const {
   HandlerNotFound,
   ImportModuleError,
   MalformedHandlerName,
   UserCodeSyntaxError,
-} from './errors.mjs';
+} = require('./errors.cjs');
 
 // require() as AWS's runtime calls it: from /var/runtime/index.mjs, the file a
 // MODULE_NOT_FOUND's "Require stack" names there.
-const require = createRequire('/var/runtime/index.mjs');
+const userRequire = createRequire('/var/runtime/index.mjs');
 
 function splitHandler(fullHandler) {
   if (fullHandler.includes('..')) {
@@ -34,7 +36,7 @@ function splitHandler(fullHandler) {
 }
 
 function requireIfExists(file) {
-  return fs.existsSync(file) ? require(file) : undefined;
+  return fs.existsSync(file) ? userRequire(file) : undefined;
 }
 
 async function importIfExists(file) {
@@ -77,7 +79,7 @@ async function loadModule(taskRoot, moduleRoot, name) {
     (await importIfExists(base + '.mjs')) ||
     requireIfExists(base + '.cjs');
   if (loaded) return loaded;
-  return require(require.resolve(name, { paths: [taskRoot, moduleRoot] }));
+  return userRequire(userRequire.resolve(name, { paths: [taskRoot, moduleRoot] }));
 }
 
 // AWS's runtime gives modules a global `awslambda` for response streaming, which
@@ -90,7 +92,7 @@ function refuseStreaming() {
   );
 }
 
-export async function loadHandler(taskRoot, fullHandler) {
+async function loadHandler(taskRoot, fullHandler) {
   const [moduleRoot, name, exportPath] = splitHandler(fullHandler);
   if (!['1', 'true'].includes(process.env.AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA)) {
     globalThis.awslambda = {
@@ -111,3 +113,5 @@ export async function loadHandler(taskRoot, fullHandler) {
   if (typeof handler !== 'function') throw new HandlerNotFound(`${fullHandler} is not a function`);
   return handler;
 }
+
+module.exports = { loadHandler };

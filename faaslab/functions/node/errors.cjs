@@ -1,9 +1,11 @@
+'use strict';
+
 // Lambda's error shapes for Node.js functions: the Runtime.* errors AWS's runtime raises
 // (their names and messages are what users search for), and the two ways an error is
 // written: the JSON body posted to the Runtime API ({errorType, errorMessage, trace})
 // and the tab-prefixed JSON that follows "Invoke Error" in the function's log.
 
-import util from 'node:util';
+const util = require('node:util');
 
 function runtimeError(name) {
   const cls = class extends Error {};
@@ -12,12 +14,12 @@ function runtimeError(name) {
   return cls;
 }
 
-export const ImportModuleError = runtimeError('ImportModuleError');
-export const HandlerNotFound = runtimeError('HandlerNotFound');
-export const MalformedHandlerName = runtimeError('MalformedHandlerName');
-export const UserCodeSyntaxError = runtimeError('UserCodeSyntaxError');
+const ImportModuleError = runtimeError('ImportModuleError');
+const HandlerNotFound = runtimeError('HandlerNotFound');
+const MalformedHandlerName = runtimeError('MalformedHandlerName');
+const UserCodeSyntaxError = runtimeError('UserCodeSyntaxError');
 
-export class UnhandledPromiseRejection extends Error {
+class UnhandledPromiseRejection extends Error {
   constructor(reason, promise) {
     super(reason); // (its message is String(reason): "Error: boom", as on AWS)
     this.reason = reason;
@@ -27,7 +29,7 @@ export class UnhandledPromiseRejection extends Error {
 UnhandledPromiseRejection.prototype.name = 'Runtime.UnhandledPromiseRejection';
 
 // An async handler whose promise never settled, with nothing left to run.
-export class NodeJsExit extends Error {
+class NodeJsExit extends Error {
   constructor() {
     super(
       'The Lambda runtime client detected an unexpected Node.js exit code. This is most ' +
@@ -38,7 +40,7 @@ export class NodeJsExit extends Error {
 }
 NodeJsExit.prototype.name = 'Runtime.NodeJsExit';
 
-export function intoError(value) {
+function intoError(value) {
   return value instanceof Error ? value : new Error(value);
 }
 
@@ -53,7 +55,7 @@ function looksLikeError(value) {
 
 // The body of POST .../error and .../init/error. Anything passed as an error that is
 // not one (callback('oops')) is reported by its type, as AWS does.
-export function toRapidResponse(error) {
+function toRapidResponse(error) {
   try {
     if (util.types.isNativeError(error) || looksLikeError(error)) {
       return {
@@ -74,7 +76,7 @@ export function toRapidResponse(error) {
 }
 
 // The log form: a tab, then the error as JSON with its own enumerable fields too.
-export function toFormatted(error) {
+function toFormatted(error) {
   const replacer = (_key, value) => {
     if (!(value instanceof Error)) return value;
     const out = { errorType: value.name, errorMessage: value.message, code: value.code };
@@ -88,3 +90,5 @@ export function toFormatted(error) {
     return '\t' + JSON.stringify(toRapidResponse(error));
   }
 }
+
+module.exports = { ImportModuleError, HandlerNotFound, MalformedHandlerName, UserCodeSyntaxError, UnhandledPromiseRejection, NodeJsExit, intoError, toRapidResponse, toFormatted };

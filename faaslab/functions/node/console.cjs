@@ -1,17 +1,19 @@
+'use strict';
+
 // console.* as Lambda's Node.js runtime writes it: one line per call, "timestamp \t
 // request id \t LEVEL \t message", newlines inside a message turned into \r so that a
 // stack trace stays one log record; JSON lines when AWS_LAMBDA_LOG_FORMAT is JSON, and
 // levels below AWS_LAMBDA_LOG_LEVEL dropped.
 
-import util from 'node:util';
-import { intoError, toFormatted } from './errors.mjs';
+const util = require('node:util');
+const { intoError, toFormatted } = require('./errors.cjs');
 
 const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
 
 // The request id of the invocation running now ("undefined" during init, as on AWS).
 const REQUEST_ID = Symbol.for('aws.lambda.runtime.requestId');
 
-export function setRequestId(id) {
+function setRequestId(id) {
   globalThis[REQUEST_ID] = id;
 }
 
@@ -52,7 +54,7 @@ function jsonLine(level, args) {
 
 let json = false;
 
-export function patchConsole() {
+function patchConsole() {
   json = (process.env.AWS_LAMBDA_LOG_FORMAT || '').toUpperCase() === 'JSON';
   const format = json ? jsonLine : textLine;
   const wanted = (process.env.AWS_LAMBDA_LOG_LEVEL || 'TRACE').toUpperCase();
@@ -73,7 +75,9 @@ export function patchConsole() {
 }
 
 // "Invoke Error", "Uncaught Exception", "Unhandled Promise Rejection" lines.
-export function logError(what, error) {
+function logError(what, error) {
   if (json) console.error(intoError(error));
   else console.error(what, toFormatted(intoError(error)));
 }
+
+module.exports = { setRequestId, patchConsole, logError };
