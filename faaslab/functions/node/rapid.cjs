@@ -79,7 +79,19 @@ class RuntimeApi {
       ...headers,
     };
     if (waitForAnswer) {
-      this._request('POST', path, extra, Buffer.from(body, 'utf8'), () => done());
+      // A last word before exiting goes on a connection of its own: on the shared one
+      // it would wait behind a pending `GET next` (an error thrown by a timer between
+      // invocations) until an invocation came.
+      const { host, port } = this;
+      const socket = net.connect({ host, port }, () => {
+        const data = Buffer.from(body, 'utf8');
+        let head = `POST ${path} HTTP/1.1\r\nHost: ${this.hostHeader}\r\nConnection: close\r\n`;
+        for (const [name, value] of Object.entries(extra)) head += `${name}: ${value}\r\n`;
+        socket.end(Buffer.concat([Buffer.from(`${head}Content-Length: ${data.length}\r\n\r\n`), data]));
+      });
+      socket.on('data', () => {});
+      socket.on('close', () => done());
+      socket.on('error', () => {}); // ('close' follows: the process exits either way)
       return;
     }
     const socket = this._connected();
