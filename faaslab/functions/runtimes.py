@@ -8,6 +8,7 @@ code, never a branch in the manager.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import os
 import shutil
@@ -109,17 +110,28 @@ class NodeJs:
         return {"NODE_PATH": node_path}
 
     def warnings(self, fn: FunctionConfig) -> list[str]:
+        out = []
+        major = fn.runtime.removeprefix("nodejs").removesuffix(".x")
         version = node_version()
         if version is None:
-            return [f"{fn.name}: {fn.runtime} needs `node`, and this machine has none"]
-        major = fn.runtime.removeprefix("nodejs").removesuffix(".x")
-        if version.lstrip("v").split(".")[0] != major:
-            return [
+            out.append(f"{fn.name}: {fn.runtime} needs `node`, and this machine has none")
+        elif version.lstrip("v").split(".")[0] != major:
+            out.append(
                 f"{fn.name}: {fn.runtime} runs on this machine's Node.js {version} "
                 f"(AWS runs Node.js {major})"
-            ]
-        return []
+            )
+        ended = END_OF_SUPPORT.get(fn.runtime)
+        if ended is not None and datetime.date.today() >= ended:
+            out.append(
+                f"{fn.name}: {fn.runtime} reached end of support on AWS Lambda on {ended} "
+                f"(Node.js {major}'s end of life); AWS then blocks creating, later updating, "
+                "its functions"
+            )
+        return out
 
+
+# Supported here, deprecated on AWS since: Node.js's own end-of-life dates.
+END_OF_SUPPORT = {"nodejs20.x": datetime.date(2026, 4, 30)}
 
 # Where Lambda's init looks for a custom runtime's entrypoint, in this order: the
 # function's code, then a layer's (a layer's files are at /opt).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import errno
 from pathlib import Path
 
@@ -62,10 +63,29 @@ def test_another_node_major_is_warned_about(tmp_path: Path) -> None:
     family = runtimes.NodeJs()
     same = f"nodejs{major}.x"
     if same in family.names:
-        assert family.warnings(function(same, tmp_path)) == []
+        assert not any(
+            "runs on this machine" in w for w in family.warnings(function(same, tmp_path))
+        )
     other = next(n for n in family.names if n != same)
-    (warning,) = family.warnings(function(other, tmp_path))
-    assert f"runs on this machine's Node.js {version}" in warning
+    assert any(
+        f"runs on this machine's Node.js {version}" in w
+        for w in family.warnings(function(other, tmp_path))
+    )
+
+
+def test_a_runtime_past_its_end_of_support_is_warned_about(tmp_path: Path) -> None:
+    warnings = runtimes.NodeJs().warnings(function("nodejs20.x", tmp_path))
+    said = [w for w in warnings if "end of support" in w]
+    if datetime.date.today() < runtimes.END_OF_SUPPORT["nodejs20.x"]:
+        assert said == []
+    else:
+        assert said == [
+            "fn: nodejs20.x reached end of support on AWS Lambda on 2026-04-30 (Node.js 20's "
+            "end of life); AWS then blocks creating, later updating, its functions"
+        ]
+    assert not any(
+        "end of support" in w for w in runtimes.NodeJs().warnings(function("nodejs22.x", tmp_path))
+    )
 
 
 def test_provided_looks_in_the_code_then_in_layers(tmp_path: Path) -> None:
