@@ -280,6 +280,15 @@ def test_init_errors(
     assert r2["FunctionError"] == "Unhandled" and again["errorType"] == error_type
 
 
+def test_the_aws_sdk_lambda_carries_is_missing_and_said_so(lam: Any) -> None:
+    r = lam.invoke(FunctionName="nodeUsesSdk", Payload=b"{}", LogType="Tail")
+    out = json.loads(r["Payload"].read())
+    assert r["FunctionError"] == "Unhandled"
+    assert out["errorType"] == "Error"  # ERR_MODULE_NOT_FOUND from an ES module, as on AWS
+    assert out["errorMessage"].startswith("Cannot find package '@aws-sdk/client-s3'")
+    assert "faaslab's does not: add the clients your function imports" in tail(r)
+
+
 def test_timeout_then_a_fresh_runtime(lam: Any) -> None:
     r, out = invoke(lam, "nodeSleeper", {"action": "sleep", "ms": 4000})
     assert r["FunctionError"] == "Unhandled"

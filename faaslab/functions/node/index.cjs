@@ -45,6 +45,14 @@ async function main() {
     );
   } catch (error) {
     logError('Uncaught Exception', error);
+    if (/'@aws-sdk\//.test(String(error?.message))) {
+      // (on AWS this import works: say why it does not here, not just that it failed)
+      console.error(
+        "faaslab: Lambda's Node.js runtimes include the AWS SDK for JavaScript v3 " +
+          "(@aws-sdk/* in /var/runtime/node_modules); faaslab's does not: add the clients " +
+          'your function imports to its package.json dependencies',
+      );
+    }
     fatal.current(error, 129);
     return;
   }
