@@ -9,6 +9,7 @@ import re
 import shutil
 import threading
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -132,6 +133,16 @@ def test_callback_styles(lam: Any, style: str, result: Any) -> None:
     r, out = invoke(lam, "nodeCallback", {"style": style})
     assert "FunctionError" not in r
     assert out == result
+
+
+def test_callback_answers_at_once_when_told_not_to_wait(lam: Any) -> None:
+    """callbackWaitsForEmptyEventLoop = false: the answer leaves with the handler's 3 s
+    timer still pending (frozen with the environment), not after it."""
+    key = uuid.uuid4().hex
+    _, out = invoke(lam, "nodeCallback", {"style": "nowait", "key": key})
+    assert out == {"style": "nowait"}
+    _, out = invoke(lam, "nodeCallback", {"style": "peek", "key": key})
+    assert out == {"timer": None}
 
 
 def test_callback_waits_for_the_event_loop_by_default(lam: Any) -> None:
