@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import os
 import sys
@@ -16,6 +17,7 @@ from typing import Any
 import click
 
 from faaslab import __version__
+from faaslab.builds.errors import BuildError
 from faaslab.cliutil import LOCAL_KEYS, endpoint_option, get
 from faaslab.config import from_env, help_for
 from faaslab.template import TemplateError, parse_parameter_overrides
@@ -49,6 +51,13 @@ def main() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help=help_for("state_dir"),
+)
+@click.option("--build/--no-build", default=None, help=help_for("build") + "  [default: on]")
+@click.option(
+    "--build-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=help_for("build_dir"),
 )
 @click.option(
     "--time-scale", type=float, default=None, help=help_for("time_scale") + "  [default: 1]"
@@ -113,6 +122,11 @@ def main() -> None:
     help=help_for("db_fast_path") + "  [default: on]",
 )
 @click.option(
+    "--strict-credentials/--any-credentials",
+    default=None,
+    help=help_for("strict_credentials") + "  [default: off]",
+)
+@click.option(
     "--isolation",
     type=click.Choice(["auto", "namespaces", "none"]),
     default=None,
@@ -138,7 +152,7 @@ def up(template: Path | None, parameter_overrides: tuple[str, ...], **settings: 
         overrides = parse_parameter_overrides(parameter_overrides)
     except (ValueError, TemplateError) as e:
         raise click.ClickException(str(e)) from None
-    cp = ControlPlane(config, template, overrides)
+    cp = ControlPlane(config, template, overrides, report=_report)
 
     async def run() -> None:
         ready = asyncio.Event()
@@ -156,9 +170,76 @@ def up(template: Path | None, parameter_overrides: tuple[str, ...], **settings: 
         _event_loop_runner()(run())
     except TemplateError as e:
         raise click.ClickException(str(e)) from None
+    except BuildError as e:
+        raise click.ClickException(f"build failed: {e}") from None
     except OSError as e:
         raise click.ClickException(f"cannot start: {e}") from None
     click.echo("faaslab stopped.", err=True)
+
+
+def _report(line: str) -> None:
+    """A build's progress line, on stderr (warnings in yellow)."""
+    if line.startswith("warning:"):
+        click.secho(line, fg="yellow", err=True)
+    else:
+        click.echo(line, err=True)
+
+
+@main.command()
+@click.argument("template", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--build-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=help_for("build_dir"),
+)
+@click.option(
+    "--parameter-overrides",
+    multiple=True,
+    help="Template parameters: Key=Value (repeatable), as `sam deploy`.",
+)
+def build(
+    template: Path | None, build_dir: Path | None, parameter_overrides: tuple[str, ...]
+) -> None:
+    """Build TEMPLATE's functions and layers as `sam build` does (default: ./template.yaml).
+
+    \b
+    - CodeUri with requirements.txt (python runtimes): pip install -r requirements.txt
+      into a copy of CodeUri, with faaslab's own Python (the one that runs the function);
+    - CodeUri with package.json (nodejs runtimes): npm install --omit=dev likewise;
+    - Metadata BuildMethod: makefile: make build-<LogicalId> with ARTIFACTS_DIR;
+    - a .zip or .jar CodeUri is unpacked as Lambda unpacks it; other code (a jar's
+      classes and lib/, a bootstrap) runs as given, without a copy;
+    - layers (AWS::Serverless::LayerVersion, or AWS::Lambda::LayerVersion with a local
+      Content) are used as given, or built by their Metadata BuildMethod: python3.x
+      puts requirements.txt's packages and the files under python/, nodejsNN.x under
+      nodejs/; a function's layers are merged in order at /opt.
+
+    Output goes to .faaslab/build/ beside the template (--build-dir): each function's
+    /var/task and each layer under its logical id, and a cache of installed
+    dependencies keyed by the manifests' contents, the runtime and the architecture, so
+    building an unchanged app again installs nothing. `faaslab up` builds the same way
+    before it starts (`faaslab up --no-build` runs the last build as it is).
+    """
+    from faaslab.builds.builder import build_template
+    from faaslab.template import load_template
+
+    if template is None:
+        template = Path("template.yaml")
+    if not template.is_file():
+        raise click.ClickException(f"{template}: no such file")
+    try:
+        config = from_env({"build_dir": build_dir})
+        loaded = load_template(template, parse_parameter_overrides(parameter_overrides))
+        out = config.resolved_build_dir(template)
+        _, builder = build_template(loaded, out, _report)
+    except (ValueError, TemplateError) as e:
+        raise click.ClickException(str(e)) from None
+    except BuildError as e:
+        raise click.ClickException(f"build failed: {e}") from None
+    counts = collections.Counter(o.status for o in builder.outcomes.values())
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    click.echo(f"Build succeeded ({summary or 'no functions'}): {out}", err=True)
 
 
 def _event_loop_runner() -> Any:
@@ -178,12 +259,13 @@ def _print_banner(cp: Any) -> None:
     for w in m.warnings:
         click.secho(f"warning: {w}", fg="yellow", err=True)
     if cp.template is not None:
-        for lid, typ in cp.template.unsupported.items():
-            click.secho(f"warning: not emulated yet: {lid} ({typ})", fg="yellow", err=True)
+        _print_template_warnings(cp.template)
         for pool in m.pools.values():
             fn = pool.fn
+            layers = f", layers {', '.join(la.logical_id for la in fn.layers)}" if fn.layers else ""
             click.echo(
-                f"  function {fn.name:<24} {fn.handler}  {fn.memory_mb} MB, {fn.timeout_s:g} s",
+                f"  function {fn.name:<24} {fn.handler}  {fn.memory_mb} MB, {fn.timeout_s:g} s"
+                + layers,
                 err=True,
             )
         for c in cp.router.routes:
@@ -204,6 +286,15 @@ def _print_banner(cp: Any) -> None:
                 err=True,
             )
     click.echo("ready: GET /_faaslab/health answers 200. Ctrl-C stops.", err=True)
+
+
+def _print_template_warnings(template: Any) -> None:
+    """Every property and resource of the template that faaslab does not emulate, once."""
+    from faaslab.template_properties import report_lines
+
+    lines = report_lines(template.warnings, template.unsupported)
+    for i, line in enumerate(lines):
+        click.secho(f"warning: {line}" if i == 0 else line, fg="yellow", err=True)
 
 
 def lambda_client(endpoint: str) -> Any:

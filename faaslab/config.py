@@ -28,6 +28,17 @@ class Config:
         "Where state lives (logs, environments' /tmp, data). "
         "Default: .faaslab/ beside the template.",
     )
+    build: bool = _setting(
+        True,
+        "Build functions and layers at start as `sam build` does (pip for requirements.txt, "
+        "npm for package.json, .zip CodeUris unpacked; cached, so an unchanged app starts at "
+        "once). Off: run what the last `faaslab build` made, or each CodeUri as it is.",
+    )
+    build_dir: Path | None = _setting(
+        None,
+        "Where builds go (each function's /var/task, each layer, the dependency cache). "
+        "Default: .faaslab/build/ beside the template.",
+    )
     time_scale: float = _setting(
         1.0,
         "Speed up emulated AWS timers (keep-alive, lifetime, retries): 60 makes a minute a second.",
@@ -73,6 +84,12 @@ class Config:
         "handler has (a long invoke, an upload that flows) is never cut.",
     )
     concurrency: int = _setting(1000, "Account concurrency limit; beyond it invokes get 429.")
+    strict_credentials: bool = _setting(
+        False,
+        "Refuse AWS access keys faaslab does not know. By default any key is accepted (as "
+        "LocalStack does: test/test works); signatures made with faaslab's own key are "
+        "always verified.",
+    )
     region: str = _setting("us-east-1", "AWS region the emulated resources live in.")
     uid_base: int = _setting(
         200000,
@@ -105,6 +122,11 @@ class Config:
             return self.state_dir.resolve()
         base = template.resolve().parent if template else Path.cwd()
         return base / ".faaslab"
+
+    def resolved_build_dir(self, template: Path) -> Path:
+        if self.build_dir is not None:
+            return self.build_dir.resolve()
+        return template.resolve().parent / ".faaslab" / "build"
 
 
 ISOLATION_MODES = ("auto", "namespaces", "none")

@@ -14,20 +14,27 @@ import json
 import os
 import signal
 import socket
+import time
 from collections.abc import Awaitable
 from pathlib import Path
 from urllib.parse import parse_qs, unquote
 
+from faaslab import sts
 from faaslab.auth import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY, AuthError, Verifier
+from faaslab.awsapi.dispatch import ServiceApi
+from faaslab.builds.builder import Report, build_template
 from faaslab.clock import Clock
 from faaslab.config import Config
 from faaslab.databases import api as db_api
 from faaslab.databases.endpoint import Endpoint
 from faaslab.databases.manager import Clusters
+from faaslab.databases.rds_api import RdsApi
 from faaslab.functions import apigw, invoke_api
+from faaslab.functions.control_api import LambdaControl
 from faaslab.functions.errors import LambdaError
 from faaslab.functions.invoke_api import FUNCTIONS_PREFIX, INVOKE_PATH, InvokeApi, error_response
 from faaslab.functions.logs import read_records
+from faaslab.functions.logs_api import LogsApi
 from faaslab.functions.manager import Manager
 from faaslab.functions.model import DEFAULT_ACCOUNT, ApiRoute, FunctionConfig, InvokeRequest
 from faaslab.functions.network import Service
@@ -43,7 +50,9 @@ from faaslab.http.server import (
     serve,
 )
 from faaslab.linux import peer_uid
+from faaslab.metrics_api import ClusterMetrics, MetricsApi
 from faaslab.rdsdata.api import DataApi
+from faaslab.requestlog import RequestLog
 from faaslab.s3.api import S3Api
 from faaslab.s3.store import ObjectStore
 from faaslab.secrets.api import SecretsApi
@@ -64,8 +73,10 @@ class ControlPlane:
         config: Config,
         template_path: Path | None,
         parameter_overrides: dict[str, str] | None = None,
+        report: Report | None = None,
     ) -> None:
         self.config = config
+        self.report: Report = report or (lambda line: None)  # build progress, for the user
         self.template_path = template_path
         self.parameter_overrides = parameter_overrides or {}
         self.state_dir = config.resolved_state_dir(template_path)
@@ -84,7 +95,13 @@ class ControlPlane:
         self.server: asyncio.Server | None = None
         self.port = config.port
         self.ready = False  # the edge answers 503 until every component has started
-        self.verifier = Verifier({LOCAL_ACCESS_KEY_ID: LOCAL_SECRET_ACCESS_KEY})
+        self.verifier = Verifier(
+            {LOCAL_ACCESS_KEY_ID: LOCAL_SECRET_ACCESS_KEY}, strict=config.strict_credentials
+        )
+        # the control-plane APIs on the protocol layer (awsapi/), by SigV4 signing name
+        self.apis: dict[str, ServiceApi] = {"sts": sts.api(DEFAULT_ACCOUNT)}
+        self.request_log: RequestLog | None = None  # every API call, on the console and on disk
+        self._request_log_task: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
@@ -115,6 +132,13 @@ class ControlPlane:
                 cluster_port=self.clusters.port_for,
                 secrets=self._secrets_hooks(),
             )
+            self.template, _ = await asyncio.to_thread(
+                build_template,
+                self.template,
+                self.config.resolved_build_dir(self.template_path),
+                self.report,
+                self.config.build,
+            )
         self.s3 = S3Api(
             ObjectStore(self.state_dir / "s3", self.config.region),
             self.verifier,
@@ -143,6 +167,30 @@ class ControlPlane:
         self.clusters.endpoint_watchers.append(self._endpoint_opened)
         await self.manager.start()
         self.invoke_api = InvokeApi(self.manager)
+        manager = self.manager
+
+        def functions() -> list[FunctionConfig]:
+            return [pool.fn for pool in manager.pools.values()]
+
+        region = self.config.region
+        self.apis["lambda"] = LambdaControl(
+            functions, region, DEFAULT_ACCOUNT, self.config.concurrency
+        ).api()
+        started_ms = int(time.time() * 1000)
+        clusters = self.clusters
+        # (security groups: a VpcSecurityGroupIds id faaslab cannot read admits local
+        # clients, as spec.cluster_ingress says; the template's groups are its own)
+        self.apis["rds"] = RdsApi(clusters, region, dict).api()
+        self.apis["monitoring"] = MetricsApi(
+            [ClusterMetrics(lambda: sorted(clusters.clusters), clusters.db.metrics)]
+        ).api()
+        self.apis["logs"] = LogsApi(
+            manager.logs, functions, region, DEFAULT_ACCOUNT, started_ms
+        ).api()
+        self.request_log = RequestLog(self.state_dir / "requests.log")
+        for api in self.apis.values():
+            api.log = self.request_log.add
+        self._request_log_task = asyncio.create_task(self.request_log.run())
         if self.template is not None:
             self.manager.deploy(self.template.functions.values())
             self.router = apigw.Router(list(self.template.routes))
@@ -152,6 +200,10 @@ class ControlPlane:
     async def stop(self) -> None:
         if self.server is not None:
             self.server.close()
+        if self._request_log_task is not None:
+            self._request_log_task.cancel()
+        if self.request_log is not None:
+            self.request_log.close()
         if self.clusters is not None:
             await self.clusters.stop()
         if self.manager is not None:
@@ -261,6 +313,9 @@ class ControlPlane:
         if path.startswith("/_faaslab/"):
             return self._internal(req)
         service = signed_service(req)  # (here, not first: Invoke's path needs none of it)
+        api = self.apis.get(service) if service is not None else None
+        if api is not None:
+            return self._signed(req, api.handle)
         if service is not None and service != API_GATEWAY:
             # an SDK call for an API faaslab lacks: its error, never a function's route
             return unknown_service(req, service)
@@ -279,16 +334,12 @@ class ControlPlane:
             return e.response(json_protocol=json_protocol)
         return handler(req)
 
-    def _lambda_api(self, req: Request) -> Response | Deferred:
+    def _lambda_api(self, req: Request) -> Response | Deferred | Awaitable[Response]:
         assert self.invoke_api is not None
         m = INVOKE_PATH.match(req.path)
         if m and req.method == "POST":
             return self.invoke_api.invoke(req, m.group("name"))
-        return Response.json(
-            {"message": f"faaslab does not implement {req.method} {req.path} yet"},
-            404,
-            {"x-amzn-ErrorType": "UnknownOperationException"},
-        )
+        return self.apis["lambda"].handle(req)
 
     async def _api_route(self, req: Request, route: ApiRoute, params: dict[str, str]) -> Response:
         assert self.manager is not None
@@ -345,6 +396,9 @@ class ControlPlane:
                     ],
                     "warnings": self.manager.warnings,
                     "unsupported": dict(self.template.unsupported) if self.template else {},
+                    "template_warnings": [
+                        w.as_dict() for w in (self.template.warnings if self.template else ())
+                    ],
                 }
             )
         if len(parts) == 2 and parts[0] == "logs":

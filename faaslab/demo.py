@@ -33,6 +33,7 @@ from faaslab.cliutil import get
 from faaslab.config import Config
 from faaslab.controlplane import ControlPlane
 from faaslab.databases import billing
+from faaslab.template_properties import report_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "tutorial6"
@@ -164,6 +165,10 @@ def run_demo(port: int | None = None) -> int:
             )
             for w in cloud.cp.manager.warnings if cloud.cp.manager else []:
                 click.secho(f"warning: {w}", fg="yellow")
+            if cloud.cp.template is not None:
+                lines = report_lines(cloud.cp.template.warnings, cloud.cp.template.unsupported)
+                for i, line in enumerate(lines):
+                    click.secho(f"warning: {line}" if i == 0 else line, fg="yellow")
             part2(cloud, env)
             part3(cloud, env)
             engine_pids = aurora_parts(cloud, env)

@@ -1,11 +1,13 @@
 """A stdlib-only port of the SAAF Inspector (Serverless Application Analytics Framework).
 
 SAAF (https://github.com/wlloyduw/SAAF) is the de facto way FaaS research code reports where
-and how a function ran: container reuse, the host VM, CPU ticks, page faults and runtimes.
-This module keeps SAAF's Python 0.5 method and attribute names so existing handlers and result
-tooling work unchanged, but reads ``/proc`` directly instead of shelling out (no ``cat``/
-``grep`` processes, no shell-injection surface, far less framework overhead) and never raises
-when a file is missing, so a handler cannot crash because of its own instrumentation.
+and how a function ran: container reuse, the host VM, CPU time, page faults and runtimes.
+This module follows SAAF 0.7's Python Inspector: its method names, attribute names and units
+(CPU times in milliseconds, ``architecture``, ``cpuCores``, ``cpuInfo``, ``bootTime``,
+``invocations``, ``availableCPUs`` ...), so handlers and result tooling written for SAAF work
+unchanged. It reads ``/proc`` directly instead of shelling out (no ``cat``/``grep``/``uname``
+processes, no shell-injection surface, less framework overhead) and never raises when a file
+is missing, so a handler cannot crash because of its own instrumentation.
 
 It is deliberately a single self-contained file: copy it next to a real AWS Lambda
 ``lambda_function.py`` and ``from saaf import Inspector`` works there too.
@@ -17,6 +19,44 @@ Typical use::
     ...  # the function's own work
     inspector.inspectAllDeltas()
     return inspector.finish()
+
+Attributes and units (SAAF 0.7):
+
+- constructor: ``version`` (0.7, a number), ``lang`` ("python"), ``startTime`` (epoch ms),
+  ``invocations`` (calls of this runtime process, 1 on a cold start), ``initializationTime``
+  (epoch ms at which the module was imported: the runtime's init);
+- :meth:`inspectContainer`: ``uuid``, ``newcontainer`` (1 = first call in this container);
+- :meth:`inspectCPUInfo`: ``cpuType`` (model name), ``cpuModel``, ``architecture`` ("x86" or
+  "arm64", SAAF's values), ``cpuCores`` (processors listed), ``cpuInfo`` (one dict per
+  processor of /proc/cpuinfo, keys with ``_`` for spaces, ``flags``/``bugs``/``Features``
+  as lists);
+- :meth:`inspectCPU`: ``cpuUser``, ``cpuNice``, ``cpuKernel``, ``cpuIdle``, ``cpuIOWait``,
+  ``cpuIrq``, ``cpuSoftIrq``, ``cpuSteal``, ``cpuGuest``, ``cpuGuestNice``: the ``cpu`` line
+  of /proc/stat, summed over all CPUs, in ms (ticks x 1000 / CLK_TCK, a float as in SAAF);
+  ``bootTime`` (``btime``, epoch seconds);
+- :meth:`inspectCPUDelta`: the same ten names + ``Delta`` (ms since :meth:`inspectCPU`);
+  :meth:`processCPUPolls`: ``cpuPolls`` (every poll: ``time`` ms, ``cpuTotal`` and ``cpuN``
+  dicts of the ten metrics in ms, and the other /proc/stat counters);
+- :meth:`inspectMemory`: ``totalMemory``, ``freeMemory`` (kB), ``pageFaults``,
+  ``majorPageFaults`` (counts since boot); :meth:`inspectMemoryDelta`: ``pageFaultsDelta``,
+  ``majorPageFaultsDelta``;
+- :meth:`inspectPlatform`: ``platform``, ``containerID``, ``functionName``,
+  ``functionMemory`` (a string, as in the environment), ``functionRegion``, ``vmID``;
+- :meth:`inspectLinux`: ``linuxVersion`` (what ``uname -a`` prints);
+- :meth:`inspectAll`: ``frameworkRuntime`` (ms); :meth:`inspectAllDeltas`: ``userRuntime``,
+  ``frameworkRuntimeDeltas`` (ms) and, on AWS Lambda, ``availableCPUs`` (functionMemory /
+  1792), ``utilizedCPUs`` ((cpuUserDelta + cpuKernelDelta) / userRuntime) and
+  ``recommendedMemory`` (MB);
+- :meth:`finish`: ``runtime`` (ms since ``startTime``), ``endTime`` (epoch ms).
+
+Where this port differs from SAAF 0.7's code, deliberately: ``majorPageFaults`` is read (SAAF
+looks for ``mgmajfault`` and never finds it); ``vmID`` comes from the kernel's boot id (SAAF's
+slice of /proc/self/cgroup identified hosts only on the pre-Firecracker fleet);
+``recommendedMemory`` is the memory whose CPU share covers the utilised CPUs (SAAF's formula
+multiplies where it means to divide, and always answers 128); :meth:`getAttribute` answers
+None for an unset attribute instead of raising. Renamed since SAAF 0.5: cpuUsr -> cpuUser,
+cpuKrn -> cpuKernel, cpuIowait -> cpuIOWait, vmcpusteal -> cpuSteal, vmuptime -> bootTime;
+ticks became ms; contextSwitches is no longer an attribute (it is in ``cpuPolls``).
 """
 
 from __future__ import annotations
@@ -26,34 +66,59 @@ import time
 import uuid
 from typing import Any
 
-__all__ = ["CONTAINER_ID_PATH", "SAAF_VERSION", "Inspector"]
+__all__ = ["CONTAINER_ID_PATH", "CPU_METRICS", "SAAF_VERSION", "Inspector"]
 
 #: Where the container's identity is stamped. ``/tmp`` survives warm starts but not cold ones,
 #: which is exactly what makes the file a container-reuse detector.
 CONTAINER_ID_PATH = "/tmp/container-id"
 
-#: The SAAF release whose attribute names and semantics this port follows.
-SAAF_VERSION = "0.5"
+#: The SAAF release whose attribute names and units this port follows.
+SAAF_VERSION = 0.7
 
-#: Fields of the aggregate ``cpu`` line of /proc/stat, in kernel order, under SAAF's names.
+#: Fields of a ``cpu`` line of /proc/stat, in kernel order, under SAAF 0.7's names.
 CPU_METRICS = (
-    "cpuUsr",
+    "cpuUser",
     "cpuNice",
-    "cpuKrn",
+    "cpuKernel",
     "cpuIdle",
-    "cpuIowait",
+    "cpuIOWait",
     "cpuIrq",
     "cpuSoftIrq",
-    "vmcpusteal",
+    "cpuSteal",
+    "cpuGuest",
+    "cpuGuestNice",
 )
 
 #: /proc/vmstat counters and the SAAF attributes they feed.
 VMSTAT_METRICS = (("pgfault", "pageFaults"), ("pgmajfault", "majorPageFaults"))
 
+#: SAAF's memory per vCPU on Lambda (MB), for ``availableCPUs``.
+MB_PER_VCPU = 1792
+#: Lambda's CPU share per MB (vCPUs = SHARE_PER_MB x MB + SHARE_OFFSET), SAAF's constants.
+SHARE_PER_MB = 0.000556
+SHARE_OFFSET = 0.012346
+MEMORY_MIN_MB, MEMORY_MAX_MB = 128, 10240
+
 
 def _now_ms() -> int:
     """Epoch milliseconds, rounded as SAAF does, so timestamps compare with other SAAF ports."""
     return round(time.time() * 1000)
+
+
+def _ticks_per_second() -> int:
+    """USER_HZ (CLK_TCK), what SAAF asks ``getconf CLK_TCK`` for; 100 where unknown."""
+    try:
+        value = os.sysconf("SC_CLK_TCK")
+    except (AttributeError, ValueError, OSError):
+        return 100
+    return value if value > 0 else 100
+
+
+#: Calls of this runtime process so far (a module global survives warm starts, as in SAAF).
+_invocations = 0
+#: When this runtime process imported the module: its initialisation, epoch ms.
+_initialization_time = _now_ms()
+_MS_PER_TICK = 1000 / _ticks_per_second()
 
 
 def _read_text(path: str) -> str | None:
@@ -73,6 +138,24 @@ def _parse_int(text: str) -> int | None:
         return None
 
 
+def _parse_cpuinfo(text: str) -> list[dict[str, Any]]:
+    """/proc/cpuinfo as SAAF keeps it: a dict per block (one per processor, plus trailing
+    machine-wide lines on ARM), keys with underscores for spaces, flag lists split."""
+    blocks: list[dict[str, Any]] = []
+    current: dict[str, Any] = {}
+    for line in [*text.splitlines(), ""]:
+        key, sep, value = line.partition(":")
+        if not sep:
+            if current:
+                blocks.append(current)
+                current = {}
+            continue
+        name = key.strip().replace(" ", "_")
+        stripped = value.strip()
+        current[name] = stripped.split() if name in ("flags", "bugs", "Features") else stripped
+    return blocks
+
+
 class Inspector:
     """Collects SAAF attributes about the container, platform, CPU and memory of one call.
 
@@ -86,6 +169,8 @@ class Inspector:
         ``container_id_path`` (default :data:`CONTAINER_ID_PATH`, read at call time) and
         ``proc_root`` exist so tests can point the inspector at fake files.
         """
+        global _invocations
+        _invocations += 1
         self._startTime = _now_ms()
         self._container_id_path = (
             container_id_path if container_id_path is not None else CONTAINER_ID_PATH
@@ -95,51 +180,24 @@ class Inspector:
             "version": SAAF_VERSION,
             "lang": "python",
             "startTime": self._startTime,
+            "invocations": _invocations,
+            "initializationTime": _initialization_time,
         }
+        self._cpuPolls: list[dict[str, Any]] = []
         self._inspectedCPU = False
+        self._inspectedCPUDelta = False
         self._inspectedMemory = False
+        self._inspectedPlatform = False
 
     # ------------------------------------------------------------------ helpers
 
-    def _proc_path(self, name: str) -> str:
-        """Path of a file under the (possibly faked) /proc root."""
-        return os.path.join(self._proc, name)
-
     def _read_proc(self, name: str) -> str | None:
         """Read a /proc file, or None when it is absent (gVisor, macOS, locked-down sandboxes)."""
-        return _read_text(self._proc_path(name))
-
-    def _proc_stat(self) -> tuple[dict[str, int], int | None, int | None]:
-        """Parse /proc/stat into (aggregate cpu counters, ctxt, btime); missing parts are empty."""
-        cpu: dict[str, int] = {}
-        ctxt: int | None = None
-        btime: int | None = None
-        text = self._read_proc("stat")
-        if text is None:
-            return cpu, ctxt, btime
-        for line in text.splitlines():
-            fields = line.split()
-            if not fields:
-                continue
-            key = fields[0]
-            if key == "cpu" and not cpu:
-                for index, name in enumerate(CPU_METRICS, start=1):
-                    if index >= len(fields):
-                        break
-                    value = _parse_int(fields[index])
-                    if value is not None:
-                        cpu[name] = value
-            elif key == "ctxt" and len(fields) > 1:
-                ctxt = _parse_int(fields[1])
-            elif key == "btime" and len(fields) > 1:
-                btime = _parse_int(fields[1])
-        return cpu, ctxt, btime
+        return _read_text(os.path.join(self._proc, name))
 
     def _vmstat(self) -> dict[str, int] | None:
-        """Read SAAF's page-fault counters from /proc/vmstat, or None if the file is missing.
-
-        Keys are matched exactly (SAAF's substring match misses ``pgmajfault``).
-        """
+        """SAAF's page-fault counters from /proc/vmstat, or None if the file is missing
+        (keys matched exactly: SAAF's substring match never finds ``pgmajfault``)."""
         text = self._read_proc("vmstat")
         if text is None:
             return None
@@ -156,12 +214,10 @@ class Inspector:
     def _vm_id(self) -> str | None:
         """A stable identifier of the (micro)VM hosting this container.
 
-        SAAF sliced characters out of the ``cpu`` line of ``/proc/self/cgroup``, which only
-        ever identified hosts on the pre-Firecracker Lambda fleet. Here the kernel boot id
-        (``/proc/sys/kernel/random/boot_id``, fixed for the life of a kernel, i.e. of a VM) is
-        used, shortened to its first 8 hex digits; if it is unreadable the first line of
-        ``/proc/self/cgroup`` (what SAAF reads) is used verbatim. Containers on one VM thus share
-        a vmID. On Lambda each environment is its own microVM, and so it is in faaslab: each
+        The kernel boot id (``/proc/sys/kernel/random/boot_id``, fixed for the life of a
+        kernel, i.e. of a VM), its first 8 hex digits; if it is unreadable the first line of
+        ``/proc/self/cgroup`` (what SAAF reads) verbatim. Containers on one VM thus share a
+        vmID. On Lambda each environment is its own microVM, and so it is in faaslab: each
         environment sees a boot id of its own (bound over the kernel's).
         """
         boot_id = self._read_proc("sys/kernel/random/boot_id")
@@ -179,22 +235,17 @@ class Inspector:
     # ---------------------------------------------------------------- inspectors
 
     def inspectContainer(self) -> None:
-        """Detect container reuse: ``uuid``, ``newcontainer`` (1 = cold start) and ``vmuptime``.
+        """Detect container reuse: ``uuid`` and ``newcontainer`` (1 = cold start).
 
         The first call in a fresh container stamps a uuid4 into the container-id file; later
         (warm) invocations find it and report ``newcontainer`` = 0 with the same ``uuid``.
-        ``vmuptime`` is the VM's boot time (``btime`` of /proc/stat, epoch seconds): in faaslab,
-        as on Lambda, the environment's start (a time namespace per environment).
         """
         path = self._container_id_path
-        my_uuid = ""
-        new_container = 1
         existing = _read_text(path) if os.path.isfile(path) else None
         if existing is not None and existing.strip():
-            my_uuid = existing.strip().splitlines()[0]
-            new_container = 0
+            my_uuid, new_container = existing.strip().splitlines()[0], 0
         else:
-            my_uuid = str(uuid.uuid4())
+            my_uuid, new_container = str(uuid.uuid4()), 1
             try:
                 with open(path, "w", encoding="utf-8") as fh:
                     fh.write(my_uuid)
@@ -204,55 +255,87 @@ class Inspector:
         self._attributes["uuid"] = my_uuid
         self._attributes["newcontainer"] = new_container
 
-        _, _, btime = self._proc_stat()
-        if btime is not None:
-            self._attributes["vmuptime"] = btime
+    def inspectCPUInfo(self) -> None:
+        """``cpuType``, ``cpuModel``, ``architecture``, ``cpuCores`` and ``cpuInfo`` from
+        /proc/cpuinfo. x86 lists a ``model name`` per processor; ARM (Graviton) does not,
+        and its ``Model``, if any, is in the last block, as SAAF reads it."""
+        text = self._read_proc("cpuinfo")
+        if text is None:
+            return
+        blocks = _parse_cpuinfo(text)
+        if not blocks:
+            return
+        attrs = self._attributes
+        if "model_name" in blocks[0]:
+            attrs["cpuType"] = blocks[0]["model_name"]
+            if "model" in blocks[0]:
+                attrs["cpuModel"] = blocks[0]["model"]
+            attrs["architecture"] = "x86"
+        else:
+            if "Model" in blocks[-1]:
+                attrs["cpuModel"] = blocks[-1]["Model"]
+            attrs["architecture"] = "arm64"
+        attrs["cpuCores"] = sum(1 for block in blocks if "processor" in block)
+        attrs["cpuInfo"] = blocks
+
+    def pollCPUStats(self) -> None:
+        """Append one reading of /proc/stat to the polls: ``time`` (epoch ms), each ``cpu``
+        line as a dict of :data:`CPU_METRICS` in ms (``cpuTotal`` for the sum of all CPUs),
+        and each other line's first number (``ctxt``, ``btime``, ``processes`` ...)."""
+        data: dict[str, Any] = {"time": _now_ms()}
+        text = self._read_proc("stat")
+        for line in (text or "").splitlines():
+            fields = line.split()
+            if not fields:
+                continue
+            title = "cpuTotal" if fields[0] == "cpu" else fields[0]
+            if title.startswith("cpu"):
+                stats: dict[str, float] = {}
+                for name, raw in zip(CPU_METRICS, fields[1:], strict=False):
+                    value = _parse_int(raw)
+                    if value is not None:
+                        stats[name] = value * _MS_PER_TICK
+                data[title] = stats
+            elif len(fields) >= 2:
+                value = _parse_int(fields[1])
+                if value is not None:
+                    data[title] = value
+        self._cpuPolls.append(data)
 
     def inspectCPU(self) -> None:
-        """Snapshot CPU identity and counters; :meth:`inspectCPUDelta` reports the change.
-
-        ``cpuType``/``cpuModel`` come from the first ``model name``/``model`` lines of
-        /proc/cpuinfo (absent on e.g. ARM, where they are left out). The tick counters are the
-        aggregate ``cpu`` line of /proc/stat (USER_HZ ticks, host-wide), plus ``ctxt``.
-        """
+        """Poll /proc/stat: the ten CPU times of all CPUs (ms since boot) and ``bootTime``."""
         self._inspectedCPU = True
-        cpuinfo = self._read_proc("cpuinfo")
-        if cpuinfo is not None:
-            wanted = {"model name": "cpuType", "model": "cpuModel"}
-            found: dict[str, str] = {}
-            for line in cpuinfo.splitlines():
-                key, sep, value = line.partition(":")
-                name = wanted.get(key.strip()) if sep else None
-                if name is not None and name not in found:
-                    found[name] = value.strip()
-            self._attributes.update(found)
-        cpu, ctxt, _ = self._proc_stat()
-        self._attributes.update(cpu)
-        if ctxt is not None:
-            self._attributes["contextSwitches"] = ctxt
+        self.pollCPUStats()
+        first = self._cpuPolls[0]
+        self._attributes.update(first.get("cpuTotal", {}))
+        if "btime" in first:
+            self._attributes["bootTime"] = first["btime"]
 
     def inspectCPUDelta(self) -> None:
-        """Add ``<metric>Delta`` = now minus the :meth:`inspectCPU` snapshot, per CPU counter.
+        """Poll again and add ``<metric>Delta``: ms of each CPU time since :meth:`inspectCPU`.
 
         Must follow :meth:`inspectCPU`; otherwise SAAF's ``SAAFCPUDeltaError`` is recorded.
         """
         if not self._inspectedCPU:
             self._attributes["SAAFCPUDeltaError"] = "CPU not inspected before collecting deltas!"
             return
-        cpu, ctxt, _ = self._proc_stat()
-        for name, value in cpu.items():
-            before = self._attributes.get(name)
-            if isinstance(before, int):
-                self._attributes[name + "Delta"] = value - before
-        before_ctxt = self._attributes.get("contextSwitches")
-        if ctxt is not None and isinstance(before_ctxt, int):
-            self._attributes["contextSwitchesDelta"] = ctxt - before_ctxt
+        self._inspectedCPUDelta = True
+        self.pollCPUStats()
+        first = self._cpuPolls[0].get("cpuTotal", {})
+        last = self._cpuPolls[-1].get("cpuTotal", {})
+        for name in CPU_METRICS:
+            if name in first and name in last:
+                self._attributes[name + "Delta"] = last[name] - first[name]
+
+    def processCPUPolls(self) -> None:
+        """Add every /proc/stat poll so far as ``cpuPolls``."""
+        self._attributes["cpuPolls"] = self._cpuPolls
 
     def inspectMemory(self) -> None:
         """Record ``totalMemory``/``freeMemory`` (kB, /proc/meminfo) and page-fault counters.
 
-        ``pageFaults``/``majorPageFaults`` are host-wide totals since boot from /proc/vmstat;
-        if that file is missing SAAF's ``SAAFMemoryError`` is recorded instead.
+        ``pageFaults``/``majorPageFaults`` are totals since boot from /proc/vmstat; if that
+        file is missing SAAF's ``SAAFMemoryError`` is recorded instead.
         """
         self._inspectedMemory = True
         meminfo = self._read_proc("meminfo")
@@ -292,9 +375,10 @@ class Inspector:
         On AWS Lambda (``AWS_LAMBDA_FUNCTION_NAME`` or ``AWS_LAMBDA_LOG_STREAM_NAME`` set, as
         faaslab also sets them) ``containerID`` is the log stream name (one per execution
         environment) and ``functionMemory`` is the env string, exactly as SAAF reports it.
-        Google, IBM and Azure are recognised by their env vars; anything else is
+        Google, IBM, Azure and OpenFaaS are recognised by their env vars; anything else is
         ``"Unknown Platform"``. ``vmID`` is added wherever it can be determined.
         """
+        self._inspectedPlatform = True
         env = os.environ
         attrs = self._attributes
         if "AWS_LAMBDA_FUNCTION_NAME" in env or "AWS_LAMBDA_LOG_STREAM_NAME" in env:
@@ -317,6 +401,12 @@ class Inspector:
             attrs["containerID"] = env.get("CONTAINER_NAME")
             attrs["functionName"] = env.get("WEBSITE_SITE_NAME")
             attrs["functionRegion"] = env.get("Location")
+        elif "KUBERNETES_SERVICE_PORT_HTTPS" in env:
+            attrs["platform"] = "OpenFaaS EKS"
+            attrs["http_host"] = env.get("Http_Host")
+            attrs["http_foward"] = env.get("Http_X_Forwarded_For")  # (SAAF's spelling)
+            attrs["http_start_time"] = env.get("Http_X_Start_Time")
+            attrs["host_name"] = env.get("HOSTNAME")
         else:
             attrs["platform"] = "Unknown Platform"
         vm_id = self._vm_id()
@@ -324,24 +414,48 @@ class Inspector:
             attrs["vmID"] = vm_id
 
     def inspectLinux(self) -> None:
-        """Record ``linuxVersion``, the kernel release (``uname -r``), for cross-host analysis."""
-        release: str | None = None
+        """Record ``linuxVersion``, what ``uname -a`` prints (kernel name, host, release,
+        version, machine, "GNU/Linux"); /proc/version where ``os.uname`` is missing."""
         uname = getattr(os, "uname", None)
         if uname is not None:
-            release = uname().release
-        if not release:
-            version = self._read_proc("version")
-            if version is not None:
-                # "Linux version 5.10.0-... (builder@host) ..." -> "5.10.0-..."
-                fields = version.split()
-                if len(fields) >= 3 and fields[1] == "version":
-                    release = fields[2]
-        if release:
-            self._attributes["linuxVersion"] = release
+            u = uname()
+            self._attributes["linuxVersion"] = (
+                f"{u.sysname} {u.nodename} {u.release} {u.version} {u.machine} GNU/Linux"
+            )
+            return
+        version = self._read_proc("version")
+        if version is not None and version.strip():
+            self._attributes["linuxVersion"] = version.strip()
+
+    def _recommendConfiguration(self) -> None:
+        """On AWS Lambda: ``availableCPUs`` (the function's CPU share), ``utilizedCPUs`` (CPU
+        time used per ms of the handler's own runtime) and ``recommendedMemory``, the memory
+        whose share covers what was used (10% headroom when the share was all used)."""
+        attrs = self._attributes
+        if not (self._inspectedPlatform and self._inspectedCPUDelta):
+            attrs["SAAFRecommendConfigurationError"] = (
+                "CPU, CPU Delta, and Platform must be inspected before recommending a "
+                "configuration!"
+            )
+            return
+        if attrs.get("platform") != "AWS Lambda":
+            return
+        try:
+            available = int(attrs["functionMemory"]) / MB_PER_VCPU
+            utilized = (attrs["cpuUserDelta"] + attrs["cpuKernelDelta"]) / attrs["userRuntime"]
+        except (KeyError, TypeError, ValueError, ZeroDivisionError) as e:
+            attrs["SAAFRecommendConfigurationError"] = f"Unable to recommend a configuration. {e}"
+            return
+        attrs["availableCPUs"] = round(available, 3)
+        attrs["utilizedCPUs"] = round(utilized, 3)
+        wanted = available * 1.1 if available - utilized < 0.1 else utilized
+        memory = round((wanted - SHARE_OFFSET) / SHARE_PER_MB)
+        attrs["recommendedMemory"] = min(max(memory, MEMORY_MIN_MB), MEMORY_MAX_MB)
 
     def inspectAll(self) -> None:
         """Run every inspector, then stamp ``frameworkRuntime`` (ms spent so far in SAAF)."""
         self.inspectContainer()
+        self.inspectCPUInfo()
         self.inspectPlatform()
         self.inspectLinux()
         self.inspectMemory()
@@ -360,6 +474,7 @@ class Inspector:
         delta_start = _now_ms()
         self.inspectCPUDelta()
         self.inspectMemoryDelta()
+        self._recommendConfiguration()
         self.addTimeStamp("frameworkRuntimeDeltas", delta_start)
 
     # ----------------------------------------------------------------- attributes
@@ -372,9 +487,9 @@ class Inspector:
         """Return an attribute, or None if unset (as the Java SAAF does) rather than raising."""
         return self._attributes.get(key)
 
-    def addTimeStamp(self, key: str, timeStamp: int | None = None) -> None:
-        """Set ``key`` to the ms elapsed since ``timeStamp`` (epoch ms; default ``startTime``)."""
-        since = self._startTime if timeStamp is None else timeStamp
+    def addTimeStamp(self, key: str, timeSince: int | None = None) -> None:
+        """Set ``key`` to the ms elapsed since ``timeSince`` (epoch ms; default ``startTime``)."""
+        since = self._startTime if timeSince is None else timeSince
         self._attributes[key] = _now_ms() - since
 
     def finish(self) -> dict[str, Any]:

@@ -36,12 +36,24 @@ from faaslab.functions.model import (
     ApiRoute,
     EventKind,
     FunctionConfig,
+    LayerConfig,
 )
 from faaslab.s3.model import bucket_name_problem
 from faaslab.sam_yaml import TemplateError as TemplateError  # (part of this module's API)
 from faaslab.sam_yaml import parse_parameter_overrides as parse_parameter_overrides
 from faaslab.sam_yaml import read_template_file
 from faaslab.secrets.references import Lookup, resolve_dynamic_references
+from faaslab.template_properties import (
+    TABLES,
+    PropertyRefused,
+    PropertyWarning,
+    architecture,
+    check_event,
+    check_globals,
+    check_properties,
+    check_resource_attributes,
+    summarise,
+)
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
@@ -50,6 +62,9 @@ S3_BUCKET = "AWS::S3::Bucket"
 SECRET = "AWS::SecretsManager::Secret"
 SECURITY_GROUP = "AWS::EC2::SecurityGroup"  # only feeds clusters' ingress rules
 SECURITY_GROUP_INGRESS = "AWS::EC2::SecurityGroupIngress"  # likewise
+SERVERLESS_LAYER = "AWS::Serverless::LayerVersion"
+LAMBDA_LAYER = "AWS::Lambda::LayerVersion"
+LAYER_TYPES = (SERVERLESS_LAYER, LAMBDA_LAYER)
 # Resource types faaslab runs; later components (S3, ...) extend this set.
 EMULATED_TYPES: frozenset[str] = frozenset(
     {
@@ -60,6 +75,8 @@ EMULATED_TYPES: frozenset[str] = frozenset(
         SECRET,
         SECURITY_GROUP,
         SECURITY_GROUP_INGRESS,
+        SERVERLESS_LAYER,
+        LAMBDA_LAYER,
     }
 )
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
@@ -87,6 +104,8 @@ ManagedSecret = Callable[[str, str], tuple[str, str]]
 
 _FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _LOGICAL_ID = re.compile(r"[A-Za-z0-9]+")
+_LAYER_NAME = re.compile(r"[A-Za-z0-9_-]{1,140}")
+ARCHIVE_SUFFIXES = (".zip", ".jar")  # code that Lambda unpacks into /var/task or /opt
 _STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
 _ENV_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]+")  # Lambda's pattern: at least two characters
 _SUB_VAR = re.compile(r"\$\{([^}]*)\}")
@@ -118,8 +137,10 @@ class Template:
     clusters: dict[str, ClusterSpec]  # by DBClusterIdentifier
     buckets: dict[str, str]  # bucket name -> logical id
     routes: tuple[ApiRoute, ...]
+    layers: dict[str, LayerConfig]  # by logical id
     parameters: dict[str, str]  # resolved values, overrides applied
-    unsupported: dict[str, str]  # logical id -> Type ("Fn.Events.E" -> "S3 event")
+    unsupported: dict[str, str]  # logical id -> Type, of the resources faaslab does not run
+    warnings: tuple[PropertyWarning, ...]  # properties accepted but not emulated
     resources: dict[str, dict[str, Any]]  # as written; intrinsics in full form ({"Ref": x})
     _resolver: _Context | None = field(default=None, repr=False, compare=False)
 
@@ -182,11 +203,12 @@ def load_template(
     for lid, resource in ctx.resources.items():
         rtype = resource["Type"]
         if rtype not in EMULATED_TYPES:
-            unsupported[lid] = rtype
+            if rtype not in TABLES:  # (those with a table are read: API routes)
+                unsupported[lid] = rtype
             continue
         if rtype not in (SERVERLESS_FUNCTION, LAMBDA_FUNCTION):
             continue
-        config = ctx.build_function(lid, rtype, unsupported)
+        config = ctx.build_function(lid, rtype)
         if config.name in functions:
             raise ctx.error(
                 f"Resources.{lid}.Properties.FunctionName",
@@ -201,11 +223,25 @@ def load_template(
         clusters=clusters,
         buckets=buckets,
         routes=routes,
+        layers=ctx.layers(),
         parameters=dict(ctx.params),
         unsupported=unsupported,
+        warnings=tuple(  # (a resource not created at all is named in `unsupported`)
+            summarise(
+                [w for w in ctx.warnings if w.resource not in unsupported],
+                order=list(ctx.resources),
+            )
+        ),
         resources=ctx.resources,
         _resolver=ctx,
     )
+
+
+def _architecture(value: Any) -> str:
+    """`Architectures`' one entry (x86_64 by default); its checking is the loader's."""
+    if isinstance(value, list) and value and isinstance(value[0], str):
+        return value[0]
+    return "x86_64"
 
 
 def _is_intrinsic(value: Any) -> bool:
@@ -270,20 +306,32 @@ class _Context:
         self.routes: dict[tuple[Any, ...], str] = {}  # route key -> logical id
         self.clusters: dict[str, ClusterSpec] = {}  # logical id -> spec
         self.parsing: set[str] = set()  # clusters being parsed (cycle check)
+        self.warnings: list[PropertyWarning] = []  # in template order
         self.check_transform()
         self.mappings = self.section(doc, "Mappings", "Mappings")
-        self.resources = self.load_resources()
         globals_ = self.section(doc, "Globals", "Globals")
+        for section, props in globals_.items():
+            self.warnings += self.checked(f"Globals.{section}", check_globals, section, props)
         self.globals_function = self.section(globals_, "Function", "Globals.Function")
-        for key in set(self.globals_function) & {"FunctionName", "Events"}:
-            raise self.error(f"Globals.Function.{key}", "not allowed in Globals")
+        self.resources = self.load_resources()
         self.security_groups = _SecurityGroups(self)
         self.secrets = secrets
         self.secret_arns: dict[str, str] = {}  # logical id -> ARN
         self.managed_secret_arns: dict[str, str] = {}  # cluster logical id -> its secret
+        self.layer_configs: dict[str, LayerConfig] = {}  # logical id -> layer
 
     def error(self, where: str, message: str) -> TemplateError:
         return TemplateError(f"{self.label}: {where}: {message}")
+
+    def checked(
+        self, where: str, check: Callable[..., list[PropertyWarning]], *args: Any
+    ) -> list[PropertyWarning]:
+        """A `template_properties` check's warnings; its refusal as a TemplateError that
+        names the key under `where`."""
+        try:
+            return check(*args)
+        except PropertyRefused as e:
+            raise self.error(f"{where}.{e.key}" if e.key else where, e.message) from None
 
     def section(self, parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
         value = parent.get(key)
@@ -320,7 +368,11 @@ class _Context:
                 raise self.error(f"{where}.Type", "missing")
             if not isinstance(resource["Type"], str):
                 raise self.error(f"{where}.Type", f"must be a string, got {resource['Type']!r}")
-            self.section(resource, "Properties", f"{where}.Properties")
+            props = self.section(resource, "Properties", f"{where}.Properties")
+            self.warnings += self.checked(where, check_resource_attributes, lid, resource)
+            self.warnings += self.checked(
+                f"{where}.Properties", check_properties, resource["Type"], lid, props
+            )
         return resources
 
     def load_parameters(self, overrides: dict[str, str]) -> None:
@@ -451,6 +503,8 @@ class _Context:
                 return self.secret_arn(name)
             if rtype == SECURITY_GROUP:
                 return security_group_id(name)
+            if rtype in LAYER_TYPES:
+                return self.layer(name).arn
             got = self.attribute_resolver(name, "Ref") if self.attribute_resolver else None
             return name if got is None else got
         raise self.error(where, f"!Ref {name}: no parameter or resource named {name}")
@@ -660,9 +714,9 @@ class _Context:
         self.names[lid] = name
         return name
 
-    def build_function(self, lid: str, rtype: str, unsupported: dict[str, str]) -> FunctionConfig:
+    def build_function(self, lid: str, rtype: str) -> FunctionConfig:
         own: dict[str, Any] = self.resources[lid].get("Properties") or {}
-        glob = self.globals_function if rtype == SERVERLESS_FUNCTION else {}
+        glob = self.function_globals(lid) if rtype == SERVERLESS_FUNCTION else {}
         props: dict[str, Any] = _merge(glob, own)
 
         def place(*keys: str) -> str:
@@ -682,7 +736,13 @@ class _Context:
             return None if value is _NO_VALUE else value
 
         name = self.function_name(lid)
-        if get("PackageType") not in (None, "Zip"):
+        if get("PackageType") not in (None, "Zip", "Image"):
+            raise self.error(
+                place("PackageType"),
+                f"Properties validation failed for resource {lid} with message: "
+                "#/PackageType: failed validation constraint for keyword [enum]",
+            )
+        if get("PackageType") == "Image":
             raise self.error(place("PackageType"), "only Zip functions are supported yet")
         handler = get("Handler")
         if not isinstance(handler, str) or not handler:
@@ -707,6 +767,10 @@ class _Context:
         ephemeral = get("EphemeralStorage") or {}
         if not isinstance(ephemeral, dict):
             raise self.error(place("EphemeralStorage"), "must be a mapping with Size")
+        for key in ephemeral:
+            if key != "Size":
+                where = place("EphemeralStorage", str(key))
+                raise self.error(where, f"Encountered unsupported property {key}")
         bounded = self.bounded
         memory = bounded(
             get("MemorySize"), place("MemorySize"), model.MEMORY_MIN_MB, model.MEMORY_MAX_MB
@@ -720,6 +784,12 @@ class _Context:
         )
         reserved_where = place("ReservedConcurrentExecutions")
         reserved = bounded(get("ReservedConcurrentExecutions"), reserved_where, 0, None)
+        try:
+            arch = architecture(get("Architectures"), lid, rtype)
+        except PropertyRefused as e:
+            raise self.error(place("Architectures"), e.message) from None
+        if arch is not None:
+            self.warnings.append(arch)
         serverless = rtype == SERVERLESS_FUNCTION
         return FunctionConfig(
             name=name,
@@ -732,14 +802,40 @@ class _Context:
             ephemeral_mb=model.EPHEMERAL_MIN_MB if storage is None else int(storage),
             environment=self.environment(props, place),
             reserved_concurrency=None if reserved is None else int(reserved),
-            routes=self.events(lid, name, own, unsupported) if serverless else (),
-            vpc=self.vpc_config(get("VpcConfig"), place, lid, unsupported),
+            routes=self.events(lid, name, own) if serverless else (),
+            vpc=self.vpc_config(get("VpcConfig"), place, lid, rtype),
             region=self.region,
             account=self.account,
+            layers=self.function_layers(get("Layers"), place("Layers")),
+            architecture=_architecture(get("Architectures")),
+            build_method=self.build_method(lid),
         )
 
+    def function_globals(self, lid: str) -> dict[str, Any]:
+        """Globals.Function less what the function's `IgnoreGlobals` leaves out ("*": all)."""
+        ignore = self.resources[lid].get("IgnoreGlobals")
+        if ignore is None:
+            return self.globals_function
+        if ignore == "*":
+            return {}
+        where = f"Resources.{lid}.IgnoreGlobals"
+        if not isinstance(ignore, list):
+            raise self.error(
+                where, f"Resource {lid} has invalid resource attribute 'IgnoreGlobals'."
+            )
+        out = dict(self.globals_function)
+        for key in ignore:
+            if key not in out:
+                raise self.error(
+                    where,
+                    f"Resource {lid} has invalid resource attribute 'IgnoreGlobals' on item "
+                    f"'{key}'.",
+                )
+            del out[key]
+        return out
+
     def vpc_config(
-        self, value: Any, place: Callable[..., str], lid: str, unsupported: dict[str, str]
+        self, value: Any, place: Callable[..., str], lid: str, rtype: str
     ) -> model.VpcConfig | None:
         """`VpcConfig`: security groups and subnets, both needed for a function to be in the
         VPC (Lambda refuses one without the other; empty lists detach it). IPv6 egress is
@@ -760,7 +856,14 @@ class _Context:
         if extra:
             raise self.error(place("VpcConfig", extra[0]), "is not a VpcConfig property")
         if value.get("Ipv6AllowedForDualStack") not in (None, False, "false"):
-            unsupported[f"{lid}.VpcConfig.Ipv6AllowedForDualStack"] = "IPv6 egress"
+            self.warnings.append(
+                PropertyWarning(
+                    lid,
+                    rtype,
+                    "VpcConfig.Ipv6AllowedForDualStack",
+                    "no IPv6 egress: functions reach nothing outside faaslab",
+                )
+            )
         groups, subnets = lists["SecurityGroupIds"], lists["SubnetIds"]
         if not groups and not subnets:
             return None
@@ -806,14 +909,110 @@ class _Context:
             raise self.error(where, "missing (a local directory, relative to the template)")
         if not isinstance(uri, str):
             raise self.error(where, f"must be a local directory path; {uri!r} is not supported yet")
+        return self.local_code(uri, where)
+
+    def local_code(self, uri: str, where: str) -> Path:
+        """A CodeUri / ContentUri: a local directory, or a .zip (or .jar) that Lambda
+        unpacks (the build does: builds/)."""
         if "://" in uri:
             raise self.error(where, f"{uri} is not a local directory (S3 code is not supported)")
         code = (self.base_dir / uri).resolve()
         if not code.exists():
-            raise self.error(where, f"{uri}: no such directory ({code})")
-        if not code.is_dir():
-            raise self.error(where, f"{uri}: not a directory ({code})")
+            raise self.error(where, f"{uri}: no such directory or .zip file ({code})")
+        if not code.is_dir() and code.suffix.lower() not in ARCHIVE_SUFFIXES:
+            raise self.error(where, f"{uri}: neither a directory nor a .zip or .jar ({code})")
         return code
+
+    def build_method(self, lid: str) -> str | None:
+        """`Metadata.BuildMethod` of a function or layer, as `sam build` reads it."""
+        metadata = self.resources[lid].get("Metadata") or {}
+        method = metadata.get("BuildMethod") if isinstance(metadata, dict) else None
+        if method is not None and not isinstance(method, str):
+            raise self.error(f"Resources.{lid}.Metadata.BuildMethod", "must be a string")
+        return method
+
+    # -- layers ------------------------------------------------------------------------------
+
+    def layers(self) -> dict[str, LayerConfig]:
+        """Every layer of the template, by logical id (read on first use)."""
+        for lid, resource in self.resources.items():
+            if resource["Type"] in LAYER_TYPES:
+                self.layer(lid)
+        return dict(self.layer_configs)
+
+    def layer(self, lid: str) -> LayerConfig:
+        if lid in self.layer_configs:
+            return self.layer_configs[lid]
+        resource = self.resources[lid]
+        where = f"Resources.{lid}.Properties"
+        props = resource.get("Properties") or {}
+        key = "ContentUri" if resource["Type"] == SERVERLESS_LAYER else "Content"
+        uri = self.resolve_optional(props.get(key), f"{where}.{key}")
+        if uri is None:
+            raise self.error(f"{where}.{key}", "missing (a local directory or .zip)")
+        if not isinstance(uri, str):  # {S3Bucket, S3Key}: what `sam package` writes
+            raise self.error(
+                f"{where}.{key}",
+                f"{uri!r}: faaslab reads layer content from a local directory or .zip, not S3",
+            )
+        name = self.resolve_optional(props.get("LayerName", lid), f"{where}.LayerName")
+        if not isinstance(name, str) or not _LAYER_NAME.fullmatch(name):
+            raise self.error(
+                f"{where}.LayerName",
+                f"must be 1-140 letters, digits, hyphens or underscores, got {name!r}",
+            )
+        runtimes_ = self.resolve_optional(
+            props.get("CompatibleRuntimes") or [], f"{where}.CompatibleRuntimes"
+        )
+        if not isinstance(runtimes_, list) or not all(isinstance(r, str) for r in runtimes_):
+            raise self.error(f"{where}.CompatibleRuntimes", f"must be a list, got {runtimes_!r}")
+        if len(runtimes_) > 15:
+            raise self.error(
+                f"{where}.CompatibleRuntimes", "Member must have length less than or equal to 15"
+            )
+        for other in self.layer_configs.values():
+            if other.name == name:
+                raise self.error(
+                    f"{where}.LayerName",
+                    f"layer name {name!r} is already used by {other.logical_id}",
+                )
+        config = LayerConfig(
+            logical_id=lid,
+            name=name,
+            content=self.local_code(uri, f"{where}.{key}"),
+            compatible_runtimes=tuple(runtimes_),
+            build_method=self.build_method(lid),
+            region=self.region,
+            account=self.account,
+        )
+        self.layer_configs[lid] = config
+        return config
+
+    def function_layers(self, value: Any, where: str) -> tuple[LayerConfig, ...]:
+        """A function's `Layers`: ARNs (`!Ref` of the template's layers), at most five.
+        Layers from elsewhere cannot be had here: faaslab downloads nothing."""
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise self.error(where, f"must be a list of layer ARNs, got {value!r}")
+        if len(value) > model.LAYERS_MAX:
+            raise self.error(
+                where,
+                f"Cannot reference more than {model.LAYERS_MAX} layers. "
+                "(Lambda's InvalidParameterValueException)",
+            )
+        by_arn = {layer.arn: layer for layer in self.layers().values()}
+        out: list[LayerConfig] = []
+        for i, arn in enumerate(value):
+            if not isinstance(arn, str) or arn not in by_arn:
+                raise self.error(
+                    f"{where}[{i}]",
+                    f"{arn!r} is not a layer of this template: faaslab runs layers from local "
+                    "content only (define it as an AWS::Serverless::LayerVersion with a "
+                    "ContentUri and use !Ref)",
+                )
+            out.append(by_arn[arn])
+        return tuple(out)
 
     def environment(self, props: dict[str, Any], place: Callable[..., str]) -> dict[str, str]:
         env_spec = props.get("Environment")
@@ -821,6 +1020,11 @@ class _Context:
             return {}
         if not isinstance(env_spec, dict) or _is_intrinsic(env_spec):
             raise self.error(place("Environment"), "must be a mapping with Variables")
+        for key in env_spec:
+            if key != "Variables":
+                raise self.error(
+                    place("Environment", str(key)), f"Encountered unsupported property {key}"
+                )
         variables = env_spec.get("Variables") or {}
         if not isinstance(variables, dict) or _is_intrinsic(variables):
             raise self.error(place("Environment", "Variables"), "must be a mapping")
@@ -848,9 +1052,7 @@ class _Context:
             )
         return env
 
-    def events(
-        self, lid: str, name: str, own: dict[str, Any], unsupported: dict[str, str]
-    ) -> tuple[ApiRoute, ...]:
+    def events(self, lid: str, name: str, own: dict[str, Any]) -> tuple[ApiRoute, ...]:
         events = self.section(own, "Events", f"Resources.{lid}.Properties.Events")
         routes: list[ApiRoute] = []
         for event_name, event in events.items():
@@ -860,11 +1062,13 @@ class _Context:
             etype = self.resolve(event.get("Type"), f"{where}.Type")
             if etype is None:
                 raise self.error(f"{where}.Type", "missing")
+            ep = self.section(event, "Properties", f"{where}.Properties")
+            self.warnings += self.checked(
+                f"Resources.{lid}.Properties", check_event, lid, event_name, etype, ep
+            )
             if etype not in ("Api", "HttpApi"):
-                unsupported[f"{lid}.Events.{event_name}"] = f"{etype} event"
                 continue
             kind = EventKind(etype)
-            ep = self.section(event, "Properties", f"{where}.Properties")
             http_api = kind is EventKind.HTTP_API
             path = self.resolve(ep.get("Path"), f"{where}.Properties.Path")
             method = self.resolve(ep.get("Method"), f"{where}.Properties.Method")

@@ -10,20 +10,21 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 # OS packages: the sqlite3 CLI (tutorial part 1); the database engines behind serverless
 # clusters and their clients (parts 4-6); e2fsprogs for functions' on-disk /tmp images
 # (mkfs.ext4, debugfs); curl, which the tests run as another user (and the custom-runtime
-# tests' shell bootstrap); node for nodejs20.x/22.x functions (Debian's nodejs when the
-# machine has no node of its own; faaslab warns when its major differs from the
-# function's Runtime); gcc for the custom-runtime tests' compiled bootstrap. faaslab
-# starts its own engine processes on ports it picks; the packages' own system services (if apt starts
+# tests' shell bootstrap); npm, which builds a package.json as `sam build` does
+# (faaslab build, and up); node for nodejs20.x/22.x functions (Debian's nodejs when the
+# machine has none; faaslab warns when its major differs from the function's Runtime);
+# gcc for the custom-runtime tests' compiled bootstrap. faaslab starts its own
+# engine processes on ports it picks; the packages' own system services (if apt starts
 # them) are left alone.
 # Each program faaslab runs, and the package that provides it.
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || compgen -G "/usr/lib/postgresql/*/bin/$1" >/dev/null; }
 missing=()
 for pair in sqlite3:sqlite3 mariadbd:mariadb-server mariadb:mariadb-client \
             initdb:postgresql psql:postgresql-client mkfs.ext4:e2fsprogs debugfs:e2fsprogs \
-            curl:curl node:nodejs gcc:gcc; do
+            curl:curl npm:npm node:nodejs gcc:gcc; do
   have "${pair%%:*}" || missing+=("${pair##*:}")
 done
-PACKAGES=(sqlite3 mariadb-server mariadb-client postgresql postgresql-client e2fsprogs curl nodejs gcc)
+PACKAGES=(sqlite3 mariadb-server mariadb-client postgresql postgresql-client e2fsprogs curl npm nodejs gcc)
 if ((${#missing[@]})); then
   say "installing OS packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -28,6 +28,7 @@ from typing import Any
 import httptools
 
 from faaslab.functions import runtime_link as link
+from faaslab.functions.layers import OPT, python_paths
 
 API = "/2018-06-01/runtime"
 RECV_SIZE = 65536
@@ -300,6 +301,11 @@ def run(env: dict[str, str] | None = None, api_fd: int | None = None) -> None:
     task_root = env.get("LAMBDA_TASK_ROOT", "/var/task")
     if task_root not in sys.path:
         sys.path.insert(0, task_root)
+    # then the layers' directories, as Lambda's Python runtime orders them
+    runtime = env.get("AWS_EXECUTION_ENV", "").removeprefix("AWS_Lambda_")
+    opt = [p for p in python_paths(runtime, env.get("FAASLAB_OPT_DIR", OPT)) if p not in sys.path]
+    at = sys.path.index(task_root) + 1
+    sys.path[at:at] = opt
     # Function output must reach the log in order with START/END lines: write through.
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):

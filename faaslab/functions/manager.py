@@ -2,8 +2,11 @@
 
 A sync invoke takes the most recently used idle environment of its function (warm), or
 starts a new one (cold) when every one is busy — AWS's behaviour, which is what the
-tutorial's calltwice.sh shows. Each environment is driven by the transition table in
-environment.py; its runtime talks back through its own Runtime API port.
+tutorial's calltwice.sh shows. Each environment is a state machine (environment.py) that
+does no I/O; its processes and resources are an `EnvironmentHost` (host.py), whose pool
+bookkeeping (idle, restart, discard) comes back here. Its runtime talks back through
+one of the Runtime API's codecs (runtime_api.py over HTTP, runtime_link.py on
+faaslab's own runtime's socketpair).
 
 Timeouts kill only the runtime process and start a new one in the same environment
 (/tmp survives, as on AWS); a crash during init discards the environment; a crash during
@@ -33,17 +36,11 @@ from faaslab import linux
 from faaslab.auth import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
 from faaslab.clock import Clock
 from faaslab.config import Config
-from faaslab.functions import network, runtime_api, runtimes, sandbox, uids
+from faaslab.functions import layers, network, runtime_api, runtimes, sandbox, uids
 from faaslab.functions.cgroups import Cgroup, CgroupDriver, detect
-from faaslab.functions.environment import (
-    EnvEvent,
-    Environment,
-    EnvState,
-    Invocation,
-    OnDone,
-    Outcome,
-)
+from faaslab.functions.environment import EnvEvent, EnvState, Invocation, OnDone, Outcome
 from faaslab.functions.errors import LambdaError, ResourceNotFound, ServiceError, TooManyRequests
+from faaslab.functions.host import EnvironmentHost, LoopScheduler
 from faaslab.functions.logs import LogStore
 from faaslab.functions.model import (
     DEFAULT_ACCOUNT,
@@ -67,14 +64,14 @@ class FunctionPool:
 
     def __init__(self, fn: FunctionConfig) -> None:
         self.fn = fn
-        self.envs: dict[str, Environment] = {}
-        self.idle: list[Environment] = []  # a stack: the most recently used on top
+        self.envs: dict[str, EnvironmentHost] = {}
+        self.idle: list[EnvironmentHost] = []  # a stack: the most recently used on top
 
         self.starting = 0  # cold starts under way (their invocation is not assigned yet)
 
     @property
     def busy(self) -> int:
-        return self.starting + sum(1 for e in self.envs.values() if e.current is not None)
+        return self.starting + sum(1 for h in self.envs.values() if h.env.current is not None)
 
 
 # What a function may reach from its own network namespace (network.py) beyond what
@@ -109,7 +106,7 @@ class Manager:
         self._refilling = False
         self.logs = LogStore(state_dir / "logs")
         self.pools: dict[str, FunctionPool] = {}
-        self._by_pid: dict[int, Environment] = {}
+        self._by_pid: dict[int, EnvironmentHost] = {}
         self._slots: set[int] = set()
         self._uids: uids.UidLease | None = None  # held for the instance's lifetime
         self._spawner = Spawner(self._on_exit)
@@ -122,9 +119,11 @@ class Manager:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.warnings: list[str] = []
         self.placement = Placement(config.cpu_placement)
+        self._scheduler: LoopScheduler | None = None  # (the running loop's, from start)
 
     # -- lifecycle
     async def start(self) -> None:
+        self._scheduler = LoopScheduler(asyncio.get_running_loop())
         self.envs_dir.mkdir(parents=True, exist_ok=True)
         self._sweep_stale_mounts()
         self._isolate = self._probe_isolation()
@@ -327,9 +326,9 @@ class Manager:
         ):
             raise TooManyRequests("ConcurrentInvocationLimitExceeded")
         inv = Invocation(req, on_done, want_tail)
-        env = self._take_idle(pool)
-        if env is not None:
-            env.assign(inv)
+        host = self._take_idle(pool)
+        if host is not None:
+            host.env.assign(inv)
             return
         pool.starting += 1  # counts toward concurrency while the environment starts
         self._spawn_task(self._cold_start(pool, inv))
@@ -362,32 +361,43 @@ class Manager:
     def total_busy(self) -> int:
         return sum(p.busy for p in self.pools.values())
 
-    def _take_idle(self, pool: FunctionPool) -> Environment | None:
+    def _take_idle(self, pool: FunctionPool) -> EnvironmentHost | None:
         while pool.idle:
-            env = pool.idle.pop()
-            env.in_idle = False
+            host = pool.idle.pop()
+            host.in_idle = False
+            env = host.env
             # STARTING here means a runtime being replaced after a timeout or crash.
             if env.current is None and env.state in (EnvState.IDLE, EnvState.STARTING):
-                return env
+                return host
         return None
 
-    def make_idle(self, env: Environment) -> None:
-        pool = self.pools.get(env.fn.name)
-        if pool is not None and pool.envs.get(env.id) is env and not env.in_idle:
-            env.in_idle = True
-            pool.idle.append(env)
+    def make_idle(self, host: EnvironmentHost) -> None:
+        pool = self.pools.get(host.fn.name)
+        if pool is not None and pool.envs.get(host.id) is host and not host.in_idle:
+            host.in_idle = True
+            pool.idle.append(host)
 
-    async def _new_environment(self, pool: FunctionPool, inv: Invocation) -> Environment:
+    async def _new_environment(self, pool: FunctionPool, inv: Invocation) -> EnvironmentHost:
         """A new environment, owned by `inv` from the start: its runtime may ask for work
         before this returns, and must find that invocation, not go idle for others."""
         slot = 0
         while slot in self._slots:
             slot += 1
         self._slots.add(slot)
-        env = Environment(self, pool.fn, slot)
+        assert self._scheduler is not None, "Manager.start() first"
+        env = EnvironmentHost(
+            self,
+            pool.fn,
+            slot,
+            self.uid_of(slot),
+            self.envs_dir,
+            self.placement,
+            self.logs,
+            self._scheduler,
+        )
         pool.envs[env.id] = env
-        pool.starting -= 1  # from here on `env.current` counts it as busy
-        env.assign(inv)
+        pool.starting -= 1  # from here on `env.env.current` counts it as busy
+        env.env.assign(inv)
         try:
             await self._open_network(env)
             spare = None
@@ -395,51 +405,58 @@ class Manager:
                 spare, env.cgroup = self._spares.pop(0)
                 if env.cgroup is not None:
                     env.cgroup.set_limit(self._memory_limit_mb(pool.fn))
-                self._add_spare()
             elif self._isolate:
                 env.cgroup = self._cgroups.create(env.id, self._memory_limit_mb(pool.fn))
             if env.cgroup is not None and self.config.cpu_limits:
                 env.cgroup.set_cpu(vcpus_for(pool.fn.memory_mb))
-            await self._spawn_runtime(env, first=True, spare=spare)
+            try:
+                await self._spawn_runtime(env, first=True, spare=spare)
+            finally:
+                if spare is not None:  # (after: the zygote serves this spawn first)
+                    self._add_spare()
         except Exception as e:
             inv.complete(ServiceError(f"could not start an environment: {e}"))
             self._stop_env(env, EnvEvent.STOP)
             raise
         return env
 
-    async def _open_network(self, env: Environment) -> None:
+    async def _open_network(self, host: EnvironmentHost) -> None:
         """The environment's Runtime API listener, and with network namespaces everything
         else it may reach (network.py). Without them: a host port that admits only the
         environment's uid (any local process could otherwise take its invocations)."""
-        handler = runtime_api.make_handler(env)
+        handler = runtime_api.make_handler(host.env)
         if not self._netns:
-            uid = self.uid_of(env.slot)
+            uid = host.uid
             admit = (lambda t: runtime_api.tcp_peer_uid(t) == uid) if self._isolate else None
-            env.server = await serve(
+            host.server = await serve(
                 handler, "127.0.0.1", 0, admit=admit, limits=runtime_api.LIMITS
             )
-            env.port = env.server.sockets[0].getsockname()[1]
+            host.port = host.server.sockets[0].getsockname()[1]
             return
         if self._networks:
             net = self._networks.pop()
             self._spawn_task(self._refill_networks())
         else:
             net = await EnvironmentNetwork.create(self.common)
-        env.net = net
+        host.net = net
         assert net.runtime_api is not None
-        env.server = await serve(handler, sock=net.runtime_api, limits=runtime_api.LIMITS)
+        host.server = await serve(handler, sock=net.runtime_api, limits=runtime_api.LIMITS)
         net.runtime_api = None  # (the server has it now)
-        env.port = RUNTIME_API_PORT
-        for service in self.reachable(env.fn) if self.reachable is not None else []:
-            await self._offer(env, net, service)
+        host.port = RUNTIME_API_PORT
+        for service in self.reachable(host.fn) if self.reachable is not None else []:
+            await self._offer(host, net, service)
 
-    async def _offer(self, env: Environment, net: EnvironmentNetwork, service: Service) -> None:
+    async def _offer(
+        self, host: EnvironmentHost, net: EnvironmentNetwork, service: Service
+    ) -> None:
         """Open `service` in the environment's network; a failure goes to its log (the
         function would otherwise only see a refused connection)."""
         try:
             await net.offer(service)
         except OSError as e:
-            self.logs.write(env.fn.name, env.stream, f"faaslab: {service.name} not reachable: {e}")
+            self.logs.write(
+                host.fn.name, host.stream, f"faaslab: {service.name} not reachable: {e}"
+            )
 
     async def _refill_networks(self) -> None:
         """Namespaces made ahead of time, so a cold start does not pay for one."""
@@ -470,13 +487,15 @@ class Manager:
         for pool in list(self.pools.values()):
             if not wanted(pool.fn):
                 continue
-            for env in list(pool.envs.values()):
-                if env.net is not None and env.state is not EnvState.STOPPED:
-                    await self._offer(env, env.net, service)
+            for host in list(pool.envs.values()):
+                if host.net is not None and host.env.state is not EnvState.STOPPED:
+                    await self._offer(host, host.net, service)
 
-    async def _spawn_runtime(self, env: Environment, first: bool, spare: str | None = None) -> None:
+    async def _spawn_runtime(
+        self, env: EnvironmentHost, first: bool, spare: str | None = None
+    ) -> None:
         fn = env.fn
-        uid = self.uid_of(env.slot)
+        uid = env.uid
         spec = sandbox.SandboxSpec(
             env_id=env.id,
             uid=uid,
@@ -493,6 +512,7 @@ class Manager:
             boottime=env.boot_clocks[0],
             monotonic=env.boot_clocks[1],
             command=_family(fn).command(fn),
+            opt_dir=None if fn.opt_dir is None else str(fn.opt_dir),
         )
         r, w = os.pipe()
         env.attach_log(r)
@@ -507,12 +527,10 @@ class Manager:
             # Runtime API stays on AWS_LAMBDA_RUNTIME_API's TCP port, for other clients.
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             loop = asyncio.get_running_loop()
-            await loop.connect_accepted_socket(lambda: RuntimeLink(env), ours)
+            await loop.connect_accepted_socket(lambda: RuntimeLink(env.env), ours)
             spec.api_fd_index = len(fds)
             fds.append(theirs.fileno())
-        env.spawned_at = time.monotonic()
-        env.init_error = None
-        env.arm_init_timer(self.config.init_timeout + fn.timeout_s)
+        env.env.spawning(self.config.init_timeout + fn.timeout_s)
         try:
             tmp_mb = fn.ephemeral_mb if first else None
             pid = await self._spawner.spawn(spec, fds, tmp_mb, spare, self._tmp_on_disk)
@@ -520,17 +538,12 @@ class Manager:
             os.close(w)
             if spec.command is None:
                 theirs.close()
-        if env.state is EnvState.STOPPED:
+        if env.env.state is EnvState.STOPPED:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             return
-        env.pid = pid
-        env.at_home = None  # a new process: placed afresh
-        if env.current is not None:
-            env.apply_placement()
         self._by_pid[pid] = env
-        if env.cgroup is not None:
-            env.oom_baseline = env.cgroup.oom_kills()
+        env.started(pid)
 
     def _memory_limit_mb(self, fn: FunctionConfig) -> int:
         """MemorySize; plus EphemeralStorage when /tmp is a tmpfs, whose pages the kernel
@@ -538,21 +551,22 @@ class Manager:
         not an OOM kill)."""
         return fn.memory_mb + (0 if self._tmp_on_disk else fn.ephemeral_mb)
 
-    def restart_runtime(self, env: Environment) -> None:
+    def restart_runtime(self, host: EnvironmentHost) -> None:
         """Start a fresh runtime in the same environment (after a timeout or crash)."""
-        self._spawn_task(self._restart(env))
+        self._spawn_task(self._restart(host))
 
-    async def _restart(self, env: Environment) -> None:
+    async def _restart(self, host: EnvironmentHost) -> None:
         try:
-            await self._spawn_runtime(env, first=False)
+            await self._spawn_runtime(host, first=False)
         except Exception as e:
-            self.logs.write(env.fn.name, env.stream, f"faaslab: could not restart the runtime: {e}")
-            self.discard(env)
+            self.logs.write(
+                host.fn.name, host.stream, f"faaslab: could not restart the runtime: {e}"
+            )
+            self.discard(host)
 
-    def _function_env(self, env: Environment) -> dict[str, str]:
+    def _function_env(self, env: EnvironmentHost) -> dict[str, str]:
         fn = env.fn
         values = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
             "_HANDLER": fn.handler,
@@ -574,46 +588,44 @@ class Manager:
         execution_env = runtimes.execution_env(fn.runtime)
         if execution_env is not None:
             values["AWS_EXECUTION_ENV"] = execution_env
+        # layers' search paths (PATH's /opt/bin, NODE_PATH, ...): at /opt, or where they
+        # are when there is no mount namespace to put them there
+        task_root, opt = "/var/task", layers.OPT
+        if not self._isolate:
+            task_root, opt = str(fn.code_dir), str(fn.opt_dir or layers.OPT)
+            values["FAASLAB_OPT_DIR"] = opt  # (for the Python runtime's sys.path)
+        values.update(layers.variables(fn.runtime, task_root, opt))
         values.update(_family(fn).environment(fn))
         values.update(fn.environment)
         return values
 
     # -- stopping
-    def discard(self, env: Environment) -> None:
-        self._stop_env(env, EnvEvent.STOP)
+    def discard(self, host: EnvironmentHost) -> None:
+        self._stop_env(host, EnvEvent.STOP)
 
-    def _stop_env(self, env: Environment, event: EnvEvent) -> None:
-        if env.state is EnvState.STOPPED:
+    def _stop_env(self, host: EnvironmentHost, event: EnvEvent) -> None:
+        if host.env.state is EnvState.STOPPED:
             return
-        env.fire(event)
-        inv = env.current
-        env.kill_runtime()
-        if inv is not None:
-            inv.complete(ServiceError("the environment was stopped"))
-        env.release_current()
-        pool = self.pools.get(env.fn.name)
+        host.env.stop(event)
+        pool = self.pools.get(host.fn.name)
         if pool is not None:
-            pool.envs.pop(env.id, None)
-            if env in pool.idle:
-                pool.idle.remove(env)
-        if env.server is not None:
-            env.server.close()
-        if env.net is not None:
-            env.net.close()
-        env.drain_log()
-        self._spawner.release(env.tmp_dir)
-        if env.cgroup is not None:
-            cg = env.cgroup
+            pool.envs.pop(host.id, None)
+            if host in pool.idle:
+                pool.idle.remove(host)
+        host.close()
+        self._spawner.release(host.tmp_dir)
+        if host.cgroup is not None:
+            cg = host.cgroup
             asyncio.get_running_loop().call_later(0.5, cg.destroy)
-        self._slots.discard(env.slot)
+        self._slots.discard(host.slot)
 
     def forget_pid(self, pid: int) -> None:
         self._by_pid.pop(pid, None)
 
     def _on_exit(self, pid: int, status: int) -> None:
-        env = self._by_pid.pop(pid, None)
-        if env is not None and env.pid == pid:
-            env.runtime_exited(status)
+        host = self._by_pid.pop(pid, None)
+        if host is not None and host.pid == pid:
+            host.exited(status)
 
     async def _sweep(self) -> None:
         """Flush logs and recycle environments idle too long or past their lifetime."""
@@ -624,13 +636,14 @@ class Manager:
             idle_limit = self.clock.emulated_delay(self.config.keep_alive)
             life_limit = self.clock.emulated_delay(self.config.max_lifetime)
             for pool in list(self.pools.values()):
-                for env in list(pool.envs.values()):
+                for host in list(pool.envs.values()):
+                    env = host.env
                     if (
                         env.state is EnvState.IDLE
                         and env.current is None
                         and (now - env.last_used > idle_limit or now - env.created > life_limit)
                     ):
-                        self._stop_env(env, EnvEvent.EXPIRE)
+                        self._stop_env(host, EnvEvent.EXPIRE)
 
     # -- async (Event) invocations
     def submit_event(self, fn_name: str, req: InvokeRequest) -> None:
@@ -678,7 +691,7 @@ class Manager:
         )
 
     def environments(self) -> list[dict[str, Any]]:
-        return [env.describe() for pool in self.pools.values() for env in pool.envs.values()]
+        return [host.describe() for pool in self.pools.values() for host in pool.envs.values()]
 
 
 def vcpus_for(memory_mb: int) -> float:

@@ -23,6 +23,8 @@ SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
 ASYNC_PAYLOAD_LIMIT = 1024 * 1024  # AWS raised this to 256 KB -> 1 MB in 2025
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
+LAYERS_MAX = 5  # layers one function may use
+UNZIPPED_MAX_BYTES = 262_144_000  # a function's code plus its layers, unzipped
 
 
 class EventKind(enum.Enum):
@@ -52,6 +54,26 @@ class VpcConfig:
 
 
 @dataclass(frozen=True)
+class LayerConfig:
+    """A layer version of the template (`AWS::Serverless::LayerVersion` or
+    `AWS::Lambda::LayerVersion`): its content appears under /opt of the functions that list
+    it, merged in their order (builds/)."""
+
+    logical_id: str
+    name: str  # LayerName, else the logical id
+    content: Path  # absolute: ContentUri / Content, a directory or a .zip
+    compatible_runtimes: tuple[str, ...] = ()
+    build_method: str | None = None  # Metadata.BuildMethod: python3.x, nodejsNN.x, makefile
+    region: str = DEFAULT_REGION
+    account: str = DEFAULT_ACCOUNT
+
+    @property
+    def arn(self) -> str:
+        """The version ARN `!Ref` gives (every template layer is version 1 here)."""
+        return f"arn:aws:lambda:{self.region}:{self.account}:layer:{self.name}:1"
+
+
+@dataclass(frozen=True)
 class FunctionConfig:
     """A function as deployed: everything the runtime needs to start an environment."""
 
@@ -59,7 +81,7 @@ class FunctionConfig:
     logical_id: str
     handler: str  # "module.function"
     runtime: str  # "python3.11"
-    code_dir: Path  # absolute; mounted read-only at /var/task
+    code_dir: Path  # absolute; mounted read-only at /var/task (CodeUri, or its build)
     memory_mb: int = 128
     timeout_s: float = TIMEOUT_DEFAULT_S
     ephemeral_mb: int = EPHEMERAL_MIN_MB
@@ -69,6 +91,10 @@ class FunctionConfig:
     vpc: VpcConfig | None = None
     region: str = DEFAULT_REGION
     account: str = DEFAULT_ACCOUNT
+    layers: tuple[LayerConfig, ...] = ()  # in the order `Layers` lists them
+    opt_dir: Path | None = None  # the layers' merged content, read-only at /opt (builds/)
+    architecture: str = "x86_64"  # Architectures[0]: part of a build's cache key
+    build_method: str | None = None  # Metadata.BuildMethod (makefile), else the runtime's
 
     @property
     def arn(self) -> str:

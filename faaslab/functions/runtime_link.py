@@ -1,4 +1,4 @@
-"""faaslab's own runtime ↔ control plane: the Runtime API's four calls as binary frames.
+"""faaslab's own runtime ↔ control plane: `runtime_protocol`'s values as binary frames.
 
 The HTTP Runtime API stays, on each environment's TCP port, for `awslambdaric` and any
 other bootstrap. faaslab's own runtime talks over the Unix socketpair the control plane
@@ -14,19 +14,18 @@ more. A frame is a length, a kind and length-prefixed fields; the payload comes 
     I type payload    init error      A                     init error received
 
 The runtime side (bootstrap.LinkClient) speaks through the same send/receive calls as
-its HTTP client, so the runtime loop is one piece of code for both.
+its HTTP client, so the runtime loop is one piece of code for both. The control plane's
+side (`RuntimeLink`) decodes frames into protocol values and calls the same entry points
+(`RuntimeCalls`) as the HTTP codec; it is its own runtime's `Waiter`, so a parked `next`
+costs no object at all.
 """
 
 from __future__ import annotations
 
 import asyncio
 import struct
-from typing import TYPE_CHECKING
 
-from faaslab.http.server import Deferred, Response
-
-if TYPE_CHECKING:
-    from faaslab.functions.environment import Environment
+from faaslab.functions import runtime_protocol as rp
 
 _LEN = struct.Struct("!I")
 # The invocation's headers, in frame order (lower case, as HTTP clients see them).
@@ -39,6 +38,7 @@ EVENT_HEADERS = (
     "lambda-runtime-cognito-identity",
 )
 MAX_FRAME = 16 * 1024 * 1024  # above Lambda's 6 MB payload limit, with room
+_ACK = b"\0\0\0\1A"  # frame(b"A", [])
 
 
 def frame(kind: bytes, fields: list[bytes], payload: bytes | memoryview = b"") -> bytes:
@@ -58,29 +58,51 @@ def split(body: bytes, count: int) -> tuple[list[bytes], bytes]:
     return fields, body[pos:]
 
 
-def event_frame(response: Response) -> bytes:
-    """An invocation (what `GET next` would have answered) as a V frame."""
-    h = {k.lower(): v for k, v in response.headers.items()}
-    return frame(b"V", [h.get(name, "").encode() for name in EVENT_HEADERS], response.body)
+def event_frame(event: rp.Event) -> bytes:
+    """An invocation (what `GET next` answers over HTTP) as a V frame."""
+    fields = [
+        event.request_id.encode(),
+        str(event.deadline_ms).encode(),
+        event.function_arn.encode(),
+        event.trace_id.encode(),
+        (event.client_context or "").encode(),
+        (event.cognito_identity or "").encode(),
+    ]
+    return frame(b"V", fields, event.payload)
+
+
+def decode(body: bytes) -> rp.Said | None:
+    """The protocol value of one frame from the runtime (its length already removed);
+    None for a kind the control plane does not take."""
+    kind = body[:1]
+    if kind == b"R" or kind == b"E":
+        fields, payload = split(body, 2 if kind == b"R" else 3)
+        rss = fields[1]
+        rss_kb = int(rss) if rss.isdigit() else None
+        if kind == b"R":
+            return rp.Result(fields[0].decode(), payload, rss_kb)
+        return rp.Error(fields[0].decode(), fields[2].decode(), payload, rss_kb)
+    if kind == b"N":
+        return rp.NEXT
+    if kind == b"I":
+        fields, payload = split(body, 1)
+        return rp.InitError(fields[0].decode(), payload)
+    return None
 
 
 class RuntimeLink(asyncio.Protocol):
     """The control plane's end of one environment's socketpair."""
 
-    def __init__(self, env: Environment) -> None:
-        self.env = env
+    def __init__(self, calls: rp.RuntimeCalls) -> None:
+        self.calls = calls
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
-        self.waiting: Deferred | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
-        if self.waiting is not None:
-            self.waiting.cancel()
-            self.waiting = None
+        self.transport = None  # (a parked `next` is no longer `waiting`)
 
     def data_received(self, data: bytes) -> None:
         buf = self.buffer
@@ -95,44 +117,25 @@ class RuntimeLink(asyncio.Protocol):
                 return
             body = bytes(buf[4 : 4 + n])
             del buf[: 4 + n]
-            self._frame(body)
+            self._said(decode(body))
 
-    def _frame(self, body: bytes) -> None:
-        kind = body[:1]
-        env = self.env
-        if kind == b"R" or kind == b"E":
-            count = 2 if kind == b"R" else 3
-            fields, payload = split(body, count)
-            rss = fields[1].decode()
-            error_type = fields[2].decode() if kind == b"E" else None
-            env.runtime_result(
-                fields[0].decode(), payload, error_type, int(rss) if rss.isdigit() else None
-            )
-            self._next()
-        elif kind == b"N":
-            self._next()
-        elif kind == b"I":
-            _, payload = split(body, 1)
-            env.runtime_init_error(payload)
+    def _said(self, said: rp.Said | None) -> None:
+        calls = self.calls
+        if isinstance(said, rp.Result | rp.Error):
+            calls.runtime_result(said)  # (a refusal: the caller already has the error)
+            calls.runtime_next(self)  # result + next are one frame
+        elif isinstance(said, rp.Next):
+            calls.runtime_next(self)
+        elif isinstance(said, rp.InitError):
+            calls.runtime_init_error(said)
             if self.transport is not None:
-                self.transport.write(frame(b"A", []))
+                self.transport.write(_ACK)
 
-    def _next(self) -> None:
-        answer = self.env.runtime_next()
-        if isinstance(answer, Deferred):
-            if answer.response is None:
-                self.waiting = answer
-                answer._proto = self  # resolved through _resolved
-                return
-            answer = answer.response
-        self._send(answer)
+    # -- rp.Waiter: the runtime's pending next
+    @property
+    def waiting(self) -> bool:
+        return self.transport is not None and not self.transport.is_closing()
 
-    def _resolved(self, d: Deferred) -> None:
-        """Called by Deferred.resolve: the invocation for the waiting runtime."""
-        self.waiting = None
-        if d.response is not None:
-            self._send(d.response)
-
-    def _send(self, response: Response) -> None:
+    def deliver(self, event: rp.Event) -> None:
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(event_frame(response))
+            self.transport.write(event_frame(event))

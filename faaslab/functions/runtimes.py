@@ -80,8 +80,8 @@ def node_version() -> str | None:
 @dataclass(frozen=True)
 class NodeJs:
     """nodejs20.x, nodejs22.x: faaslab's own Node.js runtime interface client
-    (functions/node/, JavaScript) run by the machine's `node`, with the flags and
-    NODE_PATH of AWS's /var/runtime/bootstrap. One machine has one node: a runtime of
+    (functions/node/, JavaScript) run by the machine's `node`, with the flags of AWS's
+    /var/runtime/bootstrap (its NODE_PATH: layers.variables). One machine has one node: a runtime of
     another major version runs on it, and `up` says so."""
 
     names: tuple[str, ...] = ("nodejs20.x", "nodejs22.x")
@@ -102,12 +102,7 @@ class NodeJs:
         ]
 
     def environment(self, fn: FunctionConfig) -> dict[str, str]:
-        major = fn.runtime.removeprefix("nodejs").removesuffix(".x")
-        node_path = (
-            f"/opt/nodejs/node{major}/node_modules:/opt/nodejs/node_modules:"
-            "/var/runtime/node_modules:/var/runtime:/var/task"
-        )
-        return {"NODE_PATH": node_path}
+        return {}  # (NODE_PATH, Lambda's, comes with the layers' paths: layers.variables)
 
     def warnings(self, fn: FunctionConfig) -> list[str]:
         out = []

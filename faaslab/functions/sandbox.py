@@ -8,7 +8,7 @@ environment's own unprivileged uid, then hand over to the runtime.
 - Mount namespace (unshare CLONE_NEWNS, all mounts private) so nothing leaks back; the
   root read-only; /tmp the environment's own file system (mounted by the zygote in the
   host namespace, so it outlives a runtime reset, as /tmp does on AWS) bound over /tmp.
-- /var/task: the function's code dir, bound read-only.
+- /var/task: the function's code dir, bound read-only; /opt: its layers (if any), likewise.
 - Host directories (homes, /work-like trees, /var, /run, /dev/shm, the state dir with
   every environment's /tmp) are covered by empty read-only tmpfs; the runtime's own
   paths are bound back, read-only.
@@ -77,6 +77,7 @@ class SandboxSpec:
     # runtime's end of its Runtime API socketpair, and the network namespace to join
     api_fd_index: int | None = None
     netns_fd_index: int | None = None
+    opt_dir: str | None = None  # the function's layers (builds/), bound read-only at /opt
 
 
 def prepare(cgroup_procs: list[str]) -> None:
@@ -276,20 +277,37 @@ def leave_view(view: View) -> None:
 
 
 def finish(view: View, spec: SandboxSpec) -> None:
-    """The function's part of the view: its code at /var/task (read-only), /proc's
-    numbers, the staging directory sealed, the time namespace."""
+    """The function's part of the view: its code at /var/task and its layers at /opt
+    (read-only), /proc's numbers, the staging directory sealed, the time namespace."""
     try:
         code = _open_original(view.originals, spec.code_dir)
         try:
             _bind(code, "/var/task", readonly=True)
         finally:
             os.close(code)
+        if spec.opt_dir is not None:  # over /opt's empty tmpfs: the layers, merged
+            _check_opt(plan(tuple(spec.runtime_paths))[0])
+            opt = _open_original(view.originals, spec.opt_dir)
+            try:
+                _bind(opt, "/opt", readonly=True)
+            finally:
+                os.close(opt)
         _fake_proc_files(spec)
         for top in view.writable:
             _seal(top)
     finally:
         view.close()
     enter_new_time_namespace(spec.boottime, spec.monotonic)
+
+
+def _check_opt(keep: list[str]) -> None:
+    """Layers replace /opt whole: the host needs one to mount on (the root is read-only
+    here), and the runtime must not live below it."""
+    if not os.path.isdir("/opt"):
+        raise OSError("layers are mounted at /opt, and this machine has no /opt directory")
+    inside = [p for p in keep if p.startswith("/opt/")]
+    if inside:
+        raise OSError(f"layers replace /opt, where the runtime itself lives ({inside[0]})")
 
 
 def _open_original(originals: dict[str, int], path: str) -> int:

@@ -191,7 +191,7 @@ def test_v1_scales_up_under_cpu_load_with_aws_events_and_a_bigger_buffer_pool(
         )
         burner.start()
         try:
-            wait_for(lambda: describe(fl, "busy")["Capacity"] > 1, 30, "a scale-up")
+            wait_for(lambda: describe(fl, "busy")["Capacity"] > 1, 120, "a scale-up")
         finally:
             stop.set()
             burner.join(30)

@@ -41,8 +41,10 @@ def test_file_database_grows_in_a_warm_container(tutorial: Faaslab) -> None:
         ["Susan Smith", "Tacoma", "Washington"],
         ["Bill Gates", "Redmond", "Washington"],
     ]
-    for key in ("version", "lang", "vmuptime", "cpuUsr", "cpuUsrDelta", "runtime", "functionName"):
+    saaf_07 = ("version", "lang", "invocations", "bootTime", "architecture", "cpuCores")
+    for key in (*saaf_07, "cpuUser", "cpuUserDelta", "runtime", "functionName"):
         assert key in second
+    assert second["version"] == 0.7 and second["invocations"] == first["invocations"] + 1
 
 
 def test_memory_database_does_not_persist(tutorial: Faaslab) -> None:
@@ -127,7 +129,7 @@ def test_hello_mysql_keeps_every_name_in_the_cluster(tutorial: Faaslab, mytable:
     for i, out in enumerate(outs):
         assert out["value"] == f"Hello {names[i]}"
         assert out["names"] == ["fred", *names[: i + 1]]  # the bastion's row, then each call's
-        for key in ("uuid", "newcontainer", "runtime", "cpuUsrDelta", "functionName"):
+        for key in ("uuid", "newcontainer", "runtime", "cpuUserDelta", "functionName"):
             assert key in out
     assert [o["newcontainer"] for o in outs] == [1, 0, 0]
     # The rows are in the cluster's MariaDB, as any other client sees them.

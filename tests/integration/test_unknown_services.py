@@ -62,12 +62,12 @@ def cli(fl: Faaslab, *args: str) -> subprocess.CompletedProcess[str]:
 def test_signed_calls_for_missing_services_get_their_error_and_run_no_function(
     fl: Faaslab,
 ) -> None:
+    # (STS is served: awsapi/, test_control_apis.py)
     # the aws CLI (its default retry mode): one attempt, the error printed plainly
     for args, code, message in [
         (("dynamodb", "list-tables"), "UnknownOperationException", "dynamodb API (ListTables)"),
         (("sqs", "list-queues"), "UnknownOperationException", "sqs API (ListQueues)"),
         (("sns", "list-topics"), "InvalidAction", "sns API (ListTopics)"),
-        (("lambda", "list-layers"), "UnknownOperationException", "lambda API (ListLayers)"),
     ]:
         done = cli(fl, *args)
         assert done.returncode != 0, done.stdout
@@ -77,10 +77,15 @@ def test_signed_calls_for_missing_services_get_their_error_and_run_no_function(
     calls = [
         ("dynamodb", lambda c: c.list_tables(), "UnknownOperationException", "ListTables"),
         ("sqs", lambda c: c.list_queues(), "UnknownOperationException", "ListQueues"),
-        ("sts", lambda c: c.get_caller_identity(), "InvalidAction", "GetCallerIdentity"),
-        ("rds", lambda c: c.describe_db_clusters(), "InvalidAction", "DescribeDBClusters"),
+        ("iam", lambda c: c.list_users(), "InvalidAction", "ListUsers"),
+        (
+            "elasticache",
+            lambda c: c.describe_cache_clusters(),
+            "InvalidAction",
+            "DescribeCacheClusters",
+        ),
         ("ec2", lambda c: c.describe_regions(), "InvalidAction", "DescribeRegions"),
-        ("lambda", lambda c: c.list_functions(), "UnknownOperationException", "ListFunctions"),
+        ("eks", lambda c: c.list_clusters(), "UnknownOperationException", "ListClusters"),
         ("route53", lambda c: c.list_hosted_zones(), "InvalidAction", "ListHostedZones"),
     ]
     for service, call, code, operation in calls:

@@ -12,7 +12,7 @@ from faaslab import __version__
 from faaslab.cli import main
 from faaslab.config import SETTINGS, Config, help_for
 
-COMMANDS = {"up", "invoke", "ps", "logs", "demo", "db"}
+COMMANDS = {"up", "build", "invoke", "ps", "logs", "demo", "db"}
 UP_SETTINGS = set(SETTINGS)  # every setting is a flag of `faaslab up`
 
 

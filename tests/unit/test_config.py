@@ -21,6 +21,7 @@ EXPECTED_DEFAULTS = {
     "keep_alive": 600.0,
     "max_lifetime": 21600.0,
     "concurrency": 1000,
+    "strict_credentials": False,
     "region": "us-east-1",
     "uid_base": 200000,
     "isolation": "auto",
@@ -29,6 +30,8 @@ EXPECTED_DEFAULTS = {
     "db_fast_path": True,
     "http_idle_timeout": 60.0,
     "http_request_timeout": 20.0,
+    "build": True,
+    "build_dir": None,
 }
 
 

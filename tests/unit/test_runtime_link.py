@@ -5,8 +5,8 @@ from __future__ import annotations
 import socket
 
 from faaslab.functions import runtime_link as link
+from faaslab.functions import runtime_protocol as rp
 from faaslab.functions.bootstrap import LinkClient
-from faaslab.http.server import Response
 
 API = "/2018-06-01/runtime"
 
@@ -29,18 +29,16 @@ def test_fields_and_payload_survive_any_bytes() -> None:
 def test_runtime_receives_an_invocation_with_its_headers() -> None:
     ours, theirs = socket.socketpair()
     client = LinkClient(theirs.detach())
-    response = Response(
-        200,
+    event = rp.Event(
+        "rid-1",
+        123,
+        "arn:aws:lambda:us-east-1:1:function:f",
+        "Root=1-2-3",
+        None,
+        None,
         b'{"name": "Fred"}',
-        {
-            "Lambda-Runtime-Aws-Request-Id": "rid-1",
-            "Lambda-Runtime-Deadline-Ms": "123",
-            "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:us-east-1:1:function:f",
-            "Lambda-Runtime-Trace-Id": "Root=1-2-3",
-            "Content-Type": "application/json",
-        },
     )
-    ours.sendall(link.event_frame(response))
+    ours.sendall(link.event_frame(event))
     status, headers, body = client.receive()
     assert status == 200 and body == b'{"name": "Fred"}'
     assert headers == {

@@ -45,16 +45,6 @@ def test_node_heap_flags_follow_aws_bootstrap(
     assert argv[-1] == str(runtimes.NODE_RUNTIME) and runtimes.NODE_RUNTIME.is_file()
 
 
-@pytest.mark.parametrize("runtime", ["nodejs20.x", "nodejs22.x"])
-def test_node_path_is_lambdas(tmp_path: Path, runtime: str) -> None:
-    major = runtime[len("nodejs") : -len(".x")]
-    env = runtimes.NodeJs().environment(function(runtime, tmp_path))
-    assert env["NODE_PATH"] == (
-        f"/opt/nodejs/node{major}/node_modules:/opt/nodejs/node_modules:"
-        "/var/runtime/node_modules:/var/runtime:/var/task"
-    )
-
-
 def test_another_node_major_is_warned_about(tmp_path: Path) -> None:
     version = runtimes.node_version()
     if version is None:

@@ -1,9 +1,12 @@
-"""Tests for the SAAF Inspector port: real /proc where it matters, fake /proc for exactness."""
+"""Tests for the SAAF 0.7 Inspector port: real /proc where it matters, fake /proc for
+exactness (names and units as SAAF 0.7's Python Inspector reports them)."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -41,10 +44,34 @@ cpu family\t: 6
 model\t\t: 85
 model name\t: Intel(R) Xeon(R) Processor @ 2.50GHz
 stepping\t: 7
+flags\t\t: fpu vme sse2
+power management:
 
 processor\t: 1
 model\t\t: 99
 model name\t: Other CPU
+flags\t\t: fpu
+power management:
+
+"""
+
+#: A Graviton (arm64) /proc/cpuinfo: no "model name"; SAAF reads "Model" in the last block.
+ARM_CPUINFO = """\
+processor\t: 0
+BogoMIPS\t: 243.75
+Features\t: fp asimd evtstrm
+CPU implementer\t: 0x41
+CPU part\t: 0xd0c
+CPU revision\t: 1
+
+processor\t: 1
+BogoMIPS\t: 243.75
+Features\t: fp asimd evtstrm
+CPU implementer\t: 0x41
+CPU part\t: 0xd0c
+CPU revision\t: 1
+
+Model\t\t: Neoverse-N1
 """
 
 FAKE_MEMINFO = """\
@@ -95,15 +122,21 @@ def _btime() -> int:
     raise AssertionError("no btime line in /proc/stat")
 
 
-def test_constructor_records_version_lang_and_start_time() -> None:
+def test_constructor_records_version_lang_start_and_invocations() -> None:
     before = round(time.time() * 1000)
     inspector = Inspector()
     after = round(time.time() * 1000)
-    assert inspector.getAttribute("version") == "0.5"
+    assert inspector.getAttribute("version") == 0.7
     assert inspector.getAttribute("lang") == "python"
     start = inspector.getAttribute("startTime")
     assert isinstance(start, int)
     assert before <= start <= after
+    init = inspector.getAttribute("initializationTime")
+    assert isinstance(init, int) and init <= start  # when the module was imported
+    calls = inspector.getAttribute("invocations")
+    again = Inspector()
+    assert again.getAttribute("invocations") == calls + 1  # per runtime process, as in SAAF
+    assert again.getAttribute("initializationTime") == init
 
 
 def test_newcontainer_then_warm_reuse_same_uuid(tmp_path: Path) -> None:
@@ -149,35 +182,31 @@ def test_unwritable_container_path_does_not_raise(tmp_path: Path) -> None:
 
 
 @needs_proc
-def test_vmuptime_is_btime_from_proc_stat(tmp_path: Path) -> None:
+def test_boot_time_is_btime_from_proc_stat(tmp_path: Path) -> None:
     inspector = Inspector(container_id_path=str(tmp_path / "cid"))
-    inspector.inspectContainer()
-    assert inspector.getAttribute("vmuptime") == _btime()
+    inspector.inspectCPU()
+    assert inspector.getAttribute("bootTime") == _btime()
 
 
 @needs_proc
-def test_cpu_deltas_after_burning_cpu(tmp_path: Path) -> None:
+def test_cpu_deltas_after_burning_cpu_are_milliseconds(tmp_path: Path) -> None:
     inspector = Inspector(container_id_path=str(tmp_path / "cid"))
     inspector.inspectCPU()
-    for name in (*CPU_METRICS, "contextSwitches"):
-        assert isinstance(inspector.getAttribute(name), int), name
+    for name in CPU_METRICS:
+        assert isinstance(inspector.getAttribute(name), float), name
 
     deadline = time.process_time() + 0.3
     x = 0
     while time.process_time() < deadline:
         x += 1
-    time.sleep(0.01)  # guarantees at least one context switch
     inspector.inspectCPUDelta()
 
     deltas = {name: inspector.getAttribute(name + "Delta") for name in CPU_METRICS}
     for name, value in deltas.items():
-        assert isinstance(value, int), name
+        assert isinstance(value, float), name
         assert value >= 0, name
-    # 0.3 s of CPU is ~30 USER_HZ ticks somewhere on the host.
-    assert deltas["cpuUsr"] + deltas["cpuNice"] + deltas["cpuKrn"] > 0
-    switches = inspector.getAttribute("contextSwitchesDelta")
-    assert isinstance(switches, int)
-    assert switches > 0
+    # 0.3 s of CPU is ~300 ms somewhere on the host (in ms now, not ticks).
+    assert deltas["cpuUser"] + deltas["cpuNice"] + deltas["cpuKernel"] >= 200
     assert x > 0
 
 
@@ -186,20 +215,28 @@ def test_cpu_delta_without_snapshot_records_error() -> None:
     inspector.inspectCPUDelta()
     result = inspector.finish()
     assert "SAAFCPUDeltaError" in result
-    assert "cpuUsrDelta" not in result
+    assert "cpuUserDelta" not in result
 
 
 def test_fake_proc_parsing_is_exact(fake_proc: Path, tmp_path: Path) -> None:
+    tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
     inspector = Inspector(container_id_path=str(tmp_path / "cid"), proc_root=str(fake_proc))
     inspector.inspectContainer()
+    inspector.inspectCPUInfo()
     inspector.inspectCPU()
     inspector.inspectMemory()
     result = inspector.finish()
-    assert result["vmuptime"] == 1700000000
+    assert result["bootTime"] == 1700000000
     assert result["cpuType"] == "Intel(R) Xeon(R) Processor @ 2.50GHz"
     assert result["cpuModel"] == "85"
-    assert [result[name] for name in CPU_METRICS] == [100, 2, 30, 4000, 5, 6, 7, 8]
-    assert result["contextSwitches"] == 9000
+    assert result["architecture"] == "x86"
+    assert result["cpuCores"] == 2
+    assert result["cpuInfo"][0]["model_name"] == "Intel(R) Xeon(R) Processor @ 2.50GHz"
+    assert result["cpuInfo"][0]["flags"] == ["fpu", "vme", "sse2"]
+    assert [b["processor"] for b in result["cpuInfo"]] == ["0", "1"]
+    ticks = [100, 2, 30, 4000, 5, 6, 7, 8, 0, 0]
+    assert [result[name] for name in CPU_METRICS] == [t * tick_ms for t in ticks]
+    assert "contextSwitches" not in result and "vmuptime" not in result  # (SAAF 0.5's)
     assert result["totalMemory"] == 2048000
     assert result["freeMemory"] == 512000
     assert result["pageFaults"] == 70000
@@ -222,9 +259,15 @@ def test_fake_proc_deltas_are_current_minus_snapshot(fake_proc: Path) -> None:
     )
     inspector.inspectCPUDelta()
     inspector.inspectMemoryDelta()
+    inspector.processCPUPolls()
     result = inspector.finish()
-    assert [result[name + "Delta"] for name in CPU_METRICS] == [10, 0, 3, 100, 1, 0, 2, 0]
-    assert result["contextSwitchesDelta"] == 500
+    tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+    ticks = [10, 0, 3, 100, 1, 0, 2, 0, 0, 0]
+    assert [result[name + "Delta"] for name in CPU_METRICS] == [t * tick_ms for t in ticks]
+    first, last = result["cpuPolls"]
+    assert (first["ctxt"], last["ctxt"]) == (9000, 9500)
+    assert first["cpu0"]["cpuUser"] == 50 * tick_ms and first["btime"] == 1700000000
+    assert last["time"] >= first["time"]
     assert result["pageFaultsDelta"] == 123
     assert result["majorPageFaultsDelta"] == 4
 
@@ -250,7 +293,7 @@ def test_no_proc_at_all_never_raises(tmp_path: Path, no_platform_env: None) -> N
     inspector.inspectAllDeltas()
     result = inspector.finish()
     json.dumps(result)
-    for absent in ("vmuptime", "cpuType", "cpuUsr", "cpuUsrDelta", "totalMemory", "vmID"):
+    for absent in ("bootTime", "cpuType", "cpuUser", "cpuUserDelta", "totalMemory", "vmID"):
         assert absent not in result, absent
     assert result["newcontainer"] == 1
     assert result["platform"] == "Unknown Platform"
@@ -261,11 +304,11 @@ def test_malformed_proc_fields_are_dropped(fake_proc: Path) -> None:
     inspector = Inspector(proc_root=str(fake_proc))
     inspector.inspectCPU()
     result = inspector.finish()
-    assert result["cpuUsr"] == 1
+    assert result["cpuUser"] == 1000 / os.sysconf("SC_CLK_TCK")
     assert "cpuNice" not in result
-    assert result["cpuKrn"] == 3
+    assert result["cpuKernel"] == 3 * 1000 / os.sysconf("SC_CLK_TCK")
     assert "cpuIdle" not in result
-    assert "contextSwitches" not in result
+    assert result["bootTime"] == 5
 
 
 def test_finish_is_json_and_times_are_consistent(tmp_path: Path) -> None:
@@ -290,7 +333,7 @@ def test_finish_returns_a_copy() -> None:
     inspector = Inspector()
     result = inspector.finish()
     result["version"] = "tampered"
-    assert inspector.getAttribute("version") == "0.5"
+    assert inspector.getAttribute("version") == 0.7
 
 
 def test_add_and_get_attribute_round_trip() -> None:
@@ -367,10 +410,16 @@ def test_vm_id_is_stable_on_this_machine(no_platform_env: None) -> None:
     assert a.getAttribute("vmID") == b.getAttribute("vmID")
 
 
-def test_linux_version_from_uname() -> None:
+def test_linux_version_is_what_uname_a_prints() -> None:
     inspector = Inspector()
     inspector.inspectLinux()
-    assert inspector.getAttribute("linuxVersion") == os.uname().release
+    u = os.uname()
+    assert inspector.getAttribute("linuxVersion") == (
+        f"{u.sysname} {u.nodename} {u.release} {u.version} {u.machine} GNU/Linux"
+    )
+    if shutil.which("uname"):  # the same line as SAAF's `uname -a` (GNU coreutils)
+        out = subprocess.run(["uname", "-a"], capture_output=True, text=True, check=True)
+        assert inspector.getAttribute("linuxVersion") == out.stdout.strip()
 
 
 def test_linux_version_falls_back_to_proc_version(
@@ -379,14 +428,91 @@ def test_linux_version_falls_back_to_proc_version(
     monkeypatch.delattr(os, "uname")
     inspector = Inspector(proc_root=str(fake_proc))
     inspector.inspectLinux()
-    assert inspector.getAttribute("linuxVersion") == "5.10.0-fake"
+    assert inspector.getAttribute("linuxVersion") == (
+        "Linux version 5.10.0-fake (b@h) (gcc) #1 SMP"
+    )
+
+
+def test_arm64_cpuinfo_as_saaf_reads_it(fake_proc: Path) -> None:
+    (fake_proc / "cpuinfo").write_text(ARM_CPUINFO)
+    inspector = Inspector(proc_root=str(fake_proc))
+    inspector.inspectCPUInfo()
+    result = inspector.finish()
+    assert result["architecture"] == "arm64"
+    assert result["cpuModel"] == "Neoverse-N1"
+    assert result["cpuCores"] == 2
+    assert "cpuType" not in result
+    assert result["cpuInfo"][0]["Features"] == ["fp", "asimd", "evtstrm"]
+    assert result["cpuInfo"][0]["CPU_part"] == "0xd0c"
+
+
+def _lambda_env(monkeypatch: pytest.MonkeyPatch, memory: str) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "fn")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory)
+
+
+def test_configuration_recommended_on_lambda(
+    fake_proc: Path, monkeypatch: pytest.MonkeyPatch, no_platform_env: None
+) -> None:
+    """availableCPUs = memory / 1792 (SAAF's); utilizedCPUs = (user + kernel ms) / userRuntime;
+    recommendedMemory: the memory whose CPU share covers what was used."""
+    _lambda_env(monkeypatch, "3584")
+    tick_ms = 1000 / os.sysconf("SC_CLK_TCK")
+    inspector = Inspector(proc_root=str(fake_proc))
+    inspector.inspectPlatform()
+    inspector.inspectCPU()
+    # 100 ms of user + kernel time over a userRuntime of 200 ms: 0.5 CPUs used of 2
+    busy = round(100 / tick_ms)
+    (fake_proc / "stat").write_text(FAKE_STAT.replace("cpu  100 ", f"cpu  {100 + busy} "))
+    inspector.addTimeStamp("userRuntime", inspector.getAttribute("startTime") - 200)
+    inspector.inspectCPUDelta()
+    inspector._recommendConfiguration()
+    result = inspector.finish()
+    assert result["availableCPUs"] == 2.0
+    user_runtime = result["userRuntime"]
+    assert result["utilizedCPUs"] == round(busy * tick_ms / user_runtime, 3)
+    utilized = busy * tick_ms / user_runtime
+    assert result["recommendedMemory"] == round((utilized - 0.012346) / 0.000556)
+    assert 128 < result["recommendedMemory"] < 3584
+
+
+def test_configuration_fully_used_gets_headroom_and_bounds(
+    fake_proc: Path, monkeypatch: pytest.MonkeyPatch, no_platform_env: None
+) -> None:
+    _lambda_env(monkeypatch, "10240")
+    inspector = Inspector(proc_root=str(fake_proc))
+    inspector.inspectPlatform()
+    inspector.inspectCPU()
+    (fake_proc / "stat").write_text(FAKE_STAT.replace("cpu  100 ", "cpu  100000000 "))
+    inspector.addTimeStamp("userRuntime", inspector.getAttribute("startTime") - 1000)
+    inspector.inspectCPUDelta()
+    inspector._recommendConfiguration()
+    assert inspector.getAttribute("recommendedMemory") == 10240  # capped at Lambda's maximum
+
+
+def test_configuration_needs_cpu_delta_and_platform() -> None:
+    inspector = Inspector()
+    inspector.inspectAllDeltas()
+    assert inspector.getAttribute("SAAFRecommendConfigurationError") == (
+        "CPU, CPU Delta, and Platform must be inspected before recommending a configuration!"
+    )
+
+
+def test_no_configuration_off_lambda(tmp_path: Path, no_platform_env: None) -> None:
+    inspector = Inspector(container_id_path=str(tmp_path / "cid"))
+    inspector.inspectAll()
+    inspector.inspectAllDeltas()
+    result = inspector.finish()
+    assert "availableCPUs" not in result and "SAAFRecommendConfigurationError" not in result
 
 
 def test_inspect_all_collects_everything(tmp_path: Path, no_platform_env: None) -> None:
     inspector = Inspector(container_id_path=str(tmp_path / "cid"))
     inspector.inspectAll()
     result = inspector.finish()
-    expected = {"uuid", "newcontainer", "platform", "linuxVersion", "frameworkRuntime"}
+    expected = {"version", "lang", "startTime", "invocations", "initializationTime"}
+    expected |= {"uuid", "newcontainer", "platform", "linuxVersion", "frameworkRuntime"}
     if os.path.isfile("/proc/stat"):
-        expected |= {"vmuptime", "cpuUsr", "contextSwitches", "totalMemory", "freeMemory"}
+        expected |= {"bootTime", *CPU_METRICS, "totalMemory", "freeMemory", "pageFaults"}
+        expected |= {"architecture", "cpuCores", "cpuInfo", "cpuType", "cpuModel"}
     assert expected <= result.keys()

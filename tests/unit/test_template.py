@@ -73,6 +73,7 @@ def test_minimal_function_gets_lambda_defaults(tmp_path: Path) -> None:
     emulated = {"AWS::Serverless::Function", "AWS::Lambda::Function", "AWS::RDS::DBCluster"}
     emulated |= {"AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress"}
     emulated |= {"AWS::S3::Bucket", "AWS::SecretsManager::Secret"}
+    emulated |= {"AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion"}
     assert frozenset(emulated) == EMULATED_TYPES
     assert template.clusters == {}
 
@@ -551,11 +552,13 @@ def test_api_and_http_api_routes(tmp_path: Path) -> None:
     )
     assert template.routes == expected
     assert template.functions["HelloFn"].routes == expected
-    assert template.unsupported == {
-        "HelloFn.Events.Nightly": "Schedule event",
-        "HelloFn.Events.Upload": "S3 event",
-        "MyApi": "AWS::Serverless::Api",
-    }
+    assert template.unsupported == {}  # the Api's routes are served; its StageName is warned
+    assert [(w.resource, w.prop) for w in template.warnings] == [
+        ("HelloFn", "Events.Nightly"),
+        ("HelloFn", "Events.Upload"),
+        ("MyApi", "StageName"),
+    ]
+    assert template.warnings[0].reason.startswith("Schedule event sources are not emulated")
 
 
 @pytest.mark.parametrize(
@@ -632,7 +635,7 @@ def test_code_uri_is_relative_to_the_template_dir(
     ("prop", "message"),
     [
         ("CodeUri: missing_dir", "missing_dir: no such directory"),
-        ("CodeUri: afile.txt", "afile.txt: not a directory"),
+        ("CodeUri: afile.txt", "afile.txt: neither a directory nor a .zip or .jar"),
         ("CodeUri: s3://bucket/code.zip", "s3://bucket/code.zip is not a local directory"),
         ("CodeUri: {Bucket: b, Key: k}", "must be a local directory path"),
     ],
@@ -788,7 +791,18 @@ def test_unknown_tag_is_invalid_yaml(tmp_path: Path) -> None:
         ("Resources:\n  Fn:\n    Type: AWS::S3::Bucket\n    Properties: 3\n",
          "Resources.Fn.Properties: must be a mapping"),
         ("Globals: {Function: {FunctionName: x}}\n" + one_function(BASIC),
-         "Globals.Function.FunctionName: not allowed in Globals"),
+         "Globals.Function.FunctionName: 'Globals' section is invalid. 'FunctionName' is not a "
+         "supported property of 'Function'. Must be one of the following values - ['Handler', "
+         "'Runtime', 'CodeUri', 'DeadLetterQueue', 'Description', 'MemorySize', 'Timeout', "
+         "'VpcConfig', 'Environment', 'Tags', 'PropagateTags', 'Tracing', 'KmsKeyArn', "
+         "'AutoPublishAlias', 'AutoPublishAliasAllProperties', 'Layers', 'DeploymentPreference', "
+         "'RolePath', 'PermissionsBoundary', 'ReservedConcurrentExecutions', "
+         "'ProvisionedConcurrencyConfig', 'AssumeRolePolicyDocument', 'EventInvokeConfig', "
+         "'FileSystemConfigs', 'CodeSigningConfigArn', 'Architectures', 'SnapStart', "
+         "'EphemeralStorage', 'FunctionUrlConfig', 'RuntimeManagementConfig', 'LoggingConfig', "
+         "'RecursiveLoop', 'SourceKMSKeyArn', 'TenancyConfig', 'DurableConfig', "
+         "'CapacityProviderConfig', 'FunctionScalingConfig', 'PublishToLatestPublished', "
+         "'VersionDeletionPolicy']"),
     ],
 )  # fmt: skip
 def test_document_errors(tmp_path: Path, body: str, message: str) -> None:
@@ -860,4 +874,8 @@ def test_vpc_ipv6_egress_is_named_as_not_emulated(tmp_path: Path) -> None:
         "  Ipv6AllowedForDualStack: true\n"
     )
     template = load_one(tmp_path, BASIC + vpc)
-    assert template.unsupported == {"HelloFn.VpcConfig.Ipv6AllowedForDualStack": "IPv6 egress"}
+    assert template.unsupported == {}
+    assert [(w.resource, w.prop) for w in template.warnings] == [
+        ("HelloFn", "VpcConfig.Ipv6AllowedForDualStack")
+    ]
+    assert "IPv6" in template.warnings[0].reason

@@ -1,0 +1,177 @@
+"""The RDS API over faaslab's serverless clusters (databases/rds_api.py), with boto3 and
+the aws CLI: a cluster created by the API is a real engine a driver logs in to; describe,
+events and delete see the clusters `faaslab db` and templates make too."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pymysql
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import FIXTURES, Faaslab, start_faaslab
+from tests.integration.test_unknown_services import cli, client
+
+PASSWORD = "Secret-pass99"
+
+
+@pytest.fixture(scope="module")
+def fl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faaslab]:
+    fl = start_faaslab(
+        FIXTURES / "services.yaml", tmp_path_factory.mktemp("rds") / "s", "--time-scale", "300"
+    )
+    yield fl
+    assert fl.stop() == 0
+
+
+def wait_status(rds: Any, name: str, wanted: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    while True:
+        cluster = rds.describe_db_clusters(DBClusterIdentifier=name)["DBClusters"][0]
+        if cluster["Status"] == wanted or time.monotonic() > deadline:
+            return dict(cluster)
+        time.sleep(0.2)
+
+
+def test_create_describe_log_in_and_delete(fl: Faaslab) -> None:
+    rds = client(fl, "rds")
+    created = rds.create_db_cluster(
+        DBClusterIdentifier="api-v2",
+        Engine="aurora-mysql",
+        EngineMode="provisioned",
+        ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 4},
+        MasterUsername="admin",
+        MasterUserPassword=PASSWORD,
+        DatabaseName="TEST",
+        EnableHttpEndpoint=True,
+        Tags=[{"Key": "course", "Value": "tcss562"}],
+    )["DBCluster"]
+    assert created["DBClusterIdentifier"] == "api-v2"
+    assert created["DBClusterArn"] == "arn:aws:rds:us-east-1:123456789012:cluster:api-v2"
+    cluster = wait_status(rds, "api-v2", "available")
+    assert cluster["Status"] == "available"
+    assert cluster["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 0.5, "MaxCapacity": 4.0}
+    assert (cluster["Engine"], cluster["EngineMode"], cluster["HttpEndpointEnabled"]) == (
+        "aurora-mysql",
+        "provisioned",
+        True,
+    )
+    assert cluster["TagList"] == [{"Key": "course", "Value": "tcss562"}]
+    conn = pymysql.connect(
+        host=cluster["Endpoint"],
+        port=cluster["Port"],
+        user="admin",
+        password=PASSWORD,
+        database="TEST",
+        connect_timeout=60,
+    )
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT 1 + 1")
+        assert cur.fetchone() == (2,)
+    listed = json.loads(cli(fl, "rds", "describe-db-clusters").stdout)["DBClusters"]
+    assert [c["DBClusterIdentifier"] for c in listed] == ["api-v2"]
+    events = rds.describe_events(SourceType="db-cluster", SourceIdentifier="api-v2")["Events"]
+    assert events and all(e["SourceIdentifier"] == "api-v2" for e in events), events
+    with pytest.raises(ClientError) as e:
+        rds.create_db_cluster(
+            DBClusterIdentifier="api-v2",
+            Engine="aurora-mysql",
+            ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 4},
+            MasterUsername="admin",
+            MasterUserPassword=PASSWORD,
+        )
+    assert e.value.response["Error"]["Code"] == "DBClusterAlreadyExistsFault"
+    with pytest.raises(ClientError) as e:
+        rds.delete_db_cluster(DBClusterIdentifier="api-v2")
+    assert e.value.response["Error"]["Code"] == "InvalidParameterCombination"
+    gone = rds.delete_db_cluster(DBClusterIdentifier="api-v2", SkipFinalSnapshot=True)
+    assert gone["DBCluster"]["Status"] == "deleting"
+    with pytest.raises(ClientError) as e:
+        rds.describe_db_clusters(DBClusterIdentifier="api-v2")
+    assert e.value.response["Error"]["Code"] == "DBClusterNotFoundFault"
+
+
+def test_parameters_faaslab_does_not_emulate_are_refused(fl: Faaslab) -> None:
+    with pytest.raises(ClientError) as e:
+        client(fl, "rds").create_db_cluster(
+            DBClusterIdentifier="api-x",
+            Engine="aurora-postgresql",
+            ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 4},
+            MasterUsername="admin",
+            MasterUserPassword=PASSWORD,
+            GlobalClusterIdentifier="global-1",
+        )
+    err = e.value.response["Error"]
+    assert err["Code"] == "InvalidParameterCombination"
+    assert "GlobalClusterIdentifier" in err["Message"]
+
+
+def test_cloudwatch_metrics_of_a_cluster(fl: Faaslab) -> None:
+    rds = client(fl, "rds")
+    rds.create_db_cluster(
+        DBClusterIdentifier="metered",
+        Engine="aurora-postgresql",
+        ServerlessV2ScalingConfiguration={"MinCapacity": 1, "MaxCapacity": 4},
+        MasterUsername="master",
+        MasterUserPassword=PASSWORD,
+    )
+    wait_status(rds, "metered", "available")
+    cw = client(fl, "cloudwatch")  # (boto3 speaks CloudWatch's rpc-v2-cbor protocol)
+    dims = [{"Name": "DBClusterIdentifier", "Value": "metered"}]
+    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=5)
+    deadline = time.monotonic() + 120
+    while True:
+        end = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=1)
+        got = cw.get_metric_statistics(
+            Namespace="AWS/RDS",
+            MetricName="ServerlessDatabaseCapacity",
+            Dimensions=dims,
+            StartTime=start,
+            EndTime=end,
+            Period=60,
+            Statistics=["Maximum", "SampleCount"],
+        )
+        if got["Datapoints"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert got["Datapoints"], got
+    assert all(p["Maximum"] >= 1.0 for p in got["Datapoints"]), got
+    names = {
+        m["MetricName"] for m in cw.list_metrics(Namespace="AWS/RDS", Dimensions=dims)["Metrics"]
+    }
+    assert {"ServerlessDatabaseCapacity", "ACUUtilization", "DatabaseConnections"} <= names
+    data = cw.get_metric_data(
+        MetricDataQueries=[
+            {
+                "Id": "acu",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/RDS",
+                        "MetricName": "ServerlessDatabaseCapacity",
+                        "Dimensions": dims,
+                    },
+                    "Period": 60,
+                    "Stat": "Average",
+                },
+            }
+        ],
+        StartTime=start,
+        EndTime=end,
+    )["MetricDataResults"]
+    assert data[0]["Id"] == "acu" and data[0]["Values"], data
+    with pytest.raises(ClientError) as e:
+        cw.get_metric_data(
+            MetricDataQueries=[{"Id": "m", "Expression": "SUM(METRICS())"}],
+            StartTime=start,
+            EndTime=end,
+        )
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValue"
+    done = cli(fl, "cloudwatch", "list-metrics", "--namespace", "AWS/RDS")
+    assert done.returncode == 0, done.stderr
+    assert "ServerlessDatabaseCapacity" in done.stdout
+    rds.delete_db_cluster(DBClusterIdentifier="metered", SkipFinalSnapshot=True)
