@@ -14,19 +14,18 @@ import errno
 import json
 import os
 import sys
+from collections.abc import Mapping
 from typing import NoReturn
 
 from faaslab.functions.runtimes import BOOTSTRAPS
 
 TASK_ROOT = "/var/task"
+OPT = "/opt"
 
 
 def exec_runtime(command: list[str]) -> NoReturn:
     """Replace this process with `command`; on failure report it and exit."""
-    argv = list(command)
-    root = os.environ.get("LAMBDA_TASK_ROOT", TASK_ROOT)
-    if root != TASK_ROOT and argv[0].startswith(TASK_ROOT + "/"):  # (no /var/task here)
-        argv[0] = root + argv[0][len(TASK_ROOT) :]
+    argv = [where(command[0], os.environ), *command[1:]]
     try:
         os.execve(argv[0], argv, dict(os.environ))
     except OSError as e:
@@ -34,6 +33,18 @@ def exec_runtime(command: list[str]) -> NoReturn:
     print(f"Error: {message} Runtime.InvalidEntrypoint", file=sys.stderr, flush=True)
     _post_init_error("Runtime.InvalidEntrypoint", f"Error: {message}")
     os._exit(1)
+
+
+def where(path: str, env: Mapping[str, str]) -> str:
+    """A path under /var/task or /opt where it really is: elsewhere without a mount
+    namespace (`--isolation none`: the code dir, the merged layers' dir)."""
+    for lambda_dir, real in (
+        (TASK_ROOT, env.get("LAMBDA_TASK_ROOT")),
+        (OPT, env.get("FAASLAB_OPT_DIR")),
+    ):
+        if real and real != lambda_dir and path.startswith(lambda_dir + "/"):
+            return real + path[len(lambda_dir) :]
+    return path
 
 
 def invalid_entrypoint_message(path: str, code: int) -> str:

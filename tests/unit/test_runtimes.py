@@ -111,3 +111,19 @@ def test_execution_env_is_not_defined_for_os_only_runtimes() -> None:
     assert runtimes.execution_env("python3.12") == "AWS_Lambda_python3.12"
     assert runtimes.execution_env("provided.al2023") is None
     assert runtimes.execution_env("provided.al2") is None
+
+
+@pytest.mark.parametrize(
+    ("path", "env", "real"),
+    [
+        ("/var/task/bootstrap", {"LAMBDA_TASK_ROOT": "/var/task"}, "/var/task/bootstrap"),
+        ("/var/task/bootstrap", {"LAMBDA_TASK_ROOT": "/srv/code"}, "/srv/code/bootstrap"),
+        ("/opt/bootstrap", {"FAASLAB_OPT_DIR": "/srv/layers"}, "/srv/layers/bootstrap"),
+        ("/opt/bootstrap", {}, "/opt/bootstrap"),
+        ("/usr/bin/node", {"LAMBDA_TASK_ROOT": "/srv/code"}, "/usr/bin/node"),
+    ],
+)
+def test_entrypoint_paths_without_a_mount_namespace(
+    path: str, env: dict[str, str], real: str
+) -> None:
+    assert entrypoint.where(path, env) == real
