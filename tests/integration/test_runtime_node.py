@@ -322,6 +322,16 @@ def test_out_of_memory_then_a_fresh_runtime(lam: Any) -> None:
     assert "FunctionError" not in r and again["uses"] == 1
 
 
+def test_memory_outside_the_heap_is_limited_by_memory_size(lam: Any) -> None:
+    """Buffers are not V8's heap: MemorySize alone stops them, as the kernel does on AWS."""
+    r, out = invoke(lam, "nodeMemory", {"action": "alloc-buffers"})
+    assert r["FunctionError"] == "Unhandled"
+    assert out["errorType"] == "Runtime.OutOfMemory"
+    assert out["errorMessage"].endswith("Error: Runtime exited with error: signal: killed")
+    r, again = invoke(lam, "nodeMemory", {"action": "context"})
+    assert "FunctionError" not in r and again["uses"] == 1
+
+
 def test_sam_init_hello_world_runs_unchanged(tmp_path_factory: pytest.TempPathFactory) -> None:
     """`sam init` (Hello World Example, nodejs22.x): Invoke and the Api route /hello."""
     state = tmp_path_factory.mktemp("hello-node") / "s"
