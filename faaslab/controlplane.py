@@ -174,7 +174,7 @@ class ControlPlane:
 
         region = self.config.region
         self.apis["lambda"] = LambdaControl(
-            functions, region, DEFAULT_ACCOUNT, self.config.concurrency
+            functions, region, DEFAULT_ACCOUNT, self.config.concurrency, manager.reconfigure
         ).api()
         started_ms = int(time.time() * 1000)
         clusters = self.clusters

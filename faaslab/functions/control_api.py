@@ -6,6 +6,7 @@ GetFunction, GetFunctionConfiguration, GetAccountSettings. Served on the protoco
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -16,7 +17,34 @@ from typing import Any
 
 from faaslab.awsapi.dispatch import Call, Output, ServiceApi
 from faaslab.awsapi.errors import ApiError
-from faaslab.functions.model import FunctionConfig
+from faaslab.functions import runtimes
+from faaslab.functions.model import (
+    ENV_SIZE_LIMIT,
+    EPHEMERAL_MAX_MB,
+    EPHEMERAL_MIN_MB,
+    MEMORY_MAX_MB,
+    MEMORY_MIN_MB,
+    RESERVED_ENV_KEYS,
+    TIMEOUT_MAX_S,
+    FunctionConfig,
+)
+
+# UpdateFunctionConfiguration's parameters: applied, or accepted as AWS's own bookkeeping
+# (IAM is not enforced here: the template warns about it too). Any other is refused.
+APPLIED = frozenset(
+    {
+        "FunctionName",
+        "Handler",
+        "Timeout",
+        "MemorySize",
+        "Environment",
+        "EphemeralStorage",
+        "Runtime",
+        "RevisionId",
+        "Role",
+        "Description",
+    }
+)
 
 LIST_MAX_ITEMS = 50  # ListFunctions' page size, as AWS's
 CODE_SIZE_LIMIT = 75 * 1024**3  # TotalCodeSize: 75 GB per region
@@ -92,8 +120,12 @@ class LambdaControl:
         region: str,
         account: str,
         account_concurrency: int,
+        reconfigure: Callable[[FunctionConfig, bool], None] | None = None,
     ) -> None:
         self.functions = functions
+        self.reconfigure = reconfigure
+        self.updated: dict[str, dt.datetime] = {}  # LastModified of functions updated here
+        self.descriptions: dict[str, str] = {}
         self.region = region
         self.account = account
         self.account_concurrency = account_concurrency
@@ -107,8 +139,17 @@ class LambdaControl:
                 "GetFunction": self.get_function,
                 "GetFunctionConfiguration": self.get_function_configuration,
                 "GetAccountSettings": self.get_account_settings,
+                "UpdateFunctionConfiguration": self.update_function_configuration,
+                "PutFunctionConcurrency": self.put_function_concurrency,
+                "GetFunctionConcurrency": self.get_function_concurrency,
+                "DeleteFunctionConcurrency": self.delete_function_concurrency,
             },
         )
+
+    def _configuration(self, fn: FunctionConfig) -> Output:
+        out = configuration(fn, self.updated.get(fn.name, self.deployed_at))
+        out["Description"] = self.descriptions.get(fn.name, "")
+        return out
 
     def _find(self, name_or_arn: str, qualifier: str | None = None) -> FunctionConfig:
         name = _function_name(name_or_arn)
@@ -143,21 +184,19 @@ class LambdaControl:
             start = names.index(marker)
         page = names[start : start + size]
         by_name = {fn.name: fn for fn in self.functions()}
-        out: dict[str, Any] = {
-            "Functions": [configuration(by_name[n], self.deployed_at) for n in page]
-        }
+        out: dict[str, Any] = {"Functions": [self._configuration(by_name[n]) for n in page]}
         if start + size < len(names):
             out["NextMarker"] = names[start + size]
         return out
 
     def get_function_configuration(self, call: Call) -> Output:
         fn = self._find(call.params["FunctionName"], call.params.get("Qualifier"))
-        return configuration(fn, self.deployed_at)
+        return self._configuration(fn)
 
     def get_function(self, call: Call) -> Output:
         fn = self._find(call.params["FunctionName"], call.params.get("Qualifier"))
         out: dict[str, Any] = {
-            "Configuration": configuration(fn, self.deployed_at),
+            "Configuration": self._configuration(fn),
             # AWS gives a presigned S3 URL of the deployment package; faaslab runs the
             # directory, so the Location names it (RepositoryType as AWS's)
             "Code": {"RepositoryType": "S3", "Location": fn.code_dir.as_uri()},
@@ -181,6 +220,102 @@ class LambdaControl:
             "AccountUsage": {"TotalCodeSize": total, "FunctionCount": len(fns)},
         }
 
+    # -- changes
+    def _apply(self, fn: FunctionConfig, retire: bool) -> None:
+        if self.reconfigure is None:
+            raise ApiError("ServiceException", "functions cannot be reconfigured here", 500)
+        self.reconfigure(fn, retire)
+        self.updated[fn.name] = dt.datetime.now(dt.UTC)
+
+    def update_function_configuration(self, call: Call) -> Output:
+        p = call.params
+        fn = self._find(p["FunctionName"])
+        unknown = sorted(set(p) - APPLIED)
+        if unknown:
+            raise _invalid_parameter(
+                f"faaslab does not emulate {', '.join(unknown)} for functions; it updates "
+                "Handler, Timeout, MemorySize, Environment, EphemeralStorage and Runtime"
+            )
+        current = self._configuration(fn)["RevisionId"]
+        if p.get("RevisionId") not in (None, current):
+            raise ApiError(
+                "PreconditionFailedException",
+                "The Revision Id provided does not match the latest Revision Id. Call the "
+                "GetFunction/GetAlias API to retrieve the latest Revision Id",
+                412,
+            )
+        changes: dict[str, Any] = {}
+        if "Handler" in p:
+            changes["handler"] = p["Handler"]
+        if "Timeout" in p:
+            changes["timeout_s"] = _bounded(p["Timeout"], "timeout", 1, TIMEOUT_MAX_S)
+        if "MemorySize" in p:
+            changes["memory_mb"] = _bounded(
+                p["MemorySize"], "memorySize", MEMORY_MIN_MB, MEMORY_MAX_MB
+            )
+        if "EphemeralStorage" in p:
+            size = p["EphemeralStorage"]["Size"]
+            changes["ephemeral_mb"] = _bounded(
+                size, "ephemeralStorage.size", EPHEMERAL_MIN_MB, EPHEMERAL_MAX_MB
+            )
+        if "Runtime" in p:
+            if p["Runtime"] not in runtimes.supported():
+                raise _invalid_parameter(
+                    f"Value {p['Runtime']} at 'runtime' failed to satisfy constraint: faaslab "
+                    f"runs {', '.join(runtimes.supported())}"
+                )
+            changes["runtime"] = p["Runtime"]
+        if "Environment" in p:
+            variables = dict((p["Environment"] or {}).get("Variables") or {})
+            reserved = sorted(set(variables) & RESERVED_ENV_KEYS)
+            if reserved:
+                raise _invalid_parameter(
+                    "Lambda was unable to configure your environment variables because the "
+                    "environment variables you have provided contains reserved keys that are "
+                    f"currently not supported for modification. Reserved keys used in this "
+                    f"request: {', '.join(reserved)}"
+                )
+            size = sum(len(k.encode()) + len(v.encode()) for k, v in variables.items())
+            if size > ENV_SIZE_LIMIT:
+                raise _invalid_parameter(
+                    "Lambda was unable to configure your environment variables because the "
+                    f"environment variables you have provided exceeded the {ENV_SIZE_LIMIT} "
+                    "bytes limit."
+                )
+            changes["environment"] = variables
+        if "Description" in p:
+            self.descriptions[fn.name] = p["Description"]
+        new = dataclasses.replace(fn, **changes)
+        self._apply(new, retire=True)
+        out = self._configuration(new)
+        out["LastUpdateStatus"] = "InProgress"  # (as AWS answers the update itself)
+        out["LastUpdateStatusReason"] = "The function is being created."
+        out["LastUpdateStatusReasonCode"] = "Creating"
+        return out
+
+    def put_function_concurrency(self, call: Call) -> Output:
+        fn = self._find(call.params["FunctionName"])
+        reserved = call.params["ReservedConcurrentExecutions"]
+        others = sum(f.reserved_concurrency or 0 for f in self.functions() if f.name != fn.name)
+        if reserved < 0 or others + reserved > self.account_concurrency - 100:
+            raise _invalid_parameter(
+                "Specified ReservedConcurrentExecutions for function decreases account's "
+                "UnreservedConcurrentExecution below its minimum value of [100]."
+            )
+        self._apply(dataclasses.replace(fn, reserved_concurrency=reserved), retire=False)
+        return {"ReservedConcurrentExecutions": reserved}
+
+    def get_function_concurrency(self, call: Call) -> Output:
+        fn = self._find(call.params["FunctionName"])
+        if fn.reserved_concurrency is None:
+            return {}
+        return {"ReservedConcurrentExecutions": fn.reserved_concurrency}
+
+    def delete_function_concurrency(self, call: Call) -> Output:
+        fn = self._find(call.params["FunctionName"])
+        self._apply(dataclasses.replace(fn, reserved_concurrency=None), retire=False)
+        return {}
+
 
 def _function_name(name_or_arn: str) -> str:
     """A function's name from its name, partial ARN (123456789012:function:NAME) or ARN."""
@@ -188,3 +323,18 @@ def _function_name(name_or_arn: str) -> str:
     if "function" in parts:
         return parts[parts.index("function") + 1]
     return name_or_arn
+
+
+def _invalid_parameter(message: str) -> ApiError:
+    return ApiError("InvalidParameterValueException", message)
+
+
+def _bounded(value: Any, name: str, low: int, high: int) -> Any:
+    if not low <= value <= high:
+        raise ApiError(
+            "ValidationException",
+            f"1 validation error detected: Value '{value}' at '{name}' failed to satisfy "
+            f"constraint: Member must have value {'greater' if value < low else 'less'} than "
+            f"or equal to {low if value < low else high}",
+        )
+    return value

@@ -291,6 +291,21 @@ class Manager:
                     self._stop_env(env, EnvEvent.STOP)
             self.pools[fn.name] = FunctionPool(fn)
 
+    def reconfigure(self, fn: FunctionConfig, retire: bool = True) -> None:
+        """A function's new configuration (UpdateFunctionConfiguration, a concurrency
+        change): new invocations get environments with it. `retire`: environments of the
+        old one serve no more invocations, as on AWS (idle ones stop now, busy ones when
+        they answer)."""
+        pool = self.pool(fn.name)
+        pool.fn = fn
+        if not retire:
+            for host in pool.envs.values():  # (the same environments, the new limits)
+                host.env.fn = fn
+            return
+        for host in list(pool.idle):
+            self._stop_env(host, EnvEvent.STOP)
+        pool.idle.clear()
+
     def pool(self, name_or_arn: str) -> FunctionPool:
         name = name_or_arn
         if name.startswith("arn:"):
@@ -376,6 +391,11 @@ class Manager:
 
     def make_idle(self, host: EnvironmentHost) -> None:
         pool = self.pools.get(host.fn.name)
+        if pool is not None and host.fn is not pool.fn and pool.envs.get(host.id) is host:
+            # configured before an update: retired, not reused (after this call returns:
+            # the environment is still answering its last invocation)
+            asyncio.get_running_loop().call_soon(self._stop_env, host, EnvEvent.STOP)
+            return
         if pool is not None and pool.envs.get(host.id) is host and not host.in_idle:
             host.in_idle = True
             pool.idle.append(host)
