@@ -11,7 +11,9 @@ import datetime as dt
 import functools
 import hashlib
 import os
+import tempfile
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from faaslab.functions.model import (
     RESERVED_ENV_KEYS,
     TIMEOUT_MAX_S,
     FunctionConfig,
+    VpcConfig,
 )
 
 # UpdateFunctionConfiguration's parameters: applied, or accepted as AWS's own bookkeeping
@@ -43,8 +46,10 @@ APPLIED = frozenset(
         "RevisionId",
         "Role",
         "Description",
+        "VpcConfig",
     }
 )
+CREATE_APPLIED = (APPLIED - {"RevisionId"}) | {"Code", "PackageType", "Publish", "Architectures"}
 
 LIST_MAX_ITEMS = 50  # ListFunctions' page size, as AWS's
 CODE_SIZE_LIMIT = 75 * 1024**3  # TotalCodeSize: 75 GB per region
@@ -95,7 +100,7 @@ def configuration(fn: FunctionConfig, deployed_at: dt.datetime) -> Output:
         "State": "Active",
         "LastUpdateStatus": "Successful",
         "PackageType": "Zip",
-        "Architectures": ["x86_64"],
+        "Architectures": [fn.architecture],
         "EphemeralStorage": {"Size": fn.ephemeral_mb},
         "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
         "LoggingConfig": {"LogFormat": "Text", "LogGroup": fn.log_group},
@@ -121,9 +126,11 @@ class LambdaControl:
         account: str,
         account_concurrency: int,
         reconfigure: Callable[[FunctionConfig, bool], None] | None = None,
+        code: CodeStore | None = None,
     ) -> None:
         self.functions = functions
         self.reconfigure = reconfigure
+        self.code = code
         self.updated: dict[str, dt.datetime] = {}  # LastModified of functions updated here
         self.descriptions: dict[str, str] = {}
         self.region = region
@@ -143,6 +150,9 @@ class LambdaControl:
                 "PutFunctionConcurrency": self.put_function_concurrency,
                 "GetFunctionConcurrency": self.get_function_concurrency,
                 "DeleteFunctionConcurrency": self.delete_function_concurrency,
+                "CreateFunction": self.create_function,
+                "DeleteFunction": self.delete_function,
+                "UpdateFunctionCode": self.update_function_code,
             },
         )
 
@@ -227,23 +237,9 @@ class LambdaControl:
         self.reconfigure(fn, retire)
         self.updated[fn.name] = dt.datetime.now(dt.UTC)
 
-    def update_function_configuration(self, call: Call) -> Output:
-        p = call.params
-        fn = self._find(p["FunctionName"])
-        unknown = sorted(set(p) - APPLIED)
-        if unknown:
-            raise _invalid_parameter(
-                f"faaslab does not emulate {', '.join(unknown)} for functions; it updates "
-                "Handler, Timeout, MemorySize, Environment, EphemeralStorage and Runtime"
-            )
-        current = self._configuration(fn)["RevisionId"]
-        if p.get("RevisionId") not in (None, current):
-            raise ApiError(
-                "PreconditionFailedException",
-                "The Revision Id provided does not match the latest Revision Id. Call the "
-                "GetFunction/GetAlias API to retrieve the latest Revision Id",
-                412,
-            )
+    def _changes(self, p: dict[str, Any], fn: FunctionConfig) -> dict[str, Any]:
+        """The FunctionConfig fields a Create/UpdateFunctionConfiguration call sets,
+        checked as Lambda checks them."""
         changes: dict[str, Any] = {}
         if "Handler" in p:
             changes["handler"] = p["Handler"]
@@ -283,9 +279,36 @@ class LambdaControl:
                     "bytes limit."
                 )
             changes["environment"] = variables
+        if "VpcConfig" in p:
+            vpc = p["VpcConfig"] or {}
+            subnets, groups = vpc.get("SubnetIds") or [], vpc.get("SecurityGroupIds") or []
+            if bool(subnets) != bool(groups):
+                raise _invalid_parameter(
+                    "SubnetIds and SecurityIds must coexist or be both empty list."
+                )
+            changes["vpc"] = VpcConfig(tuple(groups), tuple(subnets)) if subnets else None
         if "Description" in p:
             self.descriptions[fn.name] = p["Description"]
-        new = dataclasses.replace(fn, **changes)
+        return changes
+
+    def update_function_configuration(self, call: Call) -> Output:
+        p = call.params
+        fn = self._find(p["FunctionName"])
+        unknown = sorted(set(p) - APPLIED)
+        if unknown:
+            raise _invalid_parameter(
+                f"faaslab does not emulate {', '.join(unknown)} for functions; it updates "
+                "Handler, Timeout, MemorySize, Environment, EphemeralStorage and Runtime"
+            )
+        current = self._configuration(fn)["RevisionId"]
+        if p.get("RevisionId") not in (None, current):
+            raise ApiError(
+                "PreconditionFailedException",
+                "The Revision Id provided does not match the latest Revision Id. Call the "
+                "GetFunction/GetAlias API to retrieve the latest Revision Id",
+                412,
+            )
+        new = dataclasses.replace(fn, **self._changes(p, fn))
         self._apply(new, retire=True)
         out = self._configuration(new)
         out["LastUpdateStatus"] = "InProgress"  # (as AWS answers the update itself)
@@ -315,6 +338,136 @@ class LambdaControl:
         fn = self._find(call.params["FunctionName"])
         self._apply(dataclasses.replace(fn, reserved_concurrency=None), retire=False)
         return {}
+
+    # -- code: the deployment package as a zip (how the tutorial deploys its jar)
+    def _store(self) -> CodeStore:
+        if self.code is None:
+            raise ApiError("ServiceException", "functions cannot be created here", 500)
+        return self.code
+
+    def _package(self, p: dict[str, Any]) -> bytes:
+        """The zip from ZipFile, or from faaslab's S3 (S3Bucket + S3Key)."""
+        store = self._store()
+        if p.get("ImageUri"):
+            raise _invalid_parameter("faaslab runs Zip functions only: give ZipFile or S3Key")
+        if p.get("S3ObjectVersion"):
+            raise _invalid_parameter("faaslab's S3 has no object versions (S3ObjectVersion)")
+        if p.get("ZipFile") is not None:
+            return bytes(p["ZipFile"])
+        if p.get("S3Bucket") and p.get("S3Key"):
+            data = store.read_object(p["S3Bucket"], p["S3Key"])
+            if data is None:
+                raise _invalid_parameter(
+                    f"Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error "
+                    f"Message: The specified key does not exist. ({p['S3Bucket']}/{p['S3Key']})"
+                )
+            return data
+        raise _invalid_parameter("Please provide a source for function code.")
+
+    def create_function(self, call: Call) -> Output:
+        p = call.params
+        store = self._store()
+        unknown = sorted(set(p) - CREATE_APPLIED)
+        if unknown:
+            raise _invalid_parameter(f"faaslab does not emulate {', '.join(unknown)} for functions")
+        name = _function_name(p["FunctionName"])
+        if any(f.name == name for f in self.functions()):
+            raise ApiError("ResourceConflictException", f"Function already exist: {name}", 409)
+        if p.get("PackageType", "Zip") != "Zip":
+            raise _invalid_parameter("faaslab runs Zip functions only")
+        if p.get("Publish"):
+            raise _invalid_parameter("faaslab does not publish versions yet (Publish)")
+        runtime = p.get("Runtime")
+        if runtime not in runtimes.supported():
+            raise _invalid_parameter(
+                f"Value {runtime} at 'runtime' failed to satisfy constraint: faaslab runs "
+                f"{', '.join(runtimes.supported())}"
+            )
+        if not p.get("Handler"):
+            raise _invalid_parameter("Handler is required for a Zip function")
+        architectures = p.get("Architectures") or ["x86_64"]
+        if len(architectures) != 1 or architectures[0] not in ("x86_64", "arm64"):
+            raise _invalid_parameter("Architectures: exactly one of x86_64 or arm64")
+        code_dir = store.unpack(name, self._package(p["Code"]))
+        fn = FunctionConfig(
+            name=name,
+            logical_id=name,
+            handler=p["Handler"],
+            runtime=runtime,
+            code_dir=code_dir,
+            region=self.region,
+            account=self.account,
+            architecture=architectures[0],
+        )
+        fn = dataclasses.replace(fn, **self._changes(p, fn))
+        store.add(fn)
+        self.updated[name] = dt.datetime.now(dt.UTC)
+        out = self._configuration(fn)
+        out.update(State="Pending", StateReason="The function is being created.")
+        out["StateReasonCode"] = "Creating"
+        return out
+
+    def delete_function(self, call: Call) -> Output:
+        if call.params.get("Qualifier") not in (None, "$LATEST"):
+            raise _invalid_parameter("faaslab has no function versions to delete")
+        fn = self._find(call.params["FunctionName"])
+        self._store().remove(fn.name)
+        self.updated.pop(fn.name, None)
+        return {}
+
+    def update_function_code(self, call: Call) -> Output:
+        p = call.params
+        fn = self._find(p["FunctionName"])
+        if p.get("Publish"):
+            raise _invalid_parameter("faaslab does not publish versions yet (Publish)")
+        if p.get("Architectures") not in (None, ["x86_64"], ["arm64"]):
+            raise _invalid_parameter("Architectures: one of x86_64 or arm64")
+        data = self._package(p)
+        if p.get("DryRun"):
+            return self._configuration(fn)
+        new = dataclasses.replace(fn, code_dir=self._store().unpack(fn.name, data))
+        self._apply(new, retire=True)
+        out = self._configuration(new)
+        out["LastUpdateStatus"] = "InProgress"
+        return out
+
+
+@dataclass
+class CodeStore:
+    """Where functions created or updated through the API keep their code, and how
+    faaslab's own S3 is read (S3Bucket/S3Key) and functions are added and removed."""
+
+    root: Path  # <state>/functions: one directory per function and code digest
+    read_object: Callable[[str, str], bytes | None]
+    add: Callable[[FunctionConfig], None]
+    remove: Callable[[str], None]
+
+    def unpack(self, name: str, data: bytes) -> Path:
+        from faaslab.builds.builder import make_readable, unpack
+        from faaslab.builds.errors import BuildError
+
+        digest = hashlib.sha256(data).hexdigest()[:16]
+        target = self.root / name / digest
+        if target.is_dir():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+            archive = Path(tmp) / "code.zip"
+            archive.write_bytes(data)
+            staged = Path(tmp) / "code"
+            staged.mkdir()
+            try:
+                unpack(archive, staged)
+            except BuildError as e:
+                raise ApiError(
+                    "InvalidParameterValueException",
+                    f"Could not unzip uploaded file. Please check your file, then try to "
+                    f"upload again. ({e})",
+                ) from None
+            make_readable(staged)
+            os.chmod(staged, 0o755)
+            staged.rename(target)
+        return target
 
 
 def _function_name(name_or_arn: str) -> str:

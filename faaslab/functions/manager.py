@@ -291,6 +291,13 @@ class Manager:
                     self._stop_env(env, EnvEvent.STOP)
             self.pools[fn.name] = FunctionPool(fn)
 
+    def remove(self, name: str) -> None:
+        """DeleteFunction: its environments stop, its pool goes."""
+        pool = self.pool(name)
+        for host in list(pool.envs.values()):
+            self._stop_env(host, EnvEvent.STOP)
+        del self.pools[pool.fn.name]
+
     def reconfigure(self, fn: FunctionConfig, retire: bool = True) -> None:
         """A function's new configuration (UpdateFunctionConfiguration, a concurrency
         change): new invocations get environments with it. `retire`: environments of the

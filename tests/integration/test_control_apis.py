@@ -4,9 +4,11 @@ unmodified clients: boto3 and the aws CLI."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import time
+import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -89,7 +91,9 @@ def test_cloudwatch_logs_read_the_functions_logs(fl: Faaslab) -> None:
     lam = client(fl, "lambda")
     marker = f"logs-api-{os.urandom(4).hex()}"
     for path in (marker, "other"):
-        lam.invoke(FunctionName="recorder", Payload=json.dumps({"rawPath": path}).encode())
+        lam.invoke(FunctionName="recorder", Payload=json.dumps({"rawPath": path}).encode())[
+            "Payload"
+        ].read()
     logs = client(fl, "logs")
     groups = [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]]
     assert "/aws/lambda/recorder" in groups
@@ -169,7 +173,7 @@ def test_lambda_metrics_count_invocations(fl: Faaslab) -> None:
     lam = client(fl, "lambda")
     start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=1)
     for _ in range(3):
-        lam.invoke(FunctionName="recorder", Payload=b"{}")
+        lam.invoke(FunctionName="recorder", Payload=b"{}")["Payload"].read()
     end = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=1)
     cw = client(fl, "cloudwatch")
     dims = [{"Name": "FunctionName", "Value": "recorder"}]
@@ -234,6 +238,7 @@ def test_a_memory_sweep_as_faas_runner_does_it(fl: Faaslab) -> None:
         assert got["stream"] != before["stream"]  # a new environment
         before = got
     r = lam.invoke(FunctionName="context", Payload=b"{}", LogType="Tail")
+    r["Payload"].read()
     tail = base64.b64decode(r["LogResult"]).decode()
     assert "Memory Size: 512 MB" in tail, tail
     with pytest.raises(ClientError) as e:
@@ -256,3 +261,52 @@ def test_a_memory_sweep_as_faas_runner_does_it(fl: Faaslab) -> None:
     assert "ReservedConcurrentExecutions" not in lam.get_function_concurrency(
         FunctionName="context"
     )
+
+
+def _zip(source: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("app.py", source)
+    return buf.getvalue()
+
+
+def test_functions_created_updated_and_deleted_from_a_zip(fl: Faaslab) -> None:
+    lam = client(fl, "lambda")
+    code = _zip("def handler(event, context):\n    return {'v': 1, 'got': event}\n")
+    created = lam.create_function(
+        FunctionName="zipped",
+        Runtime="python3.11",
+        Role="arn:aws:iam::123456789012:role/any",
+        Handler="app.handler",
+        Code={"ZipFile": code},
+        MemorySize=256,
+        Environment={"Variables": {"A": "1"}},
+    )
+    assert created["State"] == "Pending" and created["MemorySize"] == 256
+    lam.get_waiter("function_active_v2").wait(FunctionName="zipped")
+    r = lam.invoke(FunctionName="zipped", Payload=b'{"x": 2}')
+    assert json.loads(r["Payload"].read()) == {"v": 1, "got": {"x": 2}}
+    with pytest.raises(ClientError) as e:
+        lam.create_function(
+            FunctionName="zipped",
+            Runtime="python3.11",
+            Role="r",
+            Handler="app.handler",
+            Code={"ZipFile": code},
+        )
+    assert e.value.response["Error"]["Code"] == "ResourceConflictException"
+    # new code from faaslab's S3, as `aws lambda update-function-code --s3-bucket` does
+    s3 = client(fl, "s3")
+    s3.create_bucket(Bucket="code")
+    s3.put_object(Bucket="code", Key="v2.zip", Body=_zip("def handler(e, c):\n    return 2\n"))
+    out = lam.update_function_code(FunctionName="zipped", S3Bucket="code", S3Key="v2.zip")
+    assert out["CodeSha256"] != created["CodeSha256"]
+    lam.get_waiter("function_updated_v2").wait(FunctionName="zipped")
+    assert json.loads(lam.invoke(FunctionName="zipped")["Payload"].read()) == 2
+    with pytest.raises(ClientError) as e:
+        lam.update_function_code(FunctionName="zipped", ZipFile=b"not a zip")
+    assert "Could not unzip uploaded file" in str(e.value)
+    lam.delete_function(FunctionName="zipped")
+    with pytest.raises(ClientError) as e:
+        lam.invoke(FunctionName="zipped")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
