@@ -1,5 +1,6 @@
 """CloudWatch metrics (GetMetricStatistics, GetMetricData, ListMetrics) over the samples
-faaslab keeps: `AWS/RDS` from the clusters' monitor (state.py's metrics table). Sources
+faaslab keeps: `AWS/RDS` from the clusters' monitor (state.py's metrics table), `AWS/Lambda` as
+functions/metrics.py counts invocations. Sources
 are small objects (`MetricSource`), so another namespace is one more of them.
 
 Statistics are computed as CloudWatch computes them from its datapoints: per period,
@@ -10,14 +11,14 @@ Metric math expressions are refused in AWS's words rather than evaluated wrongly
 from __future__ import annotations
 
 import datetime as dt
-import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from faaslab.awsapi.dispatch import Call, Output, ServiceApi
 from faaslab.awsapi.errors import ApiError
+from faaslab.functions.metrics import ACCOUNT, LambdaMetrics
+from faaslab.statistics import Point, StatisticError, periods, statistic
 
 Sample = tuple[float, float]  # (epoch seconds, value)
 MAX_DATAPOINTS = 1440  # GetMetricStatistics' limit per call
@@ -37,7 +38,7 @@ class MetricSource(Protocol):
 
     def series(self) -> list[Series]: ...
 
-    def samples(self, series: Series, start: float, end: float) -> list[Sample]: ...
+    def points(self, series: Series, start: float, end: float) -> list[Point]: ...
 
 
 class ClusterMetrics:
@@ -67,9 +68,40 @@ class ClusterMetrics:
             for name, unit in self.UNITS.items()
         ]
 
-    def samples(self, series: Series, start: float, end: float) -> list[Sample]:
+    def points(self, series: Series, start: float, end: float) -> list[Point]:
         ident = dict(series.dimensions)["DBClusterIdentifier"]
-        return [(t, v) for t, v in self.read(ident, series.name, start) if t < end]
+        return [Point.sample(t, v) for t, v in self.read(ident, series.name, start) if t < end]
+
+
+class FunctionMetrics:
+    """`AWS/Lambda`, per FunctionName and account-wide (no dimension), as counted by
+    functions/metrics.py."""
+
+    namespace = "AWS/Lambda"
+    UNITS = {
+        "Invocations": "Count",
+        "Errors": "Count",
+        "Throttles": "Count",
+        "Duration": "Milliseconds",
+        "ConcurrentExecutions": "Count",
+    }
+
+    def __init__(self, counted: LambdaMetrics, functions: Callable[[], Sequence[str]]) -> None:
+        self.counted = counted
+        self.functions = functions
+
+    def series(self) -> list[Series]:
+        names = sorted(set(self.functions()) | set(self.counted.functions()))
+        per_fn = [
+            Series(metric, (("FunctionName", fn),), unit)
+            for fn in names
+            for metric, unit in self.UNITS.items()
+        ]
+        return per_fn + [Series(m, (), unit) for m, unit in self.UNITS.items()]
+
+    def points(self, series: Series, start: float, end: float) -> list[Point]:
+        fn = dict(series.dimensions).get("FunctionName", ACCOUNT)
+        return self.counted.points(fn, series.name, start, end)
 
 
 def _invalid(message: str) -> ApiError:
@@ -80,34 +112,11 @@ def _dims(raw: list[dict[str, str]] | None) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((d["Name"], d["Value"]) for d in raw or []))
 
 
-def statistic(values: list[float], stat: str) -> float:
-    if stat == "Sum":
-        return math.fsum(values)
-    if stat == "Average":
-        return math.fsum(values) / len(values)
-    if stat == "Minimum":
-        return min(values)
-    if stat == "Maximum":
-        return max(values)
-    if stat == "SampleCount":
-        return float(len(values))
-    m = re.fullmatch(r"p(\d{1,2}(\.\d+)?|100)", stat)
-    if m:  # nearest rank, as CloudWatch's percentiles of raw samples
-        ordered = sorted(values)
-        rank = max(1, math.ceil(float(m.group(1)) / 100 * len(ordered)))
-        return ordered[rank - 1]
-    raise _invalid(
-        f"The statistic {stat} is not supported (faaslab: Sum, Average, Minimum, "
-        "Maximum, SampleCount, pNN)."
-    )
-
-
-def _periods(samples: list[Sample], start: float, period: int) -> dict[float, list[float]]:
-    buckets: dict[float, list[float]] = {}
-    for t, v in samples:
-        bucket = start + (t - start) // period * period
-        buckets.setdefault(bucket, []).append(v)
-    return buckets
+def _statistic(points: list[Point], stat: str) -> float:
+    try:
+        return statistic(points, stat)
+    except StatisticError as e:
+        raise _invalid(str(e)) from None
 
 
 def _when(t: float) -> dt.datetime:
@@ -173,12 +182,12 @@ class MetricsApi:
         points = []
         if series is not None and p.get("Unit") in (None, series.unit):
             source = self.sources[p["Namespace"]]
-            buckets = _periods(source.samples(series, start, end), start, period)
-            for t, values in sorted(buckets.items()):
+            buckets = periods(source.points(series, start, end), start, period)
+            for t, group in sorted(buckets.items()):
                 point: dict[str, Any] = {"Timestamp": _when(t), "Unit": series.unit}
                 for stat in p.get("Statistics") or []:
-                    point[stat] = statistic(values, stat)
-                ext = {s: statistic(values, s) for s in p.get("ExtendedStatistics") or []}
+                    point[stat] = _statistic(group, stat)
+                ext = {s: _statistic(group, s) for s in p.get("ExtendedStatistics") or []}
                 if ext:
                     point["ExtendedStatistics"] = ext
                 points.append(point)
@@ -205,11 +214,11 @@ class MetricsApi:
             values: list[float] = []
             if series is not None:
                 source = self.sources[metric["Namespace"]]
-                buckets = _periods(source.samples(series, start, end), start, stat["Period"])
+                buckets = periods(source.points(series, start, end), start, stat["Period"])
                 ordered = sorted(buckets.items(), reverse=p.get("ScanBy") != "TimestampAscending")
-                for t, vs in ordered:
+                for t, group in ordered:
                     stamps.append(_when(t))
-                    values.append(statistic(vs, stat["Stat"]))
+                    values.append(_statistic(group, stat["Stat"]))
             if q.get("ReturnData", True):
                 results.append(
                     {

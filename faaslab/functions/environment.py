@@ -177,6 +177,10 @@ class Host(Protocol):
 
     def invocation_finished(self) -> None: ...
 
+    def invocation_counted(self, duration_ms: float, errored: bool) -> None:
+        """An invocation ended with an answer (the Invocations, Errors, Duration metrics)."""
+        ...
+
     def place(self, home: bool) -> None:
         """Run the runtime on the control plane's CPU (home) or on the others."""
         ...
@@ -429,6 +433,7 @@ class Environment:
         now = self.scheduler.monotonic()
         duration = (now - inv.started) * 1000 if inv.delivered else 0.0
         init_ms, self.init_ms = self.init_ms, None
+        self.host.invocation_counted(duration, function_error is not None)
         self._release_current()
         self.last_used = now
         if self.state is EnvState.BUSY:

@@ -24,6 +24,7 @@ from faaslab.functions import logs as logfmt
 from faaslab.functions.cgroups import Cgroup
 from faaslab.functions.environment import Environment
 from faaslab.functions.logs import LogStore
+from faaslab.functions.metrics import LambdaMetrics
 from faaslab.functions.model import FunctionConfig
 from faaslab.functions.network import EnvironmentNetwork
 from faaslab.functions.spawner import describe_status
@@ -71,8 +72,10 @@ class EnvironmentHost:
         placement: Placement,
         logs: LogStore,
         scheduler: LoopScheduler,
+        metrics: LambdaMetrics,
     ) -> None:
         self.owner = owner
+        self.metrics = metrics
         self.slot = slot
         self.uid = uid
         self.placement = placement
@@ -155,10 +158,15 @@ class EnvironmentHost:
             self.cgroup.thaw()
 
     def invocation_started(self) -> bool:
+        self.metrics.begin(self.env.fn.name)
         return self.placement.started()
 
     def invocation_finished(self) -> None:
+        self.metrics.end(self.env.fn.name)
         self.placement.finished()
+
+    def invocation_counted(self, duration_ms: float, errored: bool) -> None:
+        self.metrics.finished(self.env.fn.name, duration_ms, errored)
 
     def place(self, home: bool) -> None:
         """(a syscall only when the runtime moves: steady loads make none)"""

@@ -42,6 +42,7 @@ from faaslab.functions.environment import EnvEvent, EnvState, Invocation, OnDone
 from faaslab.functions.errors import LambdaError, ResourceNotFound, ServiceError, TooManyRequests
 from faaslab.functions.host import EnvironmentHost, LoopScheduler
 from faaslab.functions.logs import LogStore
+from faaslab.functions.metrics import LambdaMetrics
 from faaslab.functions.model import (
     DEFAULT_ACCOUNT,
     EPHEMERAL_MIN_MB,
@@ -105,6 +106,7 @@ class Manager:
         self._networks_wanted = 0
         self._refilling = False
         self.logs = LogStore(state_dir / "logs")
+        self.metrics = LambdaMetrics()  # CloudWatch's AWS/Lambda (metrics_api.py)
         self.pools: dict[str, FunctionPool] = {}
         self._by_pid: dict[int, EnvironmentHost] = {}
         self._slots: set[int] = set()
@@ -290,6 +292,28 @@ class Manager:
             self.pools[fn.name] = FunctionPool(fn)
             self.warnings += [w for w in _family(fn).warnings(fn) if w not in self.warnings]
 
+    def remove(self, name: str) -> None:
+        """DeleteFunction: its environments stop, its pool goes."""
+        pool = self.pool(name)
+        for host in list(pool.envs.values()):
+            self._stop_env(host, EnvEvent.STOP)
+        del self.pools[pool.fn.name]
+
+    def reconfigure(self, fn: FunctionConfig, retire: bool = True) -> None:
+        """A function's new configuration (UpdateFunctionConfiguration, a concurrency
+        change): new invocations get environments with it. `retire`: environments of the
+        old one serve no more invocations, as on AWS (idle ones stop now, busy ones when
+        they answer)."""
+        pool = self.pool(fn.name)
+        pool.fn = fn
+        if not retire:
+            for host in pool.envs.values():  # (the same environments, the new limits)
+                host.env.fn = fn
+            return
+        for host in list(pool.idle):
+            self._stop_env(host, EnvEvent.STOP)
+        pool.idle.clear()
+
     def pool(self, name_or_arn: str) -> FunctionPool:
         name = name_or_arn
         if name.startswith("arn:"):
@@ -317,6 +341,7 @@ class Manager:
         pool = self.pool(fn_name)
         fn = pool.fn
         if fn.reserved_concurrency is not None and pool.busy >= fn.reserved_concurrency:
+            self.metrics.throttled(fn_name)
             raise TooManyRequests("ReservedFunctionConcurrentInvocationLimitExceeded")
         # Busy environments are counted (O(environments)) only when they could reach the
         # limit: never on the hot path of a machine with fewer environments than that.
@@ -324,6 +349,7 @@ class Manager:
             sum(len(p.envs) + p.starting for p in self.pools.values()) >= self.config.concurrency
             and self.total_busy() >= self.config.concurrency
         ):
+            self.metrics.throttled(fn_name)
             raise TooManyRequests("ConcurrentInvocationLimitExceeded")
         inv = Invocation(req, on_done, want_tail)
         host = self._take_idle(pool)
@@ -373,6 +399,11 @@ class Manager:
 
     def make_idle(self, host: EnvironmentHost) -> None:
         pool = self.pools.get(host.fn.name)
+        if pool is not None and host.fn is not pool.fn and pool.envs.get(host.id) is host:
+            # configured before an update: retired, not reused (after this call returns:
+            # the environment is still answering its last invocation)
+            asyncio.get_running_loop().call_soon(self._stop_env, host, EnvEvent.STOP)
+            return
         if pool is not None and pool.envs.get(host.id) is host and not host.in_idle:
             host.in_idle = True
             pool.idle.append(host)
@@ -394,6 +425,7 @@ class Manager:
             self.placement,
             self.logs,
             self._scheduler,
+            self.metrics,
         )
         pool.envs[env.id] = env
         pool.starting -= 1  # from here on `env.env.current` counts it as busy

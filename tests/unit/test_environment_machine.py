@@ -81,6 +81,7 @@ class ScriptedHost:
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.counted: list[tuple[float, bool]] = []  # (duration ms, errored) per answer
         self.log: list[str] = []
         self.oom = False
         self.pending_output: list[str] = []
@@ -104,6 +105,9 @@ class ScriptedHost:
 
     def invocation_finished(self) -> None:
         self.calls.append("invocation_finished")
+
+    def invocation_counted(self, duration_ms: float, errored: bool) -> None:
+        self.counted.append((duration_ms, errored))
 
     def place(self, home: bool) -> None:
         self.calls.append(f"place {'home' if home else 'away'}")
@@ -228,6 +232,7 @@ def test_cold_start_init_invoke_result_then_freeze_and_a_warm_invoke() -> None:
     assert caller.result == InvokeResult("rid-1", b'"ok"', None, b"")
     assert env.state is EnvState.IDLE and env.current is None
     assert host.calls == ["invocation_finished", "idle"]
+    assert [(round(d, 3), e) for d, e in host.counted] == [(2.0, False)]  # (the metrics)
     assert host.log[1:3] == ["hello from the handler", "END RequestId: rid-1"]
     assert host.log[3].startswith("REPORT RequestId: rid-1\tDuration: 2.00 ms")
     assert "Max Memory Used: 20 MB" in host.log[3] and "Init Duration: 12.50 ms" in host.log[3]
