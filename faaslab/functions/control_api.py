@@ -255,6 +255,7 @@ class LambdaControl:
                 size, "ephemeralStorage.size", EPHEMERAL_MIN_MB, EPHEMERAL_MAX_MB
             )
         if "Runtime" in p:
+            _refuse_blocked(p["Runtime"])
             if p["Runtime"] not in runtimes.supported():
                 raise _invalid_parameter(
                     f"Value {p['Runtime']} at 'runtime' failed to satisfy constraint: faaslab "
@@ -378,6 +379,7 @@ class LambdaControl:
         if p.get("Publish"):
             raise _invalid_parameter("faaslab does not publish versions yet (Publish)")
         runtime = p.get("Runtime")
+        _refuse_blocked(runtime)
         if runtime not in runtimes.supported():
             raise _invalid_parameter(
                 f"Value {runtime} at 'runtime' failed to satisfy constraint: faaslab runs "
@@ -476,6 +478,13 @@ def _function_name(name_or_arn: str) -> str:
     if "function" in parts:
         return parts[parts.index("function") + 1]
     return name_or_arn
+
+
+def _refuse_blocked(runtime: object) -> None:
+    """A runtime past its deprecation's last phase: Lambda's own words (runtimes.refusal)."""
+    refused = runtimes.refusal(runtime) if isinstance(runtime, str) else None
+    if refused is not None:
+        raise _invalid_parameter(refused)
 
 
 def _invalid_parameter(message: str) -> ApiError:

@@ -4,16 +4,19 @@ the real Invoke API (boto3), and the `sam init` hello-world app unchanged."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import shutil
 import threading
 import urllib.request
 import uuid
+import zipfile
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.conftest import FIXTURES, ROOT, Faaslab, invoke, running_faaslab, start_faaslab
 
@@ -330,6 +333,41 @@ def test_memory_outside_the_heap_is_limited_by_memory_size(lam: Any) -> None:
     assert out["errorMessage"].endswith("Error: Runtime exited with error: signal: killed")
     r, again = invoke(lam, "nodeMemory", {"action": "context"})
     assert "FunctionError" not in r and again["uses"] == 1
+
+
+def test_create_function_nodejs_and_a_deprecated_runtime_refused(lam: Any) -> None:
+    """CreateFunction with a Node.js zip; nodejs18.x refused in Lambda's words."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("index.mjs", "export const handler = async (e) => ({ node: e.n + 1 });\n")
+    lam.create_function(
+        FunctionName="nodeZipped",
+        Runtime="nodejs20.x",
+        Role="arn:aws:iam::123456789012:role/any",
+        Handler="index.handler",
+        Code={"ZipFile": buf.getvalue()},
+    )
+    lam.get_waiter("function_active_v2").wait(FunctionName="nodeZipped")
+    _, out = invoke(lam, "nodeZipped", {"n": 41})
+    assert out == {"node": 42}
+    with pytest.raises(ClientError) as e:
+        lam.create_function(
+            FunctionName="nodeOld",
+            Runtime="nodejs18.x",
+            Role="arn:aws:iam::123456789012:role/any",
+            Handler="index.handler",
+            Code={"ZipFile": buf.getvalue()},
+        )
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert e.value.response["Error"]["Message"] == (
+        "The runtime parameter of nodejs18.x is no longer supported for creating or updating "
+        "AWS Lambda functions. We recommend you use the new runtime (nodejs22.x) while "
+        "creating or updating functions."
+    )
+    with pytest.raises(ClientError) as e:
+        lam.update_function_configuration(FunctionName="nodeZipped", Runtime="nodejs16.x")
+    assert "The runtime parameter of nodejs16.x is no longer supported" in str(e.value)
+    lam.delete_function(FunctionName="nodeZipped")
 
 
 def test_sam_init_hello_world_runs_unchanged(tmp_path_factory: pytest.TempPathFactory) -> None:
