@@ -30,7 +30,7 @@ from faaslab.databases.endpoint import Endpoint
 from faaslab.databases.manager import Clusters
 from faaslab.databases.rds_api import RdsApi
 from faaslab.functions import apigw, invoke_api
-from faaslab.functions.control_api import LambdaControl
+from faaslab.functions.control_api import CodeStore, LambdaControl
 from faaslab.functions.errors import LambdaError
 from faaslab.functions.invoke_api import FUNCTIONS_PREFIX, INVOKE_PATH, InvokeApi, error_response
 from faaslab.functions.logs import read_records
@@ -173,8 +173,20 @@ class ControlPlane:
             return [pool.fn for pool in manager.pools.values()]
 
         region = self.config.region
+        s3_store = self.s3.store
+
+        def read_object(bucket: str, key: str) -> bytes | None:
+            info = s3_store.head(bucket, key) if s3_store.bucket_exists(bucket) else None
+            return None if info is None else bytes(s3_store.read(info))
+
+        code = CodeStore(
+            self.state_dir / "functions",
+            read_object,
+            lambda fn: manager.deploy([fn]),
+            manager.remove,
+        )
         self.apis["lambda"] = LambdaControl(
-            functions, region, DEFAULT_ACCOUNT, self.config.concurrency
+            functions, region, DEFAULT_ACCOUNT, self.config.concurrency, manager.reconfigure, code
         ).api()
         started_ms = int(time.time() * 1000)
         clusters = self.clusters

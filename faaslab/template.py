@@ -33,6 +33,8 @@ from faaslab.functions import model, runtimes
 from faaslab.functions.model import (
     DEFAULT_ACCOUNT,
     DEFAULT_REGION,
+    ENV_SIZE_LIMIT,
+    RESERVED_ENV_KEYS,
     ApiRoute,
     EventKind,
     FunctionConfig,
@@ -81,17 +83,6 @@ EMULATED_TYPES: frozenset[str] = frozenset(
 )
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 DEFAULT_STACK_NAME = "faaslab"
-ENV_SIZE_LIMIT = 4096  # bytes of all keys + values, as Lambda counts them
-# Lambda refuses to let a function set these (the runtime sets them itself).
-# fmt: off
-RESERVED_ENV_KEYS = frozenset({
-    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
-})
-# fmt: on
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"})
 HTTP_API_DEFAULT_PATH = "/{proxy+}"  # SAM's `$default` route: an HttpApi event without Path
 
@@ -755,11 +746,13 @@ class _Context:
             )
             raise self.error(place("Runtime"), f"missing (required){hint}")
         if runtime not in runtimes.supported():
-            if isinstance(runtime, str) and runtime.startswith("python"):
-                supported = ", ".join(n for n in runtimes.supported() if n.startswith("python"))
+            supported = ", ".join(runtimes.supported())
+            refused = runtimes.refusal(runtime) if isinstance(runtime, str) else None
+            if refused is not None:
+                msg = refused
+            elif isinstance(runtime, str) and runtime.startswith(("python", "nodejs", "provided")):
                 msg = f"Runtime {runtime} is not supported (use {supported})"
             else:
-                supported = ", ".join(runtimes.supported())
                 msg = f"Runtime {runtime} is not supported yet (faaslab runs {supported})"
             raise self.error(place("Runtime"), msg)
         ephemeral = get("EphemeralStorage") or {}

@@ -9,8 +9,11 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 # OS packages: the sqlite3 CLI (tutorial part 1); the database engines behind serverless
 # clusters and their clients (parts 4-6); e2fsprogs for functions' on-disk /tmp images
-# (mkfs.ext4, debugfs); curl, which the tests run as another user; npm, which builds a
-# package.json as `sam build` does (faaslab build, and up). faaslab starts its own
+# (mkfs.ext4, debugfs); curl, which the tests run as another user (and the custom-runtime
+# tests' shell bootstrap); npm, which builds a package.json as `sam build` does
+# (faaslab build, and up); node for nodejs20.x/22.x functions (Debian's nodejs when the
+# machine has none; faaslab warns when its major differs from the function's Runtime);
+# gcc for the custom-runtime tests' compiled bootstrap. faaslab starts its own
 # engine processes on ports it picks; the packages' own system services (if apt starts
 # them) are left alone.
 # Java functions: a JDK (javac builds faaslab's Java runtime and the tutorial's Java
@@ -26,7 +29,7 @@ have() {
 missing=()
 for pair in sqlite3:sqlite3 mariadbd:mariadb-server mariadb:mariadb-client \
             initdb:postgresql psql:postgresql-client mkfs.ext4:e2fsprogs debugfs:e2fsprogs \
-            curl:curl npm:npm javac:default-jdk-headless \
+            curl:curl npm:npm node:nodejs gcc:gcc javac:default-jdk-headless \
             /usr/share/java/jackson-databind.jar:libjackson2-databind-java \
             /usr/share/java/sqlite-jdbc.jar:libxerial-sqlite-jdbc-java \
             /usr/lib/*/jni/libsqlitejdbc.so:libxerial-sqlite-jdbc-jni \
@@ -34,7 +37,7 @@ for pair in sqlite3:sqlite3 mariadbd:mariadb-server mariadb:mariadb-client \
   have "${pair%%:*}" || missing+=("${pair##*:}")
 done
 PACKAGES=(sqlite3 mariadb-server mariadb-client postgresql postgresql-client e2fsprogs curl npm
-          default-jdk-headless libjackson2-databind-java libxerial-sqlite-jdbc-java
+          nodejs gcc default-jdk-headless libjackson2-databind-java libxerial-sqlite-jdbc-java
           libmariadb-java)
 if ((${#missing[@]})); then
   say "installing OS packages: ${missing[*]}"

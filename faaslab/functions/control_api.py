@@ -6,17 +6,50 @@ GetFunction, GetFunctionConfiguration, GetAccountSettings. Served on the protoco
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
 import os
+import tempfile
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from faaslab.awsapi.dispatch import Call, Output, ServiceApi
 from faaslab.awsapi.errors import ApiError
-from faaslab.functions.model import FunctionConfig
+from faaslab.functions import runtimes
+from faaslab.functions.model import (
+    ENV_SIZE_LIMIT,
+    EPHEMERAL_MAX_MB,
+    EPHEMERAL_MIN_MB,
+    MEMORY_MAX_MB,
+    MEMORY_MIN_MB,
+    RESERVED_ENV_KEYS,
+    TIMEOUT_MAX_S,
+    FunctionConfig,
+    VpcConfig,
+)
+
+# UpdateFunctionConfiguration's parameters: applied, or accepted as AWS's own bookkeeping
+# (IAM is not enforced here: the template warns about it too). Any other is refused.
+APPLIED = frozenset(
+    {
+        "FunctionName",
+        "Handler",
+        "Timeout",
+        "MemorySize",
+        "Environment",
+        "EphemeralStorage",
+        "Runtime",
+        "RevisionId",
+        "Role",
+        "Description",
+        "VpcConfig",
+    }
+)
+CREATE_APPLIED = (APPLIED - {"RevisionId"}) | {"Code", "PackageType", "Publish", "Architectures"}
 
 LIST_MAX_ITEMS = 50  # ListFunctions' page size, as AWS's
 CODE_SIZE_LIMIT = 75 * 1024**3  # TotalCodeSize: 75 GB per region
@@ -67,7 +100,7 @@ def configuration(fn: FunctionConfig, deployed_at: dt.datetime) -> Output:
         "State": "Active",
         "LastUpdateStatus": "Successful",
         "PackageType": "Zip",
-        "Architectures": ["x86_64"],
+        "Architectures": [fn.architecture],
         "EphemeralStorage": {"Size": fn.ephemeral_mb},
         "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
         "LoggingConfig": {"LogFormat": "Text", "LogGroup": fn.log_group},
@@ -92,8 +125,14 @@ class LambdaControl:
         region: str,
         account: str,
         account_concurrency: int,
+        reconfigure: Callable[[FunctionConfig, bool], None] | None = None,
+        code: CodeStore | None = None,
     ) -> None:
         self.functions = functions
+        self.reconfigure = reconfigure
+        self.code = code
+        self.updated: dict[str, dt.datetime] = {}  # LastModified of functions updated here
+        self.descriptions: dict[str, str] = {}
         self.region = region
         self.account = account
         self.account_concurrency = account_concurrency
@@ -107,8 +146,20 @@ class LambdaControl:
                 "GetFunction": self.get_function,
                 "GetFunctionConfiguration": self.get_function_configuration,
                 "GetAccountSettings": self.get_account_settings,
+                "UpdateFunctionConfiguration": self.update_function_configuration,
+                "PutFunctionConcurrency": self.put_function_concurrency,
+                "GetFunctionConcurrency": self.get_function_concurrency,
+                "DeleteFunctionConcurrency": self.delete_function_concurrency,
+                "CreateFunction": self.create_function,
+                "DeleteFunction": self.delete_function,
+                "UpdateFunctionCode": self.update_function_code,
             },
         )
+
+    def _configuration(self, fn: FunctionConfig) -> Output:
+        out = configuration(fn, self.updated.get(fn.name, self.deployed_at))
+        out["Description"] = self.descriptions.get(fn.name, "")
+        return out
 
     def _find(self, name_or_arn: str, qualifier: str | None = None) -> FunctionConfig:
         name = _function_name(name_or_arn)
@@ -143,21 +194,19 @@ class LambdaControl:
             start = names.index(marker)
         page = names[start : start + size]
         by_name = {fn.name: fn for fn in self.functions()}
-        out: dict[str, Any] = {
-            "Functions": [configuration(by_name[n], self.deployed_at) for n in page]
-        }
+        out: dict[str, Any] = {"Functions": [self._configuration(by_name[n]) for n in page]}
         if start + size < len(names):
             out["NextMarker"] = names[start + size]
         return out
 
     def get_function_configuration(self, call: Call) -> Output:
         fn = self._find(call.params["FunctionName"], call.params.get("Qualifier"))
-        return configuration(fn, self.deployed_at)
+        return self._configuration(fn)
 
     def get_function(self, call: Call) -> Output:
         fn = self._find(call.params["FunctionName"], call.params.get("Qualifier"))
         out: dict[str, Any] = {
-            "Configuration": configuration(fn, self.deployed_at),
+            "Configuration": self._configuration(fn),
             # AWS gives a presigned S3 URL of the deployment package; faaslab runs the
             # directory, so the Location names it (RepositoryType as AWS's)
             "Code": {"RepositoryType": "S3", "Location": fn.code_dir.as_uri()},
@@ -181,6 +230,247 @@ class LambdaControl:
             "AccountUsage": {"TotalCodeSize": total, "FunctionCount": len(fns)},
         }
 
+    # -- changes
+    def _apply(self, fn: FunctionConfig, retire: bool) -> None:
+        if self.reconfigure is None:
+            raise ApiError("ServiceException", "functions cannot be reconfigured here", 500)
+        self.reconfigure(fn, retire)
+        self.updated[fn.name] = dt.datetime.now(dt.UTC)
+
+    def _changes(self, p: dict[str, Any], fn: FunctionConfig) -> dict[str, Any]:
+        """The FunctionConfig fields a Create/UpdateFunctionConfiguration call sets,
+        checked as Lambda checks them."""
+        changes: dict[str, Any] = {}
+        if "Handler" in p:
+            changes["handler"] = p["Handler"]
+        if "Timeout" in p:
+            changes["timeout_s"] = _bounded(p["Timeout"], "timeout", 1, TIMEOUT_MAX_S)
+        if "MemorySize" in p:
+            changes["memory_mb"] = _bounded(
+                p["MemorySize"], "memorySize", MEMORY_MIN_MB, MEMORY_MAX_MB
+            )
+        if "EphemeralStorage" in p:
+            size = p["EphemeralStorage"]["Size"]
+            changes["ephemeral_mb"] = _bounded(
+                size, "ephemeralStorage.size", EPHEMERAL_MIN_MB, EPHEMERAL_MAX_MB
+            )
+        if "Runtime" in p:
+            _refuse_blocked(p["Runtime"])
+            if p["Runtime"] not in runtimes.supported():
+                raise _invalid_parameter(
+                    f"Value {p['Runtime']} at 'runtime' failed to satisfy constraint: faaslab "
+                    f"runs {', '.join(runtimes.supported())}"
+                )
+            changes["runtime"] = p["Runtime"]
+        if "Environment" in p:
+            variables = dict((p["Environment"] or {}).get("Variables") or {})
+            reserved = sorted(set(variables) & RESERVED_ENV_KEYS)
+            if reserved:
+                raise _invalid_parameter(
+                    "Lambda was unable to configure your environment variables because the "
+                    "environment variables you have provided contains reserved keys that are "
+                    f"currently not supported for modification. Reserved keys used in this "
+                    f"request: {', '.join(reserved)}"
+                )
+            size = sum(len(k.encode()) + len(v.encode()) for k, v in variables.items())
+            if size > ENV_SIZE_LIMIT:
+                raise _invalid_parameter(
+                    "Lambda was unable to configure your environment variables because the "
+                    f"environment variables you have provided exceeded the {ENV_SIZE_LIMIT} "
+                    "bytes limit."
+                )
+            changes["environment"] = variables
+        if "VpcConfig" in p:
+            vpc = p["VpcConfig"] or {}
+            subnets, groups = vpc.get("SubnetIds") or [], vpc.get("SecurityGroupIds") or []
+            if bool(subnets) != bool(groups):
+                raise _invalid_parameter(
+                    "SubnetIds and SecurityIds must coexist or be both empty list."
+                )
+            changes["vpc"] = VpcConfig(tuple(groups), tuple(subnets)) if subnets else None
+        if "Description" in p:
+            self.descriptions[fn.name] = p["Description"]
+        return changes
+
+    def update_function_configuration(self, call: Call) -> Output:
+        p = call.params
+        fn = self._find(p["FunctionName"])
+        unknown = sorted(set(p) - APPLIED)
+        if unknown:
+            raise _invalid_parameter(
+                f"faaslab does not emulate {', '.join(unknown)} for functions; it updates "
+                "Handler, Timeout, MemorySize, Environment, EphemeralStorage and Runtime"
+            )
+        current = self._configuration(fn)["RevisionId"]
+        if p.get("RevisionId") not in (None, current):
+            raise ApiError(
+                "PreconditionFailedException",
+                "The Revision Id provided does not match the latest Revision Id. Call the "
+                "GetFunction/GetAlias API to retrieve the latest Revision Id",
+                412,
+            )
+        new = dataclasses.replace(fn, **self._changes(p, fn))
+        self._apply(new, retire=True)
+        out = self._configuration(new)
+        out["LastUpdateStatus"] = "InProgress"  # (as AWS answers the update itself)
+        out["LastUpdateStatusReason"] = "The function is being created."
+        out["LastUpdateStatusReasonCode"] = "Creating"
+        return out
+
+    def put_function_concurrency(self, call: Call) -> Output:
+        fn = self._find(call.params["FunctionName"])
+        reserved = call.params["ReservedConcurrentExecutions"]
+        others = sum(f.reserved_concurrency or 0 for f in self.functions() if f.name != fn.name)
+        if reserved < 0 or others + reserved > self.account_concurrency - 100:
+            raise _invalid_parameter(
+                "Specified ReservedConcurrentExecutions for function decreases account's "
+                "UnreservedConcurrentExecution below its minimum value of [100]."
+            )
+        self._apply(dataclasses.replace(fn, reserved_concurrency=reserved), retire=False)
+        return {"ReservedConcurrentExecutions": reserved}
+
+    def get_function_concurrency(self, call: Call) -> Output:
+        fn = self._find(call.params["FunctionName"])
+        if fn.reserved_concurrency is None:
+            return {}
+        return {"ReservedConcurrentExecutions": fn.reserved_concurrency}
+
+    def delete_function_concurrency(self, call: Call) -> Output:
+        fn = self._find(call.params["FunctionName"])
+        self._apply(dataclasses.replace(fn, reserved_concurrency=None), retire=False)
+        return {}
+
+    # -- code: the deployment package as a zip (how the tutorial deploys its jar)
+    def _store(self) -> CodeStore:
+        if self.code is None:
+            raise ApiError("ServiceException", "functions cannot be created here", 500)
+        return self.code
+
+    def _package(self, p: dict[str, Any]) -> bytes:
+        """The zip from ZipFile, or from faaslab's S3 (S3Bucket + S3Key)."""
+        store = self._store()
+        if p.get("ImageUri"):
+            raise _invalid_parameter("faaslab runs Zip functions only: give ZipFile or S3Key")
+        if p.get("S3ObjectVersion"):
+            raise _invalid_parameter("faaslab's S3 has no object versions (S3ObjectVersion)")
+        if p.get("ZipFile") is not None:
+            return bytes(p["ZipFile"])
+        if p.get("S3Bucket") and p.get("S3Key"):
+            data = store.read_object(p["S3Bucket"], p["S3Key"])
+            if data is None:
+                raise _invalid_parameter(
+                    f"Error occurred while GetObject. S3 Error Code: NoSuchKey. S3 Error "
+                    f"Message: The specified key does not exist. ({p['S3Bucket']}/{p['S3Key']})"
+                )
+            return data
+        raise _invalid_parameter("Please provide a source for function code.")
+
+    def create_function(self, call: Call) -> Output:
+        p = call.params
+        store = self._store()
+        unknown = sorted(set(p) - CREATE_APPLIED)
+        if unknown:
+            raise _invalid_parameter(f"faaslab does not emulate {', '.join(unknown)} for functions")
+        name = _function_name(p["FunctionName"])
+        if any(f.name == name for f in self.functions()):
+            raise ApiError("ResourceConflictException", f"Function already exist: {name}", 409)
+        if p.get("PackageType", "Zip") != "Zip":
+            raise _invalid_parameter("faaslab runs Zip functions only")
+        if p.get("Publish"):
+            raise _invalid_parameter("faaslab does not publish versions yet (Publish)")
+        runtime = p.get("Runtime")
+        _refuse_blocked(runtime)
+        if runtime not in runtimes.supported():
+            raise _invalid_parameter(
+                f"Value {runtime} at 'runtime' failed to satisfy constraint: faaslab runs "
+                f"{', '.join(runtimes.supported())}"
+            )
+        if not p.get("Handler"):
+            raise _invalid_parameter("Handler is required for a Zip function")
+        architectures = p.get("Architectures") or ["x86_64"]
+        if len(architectures) != 1 or architectures[0] not in ("x86_64", "arm64"):
+            raise _invalid_parameter("Architectures: exactly one of x86_64 or arm64")
+        code_dir = store.unpack(name, self._package(p["Code"]))
+        fn = FunctionConfig(
+            name=name,
+            logical_id=name,
+            handler=p["Handler"],
+            runtime=runtime,
+            code_dir=code_dir,
+            region=self.region,
+            account=self.account,
+            architecture=architectures[0],
+        )
+        fn = dataclasses.replace(fn, **self._changes(p, fn))
+        store.add(fn)
+        self.updated[name] = dt.datetime.now(dt.UTC)
+        out = self._configuration(fn)
+        out.update(State="Pending", StateReason="The function is being created.")
+        out["StateReasonCode"] = "Creating"
+        return out
+
+    def delete_function(self, call: Call) -> Output:
+        if call.params.get("Qualifier") not in (None, "$LATEST"):
+            raise _invalid_parameter("faaslab has no function versions to delete")
+        fn = self._find(call.params["FunctionName"])
+        self._store().remove(fn.name)
+        self.updated.pop(fn.name, None)
+        return {}
+
+    def update_function_code(self, call: Call) -> Output:
+        p = call.params
+        fn = self._find(p["FunctionName"])
+        if p.get("Publish"):
+            raise _invalid_parameter("faaslab does not publish versions yet (Publish)")
+        if p.get("Architectures") not in (None, ["x86_64"], ["arm64"]):
+            raise _invalid_parameter("Architectures: one of x86_64 or arm64")
+        data = self._package(p)
+        if p.get("DryRun"):
+            return self._configuration(fn)
+        new = dataclasses.replace(fn, code_dir=self._store().unpack(fn.name, data))
+        self._apply(new, retire=True)
+        out = self._configuration(new)
+        out["LastUpdateStatus"] = "InProgress"
+        return out
+
+
+@dataclass
+class CodeStore:
+    """Where functions created or updated through the API keep their code, and how
+    faaslab's own S3 is read (S3Bucket/S3Key) and functions are added and removed."""
+
+    root: Path  # <state>/functions: one directory per function and code digest
+    read_object: Callable[[str, str], bytes | None]
+    add: Callable[[FunctionConfig], None]
+    remove: Callable[[str], None]
+
+    def unpack(self, name: str, data: bytes) -> Path:
+        from faaslab.builds.builder import make_readable, unpack
+        from faaslab.builds.errors import BuildError
+
+        digest = hashlib.sha256(data).hexdigest()[:16]
+        target = self.root / name / digest
+        if target.is_dir():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+            archive = Path(tmp) / "code.zip"
+            archive.write_bytes(data)
+            staged = Path(tmp) / "code"
+            staged.mkdir()
+            try:
+                unpack(archive, staged)
+            except BuildError as e:
+                raise ApiError(
+                    "InvalidParameterValueException",
+                    f"Could not unzip uploaded file. Please check your file, then try to "
+                    f"upload again. ({e})",
+                ) from None
+            make_readable(staged)
+            os.chmod(staged, 0o755)
+            staged.rename(target)
+        return target
+
 
 def _function_name(name_or_arn: str) -> str:
     """A function's name from its name, partial ARN (123456789012:function:NAME) or ARN."""
@@ -188,3 +478,25 @@ def _function_name(name_or_arn: str) -> str:
     if "function" in parts:
         return parts[parts.index("function") + 1]
     return name_or_arn
+
+
+def _refuse_blocked(runtime: object) -> None:
+    """A runtime past its deprecation's last phase: Lambda's own words (runtimes.refusal)."""
+    refused = runtimes.refusal(runtime) if isinstance(runtime, str) else None
+    if refused is not None:
+        raise _invalid_parameter(refused)
+
+
+def _invalid_parameter(message: str) -> ApiError:
+    return ApiError("InvalidParameterValueException", message)
+
+
+def _bounded(value: Any, name: str, low: int, high: int) -> Any:
+    if not low <= value <= high:
+        raise ApiError(
+            "ValidationException",
+            f"1 validation error detected: Value '{value}' at '{name}' failed to satisfy "
+            f"constraint: Member must have value {'greater' if value < low else 'less'} than "
+            f"or equal to {low if value < low else high}",
+        )
+    return value

@@ -343,6 +343,19 @@ class Environment:
         if self.frozen:  # (killed from outside): its successor must not start frozen
             self._unfreeze()
         inv = self.current
+        if (
+            inv is not None
+            and not inv.delivered
+            and self.state is EnvState.BUSY
+            and not self.spawned_at
+        ):
+            # It had answered and exited before asking for more (Node.js after an uncaught
+            # error, a bootstrap that serves one event): as on AWS, a new runtime starts
+            # and takes the invocation that was waiting for this one.
+            self.fire(EnvEvent.RESET)
+            self.fire(EnvEvent.ASSIGN)
+            self.host.restart()
+            return
         during_init = self.state is EnvState.STARTING or (inv is not None and not inv.delivered)
         self.fire(EnvEvent.RESET)
         if inv is not None and not inv.done:

@@ -290,9 +290,29 @@ class Manager:
                 for env in list(old.envs.values()):
                     self._stop_env(env, EnvEvent.STOP)
             self.pools[fn.name] = FunctionPool(fn)
-            for warning in _family(fn).prepare(fn):
-                if warning not in self.warnings:
-                    self.warnings.append(warning)
+            self.warnings += [w for w in _family(fn).warnings(fn) if w not in self.warnings]
+
+    def remove(self, name: str) -> None:
+        """DeleteFunction: its environments stop, its pool goes."""
+        pool = self.pool(name)
+        for host in list(pool.envs.values()):
+            self._stop_env(host, EnvEvent.STOP)
+        del self.pools[pool.fn.name]
+
+    def reconfigure(self, fn: FunctionConfig, retire: bool = True) -> None:
+        """A function's new configuration (UpdateFunctionConfiguration, a concurrency
+        change): new invocations get environments with it. `retire`: environments of the
+        old one serve no more invocations, as on AWS (idle ones stop now, busy ones when
+        they answer)."""
+        pool = self.pool(fn.name)
+        pool.fn = fn
+        if not retire:
+            for host in pool.envs.values():  # (the same environments, the new limits)
+                host.env.fn = fn
+            return
+        for host in list(pool.idle):
+            self._stop_env(host, EnvEvent.STOP)
+        pool.idle.clear()
 
     def pool(self, name_or_arn: str) -> FunctionPool:
         name = name_or_arn
@@ -379,6 +399,11 @@ class Manager:
 
     def make_idle(self, host: EnvironmentHost) -> None:
         pool = self.pools.get(host.fn.name)
+        if pool is not None and host.fn is not pool.fn and pool.envs.get(host.id) is host:
+            # configured before an update: retired, not reused (after this call returns:
+            # the environment is still answering its last invocation)
+            asyncio.get_running_loop().call_soon(self._stop_env, host, EnvEvent.STOP)
+            return
         if pool is not None and pool.envs.get(host.id) is host and not host.in_idle:
             host.in_idle = True
             pool.idle.append(host)
@@ -579,7 +604,6 @@ class Manager:
             "_HANDLER": fn.handler,
             "AWS_REGION": fn.region,
             "AWS_DEFAULT_REGION": fn.region,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.runtime}",
             "AWS_LAMBDA_FUNCTION_NAME": fn.name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -593,6 +617,9 @@ class Manager:
             "AWS_ENDPOINT_URL": self.function_edge_url,
             "LAMBDA_RUNTIME_DIR": "/var/runtime",
         }
+        execution_env = runtimes.execution_env(fn.runtime)
+        if execution_env is not None:
+            values["AWS_EXECUTION_ENV"] = execution_env
         # layers' search paths (PATH's /opt/bin, NODE_PATH, ...): at /opt, or where they
         # are when there is no mount namespace to put them there
         task_root, opt = "/var/task", layers.OPT

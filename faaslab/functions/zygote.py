@@ -41,7 +41,7 @@ import traceback
 from typing import Any
 
 from faaslab import linux
-from faaslab.functions import bootstrap, cgroups, sandbox
+from faaslab.functions import bootstrap, cgroups, entrypoint, sandbox
 
 MAX_MSG = 1 << 20
 
@@ -211,7 +211,7 @@ def _child(
             _place_tmp(spec, tmp[0], tmp[1], ready_tmp)
         sandbox.enter(spec, prepared, netns_fd, view)
         if spec.command:
-            os.execvpe(spec.command[0], spec.command, dict(os.environ))
+            entrypoint.exec_runtime(spec.command)
         bootstrap.run(dict(os.environ), api_fd)
     except SystemExit as e:  # sys.exit() in a handler ends the runtime, as on AWS
         code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)

@@ -3,10 +3,14 @@ unmodified clients: boto3 and the aws CLI."""
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 import time
+import zipfile
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -45,8 +49,10 @@ def test_an_operation_faaslab_lacks_is_refused_in_the_protocols_words(fl: Faasla
 def test_lambda_functions_listed_and_described(fl: Faaslab) -> None:
     lam = client(fl, "lambda")
     names = [f["FunctionName"] for f in lam.list_functions()["Functions"]]
-    assert names == ["recorder"]
+    assert names == ["context", "recorder"]
     page = lam.list_functions(MaxItems=1)
+    assert [f["FunctionName"] for f in page["Functions"]] == ["context"]
+    page = lam.list_functions(MaxItems=1, Marker=page["NextMarker"])
     assert [f["FunctionName"] for f in page["Functions"]] == ["recorder"]
     assert "NextMarker" not in page
     conf = lam.get_function_configuration(FunctionName="recorder")
@@ -66,7 +72,7 @@ def test_lambda_functions_listed_and_described(fl: Faaslab) -> None:
     assert got["Configuration"]["CodeSha256"] == conf["CodeSha256"]
     assert got["Code"]["RepositoryType"] == "S3"
     settings = lam.get_account_settings()
-    assert settings["AccountUsage"]["FunctionCount"] == 1
+    assert settings["AccountUsage"]["FunctionCount"] == 2
     assert settings["AccountLimit"]["ConcurrentExecutions"] == 1000
     with pytest.raises(ClientError) as e:
         lam.get_function(FunctionName="nope")
@@ -74,7 +80,7 @@ def test_lambda_functions_listed_and_described(fl: Faaslab) -> None:
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
     done = cli(fl, "lambda", "list-functions")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["Functions"][0]["FunctionName"] == "recorder"
+    assert json.loads(done.stdout)["Functions"][1]["FunctionName"] == "recorder"
     done = cli(fl, "lambda", "list-layers")
     assert done.returncode != 0
     assert "(UnknownOperationException)" in done.stderr, done.stderr
@@ -85,7 +91,9 @@ def test_cloudwatch_logs_read_the_functions_logs(fl: Faaslab) -> None:
     lam = client(fl, "lambda")
     marker = f"logs-api-{os.urandom(4).hex()}"
     for path in (marker, "other"):
-        lam.invoke(FunctionName="recorder", Payload=json.dumps({"rawPath": path}).encode())
+        lam.invoke(FunctionName="recorder", Payload=json.dumps({"rawPath": path}).encode())[
+            "Payload"
+        ].read()
     logs = client(fl, "logs")
     groups = [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]]
     assert "/aws/lambda/recorder" in groups
@@ -165,7 +173,7 @@ def test_lambda_metrics_count_invocations(fl: Faaslab) -> None:
     lam = client(fl, "lambda")
     start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=1)
     for _ in range(3):
-        lam.invoke(FunctionName="recorder", Payload=b"{}")
+        lam.invoke(FunctionName="recorder", Payload=b"{}")["Payload"].read()
     end = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=1)
     cw = client(fl, "cloudwatch")
     dims = [{"Name": "FunctionName", "Value": "recorder"}]
@@ -192,3 +200,113 @@ def test_lambda_metrics_count_invocations(fl: Faaslab) -> None:
     assert 0 < duration[0]["Average"] <= duration[0]["Maximum"]
     names = {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/Lambda")["Metrics"]}
     assert {"Invocations", "Errors", "Throttles", "Duration", "ConcurrentExecutions"} <= names
+
+
+def _call(lam: Any, name: str) -> dict[str, Any]:
+    r = lam.invoke(FunctionName=name, Payload=b"{}")
+    assert "FunctionError" not in r
+    return dict(json.loads(r["Payload"].read()))
+
+
+def test_a_memory_sweep_as_faas_runner_does_it(fl: Faaslab) -> None:
+    """UpdateFunctionConfiguration, then invoke: new environments have the new memory
+    (context, variable, REPORT line); the old environment serves no more invocations."""
+    lam = client(fl, "lambda")
+    before = _call(lam, "context")
+    assert (before["memory"], before["greeting"]) == ("128", "hello")  # (a str, as on AWS)
+    for memory in (256, 512):
+        out = lam.update_function_configuration(
+            FunctionName="context",
+            MemorySize=memory,
+            Timeout=7,
+            Environment={"Variables": {"GREETING": f"hi-{memory}"}},
+        )
+        assert out["MemorySize"] == memory and out["LastUpdateStatus"] == "InProgress"
+        conf = lam.get_function_configuration(FunctionName="context")
+        assert (conf["MemorySize"], conf["Timeout"], conf["LastUpdateStatus"]) == (
+            memory,
+            7,
+            "Successful",
+        )
+        got = _call(lam, "context")
+        assert (got["memory"], got["env_memory"], got["greeting"]) == (
+            str(memory),
+            str(memory),
+            f"hi-{memory}",
+        )
+        assert 3000 < got["remaining_ms"] <= 7000
+        assert got["stream"] != before["stream"]  # a new environment
+        before = got
+    r = lam.invoke(FunctionName="context", Payload=b"{}", LogType="Tail")
+    r["Payload"].read()
+    tail = base64.b64decode(r["LogResult"]).decode()
+    assert "Memory Size: 512 MB" in tail, tail
+    with pytest.raises(ClientError) as e:
+        lam.update_function_configuration(
+            FunctionName="context", Environment={"Variables": {"AWS_REGION": "x"}}
+        )
+    assert "Reserved keys used in this request: AWS_REGION" in str(e.value)
+    with pytest.raises(ClientError) as e:
+        lam.update_function_configuration(FunctionName="context", MemorySize=20_000)
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        lam.update_function_configuration(FunctionName="context", TracingConfig={"Mode": "Active"})
+    assert "faaslab does not emulate TracingConfig" in str(e.value)
+    lam.put_function_concurrency(FunctionName="context", ReservedConcurrentExecutions=5)
+    assert lam.get_function_concurrency(FunctionName="context")["ReservedConcurrentExecutions"] == 5
+    assert lam.get_function(FunctionName="context")["Concurrency"] == {
+        "ReservedConcurrentExecutions": 5
+    }
+    lam.delete_function_concurrency(FunctionName="context")
+    assert "ReservedConcurrentExecutions" not in lam.get_function_concurrency(
+        FunctionName="context"
+    )
+
+
+def _zip(source: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("app.py", source)
+    return buf.getvalue()
+
+
+def test_functions_created_updated_and_deleted_from_a_zip(fl: Faaslab) -> None:
+    lam = client(fl, "lambda")
+    code = _zip("def handler(event, context):\n    return {'v': 1, 'got': event}\n")
+    created = lam.create_function(
+        FunctionName="zipped",
+        Runtime="python3.11",
+        Role="arn:aws:iam::123456789012:role/any",
+        Handler="app.handler",
+        Code={"ZipFile": code},
+        MemorySize=256,
+        Environment={"Variables": {"A": "1"}},
+    )
+    assert created["State"] == "Pending" and created["MemorySize"] == 256
+    lam.get_waiter("function_active_v2").wait(FunctionName="zipped")
+    r = lam.invoke(FunctionName="zipped", Payload=b'{"x": 2}')
+    assert json.loads(r["Payload"].read()) == {"v": 1, "got": {"x": 2}}
+    with pytest.raises(ClientError) as e:
+        lam.create_function(
+            FunctionName="zipped",
+            Runtime="python3.11",
+            Role="r",
+            Handler="app.handler",
+            Code={"ZipFile": code},
+        )
+    assert e.value.response["Error"]["Code"] == "ResourceConflictException"
+    # new code from faaslab's S3, as `aws lambda update-function-code --s3-bucket` does
+    s3 = client(fl, "s3")
+    s3.create_bucket(Bucket="code")
+    s3.put_object(Bucket="code", Key="v2.zip", Body=_zip("def handler(e, c):\n    return 2\n"))
+    out = lam.update_function_code(FunctionName="zipped", S3Bucket="code", S3Key="v2.zip")
+    assert out["CodeSha256"] != created["CodeSha256"]
+    lam.get_waiter("function_updated_v2").wait(FunctionName="zipped")
+    assert json.loads(lam.invoke(FunctionName="zipped")["Payload"].read()) == 2
+    with pytest.raises(ClientError) as e:
+        lam.update_function_code(FunctionName="zipped", ZipFile=b"not a zip")
+    assert "Could not unzip uploaded file" in str(e.value)
+    lam.delete_function(FunctionName="zipped")
+    with pytest.raises(ClientError) as e:
+        lam.invoke(FunctionName="zipped")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"

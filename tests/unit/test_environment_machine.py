@@ -337,6 +337,30 @@ def test_crash_mid_invocation_is_an_exit_error_and_a_restart() -> None:
     assert len(caller.outcomes) == 1 and "kill" not in host.calls
 
 
+def test_a_runtime_that_exits_after_answering_hands_the_waiting_invocation_on() -> None:
+    """Node.js after an uncaught error: it posts its answer, then exits before `next`.
+    An invocation assigned meanwhile waits for the new runtime, as on AWS, and does not
+    get the dead one's exit as an init error."""
+    env, host, sched, caller = cold_started()
+    env.runtime_result(rp.Result("rid-1", b"1"))
+    inv, caller2 = invocation("rid-2")
+    env.assign(inv)  # (before the exit was seen)
+    host.calls.clear()
+    env.runtime_exited("exit status 129")
+    assert caller.result.payload == b"1" and caller2.outcomes == []
+    assert host.calls == ["restart"] and env.state is EnvState.BUSY
+    env.spawning(13.0)
+    env.spawned()
+    sched.advance(0.05)
+    waiter = FakeWaiter()
+    env.runtime_next(waiter)
+    assert [e.request_id for e in waiter.events] == ["rid-2"]
+    env.runtime_result(rp.Result("rid-2", b"2"))
+    assert caller2.result == InvokeResult("rid-2", b"2", None, b"")
+    assert "Init Duration: 50.00 ms" in host.log[-1]
+    assert env.state is EnvState.IDLE
+
+
 def test_out_of_memory_mid_invocation() -> None:
     env, host, _, caller = cold_started()
     host.oom = True

@@ -706,12 +706,12 @@ def test_handler_is_required(tmp_path: Path) -> None:
     assert error_of(path) == f"{path}: Resources.HelloFn.Properties.Handler: missing (required)"
 
 
-@pytest.mark.parametrize("runtime", ["nodejs18.x", "java25", "provided.al2023"])
+@pytest.mark.parametrize("runtime", ["ruby3.3", "dotnet8", "java25"])
 def test_unsupported_runtime(tmp_path: Path, runtime: str) -> None:
     path = write(tmp_path, one_function(f"Handler: app.handler\nRuntime: {runtime}\n"))
     assert error_of(path) == (
-        f"{path}: Resources.HelloFn.Properties.Runtime: Runtime {runtime} is not supported "
-        f"yet (faaslab runs {', '.join(runtimes.supported())})"
+        f"{path}: Resources.HelloFn.Properties.Runtime: "
+        f"Runtime {runtime} is not supported yet (faaslab runs {', '.join(runtimes.supported())})"
     )
 
 
@@ -726,8 +726,31 @@ def test_old_python_runtime(tmp_path: Path) -> None:
     path = write(tmp_path, one_function("Handler: app.handler\nRuntime: python3.8\n"))
     assert error_of(path) == (
         f"{path}: Resources.HelloFn.Properties.Runtime: Runtime python3.8 is not supported "
-        "(use python3.9, python3.10, python3.11, python3.12, python3.13)"
+        f"(use {', '.join(runtimes.supported())})"
     )
+
+
+@pytest.mark.parametrize(
+    ("runtime", "successor"), [("nodejs18.x", "nodejs22.x"), ("provided", "provided.al2023")]
+)
+def test_blocked_runtime_is_refused_in_aws_words(
+    tmp_path: Path, runtime: str, successor: str
+) -> None:
+    """AWS no longer creates or updates functions on a deprecated runtime's last phase."""
+    path = write(tmp_path, one_function(f"Handler: app.handler\nRuntime: {runtime}\n"))
+    assert error_of(path) == (
+        f"{path}: Resources.HelloFn.Properties.Runtime: The runtime parameter of {runtime} is "
+        "no longer supported for creating or updating AWS Lambda functions. We recommend you "
+        f"use the new runtime ({successor}) while creating or updating functions."
+    )
+
+
+@pytest.mark.parametrize(
+    "runtime", ["nodejs20.x", "nodejs22.x", "provided.al2023", "provided.al2", "python3.12"]
+)
+def test_supported_runtimes_load(tmp_path: Path, runtime: str) -> None:
+    template = load_one(tmp_path, f"Handler: app.handler\nRuntime: {runtime}\n")
+    assert template.functions["HelloFn"].runtime == runtime
 
 
 def test_numbers_from_parameters_and_strings(tmp_path: Path) -> None:
