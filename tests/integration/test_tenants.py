@@ -185,7 +185,11 @@ def test_a_freed_uid_block_is_cleared_of_a_dead_instances_processes(
         heir = start_faaslab(TEMPLATE, tmp_path_factory.mktemp("heir") / "s", "--uid-base", base)
         try:
             assert _gone(runtime) and _gone(child)  # (before it answered health)
-            assert "killed 2 leftover processes" in heir.log_path.read_text()
+            # (the banner with its warnings is printed just after health answers: wait)
+            deadline = time.monotonic() + 60
+            while "killed 2 leftover processes" not in heir.log_path.read_text():
+                assert time.monotonic() < deadline, heir.log_path.read_text()
+                time.sleep(0.1)
             assert _call(heir, {})["uid"] == int(base)
         finally:
             assert heir.stop() == 0
