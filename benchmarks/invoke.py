@@ -109,9 +109,12 @@ def sigv4_headers(port: int, path: str, body: bytes, service: str = "lambda") ->
     return {k: str(v) for k, v in req.headers.items()}
 
 
-def latencies(port: int, path: str, n: int) -> list[float]:
-    """n sequential POSTs over one keep-alive connection; microseconds each."""
-    conn = http.client.HTTPConnection("127.0.0.1", port)
+def latencies(
+    port: int, path: str, n: int, same_answer: bool = True, timeout: float | None = None
+) -> list[float]:
+    """n sequential POSTs over one keep-alive connection; microseconds each. Each must be
+    a 200 without X-Amz-Function-Error, and (`same_answer`) give the payload back as JSON."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     headers = sigv4_headers(port, path, PAYLOAD)
     out = []
     for _ in range(n):
@@ -120,10 +123,22 @@ def latencies(port: int, path: str, n: int) -> list[float]:
         r = conn.getresponse()
         body = r.read()
         out.append((time.perf_counter_ns() - t) / 1000)
-        if r.status != 200 or body != PAYLOAD:
-            raise SystemExit(f"bad answer from :{port}{path}: {r.status} {body[:200]!r}")
+        bad = r.status != 200 or r.getheader("X-Amz-Function-Error")
+        if bad or (same_answer and json.loads(body or b"null") != json.loads(PAYLOAD)):
+            raise SystemExit(f"bad answer from :{port}{path}: {r.status} {body[:300]!r}")
     conn.close()
     return out
+
+
+def init_durations(port: int, function: str) -> list[float]:
+    """The REPORT lines' Init Duration (ms) of a function's cold starts so far."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_faaslab/logs/{function}") as r:
+        records = json.loads(r.read())["records"]
+    return [
+        float(m.group(1))
+        for rec in records
+        if (m := re.search(r"Init Duration: ([\d.]+) ms", str(rec["m"])))
+    ]
 
 
 def _client_loop(port: int, path: str, seconds: float, q: Any) -> None:

@@ -17,19 +17,15 @@ Functions: benchmarks/functions/java (compiled here with javac), 1769 MB (one vC
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
-import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-from invoke import pct, sigv4_headers, start_faaslab
+from invoke import init_durations, latencies, pct, start_faaslab
 
 from faaslab.functions import jvm
 
@@ -88,30 +84,7 @@ def bare_starts(classes: Path, n: int, flags: list[str]) -> list[float]:
 
 def invoke_times(port: int, function: str, n: int) -> list[float]:
     """n sequential invokes on one keep-alive connection; µs each (answers checked)."""
-    path = f"/2015-03-31/functions/{function}/invocations"
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    headers = sigv4_headers(port, path, PAYLOAD)
-    out = []
-    for _ in range(n):
-        t = time.perf_counter_ns()
-        conn.request("POST", path, PAYLOAD, headers)
-        r = conn.getresponse()
-        body = r.read()
-        out.append((time.perf_counter_ns() - t) / 1000)
-        if r.status != 200 or json.loads(body) != json.loads(PAYLOAD):
-            raise SystemExit(f"bad answer from {function}: {r.status} {body[:300]!r}")
-    conn.close()
-    return out
-
-
-def init_durations(port: int, function: str) -> list[float]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_faaslab/logs/{function}") as r:
-        records = json.loads(r.read())["records"]
-    return [
-        float(m.group(1))
-        for rec in records
-        if (m := re.search(r"Init Duration: ([\d.]+) ms", str(rec["m"])))
-    ]
+    return latencies(port, f"/2015-03-31/functions/{function}/invocations", n, timeout=60)
 
 
 def main() -> None:

@@ -24,23 +24,20 @@ properties, and the argv of its bare start.
 from __future__ import annotations
 
 import argparse
-import http.client
 import importlib
 import json
 import platform
-import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from invoke import PAYLOAD, sigv4_headers, start_faaslab
+from invoke import init_durations, latencies, start_faaslab
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -128,33 +125,6 @@ def write_template(work: Path, chosen: list[Entry]) -> tuple[Path, dict[str, lis
     return template, bare
 
 
-def invokes(port: int, path: str, n: int) -> list[float]:
-    """n sequential Invokes over one keep-alive connection, µs each; each must succeed."""
-    conn = http.client.HTTPConnection("127.0.0.1", port)
-    headers = sigv4_headers(port, path, PAYLOAD)
-    out = []
-    for _ in range(n):
-        t = time.perf_counter_ns()
-        conn.request("POST", path, PAYLOAD, headers)
-        r = conn.getresponse()
-        body = r.read()
-        out.append((time.perf_counter_ns() - t) / 1000)
-        if r.status != 200 or r.getheader("X-Amz-Function-Error"):
-            raise SystemExit(f"{path}: {r.status} {body[:300]!r}")
-    conn.close()
-    return out
-
-
-def init_durations(port: int, function: str) -> list[float]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/_faaslab/logs/{function}") as r:
-        records = json.loads(r.read())["records"]
-    return [
-        float(m.group(1))
-        for rec in records
-        if (m := re.search(r"Init Duration: ([\d.]+) ms", str(rec["m"])))
-    ]
-
-
 def p50(xs: list[float]) -> float:
     return statistics.median(xs)
 
@@ -192,15 +162,17 @@ def main() -> None:
             time.sleep(0.4)
             for e in chosen:
                 if len(cold[e.name]) < args.cold:
-                    cold[e.name] += invokes(port, paths[e.name], 1)
+                    cold[e.name] += latencies(port, paths[e.name], 1, same_answer=False)
                 if len(bare[e.name]) < args.bare:
                     bare[e.name] += bare_starts(bare_argv[e.name], 1)
         blocks = 10
         for e in chosen:
-            invokes(port, paths[e.name], 20)  # (a warm environment for each)
+            latencies(port, paths[e.name], 20, same_answer=False)  # (a warm environment for each)
         for _ in range(blocks):
             for e in chosen:
-                warm[e.name] += invokes(port, paths[e.name], max(1, args.warm // blocks))
+                warm[e.name] += latencies(
+                    port, paths[e.name], same_answer=False, n=max(1, args.warm // blocks)
+                )
         for e in chosen:
             inits = init_durations(port, e.name.replace(".", "-"))
             results[e.name] = {
