@@ -42,6 +42,20 @@ def main() -> None:
     """
 
 
+# options `up` and `build` share
+build_dir_option = click.option(
+    "--build-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=help_for("build_dir"),
+)
+parameter_overrides_option = click.option(
+    "--parameter-overrides",
+    multiple=True,
+    help="Template parameters: Key=Value (repeatable), as `sam deploy`.",
+)
+
+
 @main.command()
 @click.argument("template", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--host", default=None, help=help_for("host") + "  [default: 127.0.0.1]")
@@ -53,12 +67,7 @@ def main() -> None:
     help=help_for("state_dir"),
 )
 @click.option("--build/--no-build", default=None, help=help_for("build") + "  [default: on]")
-@click.option(
-    "--build-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help=help_for("build_dir"),
-)
+@build_dir_option
 @click.option(
     "--time-scale", type=float, default=None, help=help_for("time_scale") + "  [default: 1]"
 )
@@ -132,11 +141,7 @@ def main() -> None:
     default=None,
     help=help_for("isolation"),
 )
-@click.option(
-    "--parameter-overrides",
-    multiple=True,
-    help="Template parameters: Key=Value (repeatable), as `sam deploy`.",
-)
+@parameter_overrides_option
 def up(template: Path | None, parameter_overrides: tuple[str, ...], **settings: Any) -> None:
     """Run the local cloud for TEMPLATE (default: ./template.yaml) until Ctrl-C.
 
@@ -187,17 +192,8 @@ def _report(line: str) -> None:
 
 @main.command()
 @click.argument("template", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option(
-    "--build-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help=help_for("build_dir"),
-)
-@click.option(
-    "--parameter-overrides",
-    multiple=True,
-    help="Template parameters: Key=Value (repeatable), as `sam deploy`.",
-)
+@build_dir_option
+@parameter_overrides_option
 def build(
     template: Path | None, build_dir: Path | None, parameter_overrides: tuple[str, ...]
 ) -> None:
