@@ -33,12 +33,12 @@ for pair in sqlite3:sqlite3 mariadbd:mariadb-server mariadb:mariadb-client \
             /usr/share/java/jackson-databind.jar:libjackson2-databind-java \
             /usr/share/java/sqlite-jdbc.jar:libxerial-sqlite-jdbc-java \
             /usr/lib/*/jni/libsqlitejdbc.so:libxerial-sqlite-jdbc-jni \
-            /usr/share/java/mariadb-java-client.jar:libmariadb-java; do
+            /usr/share/java/mariadb-java-client.jar:libmariadb-java /usr/bin/aws:awscli; do
   have "${pair%%:*}" || missing+=("${pair##*:}")
 done
 PACKAGES=(sqlite3 mariadb-server mariadb-client postgresql postgresql-client e2fsprogs curl npm
           nodejs gcc default-jdk-headless libjackson2-databind-java libxerial-sqlite-jdbc-java
-          libmariadb-java)
+          libmariadb-java awscli)
 if ((${#missing[@]})); then
   say "installing OS packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
