@@ -62,4 +62,6 @@ def format_line(t: float, e: Logged) -> str:
     line = f"{stamp} AWS {e.service}.{e.operation} => {e.status} ({e.ms:.1f} ms)"
     if e.error:
         line += f" {e.error}"
+    if e.note:
+        line += f" (note: {e.note})"
     return line

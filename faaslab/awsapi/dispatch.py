@@ -29,6 +29,7 @@ class Call:
     params: dict[str, Any]
     request: Request
     request_id: str
+    notes: list[str] = field(default_factory=list)  # for the request log: what was not done
 
 
 Output = dict[str, Any]
@@ -44,6 +45,7 @@ class Logged:
     status: int
     ms: float
     error: str = ""  # code and message of a 4xx/5xx
+    note: str = ""  # what the handler accepted but did not act on
 
 
 @dataclass
@@ -75,32 +77,33 @@ class ServiceApi:
             handler = self.handlers.get(op.name)
             if handler is None:
                 raise unknown_operation(self.name, op.name, protocol, list(self.handlers))
-            out = handler(Call(self.name, op.name, params, req, rid))
+            call = Call(self.name, op.name, params, req, rid)
+            out = handler(call)
         except ApiError as e:
             return self._error(protocol, name, e, rid, start)
         if inspect.isawaitable(out):
-            return self._finish_later(protocol, op, out, rid, start)
-        return self._result(protocol, op, out, rid, start)
+            return self._finish_later(protocol, op, out, call, start)
+        return self._result(protocol, op, out, call, start)
 
     async def _finish_later(
         self,
         protocol: str,
         op: OperationModel,
         pending: Awaitable[Output],
-        rid: str,
+        call: Call,
         start: float,
     ) -> Response:
         try:
             out = await pending
         except ApiError as e:
-            return self._error(protocol, op.name, e, rid, start)
-        return self._result(protocol, op, out, rid, start)
+            return self._error(protocol, op.name, e, call.request_id, start)
+        return self._result(protocol, op, out, call, start)
 
     def _result(
-        self, protocol: str, op: OperationModel, out: Output, rid: str, start: float
+        self, protocol: str, op: OperationModel, out: Output, call: Call, start: float
     ) -> Response:
-        response = wire_out.result(self.model, protocol, op, out, rid)
-        self._log(op.name, response.status, start)
+        response = wire_out.result(self.model, protocol, op, out, call.request_id)
+        self._log(op.name, response.status, start, note="; ".join(call.notes))
         return response
 
     def _error(self, protocol: str, name: str, e: ApiError, rid: str, start: float) -> Response:
@@ -108,7 +111,9 @@ class ServiceApi:
         self._log(name, response.status, start, f"{e.code}: {e.message}")
         return response
 
-    def _log(self, operation: str, status: int, start: float, error: str = "") -> None:
+    def _log(
+        self, operation: str, status: int, start: float, error: str = "", note: str = ""
+    ) -> None:
         if self.log is not None:
             ms = (time.perf_counter() - start) * 1000
-            self.log(Logged(self.name, operation, status, ms, error))
+            self.log(Logged(self.name, operation, status, ms, error, note))

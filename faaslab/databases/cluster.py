@@ -227,11 +227,11 @@ class Cluster:
         self.db.set_cluster_state(self.identifier, self.state.value, self.capacity)
         self._prepare_engine()
         await self.engine.start(self.settings_for(self.spec, self.capacity))
-        await self._apply_pending_password()
+        await self.apply_pending_password()
         self._activated()
         self._after_start()
 
-    async def _apply_pending_password(self) -> None:
+    async def apply_pending_password(self) -> None:
         """A changed MasterUserPassword (template update), before any client gets in."""
         if self.pending_password is not None:
             await self.engine.set_master_password(self.spec.master_username, self.pending_password)
@@ -425,7 +425,7 @@ class Cluster:
         try:
             self._prepare_engine()
             await self.engine.start(self.settings_for(self.spec, self.capacity))
-            await self._apply_pending_password()
+            await self.apply_pending_password()
         except EngineError as e:
             log.error("%s: resume failed: %s", self.identifier, e)
             self.failure = f"the DB cluster could not be resumed: {e}"

@@ -253,6 +253,32 @@ class Clusters:
             shutil.rmtree(cluster.engine.host_dir)
         cluster.engine.admin_secret_path.unlink(missing_ok=True)
 
+    async def modify(self, identifier: str, spec: ClusterSpec) -> Cluster:
+        """A running cluster's new scaling configuration, Data API switch or master
+        password (ModifyDBCluster): the monitor starts a fresh scaling policy for it, and
+        a capacity outside the new range is brought inside it at once."""
+        cluster = self.get(identifier)
+        if cluster.state not in (State.AVAILABLE, State.PAUSED):
+            raise ClusterError(
+                f"DB cluster {identifier} is not in the available state "
+                f"(it is {cluster.state.value}).",
+                "InvalidDBClusterStateFault",
+            )
+        password_changed = spec.master_password != cluster.spec.master_password
+        cluster.spec = spec
+        cluster.save()
+        self.monitor.policies.pop(cluster.identifier, None)
+        if password_changed:
+            cluster.pending_password = spec.master_password
+        if cluster.state is State.AVAILABLE:
+            if password_changed:
+                await cluster.apply_pending_password()
+            low = max(spec.min_capacity, capacity_rules.V2_RUNNING_FLOOR)
+            target = min(max(cluster.capacity, low), spec.max_capacity)
+            if target != cluster.capacity:
+                await cluster.set_capacity(target)
+        return cluster
+
     # -- views
     def describe(self, identifier: str) -> dict[str, Any]:
         cluster = self.get(identifier)

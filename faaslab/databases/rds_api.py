@@ -20,7 +20,7 @@ from faaslab.awsapi.errors import ApiError
 from faaslab.databases.cluster import Cluster, State
 from faaslab.databases.manager import ClusterError, Clusters
 from faaslab.databases.model import ClusterSpec, SpecError, Version
-from faaslab.databases.spec import IngressRule, parse_cluster
+from faaslab.databases.spec import IngressRule, modified_spec, parse_cluster
 
 # CreateDBCluster parameters that parse_cluster reads (CloudFormation's names are RDS's)
 CREATE_PARAMETERS = frozenset(
@@ -37,6 +37,17 @@ CREATE_PARAMETERS = frozenset(
         "VpcSecurityGroupIds",
         "EnableHttpEndpoint",
         "Tags",
+    }
+)
+# ModifyDBCluster parameters applied (ApplyImmediately: every change is immediate here)
+MODIFY_PARAMETERS = frozenset(
+    {
+        "DBClusterIdentifier",
+        "ScalingConfiguration",
+        "ServerlessV2ScalingConfiguration",
+        "EnableHttpEndpoint",
+        "MasterUserPassword",
+        "ApplyImmediately",
     }
 )
 # accepted with no effect on a local cluster (and said so in the request log)
@@ -89,6 +100,7 @@ class RdsApi:
                 "CreateDBCluster": self.create_db_cluster,
                 "DeleteDBCluster": self.delete_db_cluster,
                 "DescribeEvents": self.describe_events,
+                "ModifyDBCluster": self.modify_db_cluster,
             },
         )
 
@@ -191,6 +203,7 @@ class RdsApi:
                 "InvalidParameterCombination",
                 f"faaslab does not emulate {', '.join(unknown)} for serverless clusters",
             )
+        _note_no_effect(call)
         properties = {k: v for k, v in p.items() if k in CREATE_PARAMETERS}
         try:
             spec: ClusterSpec = parse_cluster(
@@ -201,6 +214,31 @@ class RdsApi:
                 self.security_groups(),
             )
             cluster = await self.clusters.create(spec, source="api")
+        except (ClusterError, SpecError) as e:
+            raise _api_error(e) from None
+        return {"DBCluster": self.db_cluster(cluster)}
+
+    async def modify_db_cluster(self, call: Call) -> Output:
+        p = call.params
+        unknown = sorted(set(p) - MODIFY_PARAMETERS - NO_EFFECT)
+        if unknown:
+            raise ApiError(
+                "InvalidParameterCombination",
+                f"faaslab does not emulate {', '.join(unknown)} for serverless clusters "
+                "(it modifies the scaling configuration, EnableHttpEndpoint and "
+                "MasterUserPassword)",
+            )
+        _note_no_effect(call)
+        cluster = self._cluster(p["DBClusterIdentifier"])
+        try:
+            spec = modified_spec(
+                cluster.spec,
+                p.get("ScalingConfiguration"),
+                p.get("ServerlessV2ScalingConfiguration"),
+                p.get("EnableHttpEndpoint"),
+                p.get("MasterUserPassword"),
+            )
+            cluster = await self.clusters.modify(cluster.identifier, spec)
         except (ClusterError, SpecError) as e:
             raise _api_error(e) from None
         return {"DBCluster": self.db_cluster(cluster)}
@@ -264,6 +302,12 @@ class RdsApi:
         if offset + size < len(events):
             out["Marker"] = str(offset + size)
         return out
+
+
+def _note_no_effect(call: Call) -> None:
+    ignored = sorted(set(call.params) & NO_EFFECT)
+    if ignored:
+        call.notes.append(f"no effect on a local cluster: {', '.join(ignored)}")
 
 
 def _api_error(e: ClusterError | SpecError) -> ApiError:

@@ -21,6 +21,7 @@ whose rules faaslab cannot read. A cluster without security groups admits loopba
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import ipaddress
 import math
@@ -700,3 +701,48 @@ def _tags(value: Any) -> dict[str, str]:
             raise PropertyError(key, f"must be a mapping with Key and Value, got {item!r}")
         tags[item["Key"]] = _string(item.get("Value"), f"{key}.Value") or ""
     return tags
+
+
+# -- ModifyDBCluster -------------------------------------------------------------------------
+
+
+def modified_spec(
+    spec: ClusterSpec,
+    scaling: Mapping[str, Any] | None = None,
+    v2_scaling: Mapping[str, Any] | None = None,
+    enable_http_endpoint: bool | None = None,
+    master_password: str | None = None,
+) -> ClusterSpec:
+    """`spec` with what a ModifyDBCluster call changes, checked as a new cluster's are. A
+    partial scaling configuration keeps the values it does not name, as RDS does."""
+    v1 = spec.version is Version.V1
+    changes: dict[str, Any] = {}
+    if (scaling is not None and not v1) or (v2_scaling is not None and v1):
+        wrong = (
+            "ScalingConfiguration" if scaling is not None else "ServerlessV2ScalingConfiguration"
+        )
+        raise PropertyError(
+            wrong,
+            f"{wrong} does not apply to this cluster (Aurora Serverless {'v1' if v1 else 'v2'})",
+        )
+    given = scaling if v1 else v2_scaling
+    if given is not None:
+        key = "ScalingConfiguration" if v1 else "ServerlessV2ScalingConfiguration"
+        current: dict[str, Any] = {
+            "MinCapacity": spec.min_capacity,
+            "MaxCapacity": spec.max_capacity,
+            "SecondsUntilAutoPause": spec.seconds_until_auto_pause,
+        }
+        if v1:
+            current |= {
+                "AutoPause": spec.auto_pause,
+                "SecondsBeforeTimeout": spec.seconds_before_timeout,
+                "TimeoutAction": spec.timeout_action.value,
+            }
+        merged = _scaling({**current, **given}, key, v1=v1)
+        changes |= _v1_scaling(spec.engine, merged) if v1 else _v2_scaling(merged)
+    if enable_http_endpoint is not None:
+        changes["enable_http_endpoint"] = enable_http_endpoint
+    if master_password is not None:
+        changes["master_password"] = _password(spec.engine, master_password)
+    return dataclasses.replace(spec, **changes)

@@ -175,3 +175,52 @@ def test_cloudwatch_metrics_of_a_cluster(fl: Faaslab) -> None:
     assert done.returncode == 0, done.stderr
     assert "ServerlessDatabaseCapacity" in done.stdout
     rds.delete_db_cluster(DBClusterIdentifier="metered", SkipFinalSnapshot=True)
+
+
+def test_modify_the_scaling_configuration(fl: Faaslab) -> None:
+    rds = client(fl, "rds")
+    rds.create_db_cluster(
+        DBClusterIdentifier="resized",
+        Engine="aurora-mysql",
+        ServerlessV2ScalingConfiguration={"MinCapacity": 2, "MaxCapacity": 8},
+        MasterUsername="admin",
+        MasterUserPassword=PASSWORD,
+        EngineVersion="8.0.mysql_aurora.3.08.0",
+        BackupRetentionPeriod=7,
+    )
+    cluster = wait_status(rds, "resized", "available")
+    assert cluster["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 2.0, "MaxCapacity": 8.0}
+    # only MaxCapacity: MinCapacity stays; the running capacity comes down into the range
+    out = rds.modify_db_cluster(
+        DBClusterIdentifier="resized",
+        ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 1},
+        EnableHttpEndpoint=True,
+        ApplyImmediately=True,
+    )["DBCluster"]
+    assert out["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 0.5, "MaxCapacity": 1.0}
+    assert out["HttpEndpointEnabled"] is True
+    described = fl.get("/_faaslab/db/resized")
+    assert described["Capacity"] == 1.0 and described["MaxCapacity"] == 1.0
+    with pytest.raises(ClientError) as e:
+        rds.modify_db_cluster(
+            DBClusterIdentifier="resized",
+            ServerlessV2ScalingConfiguration={"MinCapacity": 4},  # above MaxCapacity 1
+        )
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValue"
+    assert "MinCapacity 4 is greater than MaxCapacity 1" in e.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as e:
+        rds.modify_db_cluster(
+            DBClusterIdentifier="resized", ScalingConfiguration={"MinCapacity": 2}
+        )
+    assert "does not apply to this cluster" in e.value.response["Error"]["Message"]
+    log = (
+        (fl.state_dir / "requests.log").read_text()
+        if (fl.state_dir / "requests.log").exists()
+        else ""
+    )
+    deadline = time.monotonic() + 30
+    while "no effect on a local cluster: BackupRetentionPeriod, EngineVersion" not in log:
+        assert time.monotonic() < deadline, log
+        time.sleep(0.1)
+        log = (fl.state_dir / "requests.log").read_text()
+    rds.delete_db_cluster(DBClusterIdentifier="resized", SkipFinalSnapshot=True)
