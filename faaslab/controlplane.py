@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import time
@@ -21,7 +22,7 @@ from urllib.parse import parse_qs, unquote
 
 from faaslab import sts
 from faaslab.auth import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY, AuthError, Verifier
-from faaslab.awsapi.dispatch import ServiceApi
+from faaslab.awsapi.dispatch import Logged, ServiceApi
 from faaslab.builds.builder import Report, build_template
 from faaslab.clock import Clock
 from faaslab.config import Config
@@ -154,6 +155,7 @@ class ControlPlane:
             max_body=EDGE_MAX_BODY,
             sinks=self._body_sink,
             limits=self._edge_limits,
+            observe=self._observed,
         )
         self.port = self.server.sockets[0].getsockname()[1]
         self.manager = Manager(
@@ -290,6 +292,7 @@ class ControlPlane:
             limits=self._edge_limits,
             sock=sock,
             origin=origin,
+            observe=self._observed,
         )
 
     @property
@@ -338,6 +341,39 @@ class ControlPlane:
         if match is not None:
             return self._api_route(req, *match)
         return Response.json({"message": "Not Found"}, 404)
+
+    def _observed(self, req: Request, resp: Response, started: float) -> None:
+        """The request log's line for an edge request not served by a `ServiceApi` (those
+        log themselves, with their operation's name): S3, Secrets Manager, the Data API,
+        Invoke, API routes. Not /_faaslab (the CLI's own calls)."""
+        log = self.request_log
+        if log is None:
+            return
+        path = req.path
+        if path.startswith("/_faaslab/"):
+            return
+        if path.startswith(FUNCTIONS_PREFIX) and path.endswith("/invocations"):
+            service, operation = "lambda", "Invoke"
+        elif S3Api.claims(req.headers) or _presigned_for_s3(req):
+            service, operation = "s3", f"{req.method} {path}"
+        elif SecretsApi.claims(req.headers):
+            target = req.headers.get("x-amz-target", "")
+            service, operation = "secretsmanager", target.rpartition(".")[2]
+        else:
+            signed = signed_service(req)
+            if signed is not None and signed in self.apis:
+                return  # (its ServiceApi logged it)
+            if signed == "rds-data":
+                service, operation = "rds-data", path.strip("/")
+            elif signed is not None and signed != API_GATEWAY:
+                service, operation = signed, f"{req.method} {path}"
+            else:
+                service, operation = "apigateway", f"{req.method} {path}"
+        error = ""
+        if resp.status >= 400:
+            error = _reason(bytes(resp.body[:600]))
+        ms = (time.perf_counter() - started) * 1000
+        log.add(Logged(service, operation, resp.status, ms, error))
 
     def _signed(
         self, req: Request, handler: Handler, json_protocol: bool = False
@@ -459,3 +495,18 @@ async def run_until_signalled(cp: ControlPlane, ready: asyncio.Event | None = No
     finally:
         with contextlib.suppress(Exception):
             await cp.stop()
+
+
+def _reason(body: bytes) -> str:
+    """A refusal's code and message from its body (AWS's JSON or XML error shapes)."""
+    text = body.decode("utf-8", "replace")
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        found = [re.search(rf"<{tag}>([^<]*)</{tag}>", text) for tag in ("Code", "Message")]
+        return ": ".join(m.group(1) for m in found if m is not None) or text[:120]
+    if not isinstance(doc, dict):
+        return text[:120]
+    code = doc.get("__type") or doc.get("errorType") or doc.get("Type") or ""
+    message = doc.get("message") or doc.get("Message") or doc.get("errorMessage") or ""
+    return ": ".join(str(p) for p in (code, message) if p)[:300]

@@ -9,6 +9,7 @@ Lines are queued (a tuple append on the request's path) and written every 250 ms
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
 import time
 from pathlib import Path
@@ -57,8 +58,13 @@ class RequestLog:
             self._file = None
 
 
+@functools.lru_cache(maxsize=4)
+def _clock(second: int) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(second))
+
+
 def format_line(t: float, e: Logged) -> str:
-    stamp = time.strftime("%H:%M:%S", time.localtime(t)) + f".{int(t * 1000) % 1000:03d}"
+    stamp = f"{_clock(int(t))}.{int(t * 1000) % 1000:03d}"
     line = f"{stamp} AWS {e.service}.{e.operation} => {e.status} ({e.ms:.1f} ms)"
     if e.error:
         line += f" {e.error}"

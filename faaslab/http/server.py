@@ -162,6 +162,8 @@ class Deferred:
 
 
 Handler = Callable[[Request], "Response | Deferred | Awaitable[Response]"]
+# sees every answer written: the request, the response, when the handler got it (perf_counter)
+Observer = Callable[[Request, "Response", float], None]
 
 _REASONS = {s.value: s.phrase for s in HTTPStatus}
 
@@ -215,6 +217,7 @@ class HttpProtocol(asyncio.Protocol):
         "_max_head",
         "_max_url",
         "_method",
+        "_observe",
         "_origin",
         "_parser",
         "_path",
@@ -225,6 +228,7 @@ class HttpProtocol(asyncio.Protocol):
         "_rejected",
         "_sink",
         "_sinks",
+        "_started",
         "_sweeper",
         "_ticks",
         "_transport",
@@ -240,8 +244,11 @@ class HttpProtocol(asyncio.Protocol):
         sinks: SinkFactory | None = None,
         origin: str | None = None,
         sweeper: Sweeper | None = None,
+        observe: Observer | None = None,
     ) -> None:
         self._origin = origin
+        self._observe = observe
+        self._started = 0.0  # when the request being answered was handed to the handler
         self._admit = admit
         self._sweeper = sweeper
         limits = sweeper.limits if sweeper is not None else Limits()
@@ -415,6 +422,8 @@ class HttpProtocol(asyncio.Protocol):
 
     # -- dispatch
     def _run(self, req: Request, keep_alive: bool) -> None:
+        if self._observe is not None:
+            self._started = time.perf_counter()
         try:
             result = self._handler(req)
         except Exception as e:  # a handler bug must not take the connection's peers down
@@ -471,6 +480,8 @@ class HttpProtocol(asyncio.Protocol):
         if self._phase == _BUSY and not self._pending:
             self._phase = _IDLE
             self._ticks = 0
+        if self._observe is not None:
+            self._observe(req, resp, self._started)
 
     def _reject_too_large(self) -> NoReturn:
         self._reject(413, f"request body larger than {self._max_body} bytes")
@@ -605,18 +616,22 @@ async def serve(
     sock: socket.socket | None = None,
     origin: str | None = None,
     limits: Limits | None = None,
+    observe: Observer | None = None,
 ) -> asyncio.Server:
     """Listen on host:port (port 0 picks a free one), or on `sock`, a listening socket made
     elsewhere (in a function's network namespace), and serve `handler`. `admit`, when
     given, decides per connection whether it may talk at all (closed at once if not);
     `sinks`, when given, may take a request's body as a stream (see BodySink); `origin`
     marks every request of this listener (Request.origin); `limits` bound what a
-    connection may cost (default: `Limits()`)."""
+    connection may cost (default: `Limits()`); `observe` sees every answer (the request
+    log)."""
     loop = asyncio.get_running_loop()
     sweeper = Sweeper(limits or Limits(), loop)
 
     def protocol() -> HttpProtocol:
-        return HttpProtocol(handler, max_body, admit, sinks, origin=origin, sweeper=sweeper)
+        return HttpProtocol(
+            handler, max_body, admit, sinks, origin=origin, sweeper=sweeper, observe=observe
+        )
 
     if sock is not None:
         return await loop.create_server(protocol, sock=sock)

@@ -310,3 +310,25 @@ def test_functions_created_updated_and_deleted_from_a_zip(fl: Faaslab) -> None:
     with pytest.raises(ClientError) as e:
         lam.invoke(FunctionName="zipped")
     assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_the_request_log_has_every_service(fl: Faaslab) -> None:
+    """Invoke, S3 (and a refusal with its reason) and an unknown service, beside the
+    protocol layer's own lines."""
+    lam = client(fl, "lambda")
+    lam.invoke(FunctionName="recorder", Payload=b"{}")["Payload"].read()
+    s3 = client(fl, "s3")
+    s3.create_bucket(Bucket="logged")
+    with pytest.raises(ClientError):
+        s3.get_object(Bucket="logged", Key="missing")
+    log = fl.state_dir / "requests.log"
+    wanted = [
+        "AWS lambda.Invoke => 200",
+        "AWS s3.PUT /logged => 200",
+        "AWS s3.GET /logged/missing => 404",
+        "NoSuchKey: The specified key does not exist.",
+    ]
+    deadline = time.monotonic() + 30
+    while not log.exists() or not all(w in log.read_text() for w in wanted):
+        assert time.monotonic() < deadline, log.read_text() if log.exists() else ""
+        time.sleep(0.1)
