@@ -37,6 +37,7 @@ from faaslab.databases.spec import cluster_arn
 from faaslab.http.server import Request, Response
 from faaslab.rdsdata import fields, sql
 from faaslab.rdsdata.connections import Connection, Pool, Target, open_connection
+from faaslab.rdsdata.errors import driver_message
 
 log = logging.getLogger(__name__)
 
@@ -291,7 +292,7 @@ class DataApi:
             except BaseException as e:
                 cluster.client_disconnected()
                 if isinstance(e, Exception):  # the driver's login errors
-                    raise bad_request(_driver_message(e)) from None
+                    raise bad_request(driver_message(e)) from None
                 raise
             conn.on_close = cluster.client_disconnected
         await conn.lock.acquire()
@@ -369,7 +370,7 @@ class DataApi:
         except Exception as e:  # the engine's own errors: AWS passes their text on
             if isinstance(e, _CONNECTION_ERRORS):  # the session may be gone: not pooled again
                 conn.close()
-            raise bad_request(_driver_message(e)) from None
+            raise bad_request(driver_message(e)) from None
 
     def _touch(self, tx: Transaction, running: bool = False) -> None:
         if tx.timer is not None:
@@ -454,11 +455,3 @@ def _required(body: dict[str, Any], name: str) -> str:
     if not isinstance(value, str) or not value:
         raise bad_request(f"Parameter validation failed: missing required parameter {name}")
     return value
-
-
-def _driver_message(e: Exception) -> str:
-    """The engine's error as the Data API words it: the driver's text, without Python."""
-    args: tuple[Any, ...] = tuple(getattr(e, "args", ()))
-    if len(args) == 2 and isinstance(args[0], int):  # PyMySQL: (code, message)
-        return f"Database error code: {args[0]}. Message: {args[1]}"
-    return f"Database error: {str(e).strip()}"

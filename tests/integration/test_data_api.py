@@ -461,3 +461,49 @@ def test_a_statement_past_the_limit_stops_unless_asked_to_continue(
         " AND state = 'active'"
     )
     assert run(fl, arn, secret, sessions, database=db)["records"] == [[{"longValue": 0}]]
+
+
+def test_engine_errors_in_the_data_apis_words_for_drivers(fl: Faaslab) -> None:
+    """The engine's message with AWS's tail (`; Error code: N; SQLState: S` for MySQL,
+    PgJDBC's text `...\\n  Position: N; SQLState: S` for PostgreSQL), which drivers over
+    the Data API parse: aurora-data-api raises the engine's own error class."""
+    import aurora_data_api
+
+    data = client(fl, "rds-data")
+    secret = secret_arn(fl, "mysql-creds")
+    run(fl, MYSQL_ARN, secret, "CREATE TABLE IF NOT EXISTS dup (id INT PRIMARY KEY)")
+    run(fl, MYSQL_ARN, secret, "DELETE FROM dup")
+    run(fl, MYSQL_ARN, secret, "INSERT INTO dup VALUES (1)")
+    _, _, message = error_of(
+        data.execute_statement,
+        resourceArn=MYSQL_ARN,
+        secretArn=secret,
+        sql="INSERT INTO dup VALUES (1)",
+    )
+    assert message.endswith("; Error code: 1062; SQLState: 23000"), message
+    assert message.startswith("Duplicate entry '1' for key"), message
+    _, _, message = error_of(
+        data.execute_statement, resourceArn=PG_ARN, secretArn=pg_secret(fl), sql="SELEC 1"
+    )
+    assert message == 'ERROR: syntax error at or near "SELEC"\n  Position: 1; SQLState: 42601'
+    with (
+        aurora_data_api.connect(
+            aurora_cluster_arn=MYSQL_ARN, secret_arn=secret, rds_data_client=data, database="TEST"
+        ) as conn,
+        conn.cursor() as cur,
+    ):
+        with pytest.raises(aurora_data_api.DatabaseError) as e:
+            cur.execute("INSERT INTO dup VALUES (1)")
+        assert type(e.value).__name__ == "ER_DUP_ENTRY"
+    with (
+        aurora_data_api.connect(
+            aurora_cluster_arn=PG_ARN,
+            secret_arn=pg_secret(fl),
+            rds_data_client=data,
+            database="test",
+        ) as conn,
+        conn.cursor() as cur,
+    ):
+        with pytest.raises(aurora_data_api.DatabaseError) as e:
+            cur.execute("SELEC 1")
+        assert type(e.value).__name__ == "ER_SYNTAX_ERR"  # (its class for SQLSTATE 42601)
