@@ -37,7 +37,7 @@ from faaslab.functions.invoke_api import FUNCTIONS_PREFIX, INVOKE_PATH, InvokeAp
 from faaslab.functions.logs import read_records
 from faaslab.functions.logs_api import LogsApi
 from faaslab.functions.manager import Manager
-from faaslab.functions.model import DEFAULT_ACCOUNT, ApiRoute, FunctionConfig, InvokeRequest
+from faaslab.functions.model import DEFAULT_ACCOUNT, LATEST, ApiRoute, FunctionConfig, InvokeRequest
 from faaslab.functions.network import Service
 from faaslab.http.server import (
     BodyRejected,
@@ -171,8 +171,8 @@ class ControlPlane:
         self.invoke_api = InvokeApi(self.manager)
         manager = self.manager
 
-        def functions() -> list[FunctionConfig]:
-            return [pool.fn for pool in manager.pools.values()]
+        def functions() -> list[FunctionConfig]:  # ($LATEST: versions are not functions)
+            return [pool.fn for pool in manager.pools.values() if pool.fn.version == LATEST]
 
         region = self.config.region
         s3_store = self.s3.store
@@ -188,7 +188,13 @@ class ControlPlane:
             manager.remove,
         )
         self.apis["lambda"] = LambdaControl(
-            functions, region, DEFAULT_ACCOUNT, self.config.concurrency, manager.reconfigure, code
+            functions,
+            region,
+            DEFAULT_ACCOUNT,
+            self.config.concurrency,
+            manager.reconfigure,
+            code,
+            manager,
         ).api()
         started_ms = int(time.time() * 1000)
         clusters = self.clusters

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from faaslab.awsapi.dispatch import Call, Output, ServiceApi
 from faaslab.awsapi.errors import ApiError
@@ -84,7 +84,7 @@ def configuration(fn: FunctionConfig, deployed_at: dt.datetime) -> Output:
     size, sha = code_digest(fn.code_dir, _newest_change(fn.code_dir))
     out: dict[str, Any] = {
         "FunctionName": fn.name,
-        "FunctionArn": fn.arn,
+        "FunctionArn": fn.version_arn,
         "Runtime": fn.runtime,
         "Role": f"arn:aws:iam::{fn.account}:role/{fn.name}-role",
         "Handler": fn.handler,
@@ -94,7 +94,7 @@ def configuration(fn: FunctionConfig, deployed_at: dt.datetime) -> Output:
         "MemorySize": fn.memory_mb,
         "LastModified": deployed_at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000",
         "CodeSha256": sha,
-        "Version": "$LATEST",
+        "Version": fn.version,
         "TracingConfig": {"Mode": "PassThrough"},
         "RevisionId": hashlib.sha256(f"{fn}{sha}".encode()).hexdigest()[:32],
         "State": "Active",
@@ -127,7 +127,9 @@ class LambdaControl:
         account_concurrency: int,
         reconfigure: Callable[[FunctionConfig, bool], None] | None = None,
         code: CodeStore | None = None,
+        versions: Versions | None = None,
     ) -> None:
+        self.versions = versions
         self.functions = functions
         self.reconfigure = reconfigure
         self.code = code
@@ -153,22 +155,42 @@ class LambdaControl:
                 "CreateFunction": self.create_function,
                 "DeleteFunction": self.delete_function,
                 "UpdateFunctionCode": self.update_function_code,
+                "PublishVersion": self.publish_version,
+                "ListVersionsByFunction": self.list_versions,
+                "CreateAlias": self.create_alias,
+                "GetAlias": self.get_alias,
+                "UpdateAlias": self.update_alias,
+                "DeleteAlias": self.delete_alias,
+                "ListAliases": self.list_aliases,
             },
         )
 
     def _configuration(self, fn: FunctionConfig) -> Output:
         out = configuration(fn, self.updated.get(fn.name, self.deployed_at))
-        out["Description"] = self.descriptions.get(fn.name, "")
+        out["Description"] = self.descriptions.get(fn.pool_key, "")
         return out
 
     def _find(self, name_or_arn: str, qualifier: str | None = None) -> FunctionConfig:
+        """$LATEST, or the version a qualifier (in the ARN or given) names: a number or an
+        alias."""
         name = _function_name(name_or_arn)
-        if qualifier not in (None, "$LATEST"):
-            raise self._not_found(name_or_arn, qualifier)
-        for fn in self.functions():
-            if fn.name == name:
+        parts = name_or_arn.split(":")
+        if "function" in parts and len(parts) > parts.index("function") + 2:
+            qualifier = qualifier or parts[parts.index("function") + 2]
+        elif ":" in name_or_arn and "function" not in parts:
+            name, _, inline = name_or_arn.partition(":")
+            qualifier = qualifier or inline
+        latest = next((fn for fn in self.functions() if fn.name == name), None)
+        if latest is None:
+            raise self._not_found(name, qualifier)
+        if qualifier in (None, "$LATEST"):
+            return latest
+        store = self._versions()
+        version = store.aliases.get(name, {}).get(qualifier, qualifier)
+        for fn in store.versions(name):
+            if fn.version == version:
                 return fn
-        raise self._not_found(name_or_arn, qualifier)
+        raise self._not_found(name, qualifier)
 
     def _not_found(self, name_or_arn: str, qualifier: str | None) -> ApiError:
         what = name_or_arn
@@ -294,7 +316,7 @@ class LambdaControl:
 
     def update_function_configuration(self, call: Call) -> Output:
         p = call.params
-        fn = self._find(p["FunctionName"])
+        fn = _latest_only(self._find(p["FunctionName"]))
         unknown = sorted(set(p) - APPLIED)
         if unknown:
             raise _invalid_parameter(
@@ -303,12 +325,7 @@ class LambdaControl:
             )
         current = self._configuration(fn)["RevisionId"]
         if p.get("RevisionId") not in (None, current):
-            raise ApiError(
-                "PreconditionFailedException",
-                "The Revision Id provided does not match the latest Revision Id. Call the "
-                "GetFunction/GetAlias API to retrieve the latest Revision Id",
-                412,
-            )
+            raise _precondition_failed()
         new = dataclasses.replace(fn, **self._changes(p, fn))
         self._apply(new, retire=True)
         out = self._configuration(new)
@@ -339,6 +356,125 @@ class LambdaControl:
         fn = self._find(call.params["FunctionName"])
         self._apply(dataclasses.replace(fn, reserved_concurrency=None), retire=False)
         return {}
+
+    # -- versions and aliases
+    def _versions(self) -> Versions:
+        if self.versions is None:
+            raise ApiError("ServiceException", "versions are not available here", 500)
+        return self.versions
+
+    def publish_version(self, call: Call) -> Output:
+        p = call.params
+        fn = self._find(p["FunctionName"])
+        store = self._versions()
+        current = self._configuration(fn)
+        if p.get("RevisionId") not in (None, current["RevisionId"]):
+            raise _precondition_failed()
+        if p.get("CodeSha256") not in (None, current["CodeSha256"]):
+            raise _invalid_parameter(
+                f"CodeSHA256 ({p['CodeSha256']}) is different from current CodeSHA256 in "
+                f"$LATEST ({current['CodeSha256']}). Please try again with the CodeSHA256 in "
+                "$LATEST."
+            )
+        last = store.versions(fn.name)[-1:] if store.versions(fn.name) else []
+        if last and self._same(last[0], fn):
+            return self._configuration(last[0])  # (AWS too: nothing changed, no new version)
+        version = store.publish(fn.name)
+        if p.get("Description"):
+            self.descriptions[version.pool_key] = p["Description"]
+        return self._configuration(version)
+
+    def _same(self, a: FunctionConfig, b: FunctionConfig) -> bool:
+        return dataclasses.replace(a, version="$LATEST") == b
+
+    def list_versions(self, call: Call) -> Output:
+        fn = self._find(call.params["FunctionName"])
+        found = [fn, *self._versions().versions(fn.name)]
+        return {"Versions": [self._configuration(v) for v in found]}
+
+    def _alias(self, name: str, alias: str, version: str) -> Output:
+        fn = self._find(name)
+        return {
+            "AliasArn": f"{fn.arn}:{alias}",
+            "Name": alias,
+            "FunctionVersion": version,
+            "Description": self.descriptions.get(f"{fn.name}@{alias}", ""),
+            "RevisionId": hashlib.sha256(f"{fn.name}{alias}{version}".encode()).hexdigest()[:32],
+        }
+
+    def _check_version(self, name: str, version: str) -> None:
+        if version != "$LATEST" and version not in {
+            v.version for v in self._versions().versions(name)
+        }:
+            raise ApiError(
+                "ResourceNotFoundException",
+                f"Function not found: arn:aws:lambda:{self.region}:{self.account}:function:"
+                f"{name}:{version}",
+                404,
+            )
+
+    def create_alias(self, call: Call) -> Output:
+        p = call.params
+        fn = self._find(p["FunctionName"])
+        if p.get("RoutingConfig"):
+            raise _invalid_parameter("faaslab does not emulate weighted aliases (RoutingConfig)")
+        aliases = self._versions().aliases.setdefault(fn.name, {})
+        if p["Name"] in aliases:
+            raise ApiError(
+                "ResourceConflictException",
+                f"Alias already exists: {fn.arn}:{p['Name']}",
+                409,
+            )
+        self._check_version(fn.name, p["FunctionVersion"])
+        aliases[p["Name"]] = p["FunctionVersion"]
+        if p.get("Description"):
+            self.descriptions[f"{fn.name}@{p['Name']}"] = p["Description"]
+        return self._alias(fn.name, p["Name"], p["FunctionVersion"])
+
+    def _existing_alias(self, p: dict[str, Any]) -> tuple[FunctionConfig, str]:
+        fn = self._find(p["FunctionName"])
+        version = self._versions().aliases.get(fn.name, {}).get(p["Name"])
+        if version is None:
+            raise ApiError(
+                "ResourceNotFoundException",
+                f"Cannot find alias arn: {fn.arn}:{p['Name']}",
+                404,
+            )
+        return fn, version
+
+    def get_alias(self, call: Call) -> Output:
+        fn, version = self._existing_alias(call.params)
+        return self._alias(fn.name, call.params["Name"], version)
+
+    def update_alias(self, call: Call) -> Output:
+        p = call.params
+        fn, version = self._existing_alias(p)
+        if p.get("RoutingConfig"):
+            raise _invalid_parameter("faaslab does not emulate weighted aliases (RoutingConfig)")
+        if "FunctionVersion" in p:
+            self._check_version(fn.name, p["FunctionVersion"])
+            version = p["FunctionVersion"]
+            self._versions().aliases[fn.name][p["Name"]] = version
+        if "Description" in p:
+            self.descriptions[f"{fn.name}@{p['Name']}"] = p["Description"]
+        return self._alias(fn.name, p["Name"], version)
+
+    def delete_alias(self, call: Call) -> Output:
+        fn, _ = self._existing_alias(call.params)
+        del self._versions().aliases[fn.name][call.params["Name"]]
+        return {}
+
+    def list_aliases(self, call: Call) -> Output:
+        fn = self._find(call.params["FunctionName"])
+        wanted = call.params.get("FunctionVersion")
+        aliases = sorted(self._versions().aliases.get(fn.name, {}).items())
+        return {
+            "Aliases": [
+                self._alias(fn.name, alias, version)
+                for alias, version in aliases
+                if wanted in (None, version)
+            ]
+        }
 
     # -- code: the deployment package as a zip (how the tutorial deploys its jar)
     def _store(self) -> CodeStore:
@@ -410,8 +546,23 @@ class LambdaControl:
         return out
 
     def delete_function(self, call: Call) -> Output:
-        if call.params.get("Qualifier") not in (None, "$LATEST"):
-            raise _invalid_parameter("faaslab has no function versions to delete")
+        qualifier = call.params.get("Qualifier")
+        if qualifier not in (None, "$LATEST"):
+            fn = self._find(call.params["FunctionName"], qualifier)
+            if fn.version != qualifier:
+                raise _invalid_parameter("Deletion of aliases is not supported: use DeleteAlias")
+            pointing = sorted(
+                a for a, v in self._versions().aliases.get(fn.name, {}).items() if v == qualifier
+            )
+            if pointing:
+                raise ApiError(
+                    "ResourceConflictException",
+                    f"Unable to delete version because the following aliases reference it: "
+                    f"{pointing}",
+                    409,
+                )
+            self._versions().remove_version(fn.name, qualifier)
+            return {}
         fn = self._find(call.params["FunctionName"])
         self._store().remove(fn.name)
         self.updated.pop(fn.name, None)
@@ -419,7 +570,7 @@ class LambdaControl:
 
     def update_function_code(self, call: Call) -> Output:
         p = call.params
-        fn = self._find(p["FunctionName"])
+        fn = _latest_only(self._find(p["FunctionName"]))
         if p.get("Publish"):
             raise _invalid_parameter("faaslab does not publish versions yet (Publish)")
         if p.get("Architectures") not in (None, ["x86_64"], ["arm64"]):
@@ -472,12 +623,25 @@ class CodeStore:
         return target
 
 
+class Versions(Protocol):
+    """Where published versions and aliases live (functions/manager.Manager)."""
+
+    aliases: dict[str, dict[str, str]]  # function -> alias -> version
+
+    def publish(self, name: str) -> FunctionConfig: ...
+
+    def versions(self, name: str) -> list[FunctionConfig]: ...
+
+    def remove_version(self, name: str, version: str) -> None: ...
+
+
 def _function_name(name_or_arn: str) -> str:
-    """A function's name from its name, partial ARN (123456789012:function:NAME) or ARN."""
+    """A function's name from its name, NAME:QUALIFIER, partial ARN
+    (123456789012:function:NAME) or ARN."""
     parts = name_or_arn.split(":")
     if "function" in parts:
         return parts[parts.index("function") + 1]
-    return name_or_arn
+    return parts[0]
 
 
 def _refuse_blocked(runtime: object) -> None:
@@ -485,6 +649,24 @@ def _refuse_blocked(runtime: object) -> None:
     refused = runtimes.refusal(runtime) if isinstance(runtime, str) else None
     if refused is not None:
         raise _invalid_parameter(refused)
+
+
+def _latest_only(fn: FunctionConfig) -> FunctionConfig:
+    if fn.version != "$LATEST":
+        raise _invalid_parameter(
+            f"Version {fn.version} of {fn.name} cannot be changed: published versions are "
+            "immutable (update $LATEST, then PublishVersion)"
+        )
+    return fn
+
+
+def _precondition_failed() -> ApiError:
+    return ApiError(
+        "PreconditionFailedException",
+        "The Revision Id provided does not match the latest Revision Id. Call the "
+        "GetFunction/GetAlias API to retrieve the latest Revision Id",
+        412,
+    )
 
 
 def _invalid_parameter(message: str) -> ApiError:

@@ -218,7 +218,7 @@ class Environment:
         self.scheduler = scheduler
         self.id = uuid.uuid4().hex
         self.stream = time.strftime("%Y/%m/%d/", time.gmtime(scheduler.now())) + (
-            "[$LATEST]" + self.id
+            f"[{fn.version}]" + self.id
         )
         self.state = EnvState.STARTING
         self.running = False  # a runtime process exists (spawned, not exited or killed)
@@ -410,7 +410,7 @@ class Environment:
         now = sched.now()
         inv.timer = sched.call_later(timeout, self._timed_out, inv)
         req = inv.request
-        self._log(logfmt.start_line(req.request_id), inv)
+        self._log(logfmt.start_line(req.request_id, self.fn.version), inv)
         return rp.Event(
             req.request_id,
             int((now + timeout) * 1000),

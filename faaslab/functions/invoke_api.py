@@ -23,7 +23,7 @@ from faaslab.functions.errors import (
 from faaslab.functions.manager import Manager
 from faaslab.functions.model import (
     ASYNC_PAYLOAD_LIMIT,
-    DEFAULT_ACCOUNT,
+    LATEST,
     SYNC_PAYLOAD_LIMIT,
     InvocationType,
     InvokeRequest,
@@ -59,11 +59,8 @@ def parse_invoke(req: Request, name: str) -> tuple[str, InvocationType, InvokeRe
             raise ResourceNotFound(f"Function not found: {function}")
         qualifier = parts[7] if len(parts) > 7 else qualifier
         function = parts[6]
-    if qualifier not in (None, "$LATEST"):
-        raise ResourceNotFound(
-            f"Function not found: arn:aws:lambda:us-east-1:{DEFAULT_ACCOUNT}:function:"
-            f"{function.rsplit(':', 1)[-1]}:{qualifier} (faaslab serves only $LATEST)"
-        )
+    if qualifier not in (None, "$LATEST"):  # a version or an alias: the manager resolves it
+        function = f"{function}:{qualifier}"
     raw_type = req.headers.get("x-amz-invocation-type", "RequestResponse")
     try:
         itype = InvocationType(raw_type)
@@ -139,23 +136,27 @@ class InvokeApi:
                 self.manager.submit_event(function, invoke)
                 return Response(202, b"", {"x-amzn-RequestId": invoke.request_id})
             deferred = Deferred()
+            # (a qualifier names a version or an alias: the answer says which version ran)
+            version = self.manager.pool(function).fn.version if ":" in function else LATEST
             self.manager.start_invoke(
                 function,
                 invoke,
                 want_tail,
-                lambda outcome: deferred.resolve(_answer(outcome, want_tail)),
+                lambda outcome: deferred.resolve(_answer(outcome, want_tail, version)),
             )
             return deferred
         except LambdaError as e:
             return error_response(e)
 
 
-def _answer(outcome: InvokeResult | LambdaError, want_tail: bool) -> Response:
+def _answer(
+    outcome: InvokeResult | LambdaError, want_tail: bool, version: str = "$LATEST"
+) -> Response:
     if isinstance(outcome, LambdaError):
         return error_response(outcome)
     headers = {
         "Content-Type": "application/json",
-        "X-Amz-Executed-Version": "$LATEST",
+        "X-Amz-Executed-Version": version,
         "x-amzn-RequestId": outcome.request_id,
     }
     if outcome.function_error:

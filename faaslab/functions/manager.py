@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import math
 import os
@@ -46,6 +47,7 @@ from faaslab.functions.metrics import LambdaMetrics
 from faaslab.functions.model import (
     DEFAULT_ACCOUNT,
     EPHEMERAL_MIN_MB,
+    LATEST,
     FunctionConfig,
     InvokeRequest,
     InvokeResult,
@@ -107,7 +109,8 @@ class Manager:
         self._refilling = False
         self.logs = LogStore(state_dir / "logs")
         self.metrics = LambdaMetrics()  # CloudWatch's AWS/Lambda (metrics_api.py)
-        self.pools: dict[str, FunctionPool] = {}
+        self.pools: dict[str, FunctionPool] = {}  # by FunctionConfig.pool_key
+        self.aliases: dict[str, dict[str, str]] = {}  # function -> alias -> version
         self._by_pid: dict[int, EnvironmentHost] = {}
         self._slots: set[int] = set()
         self._uids: uids.UidLease | None = None  # held for the instance's lifetime
@@ -293,11 +296,40 @@ class Manager:
             self.warnings += [w for w in _family(fn).warnings(fn) if w not in self.warnings]
 
     def remove(self, name: str) -> None:
-        """DeleteFunction: its environments stop, its pool goes."""
-        pool = self.pool(name)
+        """DeleteFunction: the environments of every version stop, the pools and aliases go."""
+        name = self.pool(name).fn.name
+        for key in [k for k in self.pools if k == name or k.startswith(name + ":")]:
+            for host in list(self.pools[key].envs.values()):
+                self._stop_env(host, EnvEvent.STOP)
+            del self.pools[key]
+        self.aliases.pop(name, None)
+
+    def remove_version(self, name: str, version: str) -> None:
+        """DeleteFunction with a version's number: that version's environments stop."""
+        pool = self.pools.pop(f"{name}:{version}")
         for host in list(pool.envs.values()):
             self._stop_env(host, EnvEvent.STOP)
-        del self.pools[pool.fn.name]
+
+    # -- versions and aliases (PublishVersion, CreateAlias, ...)
+    def publish(self, name: str) -> FunctionConfig:
+        """A new version: $LATEST's configuration and code, frozen, with its own pool."""
+        latest = self.pool(name).fn
+        number = 1 + max((int(v.version) for v in self.versions(name)), default=0)
+        fn = dataclasses.replace(latest, version=str(number))
+        self.pools[fn.pool_key] = FunctionPool(fn)
+        return fn
+
+    def versions(self, name: str) -> list[FunctionConfig]:
+        """The published versions of a function, oldest first ($LATEST not included)."""
+        found = [p.fn for k, p in self.pools.items() if k.startswith(name + ":")]
+        return sorted(found, key=lambda fn: int(fn.version))
+
+    def resolve(self, name: str, qualifier: str | None) -> str:
+        """The pool key a qualifier names: $LATEST, a version number, or an alias."""
+        if qualifier in (None, LATEST):
+            return name
+        version = self.aliases.get(name, {}).get(qualifier, qualifier)
+        return f"{name}:{version}"
 
     def reconfigure(self, fn: FunctionConfig, retire: bool = True) -> None:
         """A function's new configuration (UpdateFunctionConfiguration, a concurrency
@@ -315,17 +347,21 @@ class Manager:
         pool.idle.clear()
 
     def pool(self, name_or_arn: str) -> FunctionPool:
-        name = name_or_arn
+        """A function's pool: NAME, NAME:QUALIFIER or an ARN (qualified or not); the
+        qualifier a version number or an alias."""
+        name, qualifier = name_or_arn, None
         if name.startswith("arn:"):
             parts = name.split(":")
             name = parts[6] if len(parts) > 6 else ""
+            qualifier = parts[7] if len(parts) > 7 else None
         elif ":" in name:  # name:qualifier
-            name = name.split(":", 1)[0]
-        pool = self.pools.get(name)
+            name, _, qualifier = name.partition(":")
+        pool = self.pools.get(self.resolve(name, qualifier))
         if pool is None:
+            suffix = f":{qualifier}" if qualifier not in (None, LATEST) else ""
             raise ResourceNotFound(
                 f"Function not found: arn:aws:lambda:{self.config.region}:{DEFAULT_ACCOUNT}"
-                f":function:{name}"
+                f":function:{name}{suffix}"
             )
         return pool
 
@@ -398,7 +434,7 @@ class Manager:
         return None
 
     def make_idle(self, host: EnvironmentHost) -> None:
-        pool = self.pools.get(host.fn.name)
+        pool = self.pools.get(host.fn.pool_key)
         if pool is not None and host.fn is not pool.fn and pool.envs.get(host.id) is host:
             # configured before an update: retired, not reused (after this call returns:
             # the environment is still answering its last invocation)
@@ -606,7 +642,7 @@ class Manager:
             "AWS_DEFAULT_REGION": fn.region,
             "AWS_LAMBDA_FUNCTION_NAME": fn.name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_VERSION": fn.version,
             "AWS_LAMBDA_LOG_GROUP_NAME": fn.log_group,
             "AWS_LAMBDA_LOG_STREAM_NAME": env.stream,
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
@@ -639,7 +675,7 @@ class Manager:
         if host.env.state is EnvState.STOPPED:
             return
         host.env.stop(event)
-        pool = self.pools.get(host.fn.name)
+        pool = self.pools.get(host.fn.pool_key)
         if pool is not None:
             pool.envs.pop(host.id, None)
             if host in pool.idle:

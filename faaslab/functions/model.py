@@ -33,6 +33,7 @@ RESERVED_ENV_KEYS = frozenset({
 })
 # fmt: on
 DEFAULT_ACCOUNT = "123456789012"
+LATEST = "$LATEST"
 DEFAULT_REGION = "us-east-1"
 LAYERS_MAX = 5  # layers one function may use
 UNZIPPED_MAX_BYTES = 262_144_000  # a function's code plus its layers, unzipped
@@ -106,10 +107,21 @@ class FunctionConfig:
     opt_dir: Path | None = None  # the layers' merged content, read-only at /opt (builds/)
     architecture: str = "x86_64"  # Architectures[0]: part of a build's cache key
     build_method: str | None = None  # Metadata.BuildMethod (makefile), else the runtime's
+    version: str = "$LATEST"  # or a published version's number (PublishVersion)
 
     @property
     def arn(self) -> str:
         return f"arn:aws:lambda:{self.region}:{self.account}:function:{self.name}"
+
+    @property
+    def version_arn(self) -> str:
+        """The ARN of this version: qualified, but for $LATEST (as AWS's FunctionArn)."""
+        return self.arn if self.version == "$LATEST" else f"{self.arn}:{self.version}"
+
+    @property
+    def pool_key(self) -> str:
+        """How the manager names this version's environments: NAME, or NAME:VERSION."""
+        return self.name if self.version == "$LATEST" else f"{self.name}:{self.version}"
 
     @property
     def log_group(self) -> str:

@@ -332,3 +332,52 @@ def test_the_request_log_has_every_service(fl: Faaslab) -> None:
     while not log.exists() or not all(w in log.read_text() for w in wanted):
         assert time.monotonic() < deadline, log.read_text() if log.exists() else ""
         time.sleep(0.1)
+
+
+def test_versions_and_aliases(fl: Faaslab) -> None:
+    lam = client(fl, "lambda")
+    lam.update_function_configuration(FunctionName="context", MemorySize=384)
+    v1 = lam.publish_version(FunctionName="context", Description="first")
+    assert (v1["Version"], v1["MemorySize"], v1["Description"]) == ("1", 384, "first")
+    assert v1["FunctionArn"].endswith(":function:context:1")
+    lam.update_function_configuration(FunctionName="context", MemorySize=640)
+    r = lam.invoke(FunctionName="context", Qualifier="1", Payload=b"{}")
+    got = json.loads(r["Payload"].read())
+    assert got["memory"] == "384" and "[1]" in got["stream"]  # version 1 kept its memory
+    assert r["ExecutedVersion"] == "1"
+    latest = json.loads(lam.invoke(FunctionName="context", Payload=b"{}")["Payload"].read())
+    assert latest["memory"] == "640" and "[$LATEST]" in latest["stream"]
+    v2 = lam.publish_version(FunctionName="context")
+    assert v2["Version"] == "2"
+    assert lam.publish_version(FunctionName="context")["Version"] == "2"  # (nothing changed)
+    versions = [
+        v["Version"] for v in lam.list_versions_by_function(FunctionName="context")["Versions"]
+    ]
+    assert versions == ["$LATEST", "1", "2"]
+    alias = lam.create_alias(FunctionName="context", Name="live", FunctionVersion="1")
+    assert alias["AliasArn"].endswith(":function:context:live")
+    via = json.loads(lam.invoke(FunctionName="context:live", Payload=b"{}")["Payload"].read())
+    assert via["memory"] == "384"
+    lam.update_alias(FunctionName="context", Name="live", FunctionVersion="2")
+    via = json.loads(lam.invoke(FunctionName=alias["AliasArn"], Payload=b"{}")["Payload"].read())
+    assert via["memory"] == "640"
+    assert (
+        lam.get_function_configuration(FunctionName="context", Qualifier="live")["Version"] == "2"
+    )
+    assert [a["Name"] for a in lam.list_aliases(FunctionName="context")["Aliases"]] == ["live"]
+    with pytest.raises(ClientError) as e:
+        lam.create_alias(FunctionName="context", Name="x", FunctionVersion="9")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as e:
+        lam.update_function_configuration(FunctionName="context:1", MemorySize=128)
+    assert "published versions are immutable" in str(e.value)
+    with pytest.raises(ClientError) as e:
+        lam.delete_function(FunctionName="context", Qualifier="2")  # (live points at it)
+    assert e.value.response["Error"]["Code"] == "ResourceConflictException"
+    lam.delete_function(FunctionName="context", Qualifier="1")
+    listed = lam.list_versions_by_function(FunctionName="context")["Versions"]
+    assert [v["Version"] for v in listed] == ["$LATEST", "2"]
+    lam.delete_alias(FunctionName="context", Name="live")
+    with pytest.raises(ClientError) as e:
+        lam.invoke(FunctionName="context", Qualifier="live", Payload=b"{}")
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"

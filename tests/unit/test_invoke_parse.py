@@ -150,12 +150,11 @@ def test_qualifier_latest_is_accepted() -> None:
     assert function == "hello"
 
 
-@pytest.mark.parametrize("qualifier", ["1", "prod", "%24LATEST2"])
-def test_other_qualifiers_are_not_found(qualifier: str) -> None:
-    with pytest.raises(ResourceNotFound) as info:
-        parse_invoke(req(query=f"Qualifier={qualifier}"), "hello")
-    assert ":function:hello:" in str(info.value)
-    assert info.value.status == 404
+@pytest.mark.parametrize(("qualifier", "named"), [("1", "1"), ("prod", "prod"), ("%24V2", "$V2")])
+def test_other_qualifiers_go_to_the_manager(qualifier: str, named: str) -> None:
+    """A version or an alias: the manager resolves it (or answers 404 with its ARN)."""
+    function, *_ = parse_invoke(req(query=f"Qualifier={qualifier}"), "hello")
+    assert function == f"hello:{named}"
 
 
 def test_name_with_latest_suffix() -> None:
@@ -166,16 +165,11 @@ def test_name_with_latest_suffix() -> None:
     assert function == "hello"
 
 
-def test_name_with_other_suffix_is_not_found() -> None:
-    with pytest.raises(ResourceNotFound) as info:
-        parse_invoke(req(), "hello:prod")
-    assert "function:hello:prod" in str(info.value)
-
-
-def test_arn_with_other_qualifier_is_not_found() -> None:
-    with pytest.raises(ResourceNotFound) as info:
-        parse_invoke(req(), ARN + ":7")
-    assert "function:hello:7" in str(info.value)
+def test_name_and_arn_qualifiers_go_to_the_manager() -> None:
+    function, *_ = parse_invoke(req(), "hello:prod")
+    assert function == "hello:prod"
+    function, *_ = parse_invoke(req(), ARN + ":7")
+    assert function == "hello:7"
 
 
 def test_arn_forms_are_recognised() -> None:
