@@ -36,7 +36,7 @@ Output = dict[str, Any]
 Handler = Callable[[Call], "Output | Awaitable[Output]"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Logged:
     """One line of the request log: what was called and how it ended."""
 

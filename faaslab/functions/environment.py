@@ -433,7 +433,6 @@ class Environment:
         now = self.scheduler.monotonic()
         duration = (now - inv.started) * 1000 if inv.delivered else 0.0
         init_ms, self.init_ms = self.init_ms, None
-        self.host.invocation_counted(duration, function_error is not None)
         self._release_current()
         self.last_used = now
         if self.state is EnvState.BUSY:
@@ -444,6 +443,7 @@ class Environment:
         rid = inv.request.request_id
         tail = inv.log.tail() if inv.want_tail else b""
         inv.complete(InvokeResult(rid, payload, function_error, tail))
+        self.host.invocation_counted(duration, function_error is not None)  # (after the answer)
         if not inv.want_tail:
             self.host.drain_log()  # (a read syscall: after the answer, not before it)
             self._report(inv, duration, init_ms, status)

@@ -1,8 +1,7 @@
 """Lambda's CloudWatch metrics, counted as invocations happen: per function and per
 second, the invocations, errors, throttles, durations (sum, min, max) and the peak
-concurrency, as CloudWatch aggregates them before anyone asks for a statistic. Kept
-in memory for `KEEP_S` (a metric needs nothing written on the invoke path: one dict
-lookup and a few additions)."""
+concurrency, as CloudWatch aggregates them before anyone asks for a statistic. Kept in
+memory for `KEEP_S`."""
 
 from __future__ import annotations
 
@@ -19,27 +18,36 @@ INVOCATIONS, ERRORS, THROTTLES, D_SUM, D_MIN, D_MAX, CONCURRENT = range(7)
 
 
 class LambdaMetrics:
+    """Counts per function and per second, account-wide too. The invoke path touches only
+    the current second's two buckets, found through a per-function cache (~1 µs for an
+    invocation's start, end and answer)."""
+
     def __init__(self, now: Callable[[], float] = time.time) -> None:
         self.now = now
         self._seconds: dict[str, dict[int, list[float]]] = {}
+        self._current: dict[str, tuple[int, list[float], list[float]]] = {}
         self._in_flight: dict[str, int] = {}
+        self._total = 0  # in flight, account-wide
         self._pruned = 0
 
     def _buckets(self, fn: str) -> tuple[list[float], list[float]]:
-        """This second's buckets of `fn` and of the account (one clock read)."""
+        """This second's buckets of `fn` and of the account."""
         second = int(self.now())
-        out = []
-        for name in (fn, ACCOUNT):
-            per_fn = self._seconds.get(name)
-            if per_fn is None:
-                per_fn = self._seconds[name] = {}
-            bucket = per_fn.get(second)
-            if bucket is None:
-                bucket = per_fn[second] = [0.0, 0.0, 0.0, 0.0, float("inf"), 0.0, 0.0]
-                if second - self._pruned > 60:
-                    self._prune(second)
-            out.append(bucket)
-        return out[0], out[1]
+        cur = self._current.get(fn)
+        if cur is not None and cur[0] == second:
+            return cur[1], cur[2]
+        mine, account = self._bucket(fn, second), self._bucket(ACCOUNT, second)
+        self._current[fn] = (second, mine, account)
+        return mine, account
+
+    def _bucket(self, fn: str, second: int) -> list[float]:
+        per_fn = self._seconds.setdefault(fn, {})
+        bucket = per_fn.get(second)
+        if bucket is None:
+            bucket = per_fn[second] = [0.0, 0.0, 0.0, 0.0, float("inf"), 0.0, 0.0]
+            if second - self._pruned > 60:
+                self._prune(second)
+        return bucket
 
     def _prune(self, second: int) -> None:
         self._pruned = second
@@ -49,9 +57,8 @@ class LambdaMetrics:
 
     def begin(self, fn: str) -> None:
         """An invocation starts running in an environment (ConcurrentExecutions)."""
-        flight = self._in_flight
-        n = flight[fn] = flight.get(fn, 0) + 1
-        total = flight[ACCOUNT] = flight.get(ACCOUNT, 0) + 1
+        n = self._in_flight[fn] = self._in_flight.get(fn, 0) + 1
+        total = self._total = self._total + 1
         mine, account = self._buckets(fn)
         if n > mine[CONCURRENT]:
             mine[CONCURRENT] = n
@@ -59,9 +66,9 @@ class LambdaMetrics:
             account[CONCURRENT] = total
 
     def end(self, fn: str) -> None:
-        flight = self._in_flight
-        flight[fn] = max(0, flight.get(fn, 0) - 1)
-        flight[ACCOUNT] = max(0, flight.get(ACCOUNT, 0) - 1)
+        n = self._in_flight.get(fn, 0)
+        self._in_flight[fn] = n - 1 if n > 0 else 0
+        self._total = self._total - 1 if self._total > 0 else 0
 
     def finished(self, fn: str, duration_ms: float, error: bool) -> None:
         for b in self._buckets(fn):
