@@ -131,6 +131,11 @@ parameter_overrides_option = click.option(
     help=help_for("db_fast_path") + "  [default: on]",
 )
 @click.option(
+    "--request-log/--no-request-log",
+    default=None,
+    help=help_for("request_log") + "  [default: on]",
+)
+@click.option(
     "--strict-credentials/--any-credentials",
     default=None,
     help=help_for("strict_credentials") + "  [default: off]",

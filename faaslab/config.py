@@ -84,6 +84,11 @@ class Config:
         "handler has (a long invoke, an upload that flows) is never cut.",
     )
     concurrency: int = _setting(1000, "Account concurrency limit; beyond it invokes get 429.")
+    request_log: bool = _setting(
+        True,
+        "Print each AWS call (service.operation => status, ms) on the console; it is always "
+        "appended to <state>/requests.log.",
+    )
     strict_credentials: bool = _setting(
         False,
         "Refuse AWS access keys faaslab does not know. By default any key is accepted (as "

@@ -15,6 +15,7 @@ import os
 import re
 import signal
 import socket
+import sys
 import time
 from collections.abc import Awaitable
 from pathlib import Path
@@ -210,7 +211,8 @@ class ControlPlane:
         self.apis["logs"] = LogsApi(
             manager.logs, functions, region, DEFAULT_ACCOUNT, started_ms
         ).api()
-        self.request_log = RequestLog(self.state_dir / "requests.log")
+        console = sys.stderr if self.config.request_log else None
+        self.request_log = RequestLog(self.state_dir / "requests.log", console)
         for api in self.apis.values():
             api.log = self.request_log.add
         self._request_log_task = asyncio.create_task(self.request_log.run())

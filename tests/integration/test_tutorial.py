@@ -222,6 +222,8 @@ def test_demo_answers_every_question() -> None:
     )
     assert cp.returncode == 0, cp.stdout + cp.stderr
     out = cp.stdout
+    # the request log stays in the state dir: no lines of it inside the demo's narrative
+    assert " AWS lambda.Invoke => " not in out + cp.stderr
     for q in range(1, 8):
         assert re.search(rf"^Q{q}\. ", out, re.M), f"Q{q} missing"
         assert re.search(rf"^Q{q} in Java\.$", out, re.M), f"Q{q} in Java missing"

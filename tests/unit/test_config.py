@@ -21,6 +21,7 @@ EXPECTED_DEFAULTS = {
     "keep_alive": 600.0,
     "max_lifetime": 21600.0,
     "concurrency": 1000,
+    "request_log": True,
     "strict_credentials": False,
     "region": "us-east-1",
     "uid_base": 200000,
