@@ -67,6 +67,18 @@ class Faaslab:
             aws_secret_access_key=secret or LOCAL_KEYS["aws_secret_access_key"],
         )
 
+    def request_log(self, *wanted: str, timeout: float = 30) -> str:
+        """<state>/requests.log once it holds every `wanted` text (it is written every
+        250 ms); AssertionError with what it holds if that takes longer than `timeout`."""
+        log = self.state_dir / "requests.log"
+        deadline = time.monotonic() + timeout
+        while True:
+            text = log.read_text() if log.exists() else ""
+            if all(w in text for w in wanted):
+                return text
+            assert time.monotonic() < deadline, (wanted, text)
+            time.sleep(0.1)
+
     def stop(self) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

@@ -312,5 +312,5 @@ def _note_no_effect(call: Call) -> None:
 
 def _api_error(e: ClusterError | SpecError) -> ApiError:
     if isinstance(e, ClusterError):
-        return ApiError(e.code, str(e), e.status if e.status != 404 else 404)
+        return ApiError(e.code, str(e), e.status)
     return ApiError("InvalidParameterValue", str(e))

@@ -30,6 +30,7 @@ from faaslab.functions.model import (
     TIMEOUT_MAX_S,
     FunctionConfig,
     VpcConfig,
+    function_ref,
 )
 
 # UpdateFunctionConfiguration's parameters: applied, or accepted as AWS's own bookkeeping
@@ -57,11 +58,11 @@ UNZIPPED_CODE_LIMIT = 250 * 1024 * 1024
 
 
 @functools.lru_cache(maxsize=256)
-def code_digest(code_dir: Path, stamp: float) -> tuple[int, str]:
-    """(size in bytes, base64 SHA-256) of a function's code directory. AWS hashes the
-    deployment zip; faaslab runs the directory, so the digest is over its files' relative
-    paths and contents in sorted order: it changes exactly when the code does."""
-    del stamp  # (part of the cache key: the directory's newest change)
+def code_digest(code_dir: Path) -> tuple[int, str]:
+    """(size in bytes, base64 SHA-256) of a function's code directory, once per directory:
+    the code as deployed (a build, an upload's own directory), as AWS's CodeSha256 changes
+    only with a deployment. AWS hashes the zip; faaslab runs the directory, so the digest
+    is over its files' relative paths and contents in sorted order."""
     digest = hashlib.sha256()
     size = 0
     for path in sorted(p for p in code_dir.rglob("*") if p.is_file()):
@@ -72,16 +73,9 @@ def code_digest(code_dir: Path, stamp: float) -> tuple[int, str]:
     return size, base64.b64encode(digest.digest()).decode()
 
 
-def _newest_change(code_dir: Path) -> float:
-    try:
-        return max((os.stat(p).st_mtime for p in code_dir.rglob("*")), default=0.0)
-    except OSError:
-        return 0.0
-
-
 def configuration(fn: FunctionConfig, deployed_at: dt.datetime) -> Output:
     """GetFunctionConfiguration's answer for `fn` (botocore's FunctionConfiguration)."""
-    size, sha = code_digest(fn.code_dir, _newest_change(fn.code_dir))
+    size, sha = code_digest(fn.code_dir)
     out: dict[str, Any] = {
         "FunctionName": fn.name,
         "FunctionArn": fn.version_arn,
@@ -173,13 +167,8 @@ class LambdaControl:
     def _find(self, name_or_arn: str, qualifier: str | None = None) -> FunctionConfig:
         """$LATEST, or the version a qualifier (in the ARN or given) names: a number or an
         alias."""
-        name = _function_name(name_or_arn)
-        parts = name_or_arn.split(":")
-        if "function" in parts and len(parts) > parts.index("function") + 2:
-            qualifier = qualifier or parts[parts.index("function") + 2]
-        elif ":" in name_or_arn and "function" not in parts:
-            name, _, inline = name_or_arn.partition(":")
-            qualifier = qualifier or inline
+        name, inline = function_ref(name_or_arn)
+        qualifier = qualifier or inline
         latest = next((fn for fn in self.functions() if fn.name == name), None)
         if latest is None:
             raise self._not_found(name, qualifier)
@@ -239,7 +228,7 @@ class LambdaControl:
 
     def get_account_settings(self, call: Call) -> Output:
         fns = list(self.functions())
-        total = sum(code_digest(fn.code_dir, _newest_change(fn.code_dir))[0] for fn in fns)
+        total = sum(code_digest(fn.code_dir)[0] for fn in fns)
         reserved = sum(fn.reserved_concurrency or 0 for fn in fns)
         return {
             "AccountLimit": {
@@ -376,9 +365,11 @@ class LambdaControl:
                 f"$LATEST ({current['CodeSha256']}). Please try again with the CodeSHA256 in "
                 "$LATEST."
             )
-        last = store.versions(fn.name)[-1:] if store.versions(fn.name) else []
-        if last and self._same(last[0], fn):
-            return self._configuration(last[0])  # (AWS too: nothing changed, no new version)
+        published = store.versions(fn.name)
+        if published and self._same(published[-1], fn):
+            return self._configuration(
+                published[-1]
+            )  # (AWS too: nothing changed)  # (AWS too: nothing changed, no new version)
         version = store.publish(fn.name)
         if p.get("Description"):
             self.descriptions[version.pool_key] = p["Description"]
@@ -507,7 +498,7 @@ class LambdaControl:
         unknown = sorted(set(p) - CREATE_APPLIED)
         if unknown:
             raise _invalid_parameter(f"faaslab does not emulate {', '.join(unknown)} for functions")
-        name = _function_name(p["FunctionName"])
+        name = function_ref(p["FunctionName"])[0]
         if any(f.name == name for f in self.functions()):
             raise ApiError("ResourceConflictException", f"Function already exist: {name}", 409)
         if p.get("PackageType", "Zip") != "Zip":
@@ -633,15 +624,6 @@ class Versions(Protocol):
     def versions(self, name: str) -> list[FunctionConfig]: ...
 
     def remove_version(self, name: str, version: str) -> None: ...
-
-
-def _function_name(name_or_arn: str) -> str:
-    """A function's name from its name, NAME:QUALIFIER, partial ARN
-    (123456789012:function:NAME) or ARN."""
-    parts = name_or_arn.split(":")
-    if "function" in parts:
-        return parts[parts.index("function") + 1]
-    return parts[0]
 
 
 def _refuse_blocked(runtime: object) -> None:

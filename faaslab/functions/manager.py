@@ -51,6 +51,7 @@ from faaslab.functions.model import (
     FunctionConfig,
     InvokeRequest,
     InvokeResult,
+    function_ref,
 )
 from faaslab.functions.network import RUNTIME_API_PORT, EnvironmentNetwork, Service
 from faaslab.functions.runtime_link import RuntimeLink
@@ -349,13 +350,7 @@ class Manager:
     def pool(self, name_or_arn: str) -> FunctionPool:
         """A function's pool: NAME, NAME:QUALIFIER or an ARN (qualified or not); the
         qualifier a version number or an alias."""
-        name, qualifier = name_or_arn, None
-        if name.startswith("arn:"):
-            parts = name.split(":")
-            name = parts[6] if len(parts) > 6 else ""
-            qualifier = parts[7] if len(parts) > 7 else None
-        elif ":" in name:  # name:qualifier
-            name, _, qualifier = name.partition(":")
+        name, qualifier = function_ref(name_or_arn)
         pool = self.pools.get(self.resolve(name, qualifier))
         if pool is None:
             suffix = f":{qualifier}" if qualifier not in (None, LATEST) else ""

@@ -128,6 +128,18 @@ class FunctionConfig:
         return f"/aws/lambda/{self.name}"
 
 
+def function_ref(identifier: str) -> tuple[str, str | None]:
+    """(name, qualifier or None) of the ways Lambda's APIs name a function: NAME,
+    NAME:QUALIFIER, a partial ARN (ACCOUNT:function:NAME[:QUALIFIER]) or an ARN."""
+    parts = identifier.split(":")
+    if "function" in parts:
+        at = parts.index("function")
+        rest = parts[at + 1 :]
+        return (rest[0] if rest else ""), (rest[1] if len(rest) > 1 else None)
+    name, sep, qualifier = identifier.partition(":")
+    return name, qualifier if sep else None
+
+
 class InvocationType(enum.Enum):
     REQUEST_RESPONSE = "RequestResponse"
     EVENT = "Event"

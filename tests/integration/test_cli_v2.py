@@ -48,6 +48,21 @@ def aws2(fl: Faaslab, *args: str) -> str:
     return done.stdout
 
 
+def invoke_recorder(fl: Faaslab, event: dict[str, str], out: str) -> None:
+    aws2(
+        fl,
+        "lambda",
+        "invoke",
+        "--function-name",
+        "recorder",
+        "--payload",
+        json.dumps(event),
+        "--cli-binary-format",
+        "raw-in-base64-out",
+        out,
+    )
+
+
 def test_the_cli_is_v2() -> None:
     out = subprocess.run([str(AWS_V2), "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("aws-cli/2."), out.stdout  # (make install installs awscli)
@@ -58,18 +73,7 @@ def test_everyday_commands(fl: Faaslab, tmp_path: Path) -> None:
     names = json.loads(aws2(fl, "lambda", "list-functions"))["Functions"]
     assert [f["FunctionName"] for f in names] == ["context", "recorder"]
     out = tmp_path / "out.json"
-    aws2(
-        fl,
-        "lambda",
-        "invoke",
-        "--function-name",
-        "recorder",
-        "--payload",
-        '{"path": "/v2"}',
-        "--cli-binary-format",
-        "raw-in-base64-out",
-        str(out),
-    )
+    invoke_recorder(fl, {"path": "/v2"}, str(out))
     assert json.loads(out.read_text())["statusCode"] == 200
     conf = json.loads(
         aws2(
@@ -117,18 +121,7 @@ def test_logs_tail_follow_shows_a_new_invocation(fl: Faaslab) -> None:
         deadline = time.monotonic() + 90
         while not any(marker in line for line in list(lines)):
             assert time.monotonic() < deadline, lines
-            aws2(
-                fl,
-                "lambda",
-                "invoke",
-                "--function-name",
-                "recorder",
-                "--payload",
-                json.dumps({"path": marker}),
-                "--cli-binary-format",
-                "raw-in-base64-out",
-                "/dev/null",
-            )
+            invoke_recorder(fl, {"path": marker}, "/dev/null")
             time.sleep(1)  # (the CLI polls every few seconds: give it time, then look)
     finally:
         follow.terminate()

@@ -7,7 +7,6 @@ import base64
 import io
 import json
 import os
-import time
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -145,14 +144,7 @@ def test_every_api_call_is_in_the_request_log(fl: Faaslab) -> None:
     client(fl, "sts").get_caller_identity()
     with pytest.raises(ClientError):
         client(fl, "lambda").get_function(FunctionName="not-there")
-    log = fl.state_dir / "requests.log"
-    deadline = time.monotonic() + 30
-    text = ""
-    while time.monotonic() < deadline:
-        text = log.read_text() if log.exists() else ""
-        if "lambda.GetFunction => 404" in text:
-            break
-        time.sleep(0.1)
+    text = fl.request_log("lambda.GetFunction => 404")
     assert "AWS sts.GetCallerIdentity => 200" in text, text
     assert "AWS lambda.GetFunction => 404" in text, text
     assert "ResourceNotFoundException: Function not found" in text, text
@@ -321,17 +313,12 @@ def test_the_request_log_has_every_service(fl: Faaslab) -> None:
     s3.create_bucket(Bucket="logged")
     with pytest.raises(ClientError):
         s3.get_object(Bucket="logged", Key="missing")
-    log = fl.state_dir / "requests.log"
-    wanted = [
+    fl.request_log(
         "AWS lambda.Invoke => 200",
         "AWS s3.PUT /logged => 200",
         "AWS s3.GET /logged/missing => 404",
         "NoSuchKey: The specified key does not exist.",
-    ]
-    deadline = time.monotonic() + 30
-    while not log.exists() or not all(w in log.read_text() for w in wanted):
-        assert time.monotonic() < deadline, log.read_text() if log.exists() else ""
-        time.sleep(0.1)
+    )
 
 
 def test_versions_and_aliases(fl: Faaslab) -> None:

@@ -213,14 +213,5 @@ def test_modify_the_scaling_configuration(fl: Faaslab) -> None:
             DBClusterIdentifier="resized", ScalingConfiguration={"MinCapacity": 2}
         )
     assert "does not apply to this cluster" in e.value.response["Error"]["Message"]
-    log = (
-        (fl.state_dir / "requests.log").read_text()
-        if (fl.state_dir / "requests.log").exists()
-        else ""
-    )
-    deadline = time.monotonic() + 30
-    while "no effect on a local cluster: BackupRetentionPeriod, EngineVersion" not in log:
-        assert time.monotonic() < deadline, log
-        time.sleep(0.1)
-        log = (fl.state_dir / "requests.log").read_text()
+    fl.request_log("(note: no effect on a local cluster: BackupRetentionPeriod, EngineVersion)")
     rds.delete_db_cluster(DBClusterIdentifier="resized", SkipFinalSnapshot=True)
