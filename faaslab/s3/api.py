@@ -228,39 +228,18 @@ class S3Api:
         def enc(s: str) -> str:
             return escape(quote(s, safe="/~") if url else s)
 
-        contents: list[str] = []
-        prefixes: list[str] = []
-        last = ""
-        truncated = False
-        skip_prefix = (
-            after if delimiter and after.endswith(delimiter) and after.startswith(prefix) else None
-        )
-        for info in self.store.list_keys(t.bucket, prefix, after):
-            if skip_prefix and info.key.startswith(skip_prefix):
-                continue
-            common = None
-            if delimiter:
-                i = info.key.find(delimiter, len(prefix))
-                if i >= 0:
-                    common = info.key[: i + len(delimiter)]
-            if common is not None and prefixes and prefixes[-1] == common:
-                continue
-            if len(contents) + len(prefixes) >= max_keys:
-                truncated = True
-                break
-            if common is not None:
-                prefixes.append(common)
-                last = common
-                skip_prefix = common
-            else:
-                contents.append(
-                    f"<Contents><Key>{enc(info.key)}</Key><LastModified>{iso_millis(info.modified)}</LastModified>"
-                    f"<ETag>&quot;{info.etag}&quot;</ETag><Size>{info.size}</Size>"
-                    + (OWNER if q.get("fetch-owner") == "true" or not v2 else "")
-                    + "<StorageClass>STANDARD</StorageClass></Contents>"
-                )
-                last = info.key
-        parts = [f"<Name>{escape(t.bucket)}</Name><Prefix>{enc(prefix)}</Prefix>"]
+        page = self.store.list_page(t.bucket, prefix, delimiter, after, max_keys)
+        owner = OWNER if q.get("fetch-owner") == "true" or not v2 else ""
+        contents = [
+            f"<Contents><Key>{enc(e.key)}</Key><LastModified>{iso_millis(e.modified)}</LastModified>"
+            f"<ETag>&quot;{e.etag}&quot;</ETag><Size>{e.size}</Size>"
+            f"{owner}<StorageClass>STANDARD</StorageClass></Contents>"
+            for e in page.contents
+        ]
+        prefixes, last, truncated = page.prefixes, page.last, page.truncated
+        # v1's <Prefix> is not url-encoded (botocore decodes it in v2 only)
+        shown_prefix = enc(prefix) if v2 else escape(prefix)
+        parts = [f"<Name>{escape(t.bucket)}</Name><Prefix>{shown_prefix}</Prefix>"]
         if v2:
             parts.append(f"<KeyCount>{len(contents) + len(prefixes)}</KeyCount>")
             if token is not None:

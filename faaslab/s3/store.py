@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from faaslab.s3.errors import S3Error
+from faaslab.s3.listing import Page, list_page
 from faaslab.s3.model import MIN_PART_SIZE, ObjectInfo, multipart_etag
 
 INLINE_MAX = 64 * 1024  # objects up to this size live in the index (one fsync per PUT)
@@ -283,6 +284,12 @@ class ObjectStore:
             if not row[1].startswith(prefix):
                 return
             yield _info(row)
+
+    def list_page(
+        self, bucket: str, prefix: str, delimiter: str, after: str, max_keys: int
+    ) -> Page:
+        """One page of a listing (listing.py: a seek per common prefix)."""
+        return list_page(self._reader, bucket, prefix, delimiter, after, max_keys)
 
     # -- objects: writes (the writer)
     async def put(
