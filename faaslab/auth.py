@@ -155,11 +155,26 @@ def canonical_request(
     pairs = sorted(tuple(p.partition("=")[::2]) for p in query.split("&")) if query else []
     canonical_query = "&".join(f"{k}={v}" for k, v in pairs)
     signed = sorted({n.strip().lower() for n in names})
-    canonical_headers = "".join(f"{n}:{' '.join(headers.get(n, '').split())}\n" for n in signed)
+    canonical_headers = "".join(
+        f"{n}:{' '.join(_header_text(headers.get(n, '')).split())}\n" for n in signed
+    )
     payload = headers.get("x-amz-content-sha256") or hashlib.sha256(body).hexdigest()
     return "\n".join(
         (method.upper(), uri, canonical_query, canonical_headers, ";".join(signed), payload)
     )
+
+
+def _header_text(value: str) -> str:
+    """A header value as the client signed it. The server decodes header bytes as latin-1;
+    botocore sends a str header value UTF-8 encoded (x-amz-meta-* with an é) and signs its
+    UTF-8, so non-ASCII bytes that are valid UTF-8 are read back as UTF-8 (a client that
+    sent latin-1 bytes signed their latin-1 reading, which stays as it is)."""
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
 
 
 @functools.lru_cache(maxsize=256)

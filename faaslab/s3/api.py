@@ -83,9 +83,9 @@ class S3Api:
         host = headers.get("host", "").rsplit(":", 1)[0]
         if host.endswith(".localhost"):
             bucket = host.removesuffix(".localhost").removesuffix(".s3")
-            return Target(bucket, unquote(path[1:]), q)
+            return Target(bucket, _unquote(path[1:]), q)
         bucket, _, key = path[1:].partition("/")
-        return Target(unquote(bucket), unquote(key), q)
+        return Target(_unquote(bucket), _unquote(key), q)
 
     def _authenticate(self, req: Request) -> None:
         if "x-amz-content-sha256" not in req.headers and "authorization" in req.headers:
@@ -105,7 +105,10 @@ class S3Api:
     def sink(self, method: str, path: str, query: str, headers: dict[str, str]) -> BodySink | None:
         if method != "PUT" or not self.claims(headers) or "x-amz-copy-source" in headers:
             return None
-        t = self.target(path, query, headers)
+        try:
+            t = self.target(path, query, headers)
+        except S3Error as e:
+            raise BodyRejected(e.response()) from None
         if not t.key:
             return None  # CreateBucket: a small XML body, buffered
         head = Request(method, path, query, headers, b"")
@@ -398,6 +401,13 @@ class S3Api:
         start, end = 0, info.size
         code = 200
         rng = _parse_range(h.get("range"), info.size)
+        if "partNumber" in t.query:
+            if "range" in h:
+                raise S3Error(
+                    "InvalidRequest",
+                    "Cannot specify both Range header and partNumber query parameter",
+                )
+            rng = self._part_range(info, _part_number(t.query["partNumber"]), headers)
         if rng is not None:
             start, end = rng
             code = 206
@@ -415,6 +425,22 @@ class S3Api:
         resp = _ok(status=code, headers=headers)
         resp.body = body
         return resp
+
+    def _part_range(
+        self, info: ObjectInfo, number: int, headers: dict[str, str]
+    ) -> tuple[int, int] | None:
+        """[start, end) of part `number` of a multipart object (its part count goes in
+        `headers`); None (the whole object) for part 1 of an object PUT whole."""
+        sizes = self.store.part_sizes(info)
+        if sizes is None:
+            if number != 1:
+                raise S3Error("InvalidPart", PartNumber=str(number))
+            return None
+        if number > len(sizes):
+            raise S3Error("InvalidPart", PartNumber=str(number))
+        headers["x-amz-mp-parts-count"] = str(len(sizes))
+        start = sum(sizes[: number - 1])
+        return start, start + sizes[number - 1]
 
     async def _copy(self, req: Request, t: Target) -> Response:
         src = unquote(req.headers["x-amz-copy-source"].split("?", 1)[0]).lstrip("/")
@@ -513,11 +539,19 @@ class S3Api:
             number = _part_number(_child_text(p, "PartNumber") or "")
             wanted.append((number, _child_text(p, "ETag") or ""))
         condition = self._condition(req, t)
-        info = await self.store.complete(t.bucket, t.key, t.query["uploadId"], wanted, condition)
+        upload_id = t.query["uploadId"]
+        try:
+            etag = (await self.store.complete(t.bucket, t.key, upload_id, wanted, condition)).etag
+        except S3Error as e:
+            # completed already (a client retrying after a lost answer): S3 answers again
+            done = self.store.completed_etag(t.bucket, t.key, upload_id)
+            if e.code != "NoSuchUpload" or done is None:
+                raise
+            etag = done
         host = req.headers.get("host", "localhost")
         inner = (
             f"<Location>http://{escape(host)}/{escape(quote(t.bucket))}/{escape(quote(t.key))}</Location>"
-            f"<Bucket>{escape(t.bucket)}</Bucket><Key>{escape(t.key)}</Key><ETag>&quot;{info.etag}&quot;</ETag>"
+            f"<Bucket>{escape(t.bucket)}</Bucket><Key>{escape(t.key)}</Key><ETag>&quot;{etag}&quot;</ETag>"
         )
         return _ok(_xml("CompleteMultipartUploadResult", inner))
 
@@ -535,6 +569,15 @@ _RESPONSE_OVERRIDES = {
     "response-content-disposition": "Content-Disposition",
     "response-content-encoding": "Content-Encoding",
 }
+
+
+def _unquote(s: str) -> str:
+    """A percent-decoded path segment; one that is not UTF-8 is S3's 400 InvalidURI (not
+    a key with U+FFFD in it, which would answer 404)."""
+    try:
+        return unquote(s, errors="strict")
+    except UnicodeDecodeError:
+        raise S3Error("InvalidURI") from None
 
 
 def _part_number(raw: str) -> int:

@@ -35,6 +35,7 @@ ERRORS: dict[str, tuple[int, str]] = {
         "One or more of the specified parts could not be found.  The part may not have been "
         "uploaded, or the specified entity tag may not match the part's entity tag.",
     ),
+    "InvalidURI": (400, "Couldn't parse the specified URI."),
     "InvalidPartOrder": (
         400,
         "The list of parts was not in ascending order. Parts must be ordered by part number.",

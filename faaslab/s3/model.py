@@ -27,6 +27,8 @@ def bucket_name_problem(name: str) -> str | None:
         )
     if ".." in name:
         return "bucket names must not contain two adjacent periods"
+    if ".-" in name or "-." in name:  # (each dot-separated label starts and ends alphanumeric)
+        return "bucket names must not contain a period next to a hyphen"
     if _IP.match(name):
         return "bucket names must not be formatted as an IP address"
     if name.startswith(_RESERVED_PREFIXES) or name.endswith(_RESERVED_SUFFIXES):

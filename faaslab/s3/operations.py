@@ -97,8 +97,8 @@ def check(
         # no versioning: a version other than the unversioned one ("null") is not there,
         # and DELETE ?versionId must not delete the current object
         raise S3Error("NotImplemented", Resource=f"{resource}?versionId")
-    if key and "partNumber" in query and "uploadId" not in query:
-        raise S3Error("NotImplemented", Resource=f"{resource}?partNumber")  # GET a part
+    if key and "partNumber" in query and "uploadId" not in query and method not in ("GET", "HEAD"):
+        raise S3Error("NotImplemented", Resource=f"{resource}?partNumber")
     for name, value in headers.items():
         if (
             name in UNHONOURED_HEADERS

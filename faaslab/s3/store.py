@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from faaslab.s3 import multipart_record
 from faaslab.s3.errors import S3Error
 from faaslab.s3.listing import Page, list_page
 from faaslab.s3.model import MIN_PART_SIZE, ObjectInfo, multipart_etag
@@ -119,6 +120,7 @@ class ObjectStore:
         os.chmod(root, 0o700)
         self._reader = self._connect()
         self._reader.executescript(_SCHEMA)
+        self._reader.executescript(multipart_record.SCHEMA)
         self._jobs: queue.SimpleQueue[tuple[Callable[[sqlite3.Connection], Any], Any] | None]
         self._jobs = queue.SimpleQueue()
         self._writer = threading.Thread(target=self._write_loop, name="s3-writer", daemon=True)
@@ -142,6 +144,7 @@ class ObjectStore:
         for f in self.blobs.iterdir():
             if f.name not in used:
                 f.unlink(missing_ok=True)
+        multipart_record.forget_unused(self._reader, used)
 
     def close(self) -> None:
         self._jobs.put(None)
@@ -366,6 +369,14 @@ class ObjectStore:
         row = _require_upload(self._reader, upload_id, (bucket, key), "id, key, created")
         return row[0], row[1], row[2]
 
+    def completed_etag(self, bucket: str, key: str, upload_id: str) -> str | None:
+        """The ETag of a recently completed upload (multipart_record.py), or None."""
+        return multipart_record.completed_etag(self._reader, upload_id, bucket, key)
+
+    def part_sizes(self, info: ObjectInfo) -> list[int] | None:
+        """The part sizes of a multipart object, None for an object PUT whole."""
+        return multipart_record.part_sizes(self._reader, info.blob)
+
     def list_uploads(self, bucket: str) -> list[tuple[str, str, float]]:
         return list(
             self._reader.execute(
@@ -435,6 +446,7 @@ class ObjectStore:
         }
         blobs: list[str] = []
         md5s: list[bytes] = []
+        sizes: list[int] = []
         size = 0
         for i, (n, etag) in enumerate(wanted):
             part = have.get(n)
@@ -449,6 +461,7 @@ class ObjectStore:
                 )
             blobs.append(part[0])
             md5s.append(bytes.fromhex(part[2]))
+            sizes.append(part[1])
             size += part[1]
         tmp = self.temp_path()
         await asyncio.to_thread(join_files, [self.blobs / b for b in blobs], tmp)
@@ -473,6 +486,9 @@ class ObjectStore:
             info.blob = blob or ""
             info.modified = time.time()
             _upsert(db, info, None)
+            multipart_record.record(
+                db, upload_id, bucket, key, info.blob, info.etag, sizes, info.modified
+            )
             old = _drop_upload(db, upload_id)
             if current is not None and current.blob:
                 old.append(current.blob)

@@ -8,16 +8,25 @@ from typing import Any
 
 import pytest
 
-from tests.contract.test_s3_contract import bucket, keys_of, moto_differs  # noqa: F401
+from tests.contract.test_s3_contract import keys_of, moto_differs, unique_bucket
+
+
+@pytest.fixture
+def bkt(s3: Any) -> str:
+    """A new, empty bucket of this test's own."""
+    name = unique_bucket()
+    s3.create_bucket(Bucket=name)
+    return name
+
 
 KEYS = ["a", "a/", "a/b", "a/b/c", "a/c", "a//d", "b--c--d", "b--c-e", "b--x", "z+1/q", "z 2/q"]
 
 
 @pytest.fixture
-def listed(s3: Any, bucket: str) -> str:  # noqa: F811
+def listed(s3: Any, bkt: str) -> str:
     for key in KEYS:
-        s3.put_object(Bucket=bucket, Key=key, Body=b"")
-    return bucket
+        s3.put_object(Bucket=bkt, Key=key, Body=b"")
+    return bkt
 
 
 def prefixes_of(r: dict[str, Any]) -> list[str]:
@@ -100,22 +109,22 @@ def test_encoding_type_url_chosen_by_the_caller(
 def test_prefix_and_delimiter_round_trip_through_botocore(
     request: pytest.FixtureRequest,
     s3: Any,
-    bucket: str,  # noqa: F811
+    bkt: str,
 ) -> None:
     """botocore sends encoding-type=url and decodes what S3 encodes (v1: Delimiter, Marker,
     NextMarker, keys, prefixes, not Prefix; v2: also Prefix and StartAfter), so odd
     characters must come back as sent."""
     moto_differs(request, "answers 404 to a PUT of a key with a newline")
     for key in ["p\n/x", "p\n/y", "p\nz"]:
-        s3.put_object(Bucket=bucket, Key=key, Body=b"")
+        s3.put_object(Bucket=bkt, Key=key, Body=b"")
     for op in (s3.list_objects, s3.list_objects_v2):
-        r = op(Bucket=bucket, Prefix="p", Delimiter="\n/")
+        r = op(Bucket=bkt, Prefix="p", Delimiter="\n/")
         assert (r["Prefix"], r["Delimiter"]) == ("p", "\n/")
         assert (prefixes_of(r), keys_of(r)) == (["p\n/"], ["p\nz"])
-        r = op(Bucket=bucket, Prefix="p\n", Delimiter="/")
+        r = op(Bucket=bkt, Prefix="p\n", Delimiter="/")
         assert (r["Prefix"], r["Delimiter"]) == ("p\n", "/")
         assert (prefixes_of(r), keys_of(r)) == (["p\n/"], ["p\nz"])
-    r = s3.list_objects(Bucket=bucket, Marker="p\n/x")
+    r = s3.list_objects(Bucket=bkt, Marker="p\n/x")
     assert (r["Marker"], keys_of(r)) == ("p\n/x", ["p\n/y", "p\nz"])
-    r = s3.list_objects_v2(Bucket=bucket, StartAfter="p\n/x")
+    r = s3.list_objects_v2(Bucket=bkt, StartAfter="p\n/x")
     assert (r["StartAfter"], keys_of(r)) == ("p\n/x", ["p\n/y", "p\nz"])

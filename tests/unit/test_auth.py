@@ -125,3 +125,23 @@ def test_canonical_request_matches_botocore(path: str, query: str, headers: dict
     theirs = SigV4Auth(Credentials("k", "s"), "lambda", "us-east-1").canonical_request(req)
     ours = canonical_request("POST", path, query, list(all_headers), all_headers, body)
     assert ours == theirs
+
+
+@pytest.mark.parametrize("value", ["Hello World\xe9", "à\xa0b", "日本 語"])
+def test_non_ascii_header_verifies_as_botocore_sends_it(value: str) -> None:
+    """botocore signs a str header value's UTF-8 and sends those bytes; the server reads
+    header bytes as latin-1. The canonical request must see the UTF-8 text again (à is
+    C3 A0: read as latin-1 its A0 would be whitespace to str.split)."""
+    req = AWSRequest(
+        "PUT", BASE + "/b/k", data=b"x", headers={"x-amz-meta-note": value, "Host": "h"}
+    )
+    SigV4Auth(
+        Credentials(LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY), "s3", "us-east-1"
+    ).add_auth(req)
+    prepared = req.prepare()
+    wire = {  # what the HTTP server hands over: botocore's UTF-8 bytes, decoded as latin-1
+        k.lower(): (v.encode() if isinstance(v, str) else v).decode("latin-1")
+        for k, v in prepared.headers.items()
+    }
+    request = Request("PUT", "/b/k", "", wire, b"x")
+    assert Verifier(KEYS).verify(request) == LOCAL_ACCESS_KEY_ID

@@ -25,7 +25,7 @@ def test_every_implemented_operation_is_in_botocores_model() -> None:
         ("PUT", "", {"versioning": ""}, {}),
         ("GET", "k", {"location": ""}, {}),  # no such operation on an object
         ("DELETE", "k", {"versionId": "v1"}, {}),
-        ("GET", "k", {"partNumber": "1"}, {}),
+        ("PUT", "k", {"partNumber": "1"}, {}),  # a part without its upload
         ("PUT", "k", {}, {"x-amz-server-side-encryption": "aws:kms"}),
         ("PUT", "k", {}, {"x-amz-acl": "public-read"}),
         ("PUT", "k", {}, {"x-amz-tagging": "a=b"}),
@@ -47,6 +47,8 @@ def test_refused(method: str, key: str, query: dict[str, str], headers: dict[str
         ("PUT", "", {}, {}),
         ("GET", "k", {"response-content-type": "text/plain", "X-Amz-Date": "x"}, {}),
         ("PUT", "k", {"uploadId": "u", "partNumber": "1"}, {}),
+        ("GET", "k", {"partNumber": "1"}, {}),
+        ("HEAD", "k", {"partNumber": "2"}, {}),
         ("POST", "k", {"uploads": ""}, {}),
         ("POST", "k", {"uploadId": "u"}, {}),
         ("DELETE", "k", {"versionId": "null"}, {}),
