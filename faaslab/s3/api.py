@@ -136,7 +136,7 @@ class S3Api:
                 return self._guard(self._put_body(req, t, req.sink), head)
             if not t.bucket:
                 if req.method == "GET":
-                    return self._list_buckets()
+                    return self._list_buckets(t.query)
                 raise S3Error("MethodNotAllowed")
             operations.check(req.method, t.bucket, t.key, t.query, req.headers)
             if not t.key:
@@ -152,12 +152,36 @@ class S3Api:
             return e.response(head)
 
     # -- buckets
-    def _list_buckets(self) -> Response:
+    def _list_buckets(self, q: dict[str, str]) -> Response:
+        """ListBuckets, paginated when asked (max-buckets, continuation-token: the last name
+        of the previous page, prefix)."""
+        raw_max = q.get("max-buckets", "10000")
+        if not raw_max.isdigit() or not 1 <= int(raw_max) <= 10000:
+            raise S3Error("InvalidArgument", "max-buckets must be an integer from 1 to 10000")
+        after = ""
+        if token := q.get("continuation-token"):
+            try:
+                after = base64.urlsafe_b64decode(token.encode()).decode()
+            except ValueError:
+                raise S3Error(
+                    "InvalidArgument", "The continuation token provided is incorrect"
+                ) from None
+        prefix = q.get("prefix", "")
+        buckets = [
+            (n, c) for n, c in self.store.list_buckets() if n > after and n.startswith(prefix)
+        ]
+        shown = buckets[: int(raw_max)]
         items = "".join(
             f"<Bucket><Name>{escape(n)}</Name><CreationDate>{iso_millis(c)}</CreationDate></Bucket>"
-            for n, c in self.store.list_buckets()
+            for n, c in shown
         )
-        return _ok(_xml("ListAllMyBucketsResult", f"{OWNER}<Buckets>{items}</Buckets>"))
+        inner = f"{OWNER}<Buckets>{items}</Buckets>"
+        if len(buckets) > len(shown):
+            nxt = base64.urlsafe_b64encode(shown[-1][0].encode()).decode()
+            inner += f"<ContinuationToken>{nxt}</ContinuationToken>"
+        if "prefix" in q:
+            inner += f"<Prefix>{escape(prefix)}</Prefix>"
+        return _ok(_xml("ListAllMyBucketsResult", inner))
 
     def _bucket_op(self, req: Request, t: Target) -> Response | Awaitable[Response]:
         m, q = req.method, t.query

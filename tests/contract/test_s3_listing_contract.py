@@ -128,3 +128,18 @@ def test_prefix_and_delimiter_round_trip_through_botocore(
     assert (r["Marker"], keys_of(r)) == ("p\n/x", ["p\n/y", "p\nz"])
     r = s3.list_objects_v2(Bucket=bkt, StartAfter="p\n/x")
     assert (r["StartAfter"], keys_of(r)) == ("p\n/x", ["p\n/y", "p\nz"])
+
+
+def test_list_buckets_in_pages(request: pytest.FixtureRequest, s3: Any) -> None:
+    """ListBuckets with MaxBuckets (and a Prefix, as other tests' buckets exist): pages
+    linked by ContinuationToken, in name order."""
+    moto_differs(request, "gives no ContinuationToken")
+    stem = unique_bucket()
+    names = [f"{stem}-{i}" for i in range(3)]
+    for name in names:
+        s3.create_bucket(Bucket=name)
+    first = s3.list_buckets(MaxBuckets=2, Prefix=stem)
+    assert [b["Name"] for b in first["Buckets"]] == names[:2]
+    rest = s3.list_buckets(MaxBuckets=2, Prefix=stem, ContinuationToken=first["ContinuationToken"])
+    assert [b["Name"] for b in rest["Buckets"]] == names[2:]
+    assert "ContinuationToken" not in rest
