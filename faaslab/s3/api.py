@@ -123,7 +123,7 @@ class S3Api:
         """The Upload receiving an object's or a part's body, once the request is
         authenticated (S3Error if its bucket does not exist)."""
         self.store.require_bucket(t.bucket)
-        return Upload(self.store.temp_path, headers, part="uploadId" in t.query)
+        return Upload(self.store.blob_path, headers, part="uploadId" in t.query)
 
     # -- requests
     def handle(self, req: Request) -> Response | Awaitable[Response]:

@@ -62,6 +62,14 @@ def _give_back(free: queue.SimpleQueue[bytearray], buf: bytearray, _: object) ->
     free.put(buf)
 
 
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _start_writeback(fd: int, offset: int, length: int) -> None:
     """Ask the kernel to start writing this range to disk now (without waiting), so the
     final fsync does not find the whole body still dirty."""
@@ -130,6 +138,7 @@ class Upload:
         self._direct: concurrent.futures.Future[None] | None = None  # the receiving thread
         self._sock: socket.socket | None = None
         self._synced = False
+        self._dir_synced = False
 
     @property
     def _check_sha256(self) -> bool:
@@ -226,6 +235,9 @@ class Upload:
             received(None)  # the loop may go on with the request; its answer waits for us
             os.fsync(fd)  # (beside the MD5 of the last buffers)
             self._synced = True
+            if self.path is not None:  # its name too, so that the commit has no fsync but its own
+                _fsync_dir(self.path.parent)
+                self._dir_synced = True
             for f in hashed:
                 f.result()
         except BaseException as e:
@@ -297,7 +309,7 @@ class Upload:
             self._flush()
             self._futures.append(_WRITING.submit(self._close_file))
             await asyncio.gather(*(asyncio.wrap_future(f) for f in self._futures))
-            body = Body(self.size, self._md5.digest(), path=self.path)
+            body = Body(self.size, self._md5.digest(), path=self.path, dir_synced=self._dir_synced)
         try:
             self._verify(body)
         except S3Error:
