@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import concurrent.futures
 import contextlib
 import ctypes
-import functools
 import hashlib
 import os
-import queue
 import socket
 import zlib
 from collections.abc import Callable
@@ -56,10 +55,6 @@ _sync_file_range = getattr(_libc, "sync_file_range", None)
 if _sync_file_range is not None:
     _sync_file_range.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
 _SYNC_FILE_RANGE_WRITE = 2
-
-
-def _give_back(free: queue.SimpleQueue[bytearray], buf: bytearray, _: object) -> None:
-    free.put(buf)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -194,10 +189,13 @@ class Upload:
     def _receive(
         self, sock: socket.socket, length: int, received: Callable[[BaseException | None], None]
     ) -> None:
-        """(receiving thread) The rest of the body: recv, MD5 (its thread), write, fsync."""
+        """(receiving thread) The rest of the body, one buffer at a time: recv it here,
+        MD5 on the hashing thread, write + writeback + other digests on the writing
+        thread; a buffer is reused once both are done with it. The fsync follows the last
+        write on the writing thread, beside the last MD5s."""
         fd = self._fd
         assert fd is not None
-        hashed: list[concurrent.futures.Future[None]] = []
+        pending: list[concurrent.futures.Future[None]] = []
         told = False
         try:
             for f in self._futures:  # batches handed over before (none, normally)
@@ -207,15 +205,19 @@ class Upload:
             if self._pending:
                 first = b"".join(self._pending)
                 self._pending, self._pending_size = [], 0
-                hashed.append(_HASHING.submit(self._md5.update, first))
-                self._write_and_sum(first)
+                pending.append(_HASHING.submit(self._md5.update, first))
+                pending.append(_WRITING.submit(self._write_range, first, offset))
                 offset += len(first)
-            free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-            for _ in range(_RING):
-                free.put(bytearray(_SEGMENT))
+            ring: collections.deque[tuple[bytearray, list[concurrent.futures.Future[None]]]]
+            ring = collections.deque()
             left = length
             while left:
-                buf = free.get()
+                if len(ring) < _RING:
+                    buf = bytearray(_SEGMENT)
+                else:
+                    buf, users = ring.popleft()
+                    for f in users:
+                        f.result()
                 view = memoryview(buf)[: min(_SEGMENT, left)]
                 n = 0
                 while n < len(view):
@@ -225,23 +227,20 @@ class Upload:
                     n += got
                 left -= n
                 self.size += n
-                f = _HASHING.submit(self._md5.update, view)
-                f.add_done_callback(functools.partial(_give_back, free, buf))
-                hashed.append(f)
-                self._write_and_sum(view)
-                _start_writeback(fd, offset, n)
+                users = [
+                    _HASHING.submit(self._md5.update, view),
+                    _WRITING.submit(self._write_range, view, offset),
+                ]
+                ring.append((buf, users))
+                pending += users
                 offset += n
             told = True
             received(None)  # the loop may go on with the request; its answer waits for us
-            os.fsync(fd)  # (beside the MD5 of the last buffers)
-            self._synced = True
-            if self.path is not None:  # its name too, so that the commit has no fsync but its own
-                _fsync_dir(self.path.parent)
-                self._dir_synced = True
-            for f in hashed:
+            pending.append(_WRITING.submit(self._sync))
+            for f in pending:
                 f.result()
         except BaseException as e:
-            for f in hashed:
+            for f in pending:
                 with contextlib.suppress(BaseException):
                     f.result()
             os.close(fd)
@@ -255,6 +254,22 @@ class Upload:
             raise
         finally:
             sock.close()
+
+    def _write_range(self, buf: bytes | memoryview, offset: int) -> None:
+        """(writing thread) Write, then start writing back to disk at once."""
+        self._write_and_sum(buf)
+        assert self._fd is not None
+        _start_writeback(self._fd, offset, len(buf))
+
+    def _sync(self) -> None:
+        """(writing thread) The body and its name in blobs/, durable: the commit then has
+        no fsync but SQLite's."""
+        assert self._fd is not None
+        os.fsync(self._fd)
+        self._synced = True
+        if self.path is not None:
+            _fsync_dir(self.path.parent)
+            self._dir_synced = True
 
     # -- receiving
     def _take(self, data: bytes) -> None:
