@@ -4,10 +4,11 @@ Layout under `<state>/s3/`: `index.db` (buckets, objects, multipart uploads and 
 `blobs/` (object and part bytes, one file each, named by a random id) and `tmp/` (bodies
 being received). Small objects (<= INLINE_MAX) are stored in the index itself.
 
-Why it survives crashes: a body is written to `tmp/`, fsynced and renamed into `blobs/`
-(the directory fsynced) before the index row that names it commits, so an object becomes
-visible in one SQLite transaction, all or nothing; an interrupted PUT leaves at most a
-temp file or an unreferenced blob, both removed at the next start. Old blobs are unlinked
+Why it survives crashes: a body is written to `tmp/` (or, received by an Upload, straight
+to a new blob in `blobs/`), fsynced and renamed into `blobs/` (the directory fsynced)
+before the index row that names it commits, so an object becomes visible in one SQLite
+transaction, all or nothing; an interrupted PUT leaves at most a temp file or an
+unreferenced blob, both removed at the next start. Old blobs are unlinked
 only after the commit that stopped referencing them.
 
 Why one writer: every change runs on one thread that owns the write connection, and

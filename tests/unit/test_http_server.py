@@ -911,3 +911,146 @@ def test_limits_must_be_positive() -> None:
     with pytest.raises(ValueError):
         Limits(idle_timeout=-1)
     assert Limits(idle_timeout=None).idle_timeout is None
+
+
+# -- a large body read by its sink, off the event loop (SocketSink)
+
+
+class _ThreadSink:
+    """A SocketSink: keeps what `write` got, then reads the rest itself in a thread."""
+
+    def __init__(self, minimum: int = 1) -> None:
+        self.minimum = minimum
+        self.data = bytearray()
+        self.direct = 0  # bytes read off the loop
+        self.aborted = False
+        self.receiving = False
+        self.error: BaseException | None = None
+
+    def write(self, chunk: bytes) -> None:
+        self.data += chunk
+
+    def abort(self) -> None:
+        self.aborted = True
+
+    def takes_socket(self, length: int) -> bool:
+        return length >= self.minimum
+
+    def receive(
+        self, fd: int, length: int, timeout: float, received: Callable[[BaseException | None], None]
+    ) -> None:
+        self.receiving = True
+
+        def run() -> None:
+            sock = socket.socket(fileno=fd)
+            sock.settimeout(timeout)
+            try:
+                left = length
+                while left:
+                    got = sock.recv(min(left, 65536))
+                    if not got:
+                        raise ConnectionAbortedError("eof")
+                    self.data += got
+                    self.direct += len(got)
+                    left -= len(got)
+            except BaseException as e:
+                self.error = e
+                received(e)
+                return
+            finally:
+                sock.close()
+            received(None)
+
+        threading.Thread(target=run, daemon=True).start()
+
+
+def _sink_server(sinks: list[_ThreadSink], minimum: int = 1) -> dict[str, Any]:
+    def factory(method: str, path: str, query: str, headers: dict[str, str]) -> _ThreadSink | None:
+        if method != "PUT":
+            return None
+        sinks.append(_ThreadSink(minimum))
+        return sinks[-1]
+
+    def handler(req: Request) -> Response:
+        if isinstance(req.sink, _ThreadSink):
+            return Response(200, f"{len(req.sink.data)} {req.sink.direct}".encode())
+        return Response(200, b"plain")
+
+    return {"handler": handler, "sinks": factory}
+
+
+def _put(body: bytes, extra: bytes = b"") -> bytes:
+    return b"PUT /k HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(body) + body + extra
+
+
+def test_sink_reads_the_rest_of_a_body_itself_then_the_connection_goes_on(
+    run: Callable[..., Any],
+) -> None:
+    """The bytes that came with the headers go through `write`, the rest is the sink's;
+    the next request on the connection (sent right behind the body) is parsed as usual."""
+    sinks: list[_ThreadSink] = []
+    body = bytes(range(256)) * 4096  # 1 MiB
+
+    def client(port: int) -> list[bytes]:
+        with Conn(port) as c:
+            head = _put(body)[: -len(body) + 1000]  # the headers and 1000 body bytes
+            c.send(head)
+            c.send(body[1000:] + get("/next"))
+            return [c.read_response()[2], c.read_response()[2]]
+
+    s = _sink_server(sinks)
+    first, second = run(s["handler"], threaded(client), sinks=s["sinks"])
+    size, direct = map(int, first.split())
+    assert size == len(body) and 0 < direct <= len(body) - 1000
+    assert bytes(sinks[0].data) == body
+    assert second == b"plain"
+
+
+def test_sink_not_asked_for_a_small_body(run: Callable[..., Any]) -> None:
+    sinks: list[_ThreadSink] = []
+
+    def client(port: int) -> bytes:
+        with Conn(port) as c:
+            c.send(_put(b"x" * 100))
+            return c.read_response()[2]
+
+    s = _sink_server(sinks, minimum=1000)
+    assert run(s["handler"], threaded(client), sinks=s["sinks"]) == b"100 0"
+
+
+def test_client_gone_mid_body_the_handler_never_runs(run: Callable[..., Any]) -> None:
+    sinks: list[_ThreadSink] = []
+
+    def client(port: int) -> None:
+        with Conn(port) as c:
+            c.send(_put(b"y" * 100_000)[:50_000])
+            deadline = time.monotonic() + TIMEOUT
+            while not (sinks and sinks[0].receiving):  # the sink has the socket: hang up
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+
+    s = _sink_server(sinks)
+    calls: list[Request] = []
+
+    def handler(req: Request) -> Response:
+        calls.append(req)
+        return Response()
+
+    run(handler, threaded(client), sinks=s["sinks"])
+    assert calls == []
+    assert isinstance(sinks[0].error, ConnectionAbortedError)
+
+
+def test_sink_timing_out_is_408(run: Callable[..., Any]) -> None:
+    sinks: list[_ThreadSink] = []
+
+    def client(port: int) -> tuple[int, str, bool]:
+        with Conn(port) as c:
+            c.send(_put(b"z" * 10_000)[:5_000])
+            return _wait_for_answer(c)
+
+    s = _sink_server(sinks)
+    status, message, eof = run(s["handler"], threaded(client), sinks=s["sinks"], limits=SHORT)
+    assert (status, eof) == (408, True)
+    assert "body" in message
+    assert isinstance(sinks[0].error, TimeoutError)
