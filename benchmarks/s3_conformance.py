@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/s3_conformance.py [--suite DIR] [--out DIR]
         [--servers faaslab,moto] [--sequential] [-k EXPR]
 
-Starts a fresh `faaslab up` (a one-bucket template, its own state directory, a free port)
-and `python -m moto.server` (a free port), runs the suite's `run.sh` against each (in
-parallel unless --sequential; the whole suite takes ~15 min per server here), then prints
+Starts a fresh `faaslab up` (benchmarks/functions/template.yaml: one function and no
+bucket, as the suite expects an account without buckets; its own state directory, a free
+port) and `python -m moto.server` (a free port), runs the suite's `run.sh` against each
+(in parallel unless --sequential; the whole suite takes ~15 min per server here), prints
 `faaslab N passed / moto M passed of T` and the counts per area (test names grouped by the
 first keyword they contain). Per-test results stay in OUT/<server>/ (junit.xml,
 pytest.txt, shim.log). Not part of `make test`.
@@ -31,7 +32,6 @@ from invoke import free_port, start_faaslab, wait_http
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-TEMPLATE = HERE / "s3_conformance" / "template.yaml"
 SHARED_VENV = Path("/work/s3tests-venv")
 
 # area of a test: the first of these its name contains ("other" if none)
@@ -131,7 +131,7 @@ def main() -> None:
     try:
         ports: dict[str, int] = {}
         if "faaslab" in servers:
-            fl, ports["faaslab"] = start_faaslab(state / "state", template=TEMPLATE)
+            fl, ports["faaslab"] = start_faaslab(state / "state")
             procs.append(fl)
         if "moto" in servers:
             moto, ports["moto"] = start_moto()
