@@ -455,6 +455,4 @@ def test_request_is_v1_only_and_along_its_capacities() -> None:
             2, 60, TimeoutAction.FORCE, 0.0
         )
     with pytest.raises(ValueError, match="not one of"):
-        ScalingPolicy(spec(max_capacity=8), 2, now=0.0).request(
-            16, 60, TimeoutAction.FORCE, 0.0
-        )
+        ScalingPolicy(spec(max_capacity=8), 2, now=0.0).request(16, 60, TimeoutAction.FORCE, 0.0)
