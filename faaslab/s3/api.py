@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape
 from faaslab.auth import AuthError, InvalidSignature, UnrecognizedClient, Verifier
 from faaslab.clock import iso_millis
 from faaslab.http.server import BodyRejected, BodySink, Request, Response
-from faaslab.s3 import operations
+from faaslab.s3 import operations, versioning_api
 from faaslab.s3.errors import S3Error, host_id, request_id
 from faaslab.s3.model import (
     MAX_PART_NUMBER,
@@ -167,6 +167,8 @@ class S3Api:
         if m == "DELETE" and not q:
             return self._guard(self._delete_bucket(t.bucket), False)
         self.store.require_bucket(t.bucket)
+        if "versioning" in q or "versions" in q:
+            return self._versioning_op(req, t)
         if m == "GET" and "location" in q:
             where = "" if self.region == "us-east-1" else escape(self.region)
             return _ok(_xml("LocationConstraint", where))
@@ -180,6 +182,20 @@ class S3Api:
         raise S3Error(
             "NotImplemented", f"faaslab does not implement {m} on a bucket with ?{sub} yet"
         )
+
+    def _versioning_op(self, req: Request, t: Target) -> Response | Awaitable[Response]:
+        m, q = req.method, t.query
+        if m == "GET" and "versioning" in q:
+            return _ok(versioning_api.get_versioning(self.store, t.bucket))
+        if m == "PUT" and "versioning" in q:
+            return self._guard(self._put_versioning(req, t), False)
+        if m == "GET" and "versions" in q:
+            return _ok(versioning_api.list_versions(self.store, t.bucket, q))
+        raise S3Error("MethodNotAllowed")
+
+    async def _put_versioning(self, req: Request, t: Target) -> Response:
+        await self.store.set_versioning(t.bucket, versioning_api.parse_versioning(req.body))
+        return _ok()
 
     async def _create_bucket(self, name: str) -> Response:
         problem = bucket_name_problem(name)
@@ -299,12 +315,20 @@ class S3Api:
     async def _delete_objects(self, req: Request, t: Target) -> Response:
         root = _parse_xml(req.body)
         quiet = (_child_text(root, "Quiet") or "false").lower() == "true"
-        keys = [_child_text(o, "Key") or "" for o in _children(root, "Object")]
-        if not keys or len(keys) > 1000:
+        entries = [
+            versioning_api.DeleteEntry(
+                _child_text(o, "Key") or "",
+                _child_text(o, "VersionId"),
+                _child_text(o, "ETag"),
+                _child_text(o, "LastModifiedTime"),
+                _child_text(o, "Size"),
+            )
+            for o in _children(root, "Object")
+        ]
+        if not entries or len(entries) > 1000:
             raise S3Error("MalformedXML")
-        await self.store.delete(t.bucket, keys)
-        done = "" if quiet else "".join(f"<Deleted><Key>{escape(k)}</Key></Deleted>" for k in keys)
-        return _ok(_xml("DeleteResult", done))
+        results = await self.store.remove(t.bucket, [e.deletion() for e in entries])
+        return _ok(_xml("DeleteResult", versioning_api.delete_result(results, quiet)))
 
     # -- objects
     def _object_op(self, req: Request, t: Target) -> Response | Awaitable[Response]:
@@ -325,7 +349,7 @@ class S3Api:
         if m == "DELETE" and "uploadId" in q:
             return self._guard(self._abort(t), False)
         if m == "DELETE":
-            return self._guard(self._delete(t), False)
+            return self._guard(self._delete(req, t), False)
         if m == "POST" and "uploads" in q:
             return self._guard(self._create_upload(req, t), False)
         if m == "POST" and "uploadId" in q:
@@ -359,7 +383,7 @@ class S3Api:
         info = self._new_info(req, t, body.size, body.md5.hex())
         info.checksums = upload.checksums()
         stored = await self.store.put(info, body, condition)
-        headers = {"ETag": f'"{stored.etag}"'}
+        headers = {"ETag": f'"{stored.etag}"', **versioning_api.version_header(self.store, stored)}
         headers.update({f"x-amz-checksum-{k.lower()}": v for k, v in stored.checksums.items()})
         return _ok(headers=headers)
 
@@ -396,9 +420,14 @@ class S3Api:
         return _ok(headers=headers)
 
     def _get(self, req: Request, t: Target, retry: bool = True) -> Response:
-        info = self.store.head(t.bucket, t.key)
-        if info is None:
-            raise S3Error("NoSuchKey", Key=t.key)
+        version = t.query.get("versionId")
+        if version is not None:
+            info = versioning_api.version_of(self.store, t.bucket, t.key, version)
+        else:
+            found = self.store.head(t.bucket, t.key)
+            if found is None:
+                raise versioning_api.no_such_key(self.store, t.bucket, t.key)
+            info = found
         h = req.headers
         status = _preconditions(h, info)
         headers = {
@@ -409,6 +438,7 @@ class S3Api:
         }
         headers.update(info.headers)
         headers.update({f"x-amz-meta-{k}": v for k, v in info.metadata.items()})
+        headers.update(versioning_api.version_header(self.store, info))
         if status == 304:
             return _ok(status=304, headers={k: headers[k] for k in ("ETag", "Last-Modified")})
         if h.get("x-amz-checksum-mode", "").upper() == "ENABLED" and "range" not in h:
@@ -438,8 +468,10 @@ class S3Api:
         return resp
 
     async def _copy(self, req: Request, t: Target) -> Response:
-        src = unquote(req.headers["x-amz-copy-source"].split("?", 1)[0]).lstrip("/")
+        src_path, _, src_query = req.headers["x-amz-copy-source"].partition("?")
+        src = unquote(src_path).lstrip("/")
         src_bucket, _, src_key = src.partition("/")
+        src_version = parse_qs(src_query).get("versionId", [None])[0]
         if not src_key:
             raise S3Error(
                 "InvalidArgument",
@@ -447,9 +479,21 @@ class S3Api:
             )
         self.store.require_bucket(src_bucket)
         self.store.require_bucket(t.bucket)
-        source = self.store.head(src_bucket, src_key)
-        if source is None:
-            raise S3Error("NoSuchKey", Key=src_key)
+        if src_version is not None:
+            source = self.store.head_version(src_bucket, src_key, src_version)
+            if source is None:
+                raise S3Error("NoSuchVersion", Key=src_key, VersionId=src_version)
+            if source.delete_marker:
+                raise S3Error(
+                    "InvalidRequest",
+                    "The source of a copy request may not specifically refer to a delete "
+                    "marker by version id.",
+                )
+        else:
+            current = self.store.head(src_bucket, src_key)
+            if current is None:
+                raise S3Error("NoSuchKey", Key=src_key)
+            source = current
         h = req.headers
         copy_h = {
             k.replace("x-amz-copy-source-", ""): v
@@ -462,7 +506,7 @@ class S3Api:
         if directive == "REPLACE":
             target = self._new_info(req, t, source.size, source.etag)
         else:
-            if (src_bucket, src_key) == (t.bucket, t.key):
+            if (src_bucket, src_key) == (t.bucket, t.key) and src_version is None:
                 raise S3Error(
                     "InvalidRequest",
                     "This copy request is illegal because it is trying to copy an object to "
@@ -486,11 +530,18 @@ class S3Api:
             f"<LastModified>{iso_millis(stored.modified)}</LastModified>"
             f"<ETag>&quot;{stored.etag}&quot;</ETag>"
         )
-        return _ok(_xml("CopyObjectResult", inner))
+        headers = versioning_api.version_header(self.store, stored)
+        source_version = versioning_api.version_header(self.store, source)
+        if source_version:
+            headers["x-amz-copy-source-version-id"] = source_version["x-amz-version-id"]
+        return _ok(_xml("CopyObjectResult", inner), headers=headers)
 
-    async def _delete(self, t: Target) -> Response:
-        await self.store.delete(t.bucket, [t.key])
-        return _ok(status=204)
+    async def _delete(self, req: Request, t: Target) -> Response:
+        request = versioning_api.deletion(t.key, t.query, req.headers)
+        [done] = await self.store.remove(t.bucket, [request])
+        if done.error is not None:
+            raise done.error
+        return _ok(status=204, headers=versioning_api.delete_headers(done))
 
     async def _create_upload(self, req: Request, t: Target) -> Response:
         info = self._new_info(req, t, 0, "")
@@ -540,7 +591,8 @@ class S3Api:
             f"<Location>http://{escape(host)}/{escape(quote(t.bucket))}/{escape(quote(t.key))}</Location>"
             f"<Bucket>{escape(t.bucket)}</Bucket><Key>{escape(t.key)}</Key><ETag>&quot;{info.etag}&quot;</ETag>"
         )
-        return _ok(_xml("CompleteMultipartUploadResult", inner))
+        headers = versioning_api.version_header(self.store, info)
+        return _ok(_xml("CompleteMultipartUploadResult", inner), headers=headers)
 
     async def _abort(self, t: Target) -> Response:
         self.store.require_bucket(t.bucket)

@@ -33,14 +33,17 @@ IMPLEMENTED = frozenset(
         "DeleteObject",
         "DeleteObjects",
         "GetBucketLocation",
+        "GetBucketVersioning",
         "GetObject",
         "HeadBucket",
         "HeadObject",
         "ListBuckets",
         "ListMultipartUploads",
         "ListObjects",
+        "ListObjectVersions",
         "ListObjectsV2",
         "ListParts",
+        "PutBucketVersioning",
         "PutObject",
         "UploadPart",
     }
@@ -93,10 +96,6 @@ def check(
     if not any(op in IMPLEMENTED for op in candidates):
         what = "?" + "&".join(sorted(marks)) if marks else ""
         raise S3Error("NotImplemented", Resource=resource + what)
-    if key and query.get("versionId", "null") != "null":
-        # no versioning: a version other than the unversioned one ("null") is not there,
-        # and DELETE ?versionId must not delete the current object
-        raise S3Error("NotImplemented", Resource=f"{resource}?versionId")
     if key and "partNumber" in query and "uploadId" not in query:
         raise S3Error("NotImplemented", Resource=f"{resource}?partNumber")  # GET a part
     for name, value in headers.items():
