@@ -383,7 +383,10 @@ class S3Api:
         info = self._new_info(req, t, body.size, body.md5.hex())
         info.checksums = upload.checksums()
         stored = await self.store.put(info, body, condition)
-        headers = {"ETag": f'"{stored.etag}"', **versioning_api.version_header(self.store, stored)}
+        headers = {
+            "ETag": f'"{stored.etag}"',
+            **versioning_api.version_header(self.store, stored, read=False),
+        }
         headers.update({f"x-amz-checksum-{k.lower()}": v for k, v in stored.checksums.items()})
         return _ok(headers=headers)
 
@@ -530,7 +533,7 @@ class S3Api:
             f"<LastModified>{iso_millis(stored.modified)}</LastModified>"
             f"<ETag>&quot;{stored.etag}&quot;</ETag>"
         )
-        headers = versioning_api.version_header(self.store, stored)
+        headers = versioning_api.version_header(self.store, stored, read=False)
         source_version = versioning_api.version_header(self.store, source)
         if source_version:
             headers["x-amz-copy-source-version-id"] = source_version["x-amz-version-id"]
@@ -591,7 +594,7 @@ class S3Api:
             f"<Location>http://{escape(host)}/{escape(quote(t.bucket))}/{escape(quote(t.key))}</Location>"
             f"<Bucket>{escape(t.bucket)}</Bucket><Key>{escape(t.key)}</Key><ETag>&quot;{info.etag}&quot;</ETag>"
         )
-        headers = versioning_api.version_header(self.store, info)
+        headers = versioning_api.version_header(self.store, info, read=False)
         return _ok(_xml("CompleteMultipartUploadResult", inner), headers=headers)
 
     async def _abort(self, t: Target) -> Response:

@@ -70,12 +70,13 @@ def parse_versioning(body: bytes) -> str:
 
 
 # -- object requests
-def version_header(store: ObjectStore, info: ObjectInfo) -> dict[str, str]:
-    """x-amz-version-id of a stored or read version: its id, or 'null' for the null
-    version in a bucket that is (or was) versioned; none in a never versioned bucket."""
+def version_header(store: ObjectStore, info: ObjectInfo, read: bool = True) -> dict[str, str]:
+    """x-amz-version-id of a read version: its id, or 'null' for the null version in a
+    bucket that is (or was) versioned; none in a never versioned bucket. A write
+    (`read=False`) names only a new version id: S3 sends none for a PUT while suspended."""
     if info.version_id is not None:
         return {"x-amz-version-id": info.version_id}
-    if store.versioning(info.bucket):
+    if read and store.versioning(info.bucket):
         return {"x-amz-version-id": "null"}
     return {}
 
