@@ -109,6 +109,10 @@ class Deletion:
     if_modified: float | None = None  # x-amz-if-match-last-modified-time (seconds)
     if_size: int | None = None
 
+    @property
+    def conditional(self) -> bool:
+        return (self.if_match, self.if_modified, self.if_size) != (None, None, None)
+
     def check(self, target: ObjectInfo | None) -> None:
         """PreconditionFailed unless the conditions hold for `target` (its current object
         or version; a delete marker has no ETag). Nothing there: nothing to protect."""
@@ -396,7 +400,10 @@ class ObjectStore:
             was_marker = found is not None and found.delete_marker
             return Deleted(r.key, r.version, was_marker, by_version=True)
         current = _current(db, bucket, r.key)
-        r.check(current if current is not None else h.current_marker(db, bucket, r.key))
+        target = current if current is not None else h.current_marker(db, bucket, r.key)
+        r.check(target)
+        if target is None and r.conditional:
+            return Deleted(r.key, None, False)  # If-Match: nothing there, nothing to do
         if not state:
             if current is not None:
                 db.execute("DELETE FROM objects WHERE bucket=? AND key=?", (bucket, r.key))

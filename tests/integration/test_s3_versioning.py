@@ -21,6 +21,20 @@ from botocore.exceptions import ClientError
 from tests.conftest import FIXTURES, LOCAL_KEYS, Faaslab, start_faaslab
 
 TEMPLATE = FIXTURES / "s3.yaml"
+BUCKET_ONLY = """AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Data:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: vers-template
+"""
+
+
+def bucket_only_template(tmp_path: Path) -> Path:
+    """A template without functions: a faaslab killed with -9 leaves no sandboxes."""
+    path = tmp_path / "template.yaml"
+    path.write_text(BUCKET_ONLY)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -350,7 +364,8 @@ def test_aws_cli_lists_and_reads_versions(fl: Faaslab, s3: Any, tmp_path: Path) 
 
 def test_versions_survive_kill_9(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    fl = start_faaslab(TEMPLATE, state)
+    template = bucket_only_template(tmp_path)
+    fl = start_faaslab(template, state)
     s3 = fl.aws("s3")
     b = versioned_bucket(s3)
     big = os.urandom(300 * 1024)
@@ -359,7 +374,7 @@ def test_versions_survive_kill_9(tmp_path: Path) -> None:
     marker = s3.delete_object(Bucket=b, Key="k")["VersionId"]
     os.kill(fl.proc.pid, signal.SIGKILL)
     fl.proc.wait()
-    fl = start_faaslab(TEMPLATE, state)
+    fl = start_faaslab(template, state)
     try:
         s3 = fl.aws("s3")
         assert s3.get_bucket_versioning(Bucket=b)["Status"] == "Enabled"
@@ -395,7 +410,7 @@ def test_an_index_from_before_versioning_is_migrated(tmp_path: Path) -> None:
     )
     db.commit()
     db.close()
-    fl = start_faaslab(TEMPLATE, state)
+    fl = start_faaslab(bucket_only_template(tmp_path), state)
     try:
         s3 = fl.aws("s3")
         assert s3.get_object(Bucket="legacy", Key="old")["Body"].read() == b"old"
@@ -404,3 +419,37 @@ def test_an_index_from_before_versioning_is_migrated(tmp_path: Path) -> None:
         assert s3.get_object(Bucket="legacy", Key="old", VersionId="null")["Body"].read() == b"old"
     finally:
         fl.stop()
+
+
+def test_sqlite_s3_reads_an_older_version_of_the_database(s3: Any, tmp_path: Path) -> None:
+    from faaslab.sqlite_s3 import S3Database
+
+    b = versioned_bucket(s3)
+    db = S3Database(b, "app.db", client=s3, cache_dir=tmp_path / "cache")
+    made: list[str] = []
+    for n in range(3):
+        db.transact(
+            lambda c, n=n: (
+                c.execute(  # type: ignore[misc]
+                    "CREATE TABLE IF NOT EXISTS t (n INTEGER)"
+                )
+                and c.execute("INSERT INTO t VALUES (?)", (n,))
+            )
+        )
+        assert db.last_version_id is not None
+        made.append(db.last_version_id)
+    versions = db.versions()
+    assert [v.version_id for v in versions] == made[::-1]
+    assert [v.is_latest for v in versions] == [True, False, False]
+
+    def rows(c: sqlite3.Connection) -> list[int]:
+        return [r[0] for r in c.execute("SELECT n FROM t ORDER BY n")]
+
+    assert db.read_version(made[0], rows) == [0]
+    assert db.read_version(made[1], rows) == [0, 1]
+    assert db.read(rows) == [0, 1, 2]
+    with pytest.raises(sqlite3.OperationalError):  # read-only
+        db.read_version(made[0], lambda c: c.execute("INSERT INTO t VALUES (9)"))
+    s3.delete_object(Bucket=b, Key="app.db")
+    assert db.versions()[0].delete_marker and db.versions()[0].is_latest
+    assert db.read_version(made[2], rows) == [0, 1, 2]  # history outlives the delete
