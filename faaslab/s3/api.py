@@ -10,6 +10,7 @@ the last byte is in. Every error is S3's XML (errors.py).
 from __future__ import annotations
 
 import base64
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable
 from dataclasses import dataclass, replace
@@ -20,7 +21,7 @@ from xml.sax.saxutils import escape
 from faaslab.auth import AuthError, InvalidSignature, UnrecognizedClient, Verifier
 from faaslab.clock import iso_millis
 from faaslab.http.server import BodyRejected, BodySink, Request, Response
-from faaslab.s3 import operations, versioning_api
+from faaslab.s3 import objectlock, objectlock_api, operations, versioning_api
 from faaslab.s3.errors import S3Error, host_id, request_id
 from faaslab.s3.model import (
     MAX_PART_NUMBER,
@@ -112,6 +113,8 @@ class S3Api:
         try:
             self._authenticate(head)
             operations.check(method, t.bucket, t.key, t.query, headers)  # before any write
+            if t.query.keys() & operations.table()[1]:
+                return None  # a sub-resource's XML body (?retention, ...): buffered
             return self._open_upload(t, headers)
         except S3Error as e:
             raise BodyRejected(e.response()) from None
@@ -159,7 +162,8 @@ class S3Api:
     def _bucket_op(self, req: Request, t: Target) -> Response | Awaitable[Response]:
         m, q = req.method, t.query
         if m == "PUT" and not q:
-            return self._guard(self._create_bucket(t.bucket), False)
+            lock = req.headers.get(objectlock.BUCKET_HEADER, "").lower() == "true"
+            return self._guard(self._create_bucket(t.bucket, lock), False)
         if m == "HEAD":
             if not self.store.bucket_exists(t.bucket):
                 raise S3Error("NoSuchBucket", BucketName=t.bucket)
@@ -169,6 +173,10 @@ class S3Api:
         self.store.require_bucket(t.bucket)
         if "versioning" in q or "versions" in q:
             return self._versioning_op(req, t)
+        if "object-lock" in q and m == "GET":
+            return _ok(objectlock_api.get_configuration(self.store, t.bucket))
+        if "object-lock" in q and m == "PUT":
+            return self._guard(self._put_lock_configuration(req, t), False)
         if m == "GET" and "location" in q:
             where = "" if self.region == "us-east-1" else escape(self.region)
             return _ok(_xml("LocationConstraint", where))
@@ -197,7 +205,11 @@ class S3Api:
         await self.store.set_versioning(t.bucket, versioning_api.parse_versioning(req.body))
         return _ok()
 
-    async def _create_bucket(self, name: str) -> Response:
+    async def _put_lock_configuration(self, req: Request, t: Target) -> Response:
+        await objectlock_api.put_configuration(self.store, t.bucket, req.body)
+        return _ok()
+
+    async def _create_bucket(self, name: str, object_lock: bool = False) -> Response:
         problem = bucket_name_problem(name)
         if problem is not None:
             raise S3Error(
@@ -205,7 +217,7 @@ class S3Api:
                 f"The specified bucket is not valid: {problem}",
                 BucketName=name,
             )
-        created = await self.store.create_bucket(name)
+        created = await self.store.create_bucket(name, object_lock)
         if not created and self.region != "us-east-1":
             # us-east-1 answers 200 to a bucket you already own (its legacy behaviour)
             raise S3Error("BucketAlreadyOwnedByYou", BucketName=name)
@@ -327,7 +339,8 @@ class S3Api:
         ]
         if not entries or len(entries) > 1000:
             raise S3Error("MalformedXML")
-        results = await self.store.remove(t.bucket, [e.deletion() for e in entries])
+        bypass = req.headers.get(objectlock.BYPASS_HEADER, "").lower() == "true"
+        results = await self.store.remove(t.bucket, [e.deletion(bypass) for e in entries])
         return _ok(_xml("DeleteResult", versioning_api.delete_result(results, quiet)))
 
     # -- objects
@@ -335,6 +348,8 @@ class S3Api:
         m, q = req.method, t.query
         if m in ("GET", "HEAD") and "uploadId" in q:
             return self._list_parts(t)
+        if "retention" in q or "legal-hold" in q:
+            return self._lock_op(req, t)
         if m in ("GET", "HEAD"):
             self.store.require_bucket(t.bucket)
             return self._get(req, t)
@@ -356,6 +371,27 @@ class S3Api:
             return self._guard(self._complete(req, t), False)
         raise S3Error("MethodNotAllowed")
 
+    def _lock_op(self, req: Request, t: Target) -> Response | Awaitable[Response]:
+        """Get/PutObjectRetention, Get/PutObjectLegalHold."""
+        version = t.query.get("versionId")
+        args = (self.store, t.bucket, t.key, version)
+        if req.method == "GET" and "retention" in t.query:
+            return _ok(objectlock_api.get_retention(*args))
+        if req.method == "GET":
+            return _ok(objectlock_api.get_legal_hold(*args))
+        if req.method != "PUT":
+            raise S3Error("MethodNotAllowed")
+        if "retention" in t.query:
+            bypass = req.headers.get(objectlock.BYPASS_HEADER, "").lower() == "true"
+            work = objectlock_api.put_retention(*args, req.body, bypass)
+        else:
+            work = objectlock_api.put_legal_hold(*args, req.body)
+        return self._guard(self._done(work), False)
+
+    async def _done(self, work: Awaitable[None]) -> Response:
+        await work
+        return _ok()
+
     def _condition(self, req: Request, t: Target) -> Condition | None:
         """If-Match / If-None-Match of a write, checked now (412) and again at commit
         (409 if it held now and no longer does then)."""
@@ -374,6 +410,7 @@ class S3Api:
             raise S3Error("IncompleteBody")
         try:
             condition = None if "uploadId" in t.query else self._condition(req, t)
+            lock = {} if "uploadId" in t.query else self._new_lock(req, t)
         except S3Error:
             upload.abort()
             raise
@@ -382,6 +419,7 @@ class S3Api:
             return await self._put_part(t, upload, body)
         info = self._new_info(req, t, body.size, body.md5.hex())
         info.checksums = upload.checksums()
+        info.lock = lock
         stored = await self.store.put(info, body, condition)
         headers = {
             "ETag": f'"{stored.etag}"',
@@ -389,6 +427,11 @@ class S3Api:
         }
         headers.update({f"x-amz-checksum-{k.lower()}": v for k, v in stored.checksums.items()})
         return _ok(headers=headers)
+
+    def _new_lock(self, req: Request, t: Target) -> dict[str, str]:
+        """A new version's Object Lock: its x-amz-object-lock-* headers, or the bucket's
+        default retention."""
+        return objectlock.from_headers(req.headers, self.store.object_lock(t.bucket), time.time())
 
     def _new_info(self, req: Request, t: Target, size: int, etag: str) -> ObjectInfo:
         h = req.headers
@@ -442,6 +485,7 @@ class S3Api:
         headers.update(info.headers)
         headers.update({f"x-amz-meta-{k}": v for k, v in info.metadata.items()})
         headers.update(versioning_api.version_header(self.store, info))
+        headers.update(objectlock.response_headers(info.lock))
         if status == 304:
             return _ok(status=304, headers={k: headers[k] for k in ("ETag", "Last-Modified")})
         if h.get("x-amz-checksum-mode", "").upper() == "ENABLED" and "range" not in h:
@@ -528,6 +572,7 @@ class S3Api:
                 dict(source.headers),
             )
         target.checksums = dict(source.checksums)
+        target.lock = self._new_lock(req, t)
         stored = await self.store.copy(source, target)
         inner = (
             f"<LastModified>{iso_millis(stored.modified)}</LastModified>"
@@ -548,6 +593,7 @@ class S3Api:
 
     async def _create_upload(self, req: Request, t: Target) -> Response:
         info = self._new_info(req, t, 0, "")
+        info.lock = self._new_lock(req, t)
         upload_id = await self.store.create_upload(info)
         inner = (
             f"<Bucket>{escape(t.bucket)}</Bucket><Key>{escape(t.key)}</Key>"

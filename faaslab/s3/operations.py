@@ -34,6 +34,9 @@ IMPLEMENTED = frozenset(
         "DeleteObjects",
         "GetBucketLocation",
         "GetBucketVersioning",
+        "GetObjectLegalHold",
+        "GetObjectLockConfiguration",
+        "GetObjectRetention",
         "GetObject",
         "HeadBucket",
         "HeadObject",
@@ -45,6 +48,9 @@ IMPLEMENTED = frozenset(
         "ListParts",
         "PutBucketVersioning",
         "PutObject",
+        "PutObjectLegalHold",
+        "PutObjectLockConfiguration",
+        "PutObjectRetention",
         "UploadPart",
     }
 )
@@ -54,9 +60,7 @@ IMPLEMENTED = frozenset(
 # boto3 and the aws CLI send none of them unless told to.
 UNHONOURED_HEADER_PREFIXES = (
     "x-amz-server-side-encryption",
-    "x-amz-object-lock-",
     "x-amz-grant-",
-    "x-amz-bucket-object-lock-enabled",
 )
 UNHONOURED_HEADERS = frozenset({"x-amz-tagging", "x-amz-website-redirect-location"})
 DEFAULT_ACL = "private"  # `x-amz-acl: private` is what S3 does anyway

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from faaslab.s3 import versions
+from faaslab.s3 import objectlock, versions
 from faaslab.s3.errors import S3Error
 from faaslab.s3.model import MIN_PART_SIZE, ObjectInfo, multipart_etag
 from faaslab.s3.versions import ENABLED, SUSPENDED
@@ -108,6 +108,7 @@ class Deletion:
     if_match: str | None = None
     if_modified: float | None = None  # x-amz-if-match-last-modified-time (seconds)
     if_size: int | None = None
+    bypass_governance: bool = False  # x-amz-bypass-governance-retention: true
 
     @property
     def conditional(self) -> bool:
@@ -267,14 +268,20 @@ class ObjectStore:
     def list_buckets(self) -> list[tuple[str, float]]:
         return list(self._reader.execute("SELECT name, created FROM buckets ORDER BY name"))
 
-    async def create_bucket(self, name: str) -> bool:
-        """True if created, False if it already existed."""
+    async def create_bucket(self, name: str, object_lock: bool = False) -> bool:
+        """True if created, False if it already existed. With `object_lock`, versioning
+        is Enabled and Object Lock too (with no default retention)."""
 
         def run(db: sqlite3.Connection) -> bool:
             cur = db.execute(
                 "INSERT OR IGNORE INTO buckets (name, created, region) VALUES (?, ?, ?)",
                 (name, time.time(), self.region),
             )
+            if cur.rowcount == 1 and object_lock:
+                db.execute(
+                    "UPDATE buckets SET versioning=?, object_lock=? WHERE name=?",
+                    (ENABLED, json.dumps({"ObjectLockEnabled": "Enabled"}), name),
+                )
             return cur.rowcount == 1
 
         return bool(await self._write(run))
@@ -394,7 +401,10 @@ class ObjectStore:
         h = self.history
         if r.version is not None:
             vid = versions.from_wire(r.version)
-            r.check(h.find(db, bucket, r.key, vid))
+            target = h.find(db, bucket, r.key, vid)
+            r.check(target)
+            if target is not None:
+                objectlock.check_delete(target.lock, r.bypass_governance)
             found, blobs = h.remove(db, bucket, r.key, vid)
             drop += blobs
             was_marker = found is not None and found.delete_marker
@@ -461,7 +471,70 @@ class ObjectStore:
     async def set_versioning(self, bucket: str, status: str) -> None:
         def run(db: sqlite3.Connection) -> None:
             _require_bucket(db, bucket)
+            if status != ENABLED and _object_lock(db, bucket) is not None:
+                raise S3Error(
+                    "InvalidBucketState",
+                    "An Object Lock configuration is present on this bucket, so the "
+                    "versioning state cannot be changed.",
+                )
             db.execute("UPDATE buckets SET versioning=? WHERE name=?", (status, bucket))
+
+        await self._write(run)
+
+    # -- object lock
+    def object_lock(self, bucket: str) -> dict[str, Any] | None:
+        """The bucket's Object Lock configuration; None if it has none."""
+        return _object_lock(self._reader, bucket)
+
+    async def set_object_lock(self, bucket: str, config: dict[str, Any]) -> None:
+        """Put a bucket's Object Lock configuration (its versioning must be Enabled)."""
+
+        def run(db: sqlite3.Connection) -> None:
+            state = versions.bucket_state(db, bucket)
+            if state is None:
+                raise S3Error("NoSuchBucket", BucketName=bucket)
+            if state != ENABLED:
+                raise S3Error(
+                    "InvalidBucketState",
+                    "Versioning must be 'Enabled' on the bucket to apply a Object Lock "
+                    "configuration",
+                )
+            db.execute(
+                "UPDATE buckets SET object_lock=? WHERE name=?", (json.dumps(config), bucket)
+            )
+
+        await self._write(run)
+
+    async def update_lock(
+        self,
+        bucket: str,
+        key: str,
+        version: str | None,
+        change: Callable[[dict[str, str]], dict[str, str]],
+    ) -> None:
+        """Replace a version's lock (the current version if `version` is None) by
+        `change(its lock)`, in one writer step (`change` may raise)."""
+
+        def run(db: sqlite3.Connection) -> None:
+            if _object_lock(db, bucket) is None:
+                _require_bucket(db, bucket)
+                raise S3Error("InvalidRequest", objectlock.MISSING)
+            if version is None:
+                target = _current(db, bucket, key)
+                if target is None:
+                    raise S3Error("NoSuchKey", Key=key)
+            else:
+                found = self.history.find(db, bucket, key, versions.from_wire(version))
+                if found is None or found.delete_marker:
+                    raise S3Error("NoSuchVersion", Key=key, VersionId=version)
+                target = found
+            new = change(dict(target.lock))
+            lock = json.dumps(new) if new else None
+            for table in ("objects", "versions"):
+                db.execute(
+                    f"UPDATE {table} SET lock=? WHERE bucket=? AND key=? AND version IS ?",
+                    (lock, bucket, key, target.version_id),
+                )
 
         await self._write(run)
 
@@ -496,7 +569,8 @@ class ObjectStore:
         def run(db: sqlite3.Connection) -> None:
             _require_bucket(db, info.bucket)
             db.execute(
-                "INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO uploads (id, bucket, key, created, content_type, metadata, headers, "
+                "lock) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     upload_id,
                     info.bucket,
@@ -505,6 +579,7 @@ class ObjectStore:
                     info.content_type,
                     json.dumps(info.metadata),
                     json.dumps(info.headers),
+                    json.dumps(info.lock) if info.lock else None,
                 ),
             )
 
@@ -569,7 +644,7 @@ class ObjectStore:
         """Join the listed parts into the object. The bytes are joined off the writer
         (copy_file_range), then one writer step checks and commits."""
         row = _require_upload(
-            self._reader, upload_id, (bucket, key), "content_type, metadata, headers"
+            self._reader, upload_id, (bucket, key), "content_type, metadata, headers, lock"
         )
         if not wanted:
             raise S3Error("MalformedXML")
@@ -611,6 +686,7 @@ class ObjectStore:
             row[0],
             json.loads(row[1]),
             json.loads(row[2]),
+            lock=json.loads(row[3]) if row[3] else {},
         )
 
         def run(db: sqlite3.Connection) -> _Effects:
@@ -671,6 +747,11 @@ def _require_bucket(db: sqlite3.Connection, name: str) -> None:
         raise S3Error("NoSuchBucket", BucketName=name)
 
 
+def _object_lock(db: sqlite3.Connection, bucket: str) -> dict[str, Any] | None:
+    row = db.execute("SELECT object_lock FROM buckets WHERE name=?", (bucket,)).fetchone()
+    return json.loads(row[0]) if row is not None and row[0] else None
+
+
 def _require_upload(
     db: sqlite3.Connection,
     upload_id: str,
@@ -707,8 +788,8 @@ def _current(db: sqlite3.Connection, bucket: str, key: str) -> ObjectInfo | None
 def _upsert(db: sqlite3.Connection, info: ObjectInfo, data: bytes | None) -> None:
     db.execute(
         "INSERT OR REPLACE INTO objects (bucket, key, blob, data, size, etag, modified, "
-        "content_type, metadata, headers, checksums, version) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "content_type, metadata, headers, checksums, version, lock) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             info.bucket,
             info.key,
@@ -722,6 +803,7 @@ def _upsert(db: sqlite3.Connection, info: ObjectInfo, data: bytes | None) -> Non
             json.dumps(info.headers),
             json.dumps(info.checksums),
             info.version_id,
+            json.dumps(info.lock) if info.lock else None,
         ),
     )
 

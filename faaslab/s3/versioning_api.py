@@ -127,6 +127,7 @@ def deletion(key: str, query: dict[str, str], headers: dict[str, str]) -> Deleti
         headers.get("if-match"),
         _time(when, "rfc822", "x-amz-if-match-last-modified-time") if when else None,
         _size(size) if size is not None else None,
+        headers.get("x-amz-bypass-governance-retention", "").lower() == "true",
     )
 
 
@@ -163,13 +164,14 @@ class DeleteEntry:
     modified: str | None
     size: str | None
 
-    def deletion(self) -> Deletion:
+    def deletion(self, bypass_governance: bool = False) -> Deletion:
         return Deletion(
             self.key,
             self.version,
             self.etag,
             _time(self.modified, "rfc822", "LastModifiedTime") if self.modified else None,
             _size(self.size) if self.size is not None else None,
+            bypass_governance,
         )
 
 

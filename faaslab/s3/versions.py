@@ -49,8 +49,10 @@ ENABLED, SUSPENDED = "Enabled", "Suspended"
 
 # the columns _info reads, in its order (objects and versions both have them)
 INFO_COLUMNS = (
-    "bucket, key, blob, size, etag, modified, content_type, metadata, headers, checksums, version"
+    "bucket, key, blob, size, etag, modified, content_type, metadata, headers, checksums, version, "
+    "lock"
 )
+MARKER, SEQ = 12, 13  # the columns after INFO_COLUMNS in versions queries
 
 
 def new_version_id() -> str:
@@ -72,7 +74,10 @@ def migrate(db: sqlite3.Connection) -> list[str]:
     so a column another feature adds to objects travels with a version too)."""
     db.executescript(SCHEMA)
     _add_column(db, "objects", "version", "TEXT")
+    _add_column(db, "objects", "lock", "TEXT")  # Object Lock: retention, legal hold (JSON)
     _add_column(db, "buckets", "versioning", "TEXT NOT NULL DEFAULT ''")
+    _add_column(db, "buckets", "object_lock", "TEXT")  # its configuration (JSON), if enabled
+    _add_column(db, "uploads", "lock", "TEXT")
     objects = _columns(db, "objects")
     have = {name for name, _ in _columns(db, "versions")}
     for name, kind in objects:
@@ -111,6 +116,7 @@ def info(row: tuple[Any, ...], marker: bool = False) -> ObjectInfo:
         json.loads(row[9]),
         row[10],
         marker,
+        json.loads(row[11]) if row[11] else {},
     )
 
 
@@ -220,7 +226,7 @@ class History:
             "WHERE bucket=? AND key=? AND version IS ?",
             (bucket, key, version),
         ).fetchone()
-        return info(row, bool(row[11])) if row is not None else None
+        return info(row, bool(row[MARKER])) if row is not None else None
 
     @staticmethod
     def current_marker(db: sqlite3.Connection, bucket: str, key: str) -> ObjectInfo | None:
@@ -231,7 +237,7 @@ class History:
             "ORDER BY seq DESC LIMIT 1",
             (bucket, key),
         ).fetchone()
-        return info(row, True) if row is not None and row[11] else None
+        return info(row, True) if row is not None and row[MARKER] else None
 
     @staticmethod
     def listing(
@@ -253,7 +259,7 @@ class History:
         )
         rows = heapq.merge(
             ((r[1], 0, 0, r) for r in current),
-            ((r[1], 1, -r[12], r) for r in history),
+            ((r[1], 1, -r[SEQ], r) for r in history),
         )
         skipping = bool(version_marker) and bool(key_marker)
         marker_id = from_wire(version_marker) if version_marker else None
@@ -265,11 +271,11 @@ class History:
             last_key = key
             if skipping:
                 if key == key_marker:
-                    if row[10] == marker_id:
+                    if row[10] == marker_id:  # version
                         skipping = False
                     continue
                 skipping = False
-            yield info(row, bool(row[11])), latest
+            yield info(row, bool(row[MARKER])), latest
 
 
 def _next_seq(db: sqlite3.Connection, bucket: str, key: str) -> int:
