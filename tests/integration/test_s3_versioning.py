@@ -453,3 +453,95 @@ def test_sqlite_s3_reads_an_older_version_of_the_database(s3: Any, tmp_path: Pat
     s3.delete_object(Bucket=b, Key="app.db")
     assert db.versions()[0].delete_marker and db.versions()[0].is_latest
     assert db.read_version(made[2], rows) == [0, 1, 2]  # history outlives the delete
+
+
+def locked_bucket(s3: Any) -> str:
+    name = f"lock-{os.getpid()}-{next(_n)}"
+    s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=True)
+    return name
+
+
+def test_object_lock_bucket_is_versioned_for_good(s3: Any) -> None:
+    b = locked_bucket(s3)
+    assert s3.get_bucket_versioning(Bucket=b)["Status"] == "Enabled"
+    assert s3.get_object_lock_configuration(Bucket=b)["ObjectLockConfiguration"] == {
+        "ObjectLockEnabled": "Enabled"
+    }
+    err = error(s3.put_bucket_versioning, Bucket=b, VersioningConfiguration={"Status": "Suspended"})
+    assert err["Error"]["Code"] == "InvalidBucketState"
+    plain = f"nolock-{os.getpid()}"
+    s3.create_bucket(Bucket=plain)
+    err = error(s3.get_object_lock_configuration, Bucket=plain)
+    assert err["Error"]["Code"] == "ObjectLockConfigurationNotFoundError"
+    conf = {
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}},
+    }
+    err = error(s3.put_object_lock_configuration, Bucket=plain, ObjectLockConfiguration=conf)
+    assert err["Error"]["Code"] == "InvalidBucketState"  # not versioned
+    err = error(s3.put_object, Bucket=plain, Key="k", Body=b"x", ObjectLockLegalHoldStatus="ON")
+    assert err["Error"]["Code"] == "InvalidRequest"  # never stored without its hold
+    assert error(s3.head_object, Bucket=plain, Key="k")["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_retention_and_legal_hold_protect_a_version_from_deletion(s3: Any) -> None:
+    b = locked_bucket(s3)
+    conf = {
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}},
+    }
+    s3.put_object_lock_configuration(Bucket=b, ObjectLockConfiguration=conf)
+    v = s3.put_object(Bucket=b, Key="doc", Body=b"keep me")["VersionId"]
+    head = s3.head_object(Bucket=b, Key="doc")
+    assert head["ObjectLockMode"] == "GOVERNANCE"  # the default retention
+    err = error(s3.delete_object, Bucket=b, Key="doc", VersionId=v)
+    assert err["Error"]["Code"] == "AccessDenied", err
+    out = s3.delete_objects(Bucket=b, Delete={"Objects": [{"Key": "doc", "VersionId": v}]})
+    assert out["Errors"][0]["Code"] == "AccessDenied" and out["Errors"][0]["VersionId"] == v
+    # a delete without a version only adds a marker: allowed
+    assert s3.delete_object(Bucket=b, Key="doc")["DeleteMarker"] is True
+    assert s3.get_object(Bucket=b, Key="doc", VersionId=v)["Body"].read() == b"keep me"
+    # compliance cannot be shortened, even with the bypass
+    until = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+    s3.put_object_retention(
+        Bucket=b,
+        Key="doc",
+        VersionId=v,
+        Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until},
+        BypassGovernanceRetention=True,
+    )
+    assert s3.get_object_retention(Bucket=b, Key="doc", VersionId=v)["Retention"] == {
+        "Mode": "COMPLIANCE",
+        "RetainUntilDate": until,
+    }
+    err = error(
+        s3.put_object_retention,
+        Bucket=b,
+        Key="doc",
+        VersionId=v,
+        Retention={"Mode": "COMPLIANCE", "RetainUntilDate": dt.datetime(2099, 1, 1, tzinfo=dt.UTC)},
+        BypassGovernanceRetention=True,
+    )
+    assert err["Error"]["Code"] == "AccessDenied"
+    err = error(s3.delete_object, Bucket=b, Key="doc", VersionId=v, BypassGovernanceRetention=True)
+    assert err["Error"]["Code"] == "AccessDenied"
+    # governance yields to the bypass; a legal hold to nothing until it is OFF
+    g = s3.put_object(
+        Bucket=b,
+        Key="held",
+        Body=b"x",
+        ObjectLockMode="GOVERNANCE",
+        ObjectLockRetainUntilDate=until,
+        ObjectLockLegalHoldStatus="ON",
+    )["VersionId"]
+    assert s3.get_object_legal_hold(Bucket=b, Key="held")["LegalHold"] == {"Status": "ON"}
+    err = error(s3.delete_object, Bucket=b, Key="held", VersionId=g, BypassGovernanceRetention=True)
+    assert err["Error"]["Code"] == "AccessDenied"
+    s3.put_object_legal_hold(Bucket=b, Key="held", VersionId=g, LegalHold={"Status": "OFF"})
+    s3.delete_object(Bucket=b, Key="held", VersionId=g, BypassGovernanceRetention=True)
+    assert (
+        error(s3.head_object, Bucket=b, Key="held", VersionId=g)["ResponseMetadata"][
+            "HTTPStatusCode"
+        ]
+        == 404
+    )
