@@ -55,7 +55,7 @@ def test_up_names_tracing_and_auto_publish_alias_once(tmp_path: Path) -> None:
         assert block[2].startswith("    Tracing: X-Ray tracing is not emulated")
         assert block[3].startswith("    AutoPublishAlias: no versions or aliases")
         assert block[4] == "  Bucket (AWS::S3::Bucket):"
-        assert block[5].startswith("    VersioningConfiguration: objects are not versioned")
+        assert block[5].startswith("    VersioningConfiguration: the template's versioning is not")
         assert banner.count("Tracing:") == 1 and banner.count("AutoPublishAlias:") == 1
 
         served = fl.get("/_faaslab/functions")["template_warnings"]
