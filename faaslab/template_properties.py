@@ -118,10 +118,6 @@ IAM = Support(
 )
 TAGS = warned("tags are not kept (faaslab has no tagging APIs)")
 KMS = warned("no customer-managed KMS keys: data is stored unencrypted on this machine")
-ALIASES = warned(
-    "no versions or aliases: only $LATEST runs, and a qualified Invoke is refused as AWS "
-    "refuses an unknown one"
-)
 NO_VPC = warned(
     "VPCs and subnets are not emulated: security groups alone decide which functions and "
     "clients reach a cluster"
@@ -177,7 +173,7 @@ _FUNCTION_COMMON: dict[str, Support] = {
     "FunctionScalingConfig": warned(
         "capacity providers (Lambda Managed Instances) are not emulated"
     ),
-    "PublishToLatestPublished": ALIASES,
+    "PublishToLatestPublished": warned("$LATEST.PUBLISHED versions are not emulated"),
     "TenancyConfig": warned("tenant isolation mode is not emulated"),
     "DurableConfig": warned("durable functions are not emulated"),
 }
@@ -199,10 +195,14 @@ SERVERLESS_FUNCTION_PROPERTIES: dict[str, Support] = {
         "asynchronous invocations keep Lambda's defaults (two retries, six hours), with no "
         "destinations"
     ),
+    # each `up` publishes version 1 and points the alias at it: a new version whatever
+    # changed, which is what the hash and AllProperties options ask for
     **_same(
-        ALIASES,
-        "AutoPublishAlias AutoPublishCodeSha256 AutoPublishAliasAllProperties "
-        "VersionDescription VersionDeletionPolicy",
+        IMPLEMENTED,
+        "AutoPublishAlias AutoPublishCodeSha256 AutoPublishAliasAllProperties VersionDescription",
+    ),
+    "VersionDeletionPolicy": warned(
+        "no stack updates here: versions are not kept from one `up` to the next anyway"
     ),
     "DeploymentPreference": warned(
         "no CodeDeploy traffic shifting: a new version takes all traffic at once"
@@ -312,9 +312,8 @@ SERVERLESS_HTTP_API_PROPERTIES: dict[str, Support] = {
 
 S3_BUCKET_PROPERTIES: dict[str, Support] = {
     "BucketName": IMPLEMENTED,
-    "VersioningConfiguration": warned(
-        "objects are not versioned: a PUT replaces the object, a DELETE removes it"
-    ),
+    # applied at `up` through the S3 API (s3/bucket_template.py), as CloudFormation does
+    "VersioningConfiguration": IMPLEMENTED,
     "BucketEncryption": warned(
         "no server-side encryption: objects are stored as sent on this machine's disk"
     ),
@@ -326,10 +325,8 @@ S3_BUCKET_PROPERTIES: dict[str, Support] = {
     "WebsiteConfiguration": warned("no website endpoint"),
     "LoggingConfiguration": warned("no server access logs"),
     "ReplicationConfiguration": warned("no replication"),
-    "ObjectLockEnabled": warned("no object lock: objects can always be overwritten or deleted"),
-    "ObjectLockConfiguration": warned(
-        "no object lock: objects can always be overwritten or deleted"
-    ),
+    "ObjectLockEnabled": IMPLEMENTED,
+    "ObjectLockConfiguration": IMPLEMENTED,
     "AccelerateConfiguration": warned("no transfer acceleration endpoint"),
     **_same(
         warned(
