@@ -134,6 +134,7 @@ class Upload:
         self._sock: socket.socket | None = None
         self._synced = False
         self._dir_synced = False
+        self._receiving = False  # the receiving thread still reads the socket
 
     @property
     def _check_sha256(self) -> bool:
@@ -155,10 +156,15 @@ class Upload:
 
     def abort(self) -> None:
         self.aborted = True
-        if self._direct is not None:  # the receiving thread stops and cleans up
-            if self._sock is not None:
+        if self._direct is not None:
+            if self._receiving and self._sock is not None:
+                # the connection is gone: the receiving thread stops, cleans up itself
                 with contextlib.suppress(OSError):
                     self._sock.shutdown(socket.SHUT_RDWR)
+            else:  # the body is in (a failed condition): its file goes once the thread is done
+                # (never shut the socket then: it is the client's connection, still to
+                # carry the answer)
+                self._direct.add_done_callback(lambda _: self._discard())
             return
         fd, path = self._fd, self.path
         self._fd = None
@@ -184,6 +190,7 @@ class Upload:
     ) -> None:
         self._sock = socket.socket(fileno=fd)
         self._sock.settimeout(timeout)
+        self._receiving = True
         self._direct = _RECEIVING.submit(self._receive, self._sock, length, received)
 
     def _receive(
@@ -235,6 +242,7 @@ class Upload:
                 pending += users
                 offset += n
             told = True
+            self._receiving = False
             received(None)  # the loop may go on with the request; its answer waits for us
             pending.append(_WRITING.submit(self._sync))
             for f in pending:
@@ -254,6 +262,14 @@ class Upload:
             raise
         finally:
             sock.close()
+
+    def _discard(self) -> None:
+        """(after the receiving thread) Drop the received body's file."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
 
     def _write_range(self, buf: bytes | memoryview, offset: int) -> None:
         """(writing thread) Write, then start writing back to disk at once."""

@@ -132,3 +132,22 @@ def test_key_that_is_not_utf8_is_invalid_uri(
     for method in ("GET", "PUT"):
         r = s3_endpoint.request(method, f"/{bkt}/%FF%FEkey", body=b"x" if method == "PUT" else b"")
         assert (r.status, r.error_code) == (400, "InvalidURI"), r
+
+
+def test_large_put_whose_condition_fails_is_answered_412(s3: Any, bkt: str) -> None:
+    """A body large enough to be received off the event loop (faaslab: from 1 MiB), whose
+    If-Match no longer holds once it is in (s3-tests' test_atomic_dual_conditional_write_1mb):
+    a 412 on the same connection, not a dropped connection; the object is unchanged."""
+    first = s3.put_object(Bucket=bkt, Key="k", Body=b"A" * MiB)["ETag"]
+    s3.put_object(Bucket=bkt, Key="k", Body=b"B" * MiB)
+    for size in (MiB, 3 * MiB):
+        fails(
+            412,
+            "PreconditionFailed",
+            s3.put_object,
+            Bucket=bkt,
+            Key="k",
+            Body=b"C" * size,
+            IfMatch=first,
+        )
+    assert s3.get_object(Bucket=bkt, Key="k")["Body"].read() == b"B" * MiB
