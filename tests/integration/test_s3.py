@@ -294,7 +294,7 @@ def test_sub_resources_faaslab_lacks_answer_501_and_leave_the_object_alone(fl: F
         # headers asking for what faaslab does not do yet: refused, nothing written
         lambda: s3.put_object(Bucket="it-data", Key="precious", Body=b"x", Tagging="a=b"),
         lambda: s3.put_object(
-            Bucket="it-data", Key="precious", Body=b"x", ServerSideEncryption="aws:kms"
+            Bucket="it-data", Key="precious", Body=b"x", ServerSideEncryption="aws:kms:dsse"
         ),
     ]
     for call in calls:
