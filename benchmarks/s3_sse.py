@@ -40,8 +40,8 @@ def serve(state: Path, source: Path | None) -> tuple[subprocess.Popen[bytes], in
     if source is not None:
         env["PYTHONPATH"] = str(source)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "faaslab.cli", "up", str(TEMPLATE), "--port", str(port)]
-        + ["--state-dir", str(state), "--no-request-log"],
+        [sys.executable, "-m", "faaslab.cli", "up", str(TEMPLATE), "--port", str(port),
+         "--state-dir", str(state), "--no-request-log"],  # fmt: skip
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
