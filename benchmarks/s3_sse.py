@@ -39,9 +39,9 @@ def serve(state: Path, source: Path | None) -> tuple[subprocess.Popen[bytes], in
     env = dict(os.environ)
     if source is not None:
         env["PYTHONPATH"] = str(source)
+    up = [sys.executable, "-m", "faaslab.cli", "up", str(TEMPLATE), "--port", str(port)]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "faaslab.cli", "up", str(TEMPLATE), "--port", str(port),
-         "--state-dir", str(state), "--no-request-log"],  # fmt: skip
+        [*up, "--state-dir", str(state), "--no-request-log"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
@@ -89,9 +89,9 @@ def main() -> None:
     if args.baseline is not None:
         servers["baseline"] = serve(work / "base", args.baseline.resolve())
     data = os.urandom(args.big_mb * 1024 * 1024)
-    runs: list[tuple[str, str, dict[str, str]]] = [
-        (name, "plain", {}) for name in servers
-    ] + [("this tree", "SSE-S3", {"x-amz-server-side-encryption": "AES256"})]
+    runs: list[tuple[str, str, dict[str, str]]] = [(name, "plain", {}) for name in servers] + [
+        ("this tree", "SSE-S3", {"x-amz-server-side-encryption": "AES256"})
+    ]
     results: dict[tuple[str, str], list[tuple[float, float]]] = {(n, k): [] for n, k, _ in runs}
     md5s = []
     try:

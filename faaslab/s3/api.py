@@ -662,6 +662,7 @@ class S3Api:
 
     async def _complete(self, req: Request, t: Target) -> Response:
         self.store.require_bucket(t.bucket)
+        sse.check_complete(req.headers, self.store.upload_headers(t.query["uploadId"]))
         root = _parse_xml(req.body)
         wanted = []
         given: list[dict[str, str]] = []

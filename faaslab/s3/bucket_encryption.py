@@ -59,7 +59,7 @@ class BucketEncryption:
             key = by_default.get("KMSMasterKeyID")
             return sse.Spec(
                 "aws:kms",
-                kms_key_id=self.keyring.kms_arn(key) if key else self.keyring.default_kms_key,
+                kms_key_id=key or self.keyring.default_kms_key,
                 bucket_key=bool(rule.get("BucketKeyEnabled")),
             )
         return None

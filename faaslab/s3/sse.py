@@ -4,9 +4,10 @@ Envelope encryption, as S3 describes it: every encrypted object has its own rand
 data key; the bytes are AES-256-CTR under that key; the data key is stored wrapped
 (AES-256-GCM, which also authenticates the unwrapping) by a key-encryption key:
 - SSE-S3 and SSE-KMS: faaslab's master key, `<state>/s3/master.key` (32 random bytes,
-  0600, made at first start). There is no KMS: any key id is accepted and echoed (a bare
-  id as an ARN in this account and region); without one, the account's `aws/s3` key's
-  ARN. Both encrypt the same way; only the headers differ.
+  0600, made at first start). There is no KMS: any key id is accepted and echoed as given
+  (S3 would echo a bare key id resolved to its ARN; there is nothing to resolve it
+  against, and S3-compatible stores echo it as given); without one, the account's
+  `aws/s3` key's ARN. Both encrypt the same way; only the headers differ.
 - SSE-C: the customer's key itself, which is never stored: only its MD5 (which S3 echoes
   on every answer) and the data key wrapped by it. A read with another key fails to
   unwrap the data key (GCM's tag), which is the check (403 AccessDenied, as S3).
@@ -113,8 +114,6 @@ class Keyring:
         )
 
     def kms_arn(self, key_id: str) -> str:
-        if key_id.startswith("arn:"):
-            return key_id
         return f"arn:aws:kms:{self.region}:{self.account}:key/{key_id}"
 
     def _kek(self, spec: Spec) -> bytes:
@@ -350,7 +349,7 @@ def for_write(headers: dict[str, str], keyring: Keyring, default: Spec | None) -
                 "The header 'x-amz-server-side-encryption-context' shall be Base64-encoded "
                 "UTF-8 string holding JSON which represents a string-string map",
             ) from None
-    key_id = keyring.kms_arn(kms_key) if kms_key else keyring.default_kms_key
+    key_id = kms_key or keyring.default_kms_key
     return Spec("aws:kms", kms_key_id=key_id, bucket_key=bucket_key, context=context)
 
 
@@ -451,6 +450,18 @@ def for_part(
             )
         return None
     spec = spec_of(upload)
+    _check_upload_key(given, spec)
+    key = keyring.unwrap(upload, given)
+    return Encrypting(DataKey(key, json.loads(upload[INTERNAL])["k"], spec))
+
+
+def check_complete(headers: dict[str, str], upload: dict[str, str]) -> None:
+    """CompleteMultipartUpload of an SSE-C upload gives its key again, as its parts did."""
+    if C_ALGORITHM in upload:
+        _check_upload_key(customer_key(headers), spec_of(upload))
+
+
+def _check_upload_key(given: Spec | None, spec: Spec) -> None:
     if spec.algorithm == "SSE-C":
         if given is None:
             raise S3Error(
@@ -463,5 +474,3 @@ def for_part(
                 "InvalidRequest",
                 "The provided encryption parameters did not match the ones used originally.",
             )
-    key = keyring.unwrap(upload, given)
-    return Encrypting(DataKey(key, json.loads(upload[INTERNAL])["k"], spec))
