@@ -24,7 +24,7 @@ from faaslab.auth import AuthError, InvalidSignature, UnrecognizedClient, Verifi
 from faaslab.clock import iso_millis
 from faaslab.functions.model import DEFAULT_ACCOUNT
 from faaslab.http.server import BodyRejected, BodySink, Request, Response
-from faaslab.s3 import checksums, operations, part_copy, sse
+from faaslab.s3 import checksums, object_attributes, operations, part_copy, sse
 from faaslab.s3.bucket_encryption import BucketEncryption
 from faaslab.s3.errors import S3Error, host_id, request_id
 from faaslab.s3.model import (
@@ -335,6 +335,8 @@ class S3Api:
         m, q = req.method, t.query
         if m in ("GET", "HEAD") and "uploadId" in q:
             return self._list_parts(t)
+        if m == "GET" and "attributes" in q:
+            return object_attributes.get_object_attributes(self, req, t)
         if m in ("GET", "HEAD"):
             self.store.require_bucket(t.bucket)
             return self._get(req, t)
@@ -443,6 +445,7 @@ class S3Api:
             raise S3Error("NoSuchKey", Key=t.key)
         h = req.headers
         encrypted = sse.INTERNAL in info.headers
+        internal = encrypted or object_attributes.PARTS in info.headers
         customer = None
         if encrypted or sse.SSE in h or sse.C_ALGORITHM in h or sse.C_KEY in h:
             customer = sse.check_read(h, info.headers)
@@ -453,7 +456,7 @@ class S3Api:
             "Accept-Ranges": "bytes",
             "Content-Type": info.content_type,
         }
-        headers.update(sse.public_headers(info.headers) if encrypted else info.headers)
+        headers.update(sse.public_headers(info.headers) if internal else info.headers)
         headers.update({f"x-amz-meta-{k}": v for k, v in info.metadata.items()})
         if status == 304:
             return _ok(status=304, headers={k: headers[k] for k in ("ETag", "Last-Modified")})
@@ -739,6 +742,7 @@ def _finish_upload(
         mine = extra.get("checksums", {})
         if any(mine.get(a) != v for a, v in listed.items()):
             raise S3Error("InvalidPart", UploadId=upload_id, PartNumber=str(n))
+    info.headers[object_attributes.PARTS] = object_attributes.layout(used)
     if sse.is_encrypted(info.headers):
         facts = json.loads(info.headers[sse.INTERNAL])
         if any("iv" not in extra for _, _, extra in used):

@@ -36,6 +36,7 @@ IMPLEMENTED = frozenset(
         "GetBucketEncryption",
         "GetBucketLocation",
         "GetObject",
+        "GetObjectAttributes",
         "HeadBucket",
         "HeadObject",
         "ListBuckets",

@@ -216,8 +216,8 @@ def _offsets(segs: list[tuple[bytes, int]]) -> Iterator[tuple[int, bytes, int]]:
 
 
 def public_headers(stored: dict[str, str]) -> dict[str, str]:
-    """An object's stored headers without faaslab's internal ones."""
-    return {k: v for k, v in stored.items() if k != INTERNAL}
+    """An object's stored headers without faaslab's internal ones (`x-faaslab-*`)."""
+    return {k: v for k, v in stored.items() if not k.startswith("x-faaslab-")}
 
 
 def is_encrypted(stored: dict[str, str]) -> bool:
@@ -225,8 +225,9 @@ def is_encrypted(stored: dict[str, str]) -> bool:
 
 
 def strip(stored: dict[str, str]) -> dict[str, str]:
-    """Stored headers without any encryption facts (a copy's target gets its own)."""
-    return {k: v for k, v in stored.items() if k != INTERNAL and k not in ECHOED}
+    """Stored headers without encryption facts (a copy's target gets its own) or other
+    internal ones (a copy is not multipart)."""
+    return {k: v for k, v in stored.items() if not k.startswith("x-faaslab-") and k not in ECHOED}
 
 
 # -- reading requests

@@ -283,9 +283,7 @@ def test_sub_resources_faaslab_lacks_answer_501_and_leave_the_object_alone(fl: F
         lambda: s3.put_object_legal_hold(
             Bucket="it-data", Key="precious", LegalHold={"Status": "ON"}
         ),
-        lambda: s3.get_object_attributes(
-            Bucket="it-data", Key="precious", ObjectAttributes=["ETag"]
-        ),
+        lambda: s3.get_object_torrent(Bucket="it-data", Key="precious"),
         lambda: s3.delete_object(Bucket="it-data", Key="precious", VersionId="3HL4kqtJlcpX"),
         lambda: s3.put_bucket_versioning(
             Bucket="it-data", VersioningConfiguration={"Status": "Enabled"}

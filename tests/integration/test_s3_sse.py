@@ -189,6 +189,18 @@ def test_sse_c_needs_its_key_which_is_never_stored(fl: Faaslab, s3: Any, bucket:
     assert got["Body"].read() == body[10:100] and got["SSECustomerKeyMD5"] == md5
     assert s3.head_object(Bucket=bucket, Key="k", **sse_c(KEY_A))["ContentLength"] == len(body)
     with pytest.raises(ClientError) as e:
+        s3.get_object_attributes(Bucket=bucket, Key="k", ObjectAttributes=["ObjectSize"])
+    assert error(e) == (400, "InvalidRequest")
+    attrs = s3.get_object_attributes(  # (boto3 encodes the key for this one only if told)
+        Bucket=bucket,
+        Key="k",
+        ObjectAttributes=["ObjectSize", "ETag"],
+        SSECustomerAlgorithm="AES256",
+        SSECustomerKey=base64.b64encode(KEY_A).decode(),
+        SSECustomerKeyMD5=md5,
+    )
+    assert attrs["ObjectSize"] == len(body) and attrs["ETag"] == put["ETag"].strip('"')
+    with pytest.raises(ClientError) as e:
         s3.get_object(Bucket=bucket, Key="k")
     assert error(e) == (400, "InvalidRequest")
     with pytest.raises(ClientError) as e:
@@ -393,6 +405,18 @@ def test_multipart_checksums(s3: Any, bucket: str, algorithm: str, kind: str) ->
     assert done[f"Checksum{algorithm}"] == expected and done["ChecksumType"] == kind
     head = s3.head_object(Bucket=bucket, Key="mp", ChecksumMode="ENABLED")
     assert head[f"Checksum{algorithm}"] == expected and head["ChecksumType"] == kind
+    attrs = s3.get_object_attributes(
+        Bucket=bucket, Key="mp", ObjectAttributes=["Checksum", "ObjectParts", "ObjectSize"]
+    )
+    assert attrs["Checksum"] == {f"Checksum{algorithm}": expected, "ChecksumType": kind}
+    assert attrs["ObjectSize"] == len(whole)
+    assert attrs["ObjectParts"]["TotalPartsCount"] == 2
+    got_parts = attrs["ObjectParts"]["Parts"]
+    assert [p["Size"] for p in got_parts] == [len(d) for d in datas]
+    assert [p[f"Checksum{algorithm}"] for p in got_parts] == [
+        p[f"Checksum{algorithm}"] for p in parts
+    ]
+    assert "x-faaslab-parts" not in head["ResponseMetadata"]["HTTPHeaders"]
 
 
 def test_multipart_checksum_mismatch_is_bad_digest(s3: Any, bucket: str) -> None:
