@@ -50,6 +50,8 @@ C_ALGORITHM = "x-amz-server-side-encryption-customer-algorithm"
 C_KEY = "x-amz-server-side-encryption-customer-key"
 C_KEY_MD5 = "x-amz-server-side-encryption-customer-key-md5"
 COPY_PREFIX = "x-amz-copy-source-"  # + the three customer headers: the copy source's key
+_C_NAMES = (C_ALGORITHM, C_KEY, C_KEY_MD5)
+_COPY_C_NAMES = tuple(n.replace("x-amz-", COPY_PREFIX, 1) for n in _C_NAMES)
 INTERNAL = "x-faaslab-sse"  # ObjectInfo.headers key of the wrapped key and segments
 # what S3 echoes on GET/HEAD of an encrypted object (stored under these names)
 ECHOED = (SSE, KMS_KEY_ID, BUCKET_KEY, C_ALGORITHM, "x-amz-server-side-encryption-customer-key-MD5")
@@ -242,8 +244,8 @@ def _needs_key() -> S3Error:
 def customer_key(headers: dict[str, str], prefix: str = "") -> Spec | None:
     """The SSE-C key a request gives (prefix COPY_PREFIX: its copy source's), validated
     in S3's words; None if it gives none."""
-    names = [n.replace("x-amz-", prefix or "x-amz-", 1) for n in (C_ALGORITHM, C_KEY, C_KEY_MD5)]
-    alg, key_b64, md5_b64 = (headers.get(n) for n in names)
+    names = _COPY_C_NAMES if prefix else _C_NAMES
+    alg, key_b64, md5_b64 = headers.get(names[0]), headers.get(names[1]), headers.get(names[2])
     if alg is None and key_b64 is None and md5_b64 is None:
         return None
     if alg is None:

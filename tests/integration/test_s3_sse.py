@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import os
 import sqlite3
 import subprocess
@@ -17,6 +18,9 @@ from typing import Any
 
 import pytest
 from awscrt import checksums as crt
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from faaslab.cliutil import LOCAL_KEYS
@@ -516,3 +520,50 @@ def test_upload_part_copy_with_ranges(fl: Faaslab, s3: Any, bucket: str) -> None
     expected = source[: 5 * MB] + source[100:300]
     assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == expected
     assert expected[:4096] not in stored_bytes(fl, bucket, "dst")
+
+
+class _StreamingAuth(S3SigV4Auth):
+    """SigV4 of an aws-chunked body whose chunks are not signed (the payload's hash is
+    the streaming marker)."""
+
+    def payload(self, request: Any) -> str:
+        return "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+
+
+@pytest.mark.parametrize("algorithm", ["CRC32C", "CRC64NVME", "SHA1"])
+def test_trailing_checksum_in_aws_chunked_body(
+    fl: Faaslab, s3: Any, bucket: str, algorithm: str
+) -> None:
+    """What SDKs send over https: the body as aws-chunked, its checksum as a trailer."""
+    name = f"x-amz-checksum-{algorithm.lower()}"
+    chunks = [BODY[:65536], BODY[65536:]]
+    framed = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks)
+
+    def send(value: str) -> tuple[int, bytes]:
+        body = framed + b"0\r\n" + f"{name}:{value}\r\n\r\n".encode()
+        headers = {
+            "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+            "Content-Encoding": "aws-chunked",
+            "x-amz-decoded-content-length": str(len(BODY)),
+            "x-amz-trailer": name,
+            "x-amz-sdk-checksum-algorithm": algorithm,
+            "Content-Length": str(len(body)),
+        }
+        req = AWSRequest("PUT", f"{fl.url}/{bucket}/t", headers=headers)
+        creds = Credentials(LOCAL_KEYS["aws_access_key_id"], LOCAL_KEYS["aws_secret_access_key"])
+        _StreamingAuth(creds, "s3", "us-east-1").add_auth(req)
+        conn = http.client.HTTPConnection(fl.url.removeprefix("http://"))
+        conn.request("PUT", f"/{bucket}/t", body, {k: str(v) for k, v in req.headers.items()})
+        r = conn.getresponse()
+        out = r.status, r.read()
+        conn.close()
+        return out
+
+    status, answer = send(EXPECTED[algorithm])
+    assert status == 200, answer
+    head = s3.head_object(Bucket=bucket, Key="t", ChecksumMode="ENABLED")
+    assert head[f"Checksum{algorithm}"] == EXPECTED[algorithm]
+    assert s3.get_object(Bucket=bucket, Key="t")["Body"].read() == BODY
+    wrong = _b64(b"\1" * len(base64.b64decode(EXPECTED[algorithm])))
+    status, answer = send(wrong)
+    assert status == 400 and b"<Code>BadDigest</Code>" in answer, answer
