@@ -97,18 +97,21 @@ class Keyring:
         self.region = region
         self.account = account
         path = root / "master.key"
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            self._master = path.read_bytes()
-        else:
-            key = os.urandom(32)
+        if not path.exists():  # made whole or not at all: written aside, then renamed
+            tmp = root / "master.key.new"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
-                os.write(fd, key)
+                os.write(fd, os.urandom(32))
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            self._master = key
+            os.replace(tmp, path)
+            dir_fd = os.open(root, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        self._master = path.read_bytes()
         if len(self._master) != 32:
             raise RuntimeError(f"{path}: not a 256-bit key")
         self.default_kms_key = self.kms_arn(

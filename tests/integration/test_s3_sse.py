@@ -86,6 +86,8 @@ def test_sse_s3_is_encrypted_at_rest_and_read_back(
     assert put["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'  # SSE-S3: still the MD5
     on_disk = stored_bytes(fl, bucket, "k")
     assert len(on_disk) == size and b"plaintext-marker" not in on_disk
+    master = fl.state_dir / "s3" / "master.key"
+    assert master.stat().st_mode & 0o777 == 0o600 and len(master.read_bytes()) == 32
     got = s3.get_object(Bucket=bucket, Key="k")
     assert got["ServerSideEncryption"] == "AES256"
     assert got["Body"].read() == body
@@ -434,6 +436,17 @@ def test_multipart_checksum_mismatch_is_bad_digest(s3: Any, bucket: str) -> None
         ChecksumAlgorithm="SHA256",
     )
     part = {"PartNumber": 1, "ETag": r["ETag"], "ChecksumSHA256": r["ChecksumSHA256"]}
+    with pytest.raises(ClientError) as e:  # a part of another algorithm
+        s3.upload_part(
+            Bucket=bucket,
+            Key="mp",
+            UploadId=up["UploadId"],
+            PartNumber=2,
+            Body=b"abc",
+            ChecksumAlgorithm="CRC32",
+        )
+    assert error(e) == (400, "InvalidRequest")
+    assert "expected checksum Type: sha256" in e.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as e:
         s3.complete_multipart_upload(
             Bucket=bucket,
