@@ -127,6 +127,7 @@ class S3Api:
         """The Upload receiving an object's or a part's body, once the request is
         authenticated (S3Error if its bucket does not exist)."""
         self.store.require_bucket(t.bucket)
+        checksums.check_request(headers)
         if "uploadId" in t.query:
             upload_headers = self.store.upload_headers(t.query["uploadId"])
             cipher = sse.for_part(headers, upload_headers, self.keyring)

@@ -84,9 +84,12 @@ class Upload:
         return not self.declared_sha256.startswith(("STREAMING-", UNSIGNED))
 
     def _wanted_checksums(self) -> list[str]:
-        names = [n for n in CHECKSUMS if f"x-amz-checksum-{n}" in self.headers]
+        names = [n for n, header in checksums.HEADERS if header in self.headers]
         trailer = self.headers.get("x-amz-trailer", "").lower()
-        names += [n for n in CHECKSUMS if trailer == f"x-amz-checksum-{n}" and n not in names]
+        if trailer.startswith("x-amz-checksum-"):
+            name = trailer.removeprefix("x-amz-checksum-")
+            if name in CHECKSUMS and name not in names:
+                names.append(name)
         return names
 
     # -- BodySink

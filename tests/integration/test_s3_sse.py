@@ -344,12 +344,25 @@ def _b64(raw: bytes) -> str:
 
 
 BODY = os.urandom(300 * 1024) + b"tail"
+
+
+def _xxhash(make: Any) -> bytes:
+    h = make()
+    h.update(BODY)
+    digest: bytes = h.finalize()
+    return digest
+
+
 EXPECTED = {
     "CRC32": _b64(zlib.crc32(BODY).to_bytes(4, "big")),
     "CRC32C": _b64(crt.crc32c(BODY).to_bytes(4, "big")),
     "CRC64NVME": _b64(crt.crc64nvme(BODY).to_bytes(8, "big")),
     "SHA1": _b64(hashlib.sha1(BODY).digest()),
     "SHA256": _b64(hashlib.sha256(BODY).digest()),
+    "SHA512": _b64(hashlib.sha512(BODY).digest()),
+    "XXHASH64": _b64(_xxhash(crt.XXHash.new_xxhash64)),
+    "XXHASH3": _b64(_xxhash(crt.XXHash.new_xxhash3_64)),
+    "XXHASH128": _b64(_xxhash(crt.XXHash.new_xxhash3_128)),
 }
 
 
@@ -580,3 +593,29 @@ def test_trailing_checksum_in_aws_chunked_body(
     wrong = _b64(b"\1" * len(base64.b64decode(EXPECTED[algorithm])))
     status, answer = send(wrong)
     assert status == 400 and b"<Code>BadDigest</Code>" in answer, answer
+
+
+def test_checksum_headers_s3_refuses(fl: Faaslab, bucket: str) -> None:
+    s3 = fl.aws("s3")
+    extra: dict[str, str] = {}
+
+    def add(params: Any, **_: Any) -> None:
+        params["headers"].update(extra)
+
+    s3.meta.events.register("before-call.s3.PutObject", add)
+    for headers, message in [
+        (
+            {"x-amz-checksum-sha256": EXPECTED["SHA256"], "x-amz-checksum-sha1": EXPECTED["SHA1"]},
+            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+        ),
+        (
+            {"x-amz-sdk-checksum-algorithm": "ADLER32"},
+            "Value for x-amz-sdk-checksum-algorithm header is invalid.",
+        ),
+    ]:
+        extra.clear()
+        extra.update(headers)
+        with pytest.raises(ClientError) as e:
+            s3.put_object(Bucket=bucket, Key="k", Body=BODY, ChecksumAlgorithm="CRC32C")
+        assert error(e) == (400, "InvalidRequest")
+        assert e.value.response["Error"]["Message"] == message
