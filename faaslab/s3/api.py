@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable
 from dataclasses import dataclass, replace
@@ -24,7 +25,16 @@ from faaslab.auth import AuthError, InvalidSignature, UnrecognizedClient, Verifi
 from faaslab.clock import iso_millis
 from faaslab.functions.model import DEFAULT_ACCOUNT
 from faaslab.http.server import BodyRejected, BodySink, Request, Response
-from faaslab.s3 import checksums, object_attributes, operations, part_copy, sse
+from faaslab.s3 import (
+    checksums,
+    object_attributes,
+    objectlock,
+    objectlock_api,
+    operations,
+    part_copy,
+    sse,
+    versioning_api,
+)
 from faaslab.s3.bucket_encryption import BucketEncryption
 from faaslab.s3.errors import S3Error, host_id, request_id
 from faaslab.s3.model import (
@@ -119,6 +129,8 @@ class S3Api:
         try:
             self._authenticate(head)
             operations.check(method, t.bucket, t.key, t.query, headers)  # before any write
+            if t.query.keys() & operations.table()[1]:
+                return None  # a sub-resource's XML body (?retention, ...): buffered
             return self._open_upload(t, headers)
         except S3Error as e:
             raise BodyRejected(e.response()) from None
@@ -176,7 +188,8 @@ class S3Api:
     def _bucket_op(self, req: Request, t: Target) -> Response | Awaitable[Response]:
         m, q = req.method, t.query
         if m == "PUT" and not q:
-            return self._guard(self._create_bucket(t.bucket), False)
+            lock = req.headers.get(objectlock.BUCKET_HEADER, "").lower() == "true"
+            return self._guard(self._create_bucket(t.bucket, lock), False)
         if m == "HEAD":
             if not self.store.bucket_exists(t.bucket):
                 raise S3Error("NoSuchBucket", BucketName=t.bucket)
@@ -184,6 +197,12 @@ class S3Api:
         if m == "DELETE" and not q:
             return self._guard(self._delete_bucket(t.bucket), False)
         self.store.require_bucket(t.bucket)
+        if "versioning" in q or "versions" in q:
+            return self._versioning_op(req, t)
+        if "object-lock" in q and m == "GET":
+            return _ok(objectlock_api.get_configuration(self.store, t.bucket))
+        if "object-lock" in q and m == "PUT":
+            return self._guard(self._put_lock_configuration(req, t), False)
         if m == "GET" and "location" in q:
             where = "" if self.region == "us-east-1" else escape(self.region)
             return _ok(_xml("LocationConstraint", where))
@@ -205,7 +224,25 @@ class S3Api:
             "NotImplemented", f"faaslab does not implement {m} on a bucket with ?{sub} yet"
         )
 
-    async def _create_bucket(self, name: str) -> Response:
+    def _versioning_op(self, req: Request, t: Target) -> Response | Awaitable[Response]:
+        m, q = req.method, t.query
+        if m == "GET" and "versioning" in q:
+            return _ok(versioning_api.get_versioning(self.store, t.bucket))
+        if m == "PUT" and "versioning" in q:
+            return self._guard(self._put_versioning(req, t), False)
+        if m == "GET" and "versions" in q:
+            return _ok(versioning_api.list_versions(self.store, t.bucket, q))
+        raise S3Error("MethodNotAllowed")
+
+    async def _put_versioning(self, req: Request, t: Target) -> Response:
+        await self.store.set_versioning(t.bucket, versioning_api.parse_versioning(req.body))
+        return _ok()
+
+    async def _put_lock_configuration(self, req: Request, t: Target) -> Response:
+        await objectlock_api.put_configuration(self.store, t.bucket, req.body)
+        return _ok()
+
+    async def _create_bucket(self, name: str, object_lock: bool = False) -> Response:
         problem = bucket_name_problem(name)
         if problem is not None:
             raise S3Error(
@@ -213,7 +250,7 @@ class S3Api:
                 f"The specified bucket is not valid: {problem}",
                 BucketName=name,
             )
-        created = await self.store.create_bucket(name)
+        created = await self.store.create_bucket(name, object_lock)
         if not created and self.region != "us-east-1":
             # us-east-1 answers 200 to a bucket you already own (its legacy behaviour)
             raise S3Error("BucketAlreadyOwnedByYou", BucketName=name)
@@ -324,12 +361,21 @@ class S3Api:
     async def _delete_objects(self, req: Request, t: Target) -> Response:
         root = _parse_xml(req.body)
         quiet = (_child_text(root, "Quiet") or "false").lower() == "true"
-        keys = [_child_text(o, "Key") or "" for o in _children(root, "Object")]
-        if not keys or len(keys) > 1000:
+        entries = [
+            versioning_api.DeleteEntry(
+                _child_text(o, "Key") or "",
+                _child_text(o, "VersionId"),
+                _child_text(o, "ETag"),
+                _child_text(o, "LastModifiedTime"),
+                _child_text(o, "Size"),
+            )
+            for o in _children(root, "Object")
+        ]
+        if not entries or len(entries) > 1000:
             raise S3Error("MalformedXML")
-        await self.store.delete(t.bucket, keys)
-        done = "" if quiet else "".join(f"<Deleted><Key>{escape(k)}</Key></Deleted>" for k in keys)
-        return _ok(_xml("DeleteResult", done))
+        bypass = req.headers.get(objectlock.BYPASS_HEADER, "").lower() == "true"
+        results = await self.store.remove(t.bucket, [e.deletion(bypass) for e in entries])
+        return _ok(_xml("DeleteResult", versioning_api.delete_result(results, quiet)))
 
     # -- objects
     def _object_op(self, req: Request, t: Target) -> Response | Awaitable[Response]:
@@ -338,6 +384,8 @@ class S3Api:
             return self._list_parts(t)
         if m == "GET" and "attributes" in q:
             return object_attributes.get_object_attributes(self, req, t)
+        if "retention" in q or "legal-hold" in q:
+            return self._lock_op(req, t)
         if m in ("GET", "HEAD"):
             self.store.require_bucket(t.bucket)
             return self._get(req, t)
@@ -352,12 +400,33 @@ class S3Api:
         if m == "DELETE" and "uploadId" in q:
             return self._guard(self._abort(t), False)
         if m == "DELETE":
-            return self._guard(self._delete(t), False)
+            return self._guard(self._delete(req, t), False)
         if m == "POST" and "uploads" in q:
             return self._guard(self._create_upload(req, t), False)
         if m == "POST" and "uploadId" in q:
             return self._guard(self._complete(req, t), False)
         raise S3Error("MethodNotAllowed")
+
+    def _lock_op(self, req: Request, t: Target) -> Response | Awaitable[Response]:
+        """Get/PutObjectRetention, Get/PutObjectLegalHold."""
+        version = t.query.get("versionId")
+        args = (self.store, t.bucket, t.key, version)
+        if req.method == "GET" and "retention" in t.query:
+            return _ok(objectlock_api.get_retention(*args))
+        if req.method == "GET":
+            return _ok(objectlock_api.get_legal_hold(*args))
+        if req.method != "PUT":
+            raise S3Error("MethodNotAllowed")
+        if "retention" in t.query:
+            bypass = req.headers.get(objectlock.BYPASS_HEADER, "").lower() == "true"
+            work = objectlock_api.put_retention(*args, req.body, bypass)
+        else:
+            work = objectlock_api.put_legal_hold(*args, req.body)
+        return self._guard(self._done(work), False)
+
+    async def _done(self, work: Awaitable[None]) -> Response:
+        await work
+        return _ok()
 
     def _condition(self, req: Request, t: Target) -> Condition | None:
         """If-Match / If-None-Match of a write, checked now (412) and again at commit
@@ -377,6 +446,7 @@ class S3Api:
             raise S3Error("IncompleteBody")
         try:
             condition = None if "uploadId" in t.query else self._condition(req, t)
+            lock = {} if "uploadId" in t.query else self._new_lock(req, t)
         except S3Error:
             upload.abort()
             raise
@@ -389,8 +459,12 @@ class S3Api:
         info.checksums = upload.checksums()
         if upload.cipher is not None:
             info.headers.update(upload.cipher.key.stored([(upload.cipher.iv_text, body.size)]))
+        info.lock = lock
         stored = await self.store.put(info, body, condition)
-        headers = {"ETag": f'"{stored.etag}"'}
+        headers = {
+            "ETag": f'"{stored.etag}"',
+            **versioning_api.version_header(self.store, stored, read=False),
+        }
         headers.update({f"x-amz-checksum-{k.lower()}": v for k, v in stored.checksums.items()})
         if stored.checksums:
             headers["x-amz-checksum-type"] = "FULL_OBJECT"
@@ -399,6 +473,11 @@ class S3Api:
             if upload.cipher.key.spec.context is not None:
                 headers[sse.KMS_CONTEXT] = upload.cipher.key.spec.context
         return _ok(headers=headers)
+
+    def _new_lock(self, req: Request, t: Target) -> dict[str, str]:
+        """A new version's Object Lock: its x-amz-object-lock-* headers, or the bucket's
+        default retention."""
+        return objectlock.from_headers(req.headers, self.store.object_lock(t.bucket), time.time())
 
     def _new_info(self, req: Request, t: Target, size: int, etag: str) -> ObjectInfo:
         h = req.headers
@@ -441,9 +520,14 @@ class S3Api:
         return _ok(headers=headers)
 
     def _get(self, req: Request, t: Target, retry: bool = True) -> Response | Awaitable[Response]:
-        info = self.store.head(t.bucket, t.key)
-        if info is None:
-            raise S3Error("NoSuchKey", Key=t.key)
+        version = t.query.get("versionId")
+        if version is not None:
+            info = versioning_api.version_of(self.store, t.bucket, t.key, version)
+        else:
+            found = self.store.head(t.bucket, t.key)
+            if found is None:
+                raise versioning_api.no_such_key(self.store, t.bucket, t.key)
+            info = found
         h = req.headers
         encrypted = sse.INTERNAL in info.headers
         internal = encrypted or object_attributes.PARTS in info.headers
@@ -459,6 +543,8 @@ class S3Api:
         }
         headers.update(sse.public_headers(info.headers) if internal else info.headers)
         headers.update({f"x-amz-meta-{k}": v for k, v in info.metadata.items()})
+        headers.update(versioning_api.version_header(self.store, info))
+        headers.update(objectlock.response_headers(info.lock))
         if status == 304:
             return _ok(status=304, headers={k: headers[k] for k in ("ETag", "Last-Modified")})
         if h.get("x-amz-checksum-mode", "").upper() == "ENABLED" and "range" not in h:
@@ -510,9 +596,12 @@ class S3Api:
         return resp
 
     def copy_source(self, req: Request, t: Target) -> ObjectInfo:
-        """The object `x-amz-copy-source` names, once its copy-source conditions held."""
-        src = unquote(req.headers["x-amz-copy-source"].split("?", 1)[0]).lstrip("/")
+        """The object (version) `x-amz-copy-source` names, once its copy-source conditions
+        held."""
+        src_path, _, src_query = req.headers["x-amz-copy-source"].partition("?")
+        src = unquote(src_path).lstrip("/")
         src_bucket, _, src_key = src.partition("/")
+        src_version = parse_qs(src_query).get("versionId", [None])[0]
         if not src_key:
             raise S3Error(
                 "InvalidArgument",
@@ -520,9 +609,21 @@ class S3Api:
             )
         self.store.require_bucket(src_bucket)
         self.store.require_bucket(t.bucket)
-        source = self.store.head(src_bucket, src_key)
-        if source is None:
-            raise S3Error("NoSuchKey", Key=src_key)
+        if src_version is not None:
+            source = self.store.head_version(src_bucket, src_key, src_version)
+            if source is None:
+                raise S3Error("NoSuchVersion", Key=src_key, VersionId=src_version)
+            if source.delete_marker:
+                raise S3Error(
+                    "InvalidRequest",
+                    "The source of a copy request may not specifically refer to a delete "
+                    "marker by version id.",
+                )
+        else:
+            current = self.store.head(src_bucket, src_key)
+            if current is None:
+                raise S3Error("NoSuchKey", Key=src_key)
+            source = current
         copy_h = {
             k.replace("x-amz-copy-source-", ""): v
             for k, v in req.headers.items()
@@ -536,6 +637,8 @@ class S3Api:
         source = self.copy_source(req, t)
         src_bucket, src_key = source.bucket, source.key
         h = req.headers
+        source_query = parse_qs(h["x-amz-copy-source"].partition("?")[2])
+        source_version = source_query.get("versionId", [None])[0]
         customer = sse.check_read(h, source.headers, sse.COPY_PREFIX)
         spec = sse.for_write(h, self.keyring, self.encryption.default(t.bucket))
         directive = h.get("x-amz-metadata-directive", "COPY").upper()
@@ -543,7 +646,8 @@ class S3Api:
             target = self._new_info(req, t, source.size, source.etag)
         else:
             changes_encryption = any(k.startswith(sse.SSE) for k in h)
-            if (src_bucket, src_key) == (t.bucket, t.key) and not changes_encryption:
+            same = (src_bucket, src_key) == (t.bucket, t.key) and source_version is None
+            if same and not changes_encryption:
                 raise S3Error(
                     "InvalidRequest",
                     "This copy request is illegal because it is trying to copy an object to "
@@ -562,6 +666,7 @@ class S3Api:
                 sse.strip(source.headers),
             )
         target.checksums = dict(source.checksums)
+        target.lock = self._new_lock(req, t)
         if spec is None and not sse.is_encrypted(source.headers):
             stored = await self.store.copy(source, target)
         else:
@@ -570,7 +675,12 @@ class S3Api:
             f"<LastModified>{iso_millis(stored.modified)}</LastModified>"
             f"<ETag>&quot;{stored.etag}&quot;</ETag>"
         )
-        return _ok(_xml("CopyObjectResult", inner), headers=sse.response_headers(stored.headers))
+        headers = versioning_api.version_header(self.store, stored, read=False)
+        source_version_header = versioning_api.version_header(self.store, source)
+        if source_version_header:
+            headers["x-amz-copy-source-version-id"] = source_version_header["x-amz-version-id"]
+        headers.update(sse.response_headers(stored.headers))
+        return _ok(_xml("CopyObjectResult", inner), headers=headers)
 
     async def _transcode_copy(
         self,
@@ -598,9 +708,12 @@ class S3Api:
             target.etag = md5.hex()
         return await self.store.put(target, Body(source.size, md5, data=inline, path=out))
 
-    async def _delete(self, t: Target) -> Response:
-        await self.store.delete(t.bucket, [t.key])
-        return _ok(status=204)
+    async def _delete(self, req: Request, t: Target) -> Response:
+        request = versioning_api.deletion(t.key, t.query, req.headers)
+        [done] = await self.store.remove(t.bucket, [request])
+        if done.error is not None:
+            raise done.error
+        return _ok(status=204, headers=versioning_api.delete_headers(done))
 
     async def _create_upload(self, req: Request, t: Target) -> Response:
         h = req.headers
@@ -616,6 +729,7 @@ class S3Api:
                 "x-amz-checksum-algorithm header.",
             )
         info = self._new_info(req, t, 0, "")
+        info.lock = self._new_lock(req, t)
         headers: dict[str, str] = {}
         if spec is not None:
             info.headers.update(self.keyring.new_key(spec).stored([]))
@@ -699,10 +813,9 @@ class S3Api:
             f"<Bucket>{escape(t.bucket)}</Bucket><Key>{escape(t.key)}</Key><ETag>&quot;{info.etag}&quot;</ETag>"
             f"{sums}"
         )
-        return _ok(
-            _xml("CompleteMultipartUploadResult", inner),
-            headers=sse.response_headers(info.headers),
-        )
+        headers = versioning_api.version_header(self.store, info, read=False)
+        headers.update(sse.response_headers(info.headers))
+        return _ok(_xml("CompleteMultipartUploadResult", inner), headers=headers)
 
     async def _abort(self, t: Target) -> Response:
         self.store.require_bucket(t.bucket)
@@ -716,7 +829,7 @@ def _part_checksum_matches(headers: dict[str, str], upload: dict[str, str]) -> N
     if wanted is None:
         return
     algorithm, _, kind = wanted.partition(":")
-    declared = [a for a in checksums.ALGORITHMS if f"x-amz-checksum-{a}" in headers]
+    declared = [a for a, header in checksums.HEADERS if header in headers]
     trailer = headers.get("x-amz-trailer", "").lower().removeprefix("x-amz-checksum-")
     if trailer in checksums.ALGORITHMS:
         declared.append(trailer)

@@ -14,7 +14,7 @@ from botocore.model import ServiceModel
 
 from faaslab.awsapi import models, wire_out
 from faaslab.http.server import Request, Response
-from faaslab.s3 import sse
+from faaslab.s3 import sse, versioning_api
 from faaslab.s3.errors import S3Error, host_id, request_id
 
 if TYPE_CHECKING:
@@ -31,9 +31,14 @@ def layout(used: list[tuple[int, int, dict[str, Any]]]) -> str:
 
 def get_object_attributes(api: S3Api, req: Request, t: Target) -> Response:
     api.store.require_bucket(t.bucket)
-    info = api.store.head(t.bucket, t.key)
-    if info is None:
-        raise S3Error("NoSuchKey", Key=t.key)
+    version = t.query.get("versionId")
+    if version is not None:
+        info = versioning_api.version_of(api.store, t.bucket, t.key, version)
+    else:
+        found = api.store.head(t.bucket, t.key)
+        if found is None:
+            raise versioning_api.no_such_key(api.store, t.bucket, t.key)
+        info = found
     h = req.headers
     sse.check_read(h, info.headers)
     wanted = {a.strip() for a in h.get("x-amz-object-attributes", "").split(",") if a.strip()}
@@ -60,6 +65,7 @@ def get_object_attributes(api: S3Api, req: Request, t: Target) -> Response:
     resp.headers.pop("x-amzn-RequestId", None)
     resp.headers.update({"x-amz-request-id": request_id(), "x-amz-id-2": host_id()})
     resp.headers.update(sse.response_headers(info.headers))
+    resp.headers.update(versioning_api.version_header(api.store, info))
     return resp
 
 

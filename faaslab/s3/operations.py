@@ -35,6 +35,10 @@ IMPLEMENTED = frozenset(
         "DeleteObjects",
         "GetBucketEncryption",
         "GetBucketLocation",
+        "GetBucketVersioning",
+        "GetObjectLegalHold",
+        "GetObjectLockConfiguration",
+        "GetObjectRetention",
         "GetObject",
         "GetObjectAttributes",
         "HeadBucket",
@@ -42,24 +46,26 @@ IMPLEMENTED = frozenset(
         "ListBuckets",
         "ListMultipartUploads",
         "ListObjects",
+        "ListObjectVersions",
         "ListObjectsV2",
         "ListParts",
         "PutBucketEncryption",
+        "PutBucketVersioning",
         "PutObject",
+        "PutObjectLegalHold",
+        "PutObjectLockConfiguration",
+        "PutObjectRetention",
         "UploadPart",
         "UploadPartCopy",
     }
 )
 
-# Request headers asking for behaviour faaslab does not have yet (object lock, ACLs, tags):
-# honouring them silently would store an object without what was asked for. boto3 and the
-# aws CLI send none of them unless told to. (x-amz-server-side-encryption-*: sse.py;
-# aws:kms:dsse, the one value it does not implement, is refused there.)
-UNHONOURED_HEADER_PREFIXES = (
-    "x-amz-object-lock-",
-    "x-amz-grant-",
-    "x-amz-bucket-object-lock-enabled",
-)
+# Request headers asking for behaviour faaslab does not have yet (ACLs, tags): honouring
+# them silently would store an object without what was asked for. boto3 and the aws CLI
+# send none of them unless told to. (x-amz-object-lock-*: objectlock.py judges them;
+# x-amz-server-side-encryption-*: sse.py, which refuses aws:kms:dsse, the one value it
+# does not implement.)
+UNHONOURED_HEADER_PREFIXES = ("x-amz-grant-",)
 UNHONOURED_HEADERS = frozenset({"x-amz-tagging", "x-amz-website-redirect-location"})
 DEFAULT_ACL = "private"  # `x-amz-acl: private` is what S3 does anyway
 
@@ -98,10 +104,6 @@ def check(
     if not any(op in IMPLEMENTED for op in candidates):
         what = "?" + "&".join(sorted(marks)) if marks else ""
         raise S3Error("NotImplemented", Resource=resource + what)
-    if key and query.get("versionId", "null") != "null":
-        # no versioning: a version other than the unversioned one ("null") is not there,
-        # and DELETE ?versionId must not delete the current object
-        raise S3Error("NotImplemented", Resource=f"{resource}?versionId")
     if key and "partNumber" in query and "uploadId" not in query:
         raise S3Error("NotImplemented", Resource=f"{resource}?partNumber")  # GET a part
     for name, value in headers.items():

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from faaslab.clock import iso_millis
 from faaslab.http.server import Request, Response
-from faaslab.s3 import checksums, sse
+from faaslab.s3 import checksums, sse, versioning_api
 from faaslab.s3.errors import S3Error, host_id, request_id
 from faaslab.s3.model import MAX_PART_NUMBER
 from faaslab.s3.store import Body
@@ -121,4 +121,7 @@ async def upload_part_copy(api: S3Api, req: Request, t: Target) -> Response:
         "Content-Type": "application/xml",
     }
     headers.update(sse.response_headers(upload_headers))
+    source_version = versioning_api.version_header(api.store, source)
+    if source_version:
+        headers["x-amz-copy-source-version-id"] = source_version["x-amz-version-id"]
     return Response(200, body, headers)
