@@ -619,3 +619,34 @@ def test_checksum_headers_s3_refuses(fl: Faaslab, bucket: str) -> None:
             s3.put_object(Bucket=bucket, Key="k", Body=BODY, ChecksumAlgorithm="CRC32C")
         assert error(e) == (400, "InvalidRequest")
         assert e.value.response["Error"]["Message"] == message
+
+
+def test_encrypted_versions_and_copies_of_a_version(s3: Any, bucket: str) -> None:
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    first = s3.put_object(Bucket=bucket, Key="k", Body=b"v1 " * 4000, **sse_c(KEY_A))
+    s3.put_object(Bucket=bucket, Key="k", Body=b"v2 " * 4000, ServerSideEncryption="AES256")
+    old = s3.get_object(Bucket=bucket, Key="k", VersionId=first["VersionId"], **sse_c(KEY_A))
+    assert old["Body"].read() == b"v1 " * 4000
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket=bucket, Key="k", VersionId=first["VersionId"])
+    assert error(e) == (400, "InvalidRequest")
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v2 " * 4000
+    up = s3.create_multipart_upload(Bucket=bucket, Key="mp")
+    part = s3.upload_part_copy(
+        Bucket=bucket,
+        Key="mp",
+        UploadId=up["UploadId"],
+        PartNumber=1,
+        CopySource={"Bucket": bucket, "Key": "k", "VersionId": first["VersionId"]},
+        CopySourceRange="bytes=3-8",
+        CopySourceSSECustomerAlgorithm="AES256",
+        CopySourceSSECustomerKey=KEY_A.decode("latin-1"),
+    )
+    assert part["CopySourceVersionId"] == first["VersionId"]
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key="mp",
+        UploadId=up["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["CopyPartResult"]["ETag"]}]},
+    )
+    assert s3.get_object(Bucket=bucket, Key="mp")["Body"].read() == b"v1 v1 "
