@@ -47,6 +47,9 @@ from faaslab.s3.store import INLINE_MAX, Body, Condition, ObjectStore
 from faaslab.s3.upload import Upload
 
 XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
+# an encrypted GET's plaintext up to this size is decrypted in memory, a larger one into
+# an unlinked temp file's mapping (the server sends bodies whole, not streamed)
+DECRYPT_IN_MEMORY_MAX = 256 << 20
 OWNER = "<Owner><ID>faaslab</ID><DisplayName>faaslab</DisplayName></Owner>"
 MAX_KEYS = 1000
 
@@ -589,10 +592,12 @@ class S3Api:
         """An encrypted object's GET: its bytes [start, end) decrypted off the loop."""
         key = self.keyring.unwrap(info.headers, customer)
         segs = sse.segments(info.headers)
-        if end - start <= INLINE_MAX:
+        n = end - start
+        if n <= INLINE_MAX:
             resp.body = sse.decrypt(key, segs, data, start, end)
         else:
-            resp.body = await asyncio.to_thread(sse.decrypt, key, segs, data, start, end)
+            spill = self.store.temp_path() if n > DECRYPT_IN_MEMORY_MAX else None
+            resp.body = await asyncio.to_thread(sse.decrypt, key, segs, data, start, end, spill)
         return resp
 
     def copy_source(self, req: Request, t: Target) -> ObjectInfo:

@@ -30,6 +30,7 @@ import base64
 import hashlib
 import hmac
 import json
+import mmap
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -190,11 +191,27 @@ def segments(stored: dict[str, str]) -> list[tuple[bytes, int]]:
 
 
 def decrypt(
-    key: bytes, segs: list[tuple[bytes, int]], data: bytes | memoryview, start: int, end: int
+    key: bytes,
+    segs: list[tuple[bytes, int]],
+    data: bytes | memoryview,
+    start: int,
+    end: int,
+    spill: Path | None = None,
 ) -> bytes | memoryview:
-    """Plaintext bytes [start, end) of an object whose ciphertext is `data`."""
-    out = bytearray(end - start + 15)  # update_into wants a block's slack
-    view = memoryview(out)
+    """Plaintext bytes [start, end) of an object whose ciphertext is `data`: in memory, or
+    given `spill` (a path for a temp file) in a mapping of that file, unlinked at once, so
+    a large object's plaintext is page cache the kernel may evict, not the process's."""
+    size = end - start + 15  # update_into wants a block's slack
+    if spill is None:
+        view = memoryview(bytearray(size))
+    else:
+        fd = os.open(spill, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            spill.unlink()
+            os.ftruncate(fd, size)
+            view = memoryview(mmap.mmap(fd, size))
+        finally:
+            os.close(fd)
     pos = 0
     for off, iv, n in _offsets(segs):
         lo, hi = max(start, off), min(end, off + n)
