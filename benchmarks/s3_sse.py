@@ -4,9 +4,10 @@ a baseline checkout of faaslab too, rounds interleaved (a busy machine drifts).
     .venv/bin/python benchmarks/s3_sse.py [--big-mb 64] [--rounds 7] [--baseline DIR]
 
 `--baseline DIR`: another faaslab source tree (e.g. `git worktree add --detach DIR main`),
-served by this venv's Python with DIR first on PYTHONPATH: its plain PUT/GET are measured
-in the same rounds, so "did the unencrypted path get slower" is answered by one run. The
-MD5 of the body (the ETag's cost, the floor of any PUT) is measured in the same run.
+served by this venv's Python with DIR first on PYTHONPATH: its plain PUT/GET (and 1 KB
+PUT/GET rates) are measured in the same rounds, the servers' order alternating, so "did
+the unencrypted path get slower" is answered by one run. The MD5 of the body (the ETag's
+cost, the floor of any PUT) is measured in the same run.
 """
 
 from __future__ import annotations
@@ -76,6 +77,27 @@ def put_get(port: int, data: bytes, extra: dict[str, str]) -> tuple[float, float
     return put, get
 
 
+def small(port: int, count: int) -> tuple[float, float]:
+    """PUTs and GETs per second of one 1 KB object, one keep-alive client."""
+    path = f"/{BUCKET}/small"
+    body = os.urandom(1024)
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    put_h, get_h = signed(port, "PUT", path, len(body)), signed(port, "GET", path)
+    rates = []
+    for method in ("PUT", "GET"):
+        t = time.perf_counter()
+        for _ in range(count):
+            conn.request(
+                method, path, body if method == "PUT" else None, put_h if method == "PUT" else get_h
+            )
+            r = conn.getresponse()
+            r.read()
+            assert r.status == 200, r.status
+        rates.append(count / (time.perf_counter() - t))
+    conn.close()
+    return rates[0], rates[1]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -83,6 +105,7 @@ def main() -> None:
     ap.add_argument("--big-mb", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--baseline", type=Path, default=None)
+    ap.add_argument("--small", type=int, default=500, help="1 KB requests per round")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="faaslab-s3ssebench-"))
     servers = {"this tree": serve(work / "this", None)}
@@ -93,11 +116,17 @@ def main() -> None:
         ("this tree", "SSE-S3", {"x-amz-server-side-encryption": "AES256"})
     ]
     results: dict[tuple[str, str], list[tuple[float, float]]] = {(n, k): [] for n, k, _ in runs}
+    smalls: dict[str, list[tuple[float, float]]] = {name: [] for name in servers}
     md5s = []
     try:
         for _ in range(args.rounds):
             for name, kind, extra in runs:
                 results[(name, kind)].append(put_get(servers[name][1], data, extra))
+            order = list(servers.items())
+            if len(smalls[order[0][0]]) % 2:
+                order.reverse()
+            for name, (_, port) in order:
+                smalls[name].append(small(port, args.small))
             t = time.perf_counter()
             hashlib.md5(data).digest()
             md5s.append(len(data) / 1e6 / (time.perf_counter() - t))
@@ -114,6 +143,11 @@ def main() -> None:
         get = statistics.median(v[1] for v in values)
         print(f"{name:12s} {kind:8s} {put:8,.0f} {get:8,.0f} {put / md5:8.0%}")
     print(f"MD5 of the body on this machine: {md5:,.0f} MB/s")
+    print("1 KB object, one keep-alive client (requests/s, median)")
+    for name, values in smalls.items():
+        put = statistics.median(v[0] for v in values)
+        get = statistics.median(v[1] for v in values)
+        print(f"{name:12s} PUT {put:8,.0f}  GET {get:8,.0f}")
 
 
 if __name__ == "__main__":
