@@ -57,7 +57,7 @@ CREATE TABLE IF NOT EXISTS uploads (
 );
 CREATE TABLE IF NOT EXISTS parts (
     upload TEXT NOT NULL, number INTEGER NOT NULL, blob TEXT NOT NULL, size INTEGER NOT NULL,
-    etag TEXT NOT NULL, modified REAL NOT NULL, PRIMARY KEY (upload, number)
+    etag TEXT NOT NULL, modified REAL NOT NULL, extra TEXT, PRIMARY KEY (upload, number)
 ) WITHOUT ROWID;
 """
 
@@ -160,6 +160,9 @@ class ObjectStore:
         os.chmod(root, 0o700)
         self._reader = self._connect()
         self._reader.executescript(_SCHEMA)
+        if "extra" not in {r[1] for r in self._reader.execute("PRAGMA table_info(parts)")}:
+            # an index.db from before parts had checksums and encryption IVs (`extra`)
+            self._reader.execute("ALTER TABLE parts ADD COLUMN extra TEXT")
         self.history = versions.History(versions.migrate(self._reader))
         self._lock_cache: dict[str, dict[str, Any] | None] = {}
         self._lock_generation = 0
@@ -629,8 +632,27 @@ class ObjectStore:
             )
         )
 
-    async def put_part(self, upload_id: str, number: int, body: Body) -> str:
+    def upload_headers(self, upload_id: str) -> dict[str, str]:
+        """The stored headers of an upload (NoSuchUpload if it is gone)."""
+        row = _require_upload(self._reader, upload_id, None, "headers")
+        headers: dict[str, str] = json.loads(row[0])
+        return headers
+
+    def part_extras(self, upload_id: str) -> dict[int, dict[str, Any]]:
+        """The `extra` facts (checksums, encryption IV) of an upload's parts, by number."""
+        return {
+            n: json.loads(extra)
+            for n, extra in self._reader.execute(
+                "SELECT number, extra FROM parts WHERE upload=? AND extra IS NOT NULL",
+                (upload_id,),
+            )
+        }
+
+    async def put_part(
+        self, upload_id: str, number: int, body: Body, extra: dict[str, Any] | None = None
+    ) -> str:
         etag = body.md5.hex()
+        extra_json = json.dumps(extra) if extra else None
 
         def run(db: sqlite3.Connection) -> _Effects:
             _require_upload(db, upload_id)
@@ -643,8 +665,9 @@ class ObjectStore:
                 "SELECT blob FROM parts WHERE upload=? AND number=?", (upload_id, number)
             ).fetchone()
             db.execute(
-                "INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?, ?, ?)",
-                (upload_id, number, blob, body.size, etag, time.time()),
+                "INSERT OR REPLACE INTO parts (upload, number, blob, size, etag, modified, extra) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (upload_id, number, blob, body.size, etag, time.time(), extra_json),
             )
             return _Effects(etag, [self._unlinker(old[0])] if old else [], new_blob=True)
 
@@ -662,9 +685,12 @@ class ObjectStore:
         upload_id: str,
         wanted: list[tuple[int, str]],
         condition: Condition | None = None,
+        finish: Callable[[ObjectInfo, list[tuple[int, int, dict[str, Any]]]], None] | None = None,
     ) -> ObjectInfo:
         """Join the listed parts into the object. The bytes are joined off the writer
-        (copy_file_range), then one writer step checks and commits."""
+        (copy_file_range), then one writer step checks and commits. `finish` sees the
+        object and its parts' (number, size, extra) before that, and may refuse it or add
+        to it (checksums, encryption segments)."""
         row = _require_upload(
             self._reader, upload_id, (bucket, key), "content_type, metadata, headers, lock"
         )
@@ -674,14 +700,15 @@ class ObjectStore:
         if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
             raise S3Error("InvalidPartOrder")
         have = {
-            r[0]: (r[1], r[2], r[3])
+            r[0]: (r[1], r[2], r[3], r[4])
             for r in self._reader.execute(
-                "SELECT number, blob, size, etag FROM parts WHERE upload=?", (upload_id,)
+                "SELECT number, blob, size, etag, extra FROM parts WHERE upload=?", (upload_id,)
             )
         }
         blobs: list[str] = []
         md5s: list[bytes] = []
         size = 0
+        used: list[tuple[int, int, dict[str, Any]]] = []
         for i, (n, etag) in enumerate(wanted):
             part = have.get(n)
             if part is None or part[2] != etag.strip('"'):
@@ -694,10 +721,9 @@ class ObjectStore:
                     PartNumber=str(n),
                 )
             blobs.append(part[0])
+            used.append((n, part[1], json.loads(part[3]) if part[3] else {}))
             md5s.append(bytes.fromhex(part[2]))
             size += part[1]
-        tmp = self.temp_path()
-        await asyncio.to_thread(join_files, [self.blobs / b for b in blobs], tmp)
         info = ObjectInfo(
             bucket,
             key,
@@ -710,6 +736,10 @@ class ObjectStore:
             json.loads(row[2]),
             lock=json.loads(row[3]) if row[3] else {},
         )
+        if finish is not None:
+            finish(info, used)
+        tmp = self.temp_path()
+        await asyncio.to_thread(join_files, [self.blobs / b for b in blobs], tmp)
 
         def run(db: sqlite3.Connection) -> _Effects:
             _require_upload(db, upload_id)
