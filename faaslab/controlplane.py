@@ -239,7 +239,7 @@ class ControlPlane:
             clusters,
             self.data_api,
             self.secrets,
-            self.s3.store,
+            self.s3,
             region,
             self.state_dir,
         )

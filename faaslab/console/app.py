@@ -13,7 +13,8 @@ PUT|DELETE /_console/api/functions/F/test-events/NAME
 ANY  /_console/api/db/...          the clusters: databases/api.py (as `faaslab db`)
 POST /_console/api/query           the Query Editor: ExecuteStatement via the Data API
 GET  /_console/api/secrets         Secrets Manager: the list; POST .../reveal {"id": ARN}
-GET  /_console/api/s3/buckets      S3: the buckets; POST .../s3/presign: a signed URL
+GET  /_console/api/s3/buckets      S3: the buckets; POST .../s3/sign: a signed request
+GET  /_console/api/s3/object?bucket=B&key=K[&download=1]   an object (GetObject)
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from faaslab.databases.manager import Clusters
 from faaslab.functions.manager import Manager
 from faaslab.http.server import Request, Response, Stream, int_param
 from faaslab.rdsdata.api import DataApi
-from faaslab.s3.store import ObjectStore
+from faaslab.s3.api import S3Api
 from faaslab.secrets.store import SecretStore
 
 TYPES = {
@@ -94,7 +95,7 @@ class Console:
         clusters: Clusters,
         data_api: DataApi,
         secrets: SecretStore,
-        objects: ObjectStore,
+        s3: S3Api,
         region: str,
         state_dir: Path,
     ) -> None:
@@ -104,8 +105,7 @@ class Console:
         self.lambdas = LambdaView(manager, state_dir / "console" / "test-events")
         self.rds = RdsView(clusters, data_api)
         self.secrets = SecretsView(secrets)
-        self.objects = objects
-        self.s3 = S3View(region)
+        self.s3 = S3View(s3, region)
 
     def close(self) -> None:
         self.live.close()
@@ -199,12 +199,11 @@ class Console:
                     return Response.json({"message": 'body: {"id": "<name or ARN>"}'}, 400)
                 return self.secrets.reveal(secret_id)
             case ["s3", "buckets"] if method == "GET":
-                buckets = self.objects.list_buckets()
-                return Response.json(
-                    {"buckets": [{"name": name, "created": created} for name, created in buckets]}
-                )
-            case ["s3", "presign"] if method == "POST":
-                return self.s3.presign(req.headers.get("host", ""), req.body)
+                return self.s3.buckets()
+            case ["s3", "sign"] if method == "POST":
+                return self.s3.sign(req.headers.get("host", ""), req.body)
+            case ["s3", "object"] if method == "GET":
+                return self.s3.object(req)
         return Response.json({"message": f"no console API {method} {req.path}"}, 404)
 
 
