@@ -59,7 +59,8 @@ def console_url(fl: Faaslab) -> str:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")  # (Ubuntu's)
+    driver = shutil.which("chromedriver") or shutil.which("chromium.chromedriver")
     if chromium is None or driver is None:
         pytest.fail(
             "the console tests need Debian's chromium and chromium-driver: run make install"
