@@ -90,7 +90,11 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
 def shot(browser: WebDriver, request: pytest.FixtureRequest) -> Iterator[None]:
     """A screenshot of how each test left the page (or failed), as an artefact."""
     yield
-    browser.save_screenshot(str(ARTIFACTS / f"{request.node.name}.png"))
+    size = browser.get_window_size()
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(size["width"], max(size["height"], min(int(height), 6000)))
+    browser.save_screenshot(str(ARTIFACTS / f"{request.node.name}.png"))  # the whole page
+    browser.set_window_size(size["width"], size["height"])
 
 
 def wait(browser: WebDriver, condition: Callable[[WebDriver], T], timeout: float = WAIT_S) -> T:
@@ -145,6 +149,19 @@ def test_printed_url_opens_the_console_and_drops_the_token(
             " domContentLoaded: n.domContentLoadedEventEnd,"
             " consoleInteractive: m ? m.startTime : null};"
         )
+    # a chart of 10,000 and of 100,000 points: the time of one redraw (decimated per column)
+    timings["chart_redraw_ms"] = browser.execute_script(
+        "const { LineChart } = await import('./static/js/chart.js');"
+        "const out = {};"
+        "for (const n of [10000, 100000]) {"
+        "  const c = document.createElement('canvas'); c.className = 'chart';"
+        "  document.querySelector('main').append(c);"
+        "  const chart = new LineChart(c, {label: 'test'});"
+        "  chart.points = Array.from({length: n}, (_, i) => [i, Math.sin(i / 50) + Math.random()]);"
+        "  const t = performance.now(); for (let i = 0; i < 10; i++) chart.draw();"
+        "  out[n] = (performance.now() - t) / 10; c.remove(); }"
+        "return out;"
+    )
     (ARTIFACTS / "timings.json").write_text(json.dumps(timings, indent=2))
     print("console page-interactive (ms):", json.dumps(timings))
 
@@ -172,6 +189,9 @@ def test_invoke_a_function_and_read_its_response(
     # live, without reloading: the environment appears, the log tail gets the REPORT line
     wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "#env-rows tr"))
     wait(browser, lambda b: "REPORT RequestId" in text_of(b, "#log-lines"))
+    # the duration chart has the invocation, marked as a cold start (Init Duration)
+    chart = element(browser, "#latency-chart")
+    wait(browser, lambda b: "1 cold start" in (chart.get_attribute("aria-label") or ""))
     filt = element(browser, "#log-filter")
     filt.send_keys("REPORT")
 

@@ -4,8 +4,9 @@
 // each column draws its min and max (and the line through them), so the cost of a redraw
 // is the width in pixels, not the number of points, and no spike is lost.
 export class LineChart {
-  constructor(canvas, { label = "", unit = "", color = "#0972d3", min = 0, markerColor = "#ec7211" } = {}) {
+  constructor(canvas, { label = "", unit = "", color = "#0972d3", min = 0, markerColor = "#ec7211", markerLabel = "marked" } = {}) {
     this.canvas = canvas;
+    this.markerLabel = markerLabel;
     this.label = label;
     this.unit = unit;
     this.color = color;
@@ -41,7 +42,8 @@ export class LineChart {
     const n = this.points.length;
     if (!n) return `${this.label}: no data yet`;
     const last = this.points[n - 1][1];
-    return `${this.label}: ${n} points, latest ${fmt(last)} ${this.unit}`;
+    const marked = this.markers.length ? `, ${this.markers.length} ${this.markerLabel}` : "";
+    return `${this.label}: ${n} points, latest ${fmt(last)} ${this.unit}${marked}`;
   }
 
   draw() {
@@ -59,7 +61,7 @@ export class LineChart {
     g.font = `${11 * dpr}px system-ui, sans-serif`;
     g.fillStyle = "#5f6b7a";
     if (!pts.length) { g.fillText("no data yet", pad.l, pad.t + ph / 2); return; }
-    const t0 = pts[0][0], t1 = Math.max(pts[pts.length - 1][0], t0 + 1e-9);
+    const t0 = pts[0][0], t1 = Math.max(pts[pts.length - 1][0], t0 + 1);
     let lo = this.fixedMin ?? Infinity, hi = -Infinity;
     for (const [, v] of pts) { if (v < lo) lo = v; if (v > hi) hi = v; }
     for (const [, v] of this.markers) { if (v > hi) hi = v; }
@@ -90,6 +92,10 @@ export class LineChart {
     }
     flush();
     g.stroke();
+    if (pts.length === 1) {  // (a lone point draws no line: a dot)
+      g.fillStyle = this.color;
+      g.beginPath(); g.arc(x(pts[0][0]), y(pts[0][1]), 2.5 * dpr, 0, Math.PI * 2); g.fill();
+    }
     // markers (at most one per pixel column as well)
     g.fillStyle = this.markerColor;
     let lastCol = -1;

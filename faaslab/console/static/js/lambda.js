@@ -5,7 +5,7 @@ import { LineChart } from "./chart.js";
 import { badge, clear, field, fmtAge, h } from "./dom.js";
 
 const MAX_LOG_LINES = 2000;
-const REPORT = /^REPORT RequestId: (\S+)\tDuration: ([\d.]+) ms.*?(?:\tInit Duration: ([\d.]+) ms)?/;
+const REPORT = /^REPORT RequestId: (\S+)\tDuration: ([\d.]+) ms(?:.*\tInit Duration: ([\d.]+) ms)?/;
 
 export async function mount(root, selected) {
   const { functions } = await api("functions");
@@ -153,7 +153,7 @@ function environmentsPanel(fn) {
     const elapsed = Date.now() / 1000 - snapshot.t;
     summary.textContent = `${envs.length} environment${envs.length === 1 ? "" : "s"}`;
     clear(body, envs.map((e) => h("tr", { dataset: { env: e.id } },
-      h("td", {}, e.id), h("td", {}, badge(e.state)),
+      h("td", { title: e.id }, e.id.slice(0, 8)), h("td", {}, badge(e.state)),
       h("td", { class: "num" }, fmtAge(e.age_s + elapsed)),
       h("td", { class: "num" }, e.state === "busy" ? "—" : fmtAge(e.idle_s + elapsed)),
       h("td", { class: "num" }, e.uses),
@@ -175,7 +175,7 @@ function environmentsPanel(fn) {
 
 function logsPanel(fn) {
   const canvas = h("canvas", { class: "chart", id: "latency-chart" });
-  const chart = new LineChart(canvas, { label: "Duration", unit: "ms", markerColor: "#ec7211" });
+  const chart = new LineChart(canvas, { label: "Duration", unit: "ms", markerColor: "#ec7211", markerLabel: "cold start(s)" });
   const latencyPanel = h("section", { class: "panel", "aria-labelledby": "lat-h" },
     h("h2", { id: "lat-h" }, "Invocation duration"),
     h("figure", {}, canvas, h("figcaption", {}, "Duration (ms) per invocation, from the REPORT lines; orange dots: cold starts (Init Duration).")));

@@ -91,7 +91,7 @@ async function clusterView(root, cluster) {
   const eventRows = h("tbody", { id: "event-rows" });
   const addEvents = (events) => {
     for (const e of events) {
-      eventRows.prepend(h("tr", {}, h("td", {}, fmtTime(e.Date)), h("td", {}, e.EventId), h("td", {}, e.Message)));
+      eventRows.prepend(h("tr", {}, h("td", { class: "nowrap" }, fmtTime(e.Date)), h("td", { class: "nowrap" }, e.EventId), h("td", {}, e.Message)));
     }
   };
   const cost = h("dl", { class: "config", id: "cluster-cost" });
@@ -111,7 +111,7 @@ async function clusterView(root, cluster) {
       h("div", { class: "row" }, act("Stop", "/stop", "POST"), act("Start", "/start", "POST"), act("Delete", "", "DELETE", "danger")),
       message, h("h3", {}, "Cost so far (emulated time)"), cost),
     h("section", { class: "panel", "aria-labelledby": "mon-h" }, h("h2", { id: "mon-h" }, "Monitoring"), figures),
-    h("section", { class: "panel", "aria-labelledby": "ev-h" }, h("h2", { id: "ev-h" }, "Events"),
+    h("section", { class: "panel wide", "aria-labelledby": "ev-h" }, h("h2", { id: "ev-h" }, "Events"),
       h("table", {}, h("thead", {}, h("tr", {}, ["Time", "Event", "Message"].map((c) => h("th", { scope: "col" }, c)))), eventRows)));
   const [metrics, events] = await Promise.all([api(`${base}/metrics?since=0`), api(`${base}/events`)]);
   for (const [metric] of CHARTS) charts[metric].set(metrics.metrics[metric] || []);
