@@ -14,7 +14,7 @@ ANY  /_console/api/db/...          the clusters: databases/api.py (as `faaslab d
 POST /_console/api/query           the Query Editor: ExecuteStatement via the Data API
 GET  /_console/api/secrets         Secrets Manager: the list; POST .../reveal {"id": ARN}
 GET  /_console/api/s3/buckets      S3: the buckets; POST .../s3/sign: a signed request
-GET  /_console/api/s3/object?bucket=B&key=K[&download=1]   an object (GetObject)
+GET  /_console/api/s3/object?bucket=B&key=K[&version=V][&download=1]   GetObject
 """
 
 from __future__ import annotations

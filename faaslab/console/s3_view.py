@@ -42,11 +42,22 @@ OPERATIONS: dict[str, tuple[str, bool, bool, dict[str, str]]] = {
             "MaxKeys": "max-keys",
         },
     ),
+    "ListObjectVersions": (
+        "GET",
+        True,
+        False,
+        {
+            "Prefix": "prefix",
+            "KeyMarker": "key-marker",
+            "VersionIdMarker": "version-id-marker",
+            "MaxKeys": "max-keys",
+        },
+    ),
     "PutObject": ("PUT", True, True, {}),
     "DeleteObject": ("DELETE", True, True, {}),
     "CreateBucket": ("PUT", True, False, {}),
 }
-FIXED_QUERY = {"ListObjectsV2": {"list-type": "2"}}
+FIXED_QUERY = {"ListObjectsV2": {"list-type": "2"}, "ListObjectVersions": {"versions": ""}}
 
 
 def _q(value: str) -> str:
@@ -127,17 +138,21 @@ class S3View:
         return Response.json({"url": url, "method": method, "headers": headers})
 
     def object(self, req: Request) -> Response | Awaitable[Response]:
-        """GET /_console/api/s3/object?bucket=B&key=K[&download=1]: the object, as S3's
-        GetObject answers it (Range and conditional headers passed on)."""
+        """GET /_console/api/s3/object?bucket=B&key=K[&version=V][&download=1]: the object
+        (or that version of it), as S3's GetObject answers it (Range and conditional
+        headers passed on)."""
         q = parse_qs(req.query)
         bucket, key = q.get("bucket", [""])[0], q.get("key", [""])[0]
         if not bucket or not key:
             return Response.json({"message": "bucket and key are required"}, 400)
         path = f"/{quote(bucket, safe='')}/{quote(key, safe='/~')}"
-        query = ""
+        pairs = {}
         if q.get("download"):
             name = key.rsplit("/", 1)[-1].replace('"', "")
-            query = "response-content-disposition=" + _q(f'attachment; filename="{name}"')
+            pairs["response-content-disposition"] = f'attachment; filename="{name}"'
+        if q.get("version"):
+            pairs["versionId"] = q["version"][0]
+        query = "&".join(f"{_q(k)}={_q(v)}" for k, v in sorted(pairs.items()))
         host = req.headers.get("host", "")
         headers = {k.lower(): v for k, v in sign("GET", path, query, host, self.region).items()}
         headers["host"] = host

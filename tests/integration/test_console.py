@@ -280,6 +280,35 @@ def test_upload_and_download_an_object(
     wait(browser, lambda b: downloaded.exists() and downloaded.read_bytes() == body)
 
 
+def test_versions_of_an_object(
+    browser: WebDriver, console_url: str, fl: Faaslab, shot: None
+) -> None:
+    s3 = fl.aws("s3")
+    s3.create_bucket(Bucket="console-versions")
+    s3.put_bucket_versioning(
+        Bucket="console-versions", VersioningConfiguration={"Status": "Enabled"}
+    )
+    ids = [
+        s3.put_object(Bucket="console-versions", Key="v.txt", Body=f"version {i}")["VersionId"]
+        for i in (1, 2)
+    ]
+    open_page(browser, console_url, "s3/console-versions")
+    row = element(browser, 'tr[data-key="v.txt"]')
+    row.find_element(By.XPATH, ".//button[text()='Versions']").click()
+    wait(browser, lambda b: len(b.find_elements(By.CSS_SELECTOR, "#versions tbody tr")) == 2)
+    assert [
+        td.text for td in browser.find_elements(By.CSS_SELECTOR, "#versions tbody td:first-child")
+    ] == ids[::-1]
+    # the older version, downloaded through the console
+    link = browser.find_elements(By.CSS_SELECTOR, "#versions tbody a")[1].get_attribute("href")
+    cookie = next(c for c in browser.get_cookies() if c["name"].startswith("faaslab_console_"))
+    got = urllib.request.urlopen(
+        urllib.request.Request(link, headers={"Cookie": f"{cookie['name']}={cookie['value']}"}),
+        timeout=30,
+    ).read()
+    assert got == b"version 1"
+
+
 def test_reveal_a_secret_on_click(browser: WebDriver, console_url: str, shot: None) -> None:
     open_page(browser, console_url, "secrets")
     row = element(browser, 'tr[data-secret="console-creds"]')

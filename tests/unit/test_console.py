@@ -85,6 +85,11 @@ def test_changes_need_the_same_origin_and_the_csrf_header() -> None:
             ("PUT", "/b/dir/na%C3%AFve%20%281%29.txt", ""),
         ),
         ("DeleteObject", {"Bucket": "b", "Key": "k"}, ("DELETE", "/b/k", "")),
+        (
+            "ListObjectVersions",
+            {"Bucket": "b", "Prefix": "k", "KeyMarker": "a"},
+            ("GET", "/b", "key-marker=a&prefix=k&versions="),
+        ),
         ("CreateBucket", {"Bucket": "new-bucket"}, ("PUT", "/new-bucket", "")),
     ],
 )

@@ -101,6 +101,7 @@ async function browser(root, bucket, prefix) {
           h("td", {}, h("div", { class: "row" },
             h("a", { class: "button", href: objectUrl(bucket, key, true), download: key.split("/").pop(), "aria-label": `Download ${key}` }, "Download"),
             h("button", { type: "button", "aria-label": `Preview ${key}`, onclick: () => show(bucket, key, size, preview) }, "Preview"),
+            h("button", { type: "button", "aria-label": `Versions of ${key}`, onclick: () => versions(bucket, key, preview) }, "Versions"),
             h("button", { type: "button", class: "danger", "aria-label": `Delete ${key}`, onclick: () => remove(key) }, "Delete")))));
         count += 1;
       }
@@ -165,10 +166,32 @@ function put({ url, method, headers }, body, onProgress) {  // XHR: fetch has no
   });
 }
 
-function objectUrl(bucket, key, download = false) {
+function objectUrl(bucket, key, download = false, version = null) {
   const q = new URLSearchParams({ bucket, key });
+  if (version) q.set("version", version);
   if (download) q.set("download", "1");
   return `api/s3/object?${q}`;
+}
+
+async function versions(bucket, key, root) {  // ListObjectVersions, this key's entries
+  clear(root, h("p", {}, `Versions of ${key}…`));
+  try {
+    const doc = await s3xml("ListObjectVersions", { Bucket: bucket, Prefix: key });
+    const encoded = text(doc, "EncodingType") === "url";
+    const dec = (s) => (encoded ? decodeURIComponent(s.replace(/\+/g, "%20")) : s);
+    const entries = [...all(doc, "Version"), ...all(doc, "DeleteMarker")]
+      .filter((v) => dec(text(v, "Key")) === key)
+      .sort((a, b) => text(b, "LastModified").localeCompare(text(a, "LastModified")));
+    clear(root, h("p", {}, `Versions of ${key}: ${entries.length}`),
+      h("table", { id: "versions" }, h("thead", {}, h("tr", {}, ["Version", "Latest", "Modified", "Size", ""].map((c) => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, entries.map((v) => {
+          const id = text(v, "VersionId"), marker = v.localName === "DeleteMarker";
+          return h("tr", {}, h("td", {}, id), h("td", {}, text(v, "IsLatest") === "true" ? "latest" : ""),
+            h("td", {}, new Date(text(v, "LastModified")).toLocaleString()),
+            h("td", { class: "num" }, marker ? "delete marker" : fmtBytes(Number(text(v, "Size")))),
+            h("td", {}, marker ? "" : h("a", { class: "button", href: objectUrl(bucket, key, true, id), download: key.split("/").pop() }, "Download")));
+        }))));
+  } catch (e) { clear(root, h("p", { class: "error" }, e.message)); }
 }
 
 async function show(bucket, key, size, root) {
