@@ -259,6 +259,20 @@ def test_run_a_query_in_the_query_editor(browser: WebDriver, console_url: str, s
     assert text_of(browser, "#qe-status") == "1 row"
 
 
+def test_create_form_shows_rds_refusal(browser: WebDriver, console_url: str, shot: None) -> None:
+    """The create form sends the `faaslab db create` options; a refusal is shown as RDS
+    words it (no engine is started for an invalid request)."""
+    open_page(browser, console_url, "rds")
+    form = element(browser, "#create-cluster")
+    values = {"Identifier": "formdb", "Master password": "Form-pass99", "Min capacity (ACU)": "4"}
+    values["Max capacity (ACU)"] = "1"
+    for label, value in values.items():
+        target = form.find_element(By.XPATH, f".//label[text()='{label}']").get_attribute("for")
+        form.find_element(By.ID, str(target)).send_keys(value)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(browser, lambda b: "apacity" in form.find_element(By.CSS_SELECTOR, "p.error").text)
+
+
 def test_upload_and_download_an_object(
     browser: WebDriver, console_url: str, fl: Faaslab, tmp_path: Path, shot: None
 ) -> None:

@@ -1,6 +1,6 @@
 // The console's shell: hash routes (#/lambda, #/rds, #/s3, #/secrets), one page mounted at
 // a time, one event stream for all of them.
-import { connect } from "./api.js";
+import { api, connect } from "./api.js";
 
 const pages = {
   lambda: () => import("./lambda.js"),
@@ -35,6 +35,13 @@ async function route() {
 }
 
 const status = document.getElementById("live-status");
-connect((s) => { status.textContent = s === "live" ? "● live" : s; });
+connect(async (s) => {
+  status.textContent = s === "live" ? "● live" : s;
+  if (s === "live") return;
+  try { await api("environments"); } catch (e) {
+    // (a new `faaslab up` has a new token: this page's cookie no longer opens anything)
+    if (e.status === 403) status.textContent = "session ended: open the console URL faaslab up printed";
+  }
+});
 window.addEventListener("hashchange", route);
 route();

@@ -51,6 +51,11 @@ export async function mount(root, selected) {
     const c = clusters.find((x) => x.DBClusterIdentifier === current);
     if (view && c) view.update(c);
     else if (!view && c) show();
+    else if (view && !c) {  // deleted (here or elsewhere)
+      view.stop();
+      view = null;
+      clear(detail, h("section", { class: "panel wide", role: "status" }, h("h2", {}, `Cluster ${current}`), h("p", {}, "This cluster no longer exists.")));
+    }
   }));
   await Promise.all([show(), editor.load()]);
   return () => { stops.forEach((s) => s()); if (view) view.stop(); };
