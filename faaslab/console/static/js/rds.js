@@ -122,7 +122,7 @@ async function clusterView(root, cluster) {
   for (const [metric] of CHARTS) charts[metric].set(metrics.metrics[metric] || []);
   addEvents(events.events);
   let lastEvent = events.events.length ? events.events[events.events.length - 1].Id : 0;
-  await loadCost();
+  loadCost();  // (not awaited: the bill walks the data directory; the page is usable first)
   const costTimer = setInterval(loadCost, 5000);
   const stops = [
     on("metrics", (d) => {
