@@ -194,6 +194,11 @@ def test_invoke_a_function_and_read_its_response(
     # the duration chart has the invocation, marked as a cold start (Init Duration)
     chart = element(browser, "#latency-chart")
     wait(browser, lambda b: "1 cold start" in (chart.get_attribute("aria-label") or ""))
+    # invoked again: warm reuse of the same environment, on the timeline
+    element(browser, "#invoke").click()
+    lanes = element(browser, "#env-timeline")
+    wanted = "1 environment(s), 2 invocation(s), 1 cold start(s)"
+    wait(browser, lambda b: wanted in (lanes.get_attribute("aria-label") or ""))
     filt = element(browser, "#log-filter")
     filt.send_keys("REPORT")
 

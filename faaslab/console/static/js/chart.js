@@ -113,3 +113,70 @@ function fmt(v) {
   if (Math.abs(v) >= 10) return v.toFixed(1);
   return v.toFixed(2).replace(/\.?0+$/, "") || "0";
 }
+
+// A timeline of invocations per environment: one row per environment (log stream), a
+// tick per invocation, orange for a cold start, blue for warm reuse. Hand-written for the
+// same reasons as LineChart; ticks are drawn at most once per pixel column per row.
+export class Timeline {
+  constructor(canvas, { maxRows = 12 } = {}) {
+    this.canvas = canvas;
+    this.maxRows = maxRows;
+    this.rows = new Map();  // stream -> [[t, cold]], in arrival order
+    this.pending = false;
+    canvas.setAttribute("role", "img");
+    new ResizeObserver(() => this.draw()).observe(canvas);
+  }
+
+  add(stream, t, cold) {
+    if (!this.rows.has(stream)) this.rows.set(stream, []);
+    this.rows.get(stream).push([t, cold]);
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => { this.pending = false; this.draw(); });
+  }
+
+  describe() {
+    let n = 0, cold = 0;
+    for (const ticks of this.rows.values()) for (const [, c] of ticks) { n += 1; if (c) cold += 1; }
+    return `Invocations by environment: ${this.rows.size} environment(s), ${n} invocation(s), ${cold} cold start(s)`;
+  }
+
+  draw() {
+    const c = this.canvas, dpr = window.devicePixelRatio || 1;
+    const w = Math.max(1, Math.round(c.clientWidth * dpr)), hgt = Math.max(1, Math.round(c.clientHeight * dpr));
+    if (c.width !== w || c.height !== hgt) { c.width = w; c.height = hgt; }
+    const g = c.getContext("2d");
+    g.clearRect(0, 0, w, hgt);
+    c.setAttribute("aria-label", this.describe());
+    g.font = `${11 * dpr}px system-ui, sans-serif`;
+    g.fillStyle = "#5f6b7a";
+    const rows = [...this.rows.entries()].slice(-this.maxRows);
+    if (!rows.length) { g.fillText("no invocations yet", 8 * dpr, hgt / 2); return; }
+    let t0 = Infinity, t1 = -Infinity;
+    for (const [, ticks] of rows) for (const [t] of ticks) { if (t < t0) t0 = t; if (t > t1) t1 = t; }
+    t1 = Math.max(t1, t0 + 1);
+    const left = 70 * dpr, right = 8 * dpr, top = 4 * dpr, bottom = 16 * dpr;
+    const rowH = (hgt - top - bottom) / rows.length;
+    const x = (t) => left + ((t - t0) / (t1 - t0)) * (w - left - right);
+    rows.forEach(([stream, ticks], i) => {
+      const y = top + i * rowH + rowH / 2;
+      g.fillStyle = "#5f6b7a";
+      g.fillText(stream.slice(-8), 2 * dpr, y + 4 * dpr);
+      g.strokeStyle = "#d5dbdb"; g.lineWidth = 1;
+      g.beginPath(); g.moveTo(left, y); g.lineTo(w - right, y); g.stroke();
+      const seen = new Set();
+      for (const [t, cold] of ticks) {
+        const px = Math.floor(x(t));
+        const key = px * 2 + (cold ? 1 : 0);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        g.fillStyle = cold ? "#ec7211" : "#0972d3";
+        g.fillRect(px - dpr, y - Math.min(rowH / 2 - dpr, 7 * dpr), 2 * dpr, Math.min(rowH - 2 * dpr, 14 * dpr));
+      }
+    });
+    g.fillStyle = "#5f6b7a";
+    g.fillText(new Date(t0 * 1000).toLocaleTimeString(), left, hgt - 3 * dpr);
+    const end = new Date(t1 * 1000).toLocaleTimeString();
+    g.fillText(end, w - right - g.measureText(end).width, hgt - 3 * dpr);
+  }
+}

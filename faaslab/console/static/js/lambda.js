@@ -1,7 +1,7 @@
 // Lambda: functions and their configuration, test events, Invoke, live environments, a
 // latency chart with cold starts marked (from the REPORT lines), logs with live tail.
 import { api, latest, on } from "./api.js";
-import { LineChart } from "./chart.js";
+import { LineChart, Timeline } from "./chart.js";
 import { badge, clear, field, fmtAge, h } from "./dom.js";
 
 const MAX_LOG_LINES = 2000;
@@ -153,7 +153,7 @@ function environmentsPanel(fn) {
     const elapsed = Date.now() / 1000 - snapshot.t;
     summary.textContent = `${envs.length} environment${envs.length === 1 ? "" : "s"}`;
     clear(body, envs.map((e) => h("tr", { dataset: { env: e.id } },
-      h("td", { title: e.id }, e.id.slice(0, 8)), h("td", {}, badge(e.state)),
+      h("td", { title: e.id }, e.id.slice(-8)), h("td", {}, badge(e.state)),
       h("td", { class: "num" }, fmtAge(e.age_s + elapsed)),
       h("td", { class: "num" }, e.state === "busy" ? "—" : fmtAge(e.idle_s + elapsed)),
       h("td", { class: "num" }, e.uses),
@@ -176,9 +176,12 @@ function environmentsPanel(fn) {
 function logsPanel(fn) {
   const canvas = h("canvas", { class: "chart", id: "latency-chart" });
   const chart = new LineChart(canvas, { label: "Duration", unit: "ms", markerColor: "#ec7211", markerLabel: "cold start(s)" });
+  const lanes = h("canvas", { class: "chart", id: "env-timeline" });
+  const timeline = new Timeline(lanes);
   const latencyPanel = h("section", { class: "panel", "aria-labelledby": "lat-h" },
-    h("h2", { id: "lat-h" }, "Invocation duration"),
-    h("figure", {}, canvas, h("figcaption", {}, "Duration (ms) per invocation, from the REPORT lines; orange dots: cold starts (Init Duration).")));
+    h("h2", { id: "lat-h" }, "Invocations"),
+    h("figure", {}, canvas, h("figcaption", {}, "Duration (ms) per invocation, from the REPORT lines; orange dots: cold starts (Init Duration).")),
+    h("figure", {}, lanes, h("figcaption", {}, "Invocations per environment: orange, a cold start; blue, warm reuse.")));
   const filter = h("input", { type: "search", id: "log-filter", placeholder: "text to match" });
   const pre = h("pre", { class: "logs", id: "log-lines", tabindex: 0, "aria-label": "Log lines" });
   const count = h("span", { class: "muted", role: "status" });
@@ -192,6 +195,7 @@ function logsPanel(fn) {
       if (!m) continue;
       points.push([r.t / 1000, parseFloat(m[2])]);
       if (m[3]) cold.push([r.t / 1000, parseFloat(m[2])]);
+      timeline.add(r.s, r.t / 1000, Boolean(m[3]));
     }
     chart.add(points, cold);
     records.push(...recs);
