@@ -161,6 +161,9 @@ class Deferred:
             self.on_cancel()
 
 
+STREAM_MAX_UNSENT = 4 * 1024 * 1024  # bytes a Stream may have queued for a slow reader
+
+
 class Stream:
     """A response whose body is written as it comes, until either side closes (the web
     console's server-sent events). The head goes out without a Content-Length and the
@@ -484,8 +487,12 @@ class HttpProtocol(asyncio.Protocol):
         transport = t
 
         def write(data: bytes) -> None:
-            if not transport.is_closing():
-                transport.write(data)
+            if transport.is_closing():
+                return
+            if transport.get_write_buffer_size() > STREAM_MAX_UNSENT:
+                transport.abort()  # a reader this far behind is gone or stuck
+                return
+            transport.write(data)
 
         stream.opened(write)
 

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tests.conftest import FIXTURES, ROOT, Faaslab, running_faaslab
+from tests.conftest import FIXTURES, ROOT, Faaslab, invoke, running_faaslab
 
 selenium = pytest.importorskip("selenium", reason="pip install selenium (make install)")
 from selenium import webdriver  # noqa: E402
@@ -419,3 +419,15 @@ def test_cross_origin_post_is_refused(fl: Faaslab, console_url: str) -> None:
         fl, invoke, "POST", {**base, "Origin": own, "X-Faaslab-Csrf": csrf}, b"{}"
     )
     assert status == 200 and '"uses"' in body["payload"], body
+
+
+def test_functions_cannot_use_the_console(fl: Faaslab, console_url: str) -> None:
+    """Even with the cookie: a request through a function's own listener is refused, as
+    /_faaslab's are."""
+    cookie, _ = session(fl, console_url)
+    _, out = invoke(
+        fl.client(),
+        "fetcher",
+        {"url": fl.url + "/_console/api/secrets", "headers": {"Cookie": cookie}},
+    )
+    assert out["status"] == 403 and "not available to functions" in out["body"], out
