@@ -7,7 +7,7 @@ GET  /_console/api/events          server-sent events (live.py)
 GET  /_console/api/functions       Lambda: functions and their configuration
 GET  /_console/api/environments    Lambda: environments
 POST /_console/api/functions/F/invoke       Invoke (RequestResponse, log tail)
-GET  /_console/api/functions/F/logs?offset=N
+GET  /_console/api/functions/F/logs?offset=N&filter=PATTERN   (CloudWatch's patterns)
 GET  /_console/api/functions/F/test-events  saved test events
 PUT|DELETE /_console/api/functions/F/test-events/NAME
 ANY  /_console/api/db/...          the clusters: databases/api.py (as `faaslab db`)
@@ -177,7 +177,7 @@ class Console:
                     offset = int_param(query, "offset")
                 except ValueError as e:
                     return Response.json({"message": str(e)}, 400)
-                return self.lambdas.logs(name, offset)
+                return self.lambdas.logs(name, offset, query.get("filter", [""])[0])
             case ["functions", name, "test-events"] if method == "GET":
                 return self.lambdas.list_events(name)
             case ["functions", name, "test-events", event] if method == "PUT":

@@ -10,8 +10,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from faaslab.awsapi.errors import ApiError
 from faaslab.functions.errors import LambdaError
 from faaslab.functions.logs import read_records
+from faaslab.functions.logs_api import matcher
 from faaslab.functions.manager import Manager
 from faaslab.functions.model import LATEST, FunctionConfig, InvokeRequest, request_id
 from faaslab.http.server import Response
@@ -81,13 +83,20 @@ class LambdaView:
             }
         )
 
-    def logs(self, name: str, offset: int) -> Response:
+    def logs(self, name: str, offset: int, pattern: str = "") -> Response:
+        """Records from byte `offset` of the function's log, those matching `pattern` (a
+        CloudWatch filter pattern, as FilterLogEvents takes: logs_api.matcher)."""
         try:
             self.manager.pool(name)
+            match = matcher(pattern)
         except LambdaError as e:
             return _error(e.status, e.error_type, str(e))
+        except ApiError as e:
+            return _error(e.status, e.code, e.message)
         self.manager.logs.flush()
         records, end = read_records(self.manager.logs.path(name), offset)
+        if pattern.strip():
+            records = [r for r in records if match(str(r["m"]))]
         if len(records) > MAX_LOG_RECORDS:  # (the first page of a long log: its last lines)
             records = records[-MAX_LOG_RECORDS:]
         return Response.json({"records": records, "offset": end})

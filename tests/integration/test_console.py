@@ -199,14 +199,27 @@ def test_invoke_a_function_and_read_its_response(
     lanes = element(browser, "#env-timeline")
     wanted = "1 environment(s), 2 invocation(s), 1 cold start(s)"
     wait(browser, lambda b: wanted in (lanes.get_attribute("aria-label") or ""))
+    # logs filtered with CloudWatch's term patterns (by the server, as FilterLogEvents)
     filt = element(browser, "#log-filter")
-    filt.send_keys("REPORT")
 
-    def only_reports(b: WebDriver) -> list[str] | None:
-        lines = text_of(b, "#log-lines").splitlines()
-        return lines if lines and all("REPORT" in line for line in lines) else None
+    def lines_matching(pattern: str) -> list[str]:
+        filt.clear()
+        filt.send_keys(pattern)
 
-    assert wait(browser, only_reports)
+        def settled(b: WebDriver) -> list[str] | None:  # the lines shown for this pattern
+            lines = text_of(b, "#log-lines").splitlines()
+            counted = text_of(b, "#log-count")
+            done = counted.startswith(f"{len(lines)} line") and counted.endswith(
+                f"matching {pattern}"
+            )
+            return lines if done else None
+
+        return wait(browser, settled)
+
+    warm = lines_matching("REPORT -Init")
+    assert len(warm) == 1 and "Billed Duration" in warm[0] and "Init" not in warm[0], warm
+    cold = lines_matching('"Init Duration"')
+    assert len(cold) == 1 and "REPORT" in cold[0] and "Init Duration" in cold[0], cold
 
 
 def test_watch_a_cluster_pause_and_resume(browser: WebDriver, console_url: str, shot: None) -> None:

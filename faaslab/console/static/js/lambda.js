@@ -182,13 +182,15 @@ function logsPanel(fn) {
     h("h2", { id: "lat-h" }, "Invocations"),
     h("figure", {}, canvas, h("figcaption", {}, "Duration (ms) per invocation, from the REPORT lines; orange dots: cold starts (Init Duration).")),
     h("figure", {}, lanes, h("figcaption", {}, "Invocations per environment: orange, a cold start; blue, warm reuse.")));
-  const filter = h("input", { type: "search", id: "log-filter", placeholder: "text to match" });
+  const filter = h("input", { type: "search", id: "log-filter", placeholder: 'ERROR  "a phrase"  ?any  -exclude' });
   const pre = h("pre", { class: "logs", id: "log-lines", tabindex: 0, "aria-label": "Log lines" });
-  const count = h("span", { class: "muted", role: "status" });
-  let records = [], offset = 0;
+  const count = h("span", { class: "muted", role: "status", id: "log-count" });
   const path = `functions/${encodeURIComponent(fn.name)}/logs`;
+  // The charts see every REPORT line (live events, unfiltered); the log view shows what
+  // the filter pattern matches, filtered by the server with CloudWatch's term patterns.
+  let chartOffset = 0, records = [], offset = 0, pattern = "", loading = null, again = false;
 
-  const ingest = (recs) => {
+  const chartIngest = (recs) => {
     const points = [], cold = [];
     for (const r of recs) {
       const m = REPORT.exec(r.m);
@@ -198,30 +200,50 @@ function logsPanel(fn) {
       timeline.add(r.s, r.t / 1000, Boolean(m[3]));
     }
     chart.add(points, cold);
-    records.push(...recs);
-    if (records.length > MAX_LOG_LINES) records = records.slice(-MAX_LOG_LINES);
   };
   const render = () => {
-    const q = filter.value.trim().toLowerCase();
-    const shown = q ? records.filter((r) => r.m.toLowerCase().includes(q) || r.s.toLowerCase().includes(q)) : records;
     const stick = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
-    pre.textContent = shown.map((r) => `${new Date(r.t).toISOString().slice(11, 23)} ${r.s.slice(-8)} ${r.m}`).join("\n");
-    count.textContent = `${shown.length} of ${records.length} lines`;
+    pre.textContent = records.map((r) => `${new Date(r.t).toISOString().slice(11, 23)} ${r.s.slice(-8)} ${r.m}`).join("\n");
+    count.textContent = `${records.length} line${records.length === 1 ? "" : "s"}${pattern ? ` matching ${pattern}` : ""}`;
     if (stick) pre.scrollTop = pre.scrollHeight;
   };
-  const fetchMore = async () => {
-    const r = await api(`${path}?offset=${offset}`);
-    offset = r.offset;
-    ingest(r.records);
-    render();
+  const fetchMore = async () => {  // one request at a time; a change meanwhile asks again
+    if (loading) { again = true; return loading; }
+    loading = (async () => {
+      do {
+        again = false;
+        const asked = pattern;
+        try {
+          const r = await api(`${path}?offset=${offset}&filter=${encodeURIComponent(asked)}`);
+          if (asked !== pattern) { again = true; continue; }
+          offset = r.offset;
+          records.push(...r.records);
+          if (records.length > MAX_LOG_LINES) records = records.slice(-MAX_LOG_LINES);
+          render();
+        } catch (e) { count.textContent = e.message; count.className = "error"; return; }
+        count.className = "muted";
+      } while (again);
+    })();
+    try { await loading; } finally { loading = null; }
+  };
+  const load = async () => {
+    await fetchMore();
+    chartOffset = offset;
+    chartIngest(records);
   };
   const stop = on("logs", (ev) => {
-    if (ev.function !== fn.name || ev.to <= offset) return;
-    if (ev.from === offset) { offset = ev.to; ingest(ev.records); render(); } else fetchMore();
+    if (ev.function !== fn.name) return;
+    if (ev.to > chartOffset) { chartIngest(ev.records.filter(() => ev.from >= chartOffset)); chartOffset = ev.to; }
+    if (ev.to <= offset) return;
+    if (!pattern && ev.from === offset) { offset = ev.to; records.push(...ev.records); render(); } else fetchMore();
   });
-  filter.addEventListener("input", render);
+  let debounce = null;
+  filter.addEventListener("input", () => {
+    clearTimeout(debounce);
+    debounce = setTimeout(() => { pattern = filter.value.trim(); records = []; offset = 0; fetchMore(); }, 250);
+  });
   const panel = h("section", { class: "panel", "aria-labelledby": "logs-h" },
     h("h2", { id: "logs-h" }, "Logs (live tail)"),
-    h("div", { class: "row" }, h("div", {}, field("Filter", filter)), count), pre);
-  return { panel, latencyPanel, load: fetchMore, stop };
+    h("div", { class: "row" }, h("div", {}, field("Filter pattern", filter)), count), pre);
+  return { panel, latencyPanel, load, stop: () => { stop(); clearTimeout(debounce); } };
 }
