@@ -2,8 +2,9 @@
 
 It loads the template, starts the container manager, and serves the edge port: AWS APIs
 (S3, Secrets Manager, the Data API, Lambda Invoke; a signed request for any other service
-gets that service's error, services.py), API-Gateway routes, and `/_faaslab/*` for the
-CLI. The edge only routes; each component's wire module parses and serialises its own API.
+gets that service's error, services.py), API-Gateway routes, `/_faaslab/*` for the
+CLI and `/_console/*`, the web console (console/). The edge only routes; each
+component's wire module parses and serialises its own API.
 """
 
 from __future__ import annotations
