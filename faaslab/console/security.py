@@ -21,7 +21,6 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
 PREFIX = "/_console"
@@ -76,16 +75,13 @@ class Keys:
         return values[0] if values else None
 
     def cookie_token(self, headers: dict[str, str]) -> str | None:
-        raw = headers.get("cookie")
-        if not raw:
-            return None
-        jar: SimpleCookie = SimpleCookie()
-        try:
-            jar.load(raw)
-        except Exception:  # (a malformed Cookie header: as if it had none of ours)
-            return None
-        morsel = jar.get(self.cookie_name)
-        return morsel.value if morsel is not None else None
+        # (split by hand: http.cookies gives up on a whole header at the first value it
+        # dislikes, and other local apps on 127.0.0.1 set cookies of every shape)
+        for part in headers.get("cookie", "").split(";"):
+            name, sep, value = part.strip().partition("=")
+            if sep and name == self.cookie_name:
+                return value.strip().strip('"')
+        return None
 
     def matches(self, candidate: str | None) -> bool:
         return candidate is not None and hmac.compare_digest(

@@ -28,6 +28,9 @@ def test_the_printed_url_carries_the_token_and_the_cookie_is_strict() -> None:
 
 def test_a_session_needs_the_cookie_of_this_port() -> None:
     security.check_session(KEYS, COOKIE)
+    # another local app's cookies, of shapes http.cookies refuses, do not hide ours
+    odd = f'_xsrf=2|a|b|c; j={{"a": 1}}; faaslab_console_4566={KEYS.token}; x=a b'
+    security.check_session(KEYS, {"cookie": odd})
     for headers in (
         {},
         {"cookie": "faaslab_console_4566=guess"},
