@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from faaslab.awsapi.errors import ApiError
+from faaslab.functions import invoke_api
 from faaslab.functions.errors import LambdaError
 from faaslab.functions.logs import read_records
 from faaslab.functions.logs_api import matcher
 from faaslab.functions.manager import Manager
-from faaslab.functions.model import LATEST, FunctionConfig, InvokeRequest, request_id
-from faaslab.http.server import Response
+from faaslab.functions.model import LATEST, FunctionConfig
+from faaslab.http.server import Request, Response
 
 # A saved test event's name, as the Lambda console allows (letters, digits, - _ . , 1-25)
 EVENT_NAME = re.compile(r"^[A-Za-z0-9._-]{1,25}$")
@@ -58,16 +59,13 @@ class LambdaView:
         return Response.json({"environments": self.manager.environments(), "t": time.time()})
 
     async def invoke(self, name: str, body: bytes) -> Response:
-        """RequestResponse with the log tail, as the console's Test button does."""
-        try:
-            json.loads(body or b"{}")
-        except (ValueError, RecursionError) as e:
-            return _error(400, "InvalidRequestContentException", f"Could not parse payload: {e}")
+        """RequestResponse with the log tail, as the console's Test button does: checked
+        by the Invoke API's own parser (payload size, JSON, qualifier), then run."""
         started = time.perf_counter()
         try:
-            result = await self.manager.invoke(
-                name, InvokeRequest(name, body or b"{}", request_id()), want_tail=True
-            )
+            request = Request("POST", "", "", {"x-amz-log-type": "Tail"}, body)
+            function, _, invoke, _ = invoke_api.parse_invoke(request, name)
+            result = await self.manager.invoke(function, invoke, want_tail=True)
         except LambdaError as e:
             return _error(e.status, e.error_type, str(e))
         tail = result.log_tail.decode("utf-8", "replace")

@@ -174,6 +174,10 @@ def test_invoke_a_function_and_read_its_response(
     open_page(browser, console_url, "lambda/probe")
     editor = element(browser, "#event-json")
     editor.clear()
+    editor.send_keys("{not json")
+    element(browser, "#invoke").click()  # refused as the Invoke API refuses it
+    wait(browser, lambda b: "InvalidRequestContentException" in text_of(b, "#invoke-status"))
+    editor.clear()
     editor.send_keys('{"from": "the console"}')
     element(browser, "#event-name").clear()
     element(browser, "#event-name").send_keys("console-event")
