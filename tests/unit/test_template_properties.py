@@ -317,7 +317,7 @@ def test_bucket_cluster_group_and_condition_warnings(tmp_path: Path) -> None:
     )
     assert found(template) == [
         ("Bucket", "Condition"),
-        ("Bucket", "BucketEncryption"),
+        ("Bucket", "AccelerateConfiguration"),  # (the rest is applied)
         ("Db", "EngineVersion"),
         ("Db", "BackupRetentionPeriod"),
         ("Group", "VpcId"),
