@@ -31,13 +31,13 @@ import ctypes
 import hashlib
 import os
 import socket
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from faaslab.http.server import BodyRejected
 from faaslab.placement import unpin_child
+from faaslab.s3 import checksums
 from faaslab.s3.errors import S3Error
 from faaslab.s3.model import MAX_OBJECT_SIZE
 from faaslab.s3.store import INLINE_MAX, Body
@@ -73,24 +73,8 @@ def _start_writeback(fd: int, offset: int, length: int) -> None:
 
 
 UNSIGNED = "UNSIGNED-PAYLOAD"
-CHECKSUMS = ("crc32", "sha1", "sha256")  # x-amz-checksum-* faaslab verifies
-
-
-class _Crc32:
-    """zlib.crc32 with hashlib's update/digest shape."""
-
-    def __init__(self) -> None:
-        self.value = 0
-
-    def update(self, data: bytes) -> None:
-        self.value = zlib.crc32(data, self.value)
-
-    def digest(self) -> bytes:
-        return self.value.to_bytes(4, "big")
-
-
-def _checksum(name: str) -> Any:
-    return _Crc32() if name == "crc32" else hashlib.new(name)
+CHECKSUMS = checksums.ALGORITHMS  # x-amz-checksum-* faaslab verifies
+_checksum = checksums.new
 
 
 class Upload:
@@ -135,15 +119,21 @@ class Upload:
         self._synced = False
         self._dir_synced = False
         self._receiving = False  # the receiving thread still reads the socket
+        # sse.Encrypting when the object is stored encrypted: the file gets its output,
+        # the digests the plaintext (set before the first byte arrives)
+        self.cipher: Any = None
 
     @property
     def _check_sha256(self) -> bool:
         return not self.declared_sha256.startswith(("STREAMING-", UNSIGNED))
 
     def _wanted_checksums(self) -> list[str]:
-        names = [n for n in CHECKSUMS if f"x-amz-checksum-{n}" in self.headers]
+        names = [n for n, header in checksums.HEADERS if header in self.headers]
         trailer = self.headers.get("x-amz-trailer", "").lower()
-        names += [n for n in CHECKSUMS if trailer == f"x-amz-checksum-{n}" and n not in names]
+        if trailer.startswith("x-amz-checksum-"):
+            name = trailer.removeprefix("x-amz-checksum-")
+            if name in CHECKSUMS and name not in names:
+                names.append(name)
         return names
 
     # -- BodySink
@@ -310,13 +300,15 @@ class Upload:
 
     def _write_and_sum(self, buf: bytes | memoryview) -> None:
         assert self._fd is not None
-        view = memoryview(buf)
+        view = memoryview(buf if self.cipher is None else self.cipher.update(buf))
         while view:
             view = view[os.write(self._fd, view) :]
         if self._sha256 is not None:
             self._sha256.update(buf)
-        for h in self._sums.values():
-            h.update(buf)
+        if self._sums:
+            data = buf if isinstance(buf, bytes) else bytes(buf)  # (checksums take bytes)
+            for h in self._sums.values():
+                h.update(data)
 
     async def finish(self) -> Body:
         """Wait for the threads, fsync, then check every digest the client declared."""
@@ -333,7 +325,8 @@ class Upload:
                 self._sha256.update(data)
             for h in self._sums.values():
                 h.update(data)
-            body = Body(self.size, self._md5.digest(), data=data)
+            stored = data if self.cipher is None else self.cipher.update(data)
+            body = Body(self.size, self._md5.digest(), data=stored)
         else:
             if self._direct is not None:
                 await asyncio.wrap_future(self._direct)
