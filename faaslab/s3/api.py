@@ -10,6 +10,7 @@ the last byte is in. Every error is S3's XML (errors.py).
 from __future__ import annotations
 
 import base64
+import inspect
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable
 from dataclasses import dataclass, replace
@@ -20,7 +21,10 @@ from xml.sax.saxutils import escape
 from faaslab.auth import AuthError, InvalidSignature, UnrecognizedClient, Verifier
 from faaslab.clock import iso_millis
 from faaslab.http.server import BodyRejected, BodySink, Request, Response
-from faaslab.s3 import operations
+from faaslab.s3 import operations, post_object, sigauth
+from faaslab.s3.access import Access, action_of, operation
+from faaslab.s3.access_api import AccessApi
+from faaslab.s3.access_store import AccessStore
 from faaslab.s3.errors import S3Error, host_id, request_id
 from faaslab.s3.model import (
     MAX_PART_NUMBER,
@@ -67,6 +71,13 @@ class S3Api:
         self.store = store
         self.verifier = verifier
         self.region = region
+        settings = AccessStore(store)
+        self.access = Access(settings)
+        self.access_api = AccessApi(settings)
+        self.query_verifier = sigauth.QueryVerifier(verifier.keys, verifier.now, verifier.strict)
+        self.post_object = post_object.PostObject(
+            verifier.keys, verifier.strict, verifier.now, self._authorize_post, self._post_put
+        )
         operations.table()  # botocore's S3 model, read once at start (~0.3 s), not mid-request
 
     # -- which requests are ours
@@ -78,6 +89,32 @@ class S3Api:
         host = headers.get("host", "").rsplit(":", 1)[0]
         return host.endswith(".localhost")
 
+    @staticmethod
+    def claims_signed(query: str, headers: dict[str, str]) -> bool:
+        """S3's by its credentials: a SigV4 scope of s3 (header or presigned query), or
+        SigV2 (header or query), which among faaslab's services only S3 accepts."""
+        if S3Api.claims(headers):
+            return True
+        how = sigauth.kind(query, headers)
+        if how == "v4-query":
+            return "%2Fs3%2Faws4_request" in query or "/s3/aws4_request" in query
+        return how is not None
+
+    def claims_anonymous(self, path: str, headers: dict[str, str]) -> bool:
+        """An unsigned request S3 should answer: its path names an existing bucket (or is
+        `/`, ListBuckets, refused). Nothing else on the edge is unsigned but API routes
+        (matched before this) and /_faaslab (which no bucket name can shadow: `_` is not
+        allowed in one); an unsigned path whose first segment is not a bucket is left to
+        the edge's 404, so a mistyped route is not answered in S3's words."""
+        if "authorization" in headers:
+            return False
+        if path == "/":
+            return True
+        first = unquote(path[1:].split("/", 1)[0])
+        return (
+            bool(first) and bucket_name_problem(first) is None and self.store.bucket_exists(first)
+        )
+
     def target(self, path: str, query: str, headers: dict[str, str]) -> Target:
         q = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
         host = headers.get("host", "").rsplit(":", 1)[0]
@@ -87,13 +124,20 @@ class S3Api:
         bucket, _, key = path[1:].partition("/")
         return Target(unquote(bucket), unquote(key), q)
 
-    def _authenticate(self, req: Request) -> None:
-        if "x-amz-content-sha256" not in req.headers and "authorization" in req.headers:
+    def _authenticate(self, req: Request) -> sigauth.Caller:
+        """Who sent the request (sigauth.ANONYMOUS if nobody signed it); S3Error if its
+        credentials do not check out."""
+        how = sigauth.kind(req.query, req.headers)
+        if how is not None:
+            return self.query_verifier.verify(req, how, self._auth_path(req))
+        if "authorization" not in req.headers:
+            return sigauth.ANONYMOUS
+        if "x-amz-content-sha256" not in req.headers:
             raise S3Error(
                 "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"
             )
         try:
-            self.verifier.verify(req)
+            return sigauth.Caller(self.verifier.verify(req))
         except UnrecognizedClient as e:
             raise S3Error("InvalidAccessKeyId", str(e)) from None
         except InvalidSignature as e:
@@ -101,17 +145,59 @@ class S3Api:
         except AuthError as e:
             raise S3Error("AccessDenied", str(e)) from None
 
+    @staticmethod
+    def _auth_path(req: Request) -> str:
+        """The path SigV2 signs: always /bucket/key, also for virtual-hosted requests."""
+        host = req.headers.get("host", "").rsplit(":", 1)[0]
+        if host.endswith(".localhost"):
+            return "/" + host.removesuffix(".localhost").removesuffix(".s3") + req.path
+        return req.path
+
+    def _authorize(self, caller: sigauth.Caller, req: Request, t: Target) -> None:
+        op = operation(req.method, t.key, t.query, req.headers)
+        self.access.authorize(caller, action_of(op), t.bucket, t.key, req, t.query)
+        if op == "CopyObject":  # reading the source too
+            src = unquote(req.headers["x-amz-copy-source"].split("?", 1)[0]).lstrip("/")
+            src_bucket, _, src_key = src.partition("/")
+            if src_bucket and src_key:
+                self.access.authorize(caller, "s3:GetObject", src_bucket, src_key, req, {})
+
+    # -- POST object (post_object.py checks the form)
+    def _authorize_post(self, caller: sigauth.Caller, req: Request, bucket: str, key: str) -> None:
+        self.store.require_bucket(bucket)
+        self.access.authorize(caller, "s3:PutObject", bucket, key, req, {})
+
+    async def _post_put(self, bucket: str, key: str, headers: dict[str, str], data: bytes) -> str:
+        headers = {**headers, "content-length": str(len(data))}
+        acl = self.access_api.requested_acl(headers, bucket)
+        upload = self._open_upload(Target(bucket, key, {}), headers)
+        upload.write(data)
+        body = await upload.finish()
+        req = Request("POST", "/", "", headers, b"")
+        info = self._new_info(req, Target(bucket, key, {}), body.size, body.md5.hex())
+        stored = await self.store.put(info, body)
+        if acl is not None:
+            await self.access.settings.set_object_acl(stored, acl)
+        return stored.etag
+
     # -- bodies (called when a request's headers are in)
     def sink(self, method: str, path: str, query: str, headers: dict[str, str]) -> BodySink | None:
-        if method != "PUT" or not self.claims(headers) or "x-amz-copy-source" in headers:
+        if method != "PUT" or "x-amz-copy-source" in headers:
+            return None
+        if not (self.claims_signed(query, headers) or self.claims_anonymous(path, headers)):
             return None
         t = self.target(path, query, headers)
-        if not t.key:
-            return None  # CreateBucket: a small XML body, buffered
+        if not t.key or "acl" in t.query:
+            return None  # CreateBucket, PutObjectAcl: a small XML body, buffered
         head = Request(method, path, query, headers, b"")
         try:
-            self._authenticate(head)
+            caller = self._authenticate(head)
             operations.check(method, t.bucket, t.key, t.query, headers)  # before any write
+            if caller.anonymous and self.access.settings.bucket(t.bucket).policy is None:
+                # (a policy may name the client's address, not known here: handle() decides)
+                self._authorize(caller, head, t)
+            if "uploadId" not in t.query:
+                self.access_api.requested_acl(headers, t.bucket)
             return self._open_upload(t, headers)
         except S3Error as e:
             raise BodyRejected(e.response()) from None
@@ -127,15 +213,27 @@ class S3Api:
         head = req.method == "HEAD"
         try:
             if req.sink is None:
-                self._authenticate(req)
+                caller = self._authenticate(req)
+            else:  # authenticated when its headers came (sink)
+                caller = sigauth.Caller(sigauth.claimed_key(req.query, req.headers))
             t = self.target(req.path, req.query, req.headers)
             if isinstance(req.sink, Upload):
+                try:
+                    self._authorize(caller, req, t)
+                except S3Error:
+                    req.sink.abort()
+                    raise
                 return self._guard(self._put_body(req, t, req.sink), head)
             if not t.bucket:
-                if req.method == "GET":
+                if req.method == "GET" and not caller.anonymous:
                     return self._list_buckets()
+                if req.method == "GET":
+                    raise S3Error("AccessDenied")
                 raise S3Error("MethodNotAllowed")
+            if req.method == "POST" and not t.key and post_object.is_form(req.headers):
+                return self._guard(self.post_object.handle(req, t.bucket, caller), False)
             operations.check(req.method, t.bucket, t.key, t.query, req.headers)
+            self._authorize(caller, req, t)
             if not t.key:
                 return self._bucket_op(req, t)
             return self._object_op(req, t)
@@ -159,7 +257,7 @@ class S3Api:
     def _bucket_op(self, req: Request, t: Target) -> Response | Awaitable[Response]:
         m, q = req.method, t.query
         if m == "PUT" and not q:
-            return self._guard(self._create_bucket(t.bucket), False)
+            return self._guard(self._create_bucket(t.bucket, req.headers), False)
         if m == "HEAD":
             if not self.store.bucket_exists(t.bucket):
                 raise S3Error("NoSuchBucket", BucketName=t.bucket)
@@ -167,6 +265,10 @@ class S3Api:
         if m == "DELETE" and not q:
             return self._guard(self._delete_bucket(t.bucket), False)
         self.store.require_bucket(t.bucket)
+        access = self.access_api.bucket_op(m, t.bucket, q, req.body, req.headers)
+        if access is not None:
+            answer = access()
+            return self._guard(answer, False) if inspect.isawaitable(answer) else answer
         if m == "GET" and "location" in q:
             where = "" if self.region == "us-east-1" else escape(self.region)
             return _ok(_xml("LocationConstraint", where))
@@ -181,7 +283,7 @@ class S3Api:
             "NotImplemented", f"faaslab does not implement {m} on a bucket with ?{sub} yet"
         )
 
-    async def _create_bucket(self, name: str) -> Response:
+    async def _create_bucket(self, name: str, headers: dict[str, str]) -> Response:
         problem = bucket_name_problem(name)
         if problem is not None:
             raise S3Error(
@@ -189,14 +291,20 @@ class S3Api:
                 f"The specified bucket is not valid: {problem}",
                 BucketName=name,
             )
+        acl, ownership = self.access_api.creation(headers)
         created = await self.store.create_bucket(name)
         if not created and self.region != "us-east-1":
             # us-east-1 answers 200 to a bucket you already own (its legacy behaviour)
             raise S3Error("BucketAlreadyOwnedByYou", BucketName=name)
+        if created:
+            await self.access_api.created(name, acl, ownership)
+        elif acl is not None:
+            await self.access.settings.set_acl(name, acl)
         return _ok(headers={"Location": f"/{name}"})
 
     async def _delete_bucket(self, name: str) -> Response:
         await self.store.delete_bucket(name)
+        await self.access.settings.forget(name)
         return _ok(status=204)
 
     def _list_objects(self, t: Target) -> Response:
@@ -309,6 +417,14 @@ class S3Api:
     # -- objects
     def _object_op(self, req: Request, t: Target) -> Response | Awaitable[Response]:
         m, q = req.method, t.query
+        if "acl" in q and m in ("GET", "PUT"):
+            self.store.require_bucket(t.bucket)
+            info = self.store.head(t.bucket, t.key)
+            if info is None:
+                raise S3Error("NoSuchKey", Key=t.key)
+            if m == "GET":
+                return self.access_api.get_object_acl(info)
+            return self._guard(self.access_api.put_object_acl(req, info), False)
         if m in ("GET", "HEAD") and "uploadId" in q:
             return self._list_parts(t)
         if m in ("GET", "HEAD"):
@@ -358,7 +474,10 @@ class S3Api:
             return await self._put_part(t, upload, body)
         info = self._new_info(req, t, body.size, body.md5.hex())
         info.checksums = upload.checksums()
+        acl = self.access_api.requested_acl(req.headers, t.bucket)
         stored = await self.store.put(info, body, condition)
+        if acl is not None:
+            await self.access.settings.set_object_acl(stored, acl)
         headers = {"ETag": f'"{stored.etag}"'}
         headers.update({f"x-amz-checksum-{k.lower()}": v for k, v in stored.checksums.items()})
         return _ok(headers=headers)
@@ -481,7 +600,10 @@ class S3Api:
                 dict(source.headers),
             )
         target.checksums = dict(source.checksums)
+        acl = self.access_api.requested_acl(req.headers, t.bucket)
         stored = await self.store.copy(source, target)
+        if acl is not None:
+            await self.access.settings.set_object_acl(stored, acl)
         inner = (
             f"<LastModified>{iso_millis(stored.modified)}</LastModified>"
             f"<ETag>&quot;{stored.etag}&quot;</ETag>"
@@ -494,7 +616,10 @@ class S3Api:
 
     async def _create_upload(self, req: Request, t: Target) -> Response:
         info = self._new_info(req, t, 0, "")
+        acl = self.access_api.requested_acl(req.headers, t.bucket)
         upload_id = await self.store.create_upload(info)
+        if acl is not None:
+            await self.access.settings.set_upload_acl(upload_id, acl)
         inner = (
             f"<Bucket>{escape(t.bucket)}</Bucket><Key>{escape(t.key)}</Key>"
             f"<UploadId>{upload_id}</UploadId>"
@@ -534,7 +659,10 @@ class S3Api:
             number = _part_number(_child_text(p, "PartNumber") or "")
             wanted.append((number, _child_text(p, "ETag") or ""))
         condition = self._condition(req, t)
+        acl = self.access.settings.upload_acl(t.query["uploadId"])
         info = await self.store.complete(t.bucket, t.key, t.query["uploadId"], wanted, condition)
+        if acl is not None:
+            await self.access.settings.set_object_acl(info, acl)
         host = req.headers.get("host", "localhost")
         inner = (
             f"<Location>http://{escape(host)}/{escape(quote(t.bucket))}/{escape(quote(t.key))}</Location>"

@@ -21,13 +21,12 @@ def test_every_implemented_operation_is_in_botocores_model() -> None:
     [
         ("PUT", "k", {"tagging": ""}, {}),
         ("DELETE", "k", {"tagging": ""}, {}),
-        ("GET", "k", {"acl": ""}, {}),
+        ("GET", "k", {"torrent": ""}, {}),
         ("PUT", "", {"versioning": ""}, {}),
         ("GET", "k", {"location": ""}, {}),  # no such operation on an object
         ("DELETE", "k", {"versionId": "v1"}, {}),
         ("GET", "k", {"partNumber": "1"}, {}),
         ("PUT", "k", {}, {"x-amz-server-side-encryption": "aws:kms"}),
-        ("PUT", "k", {}, {"x-amz-acl": "public-read"}),
         ("PUT", "k", {}, {"x-amz-tagging": "a=b"}),
     ],
 )
@@ -51,6 +50,13 @@ def test_refused(method: str, key: str, query: dict[str, str], headers: dict[str
         ("POST", "k", {"uploadId": "u"}, {}),
         ("DELETE", "k", {"versionId": "null"}, {}),
         ("PUT", "k", {}, {"x-amz-acl": "private", "x-amz-meta-a": "b"}),
+        ("PUT", "k", {}, {"x-amz-acl": "public-read"}),  # (access_api.py)
+        ("PUT", "k", {}, {"x-amz-grant-read": 'uri="x"'}),
+        ("GET", "k", {"acl": ""}, {}),
+        ("PUT", "", {"policy": ""}, {}),
+        ("GET", "", {"policyStatus": ""}, {}),
+        ("DELETE", "", {"publicAccessBlock": ""}, {}),
+        ("PUT", "", {"ownershipControls": ""}, {}),
     ],
 )
 def test_served(method: str, key: str, query: dict[str, str], headers: dict[str, str]) -> None:
