@@ -14,13 +14,11 @@ botocore's S3 model), e.g. HeadObject needs s3:GetObject, ListObjectsV2 s3:ListB
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from faaslab.functions.model import DEFAULT_ACCOUNT
 from faaslab.http.server import Request
 from faaslab.s3 import operations
 from faaslab.s3.access_store import AccessStore
-from faaslab.s3.acl import ALL_USERS, AUTHENTICATED_USERS, OWNER_ID, Acl
+from faaslab.s3.acl import ALL_USERS, OWNER_ID, Acl
 from faaslab.s3.errors import S3Error
 from faaslab.s3.model import ObjectInfo
 from faaslab.s3.policy import ARN_PREFIX, Context
@@ -108,16 +106,6 @@ def action_of(op: str) -> str:
     return _ACTIONS.get(op, "s3:" + op)
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """The request's parts a policy may look at (besides who sent it)."""
-
-    action: str
-    bucket: str
-    key: str = ""
-    keys: dict[str, list[str]] | None = None
-
-
 class Access:
     def __init__(self, settings: AccessStore) -> None:
         self.settings = settings
@@ -197,8 +185,3 @@ def _condition_keys(
         if name in query:
             keys[f"s3:{name}"] = [query[name]]
     return keys
-
-
-def authenticated(caller: Caller) -> str:
-    """The ACL group a caller belongs to besides AllUsers."""
-    return ALL_USERS if caller.anonymous else AUTHENTICATED_USERS

@@ -155,12 +155,22 @@ class S3Api:
 
     def _authorize(self, caller: sigauth.Caller, req: Request, t: Target) -> None:
         op = operation(req.method, t.key, t.query, req.headers)
+        if op == "DeleteObjects" and (caller.anonymous or self._has_policy(t.bucket)):
+            # s3:DeleteObject on each key (a policy names objects, not the bucket)
+            root = _parse_xml(req.body)
+            for o in _children(root, "Object"):
+                key = _child_text(o, "Key") or ""
+                self.access.authorize(caller, "s3:DeleteObject", t.bucket, key, req, t.query)
+            return
         self.access.authorize(caller, action_of(op), t.bucket, t.key, req, t.query)
         if op == "CopyObject":  # reading the source too
             src = unquote(req.headers["x-amz-copy-source"].split("?", 1)[0]).lstrip("/")
             src_bucket, _, src_key = src.partition("/")
             if src_bucket and src_key:
                 self.access.authorize(caller, "s3:GetObject", src_bucket, src_key, req, {})
+
+    def _has_policy(self, bucket: str) -> bool:
+        return self.access.settings.bucket(bucket).policy is not None
 
     # -- POST object (post_object.py checks the form)
     def _authorize_post(self, caller: sigauth.Caller, req: Request, bucket: str, key: str) -> None:
