@@ -56,6 +56,10 @@ _ACTIONS = {
     "PostObject": "s3:PutObject",
 }
 
+# What the bucket owner's root user may always do, whatever the policy says (AWS's guard
+# against a policy that locks everyone out).
+_OWNER_ALWAYS = frozenset({"s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"})
+
 # What an ACL grant must give for an action: (on the object?, permission). Actions not
 # here are the owner's alone.
 _ACL_PERMISSIONS = {
@@ -122,17 +126,19 @@ class Access:
     ) -> None:
         """Return if `caller` may do `action` on bucket/key; S3Error AccessDenied if not.
         `req` None: the request's headers only (its body not yet read, no peer known)."""
+        cfg = self.settings.bucket(bucket)  # (cached: no query for the common case)
+        policy = cfg.policy
+        if policy is None and not caller.anonymous:
+            return  # the owner, no policy to deny it
         if not self.settings.store.bucket_exists(bucket):
             return  # the operation itself answers NoSuchBucket
-        cfg = self.settings.bucket(bucket)
-        policy = cfg.policy
         verdict = None
         if policy is not None:
             resource = ARN_PREFIX + (f"{bucket}/{key}" if key else bucket)
             principals = frozenset() if caller.anonymous else OWNER_PRINCIPALS
             ctx = Context(action, resource, principals, _condition_keys(caller, req, query))
             verdict = policy.evaluate(ctx)
-        if verdict == "Deny":
+        if verdict == "Deny" and not (not caller.anonymous and action in _OWNER_ALWAYS):
             raise S3Error("AccessDenied")
         if not caller.anonymous:
             return

@@ -90,7 +90,8 @@ class AccessStore:
             PublicAccessBlock(*json.loads(rows["pab"])) if "pab" in rows else None,
             rows.get("ownership"),
         )
-        self._cache[name] = access
+        if self.store.bucket_exists(name):  # (not for any name a request makes up)
+            self._cache[name] = access
         return access
 
     async def _set(self, bucket: str, kind: str, value: str | None) -> None:

@@ -113,7 +113,7 @@ def canned(name: str) -> Acl:
         extra += [Grant("Group", LOG_DELIVERY, "WRITE"), Grant("Group", LOG_DELIVERY, "READ_ACP")]
     if name not in CANNED:
         raise S3Error("InvalidArgument", ArgumentName="x-amz-acl", ArgumentValue=name)
-    return Acl((_owner_grant(), *extra))
+    return Acl((*extra, _owner_grant()))  # (groups first, as ceph's s3-tests expect)
 
 
 def from_headers(headers: dict[str, str]) -> Acl | None:

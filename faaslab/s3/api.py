@@ -102,18 +102,20 @@ class S3Api:
 
     def claims_anonymous(self, path: str, headers: dict[str, str]) -> bool:
         """An unsigned request S3 should answer: its path names an existing bucket (or is
-        `/`, ListBuckets, refused). Nothing else on the edge is unsigned but API routes
+        `/`, ListBuckets, refused), or an AWS SDK sent it (`amz-sdk-invocation-id`: boto3,
+        the JS and Java SDKs send it, browsers and curl do not) with a bucket-shaped first
+        segment (NoSuchBucket). Nothing else on the edge is unsigned but API routes
         (matched before this) and /_faaslab (which no bucket name can shadow: `_` is not
-        allowed in one); an unsigned path whose first segment is not a bucket is left to
-        the edge's 404, so a mistyped route is not answered in S3's words."""
+        allowed in one); any other unsigned path is left to the edge's 404, so a mistyped
+        route is not answered in S3's words."""
         if "authorization" in headers:
             return False
         if path == "/":
             return True
         first = unquote(path[1:].split("/", 1)[0])
-        return (
-            bool(first) and bucket_name_problem(first) is None and self.store.bucket_exists(first)
-        )
+        if not first or bucket_name_problem(first) is not None:
+            return False
+        return "amz-sdk-invocation-id" in headers or self.store.bucket_exists(first)
 
     def target(self, path: str, query: str, headers: dict[str, str]) -> Target:
         q = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}

@@ -149,6 +149,8 @@ class QueryVerifier:
                 "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"",
             ) from None
         raw_expires = params.get("X-Amz-Expires", "")
+        if raw_expires.startswith("-") and raw_expires[1:].isdigit():
+            raise S3Error("AuthorizationQueryParametersError", "X-Amz-Expires must be non-negative")
         if not raw_expires.isdigit():
             raise S3Error(
                 "AuthorizationQueryParametersError",

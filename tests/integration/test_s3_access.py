@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import requests
+from botocore import UNSIGNED
 from botocore.exceptions import ClientError
 
 from faaslab.cliutil import LOCAL_KEYS
@@ -149,9 +150,13 @@ def test_anonymous_requests_to_a_private_bucket_are_denied(fl: Faaslab, s3: Any)
         status, body = fetch(url, method, b"x" if method == "PUT" else None)
         assert (status, code(body)) == (403, "AccessDenied"), (url, method)
     assert s3.get_object(Bucket="acc-data", Key="private.txt")["Body"].read() == b"secret"
-    # an unsigned path that names no bucket is not S3's: the edge's 404
+    # an unsigned path that names no bucket is not S3's: the edge's 404 ...
     status, body = fetch(f"{fl.url}/no-such-thing/x")
     assert status == 404 and json.loads(body) == {"message": "Not Found"}
+    # ... unless an AWS SDK sent it
+    unsigned = fl.aws("s3", signature_version=UNSIGNED)
+    assert error_code(unsigned.get_object, Bucket="no-such-thing", Key="x") == "NoSuchBucket"
+    assert error_code(unsigned.list_objects_v2, Bucket="acc-data") == "AccessDenied"
 
 
 def test_canned_acls(fl: Faaslab, s3: Any) -> None:
@@ -247,6 +252,20 @@ def test_bucket_policy_allows_and_denies(fl: Faaslab, s3: Any) -> None:
     assert fetch(f"{fl.url}/acc-policy")[0] == 403  # no s3:ListBucket
     # an explicit Deny binds the owner too
     assert error_code(s3.delete_object, Bucket="acc-policy", Key="public/a") == "AccessDenied"
+    # ... but never locks the owner out of the policy itself (AWS's guard)
+    lockout = {
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": ["s3:*Policy", "s3:GetObject"],
+                "Resource": ["arn:aws:s3:::acc-policy", "arn:aws:s3:::acc-policy/*"],
+            }
+        ]
+    }
+    s3.put_bucket_policy(Bucket="acc-policy", Policy=json.dumps(lockout))
+    assert error_code(s3.get_object, Bucket="acc-policy", Key="public/a") == "AccessDenied"
+    assert json.loads(s3.get_bucket_policy(Bucket="acc-policy")["Policy"]) == lockout
     s3.delete_bucket_policy(Bucket="acc-policy")
     assert error_code(s3.get_bucket_policy, Bucket="acc-policy") == "NoSuchBucketPolicy"
     s3.delete_object(Bucket="acc-policy", Key="public/a")
