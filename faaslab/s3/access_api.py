@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from faaslab.awsapi import models
-from faaslab.awsapi.wire_in import _from_xml
+from faaslab.awsapi.wire_in import Malformed, _from_xml
 from faaslab.awsapi.wire_out import _xml
 from faaslab.http.server import Request, Response
 from faaslab.s3 import acl as acls
@@ -48,7 +48,12 @@ def _read(shape_name: str, body: bytes) -> dict[str, Any]:
         root = ET.fromstring(body)
     except ET.ParseError:
         raise S3Error("MalformedXML") from None
-    value: dict[str, Any] = _from_xml(model.shape_for(shape_name), root)
+    if root.tag.rpartition("}")[2] != shape_name:
+        raise S3Error("MalformedXML")
+    try:
+        value: dict[str, Any] = _from_xml(model.shape_for(shape_name), root)
+    except Malformed:  # e.g. a boolean that is not one
+        raise S3Error("MalformedXML") from None
     return value
 
 

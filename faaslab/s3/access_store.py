@@ -162,6 +162,12 @@ class AccessStore:
 
         await self.store.write(run)
 
+    async def drop_upload_acl(self, upload_id: str) -> None:
+        def run(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM upload_acls WHERE upload=?", (upload_id,))
+
+        await self.store.write(run)
+
     def upload_acl(self, upload_id: str) -> Acl | None:
         row = self.store.reader.execute(
             "SELECT acl FROM upload_acls WHERE upload=?", (upload_id,)

@@ -675,6 +675,7 @@ class S3Api:
         info = await self.store.complete(t.bucket, t.key, t.query["uploadId"], wanted, condition)
         if acl is not None:
             await self.access.settings.set_object_acl(info, acl)
+            await self.access.settings.drop_upload_acl(t.query["uploadId"])
         host = req.headers.get("host", "localhost")
         inner = (
             f"<Location>http://{escape(host)}/{escape(quote(t.bucket))}/{escape(quote(t.key))}</Location>"
@@ -685,6 +686,8 @@ class S3Api:
     async def _abort(self, t: Target) -> Response:
         self.store.require_bucket(t.bucket)
         await self.store.abort(t.bucket, t.key, t.query["uploadId"])
+        if self.access.settings.upload_acl(t.query["uploadId"]) is not None:
+            await self.access.settings.drop_upload_acl(t.query["uploadId"])
         return _ok(status=204)
 
 

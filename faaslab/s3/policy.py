@@ -128,6 +128,9 @@ def _statement(s: Any, bucket: str) -> Statement:
         raise _malformed("Missing required field Principal")
     principals = _principals(s["Principal"]) if "Principal" in s else None
     not_principals = _principals(s["NotPrincipal"]) if "NotPrincipal" in s else None
+    if not_principals is not None and effect == "Allow":
+        # AWS: NotPrincipal only with Effect Deny
+        raise _malformed("Invalid principal in policy")
     if "Action" not in s and "NotAction" not in s:
         raise _malformed("Missing required field Action")
     actions = _strings(s["Action"], "Action") if "Action" in s else None

@@ -68,8 +68,8 @@ def test_principals() -> None:
     assert decide(doc) is None  # anonymous
     assert decide(doc, principals=OWNER) == "Allow"
     assert decide(policy(stmt(Principal={"AWS": "*"}))) == "Allow"
-    doc = policy(stmt(Principal=None, NotPrincipal={"AWS": "123456789012"}))
-    assert decide(doc) == "Allow"
+    doc = policy(stmt("Deny", Principal=None, NotPrincipal={"AWS": "123456789012"}))
+    assert decide(doc) == "Deny"
     assert decide(doc, principals=OWNER) is None
 
 
@@ -137,6 +137,7 @@ def test_conditions(
         (policy(stmt(Action=None)), "Missing required field Action"),
         (policy(stmt(Resource=None)), "Missing required field Resource"),
         (policy(stmt(Action="ec2:RunInstances")), "Policy has invalid action"),
+        (policy(stmt(Principal=None, NotPrincipal="*")), "Invalid principal in policy"),
         (policy(stmt(Resource="arn:aws:s3:::another/*")), "Policy has invalid resource"),
         (
             policy(stmt(Condition={"StringSimilar": {"a": "b"}})),
