@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlsplit
 
 from botocore.auth import HmacV1Auth
 
@@ -184,25 +184,20 @@ class QueryVerifier:
         )
         headers = dict(req.headers)
         headers.setdefault("x-amz-content-sha256", UNSIGNED)
-        canonical = canonical_request(req.method, req.path, query, names, headers, b"", "s3")
-        string_to_sign = "\n".join(
-            (
-                "AWS4-HMAC-SHA256",
-                stamp,
-                f"{day}/{region}/{service}/aws4_request",
-                hashlib.sha256(canonical.encode()).hexdigest(),
-            )
-        )
-        expected = hmac.digest(
-            _signing_key(secret, day, region, service), string_to_sign.encode(), "sha256"
-        ).hex()
-        if not hmac.compare_digest(expected, params["X-Amz-Signature"]):
-            raise S3Error(
-                "SignatureDoesNotMatch",
-                AWSAccessKeyId=key,
-                StringToSign=string_to_sign,
-                CanonicalRequest=canonical,
-            )
+        scope = f"{day}/{region}/{service}/aws4_request"
+        signing_key = _signing_key(secret, day, region, service)
+        # The query as the client sent it (botocore signs it so), then in SigV4's own
+        # normal form (each name and value percent-encoded once, RFC 3986), which SDKs
+        # that encode the URL differently (a space as `+`) sign instead.
+        for q in dict.fromkeys((query, _normal_query(query))):
+            canonical = canonical_request(req.method, req.path, q, names, headers, b"", "s3")
+            digest = hashlib.sha256(canonical.encode()).hexdigest()
+            string_to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{digest}"
+            expected = hmac.digest(signing_key, string_to_sign.encode(), "sha256").hex()
+            if hmac.compare_digest(expected, params["X-Amz-Signature"]):
+                return Caller(key)
+        raise S3Error("SignatureDoesNotMatch", AWSAccessKeyId=key, StringToSign=string_to_sign)
+
         return Caller(key)
 
     # -- SigV2 (header or query)
@@ -264,6 +259,14 @@ class QueryVerifier:
             if hmac.compare_digest(base64.b64encode(mac).decode(), signature):
                 return Caller(key)
         raise S3Error("SignatureDoesNotMatch", AWSAccessKeyId=key)
+
+
+def _normal_query(query: str) -> str:
+    pairs = [p.partition("=") for p in query.split("&") if p]
+    return "&".join(
+        f"{quote(unquote_plus(k), safe='-_.~')}={quote(unquote_plus(v), safe='-_.~')}"
+        for k, _, v in pairs
+    )
 
 
 def _amz_headers(h: dict[str, str]) -> list[str]:

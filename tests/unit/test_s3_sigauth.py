@@ -102,3 +102,14 @@ def test_sigv2_query() -> None:
     assert (e.value.code, e.value.message) == ("AccessDenied", "Request has expired")
     # other services' SigV2 (query APIs) names its version: not S3's
     assert kind("AWSAccessKeyId=a&Signature=b&SignatureVersion=2", {}) is None
+
+
+def test_presigned_v4_query_in_another_encoding() -> None:
+    """A client that sends a space as `+` but signed SigV4's normal form (%20)."""
+    req = presigned(path="/b/k?response-content-type=text%2Fplain%3B%20charset")
+    assert "%20" in req.query
+    plus = Request("GET", req.path, req.query.replace("%20", "+"), req.headers, b"")
+    assert verifier().verify(plus, "v4-query", plus.path).key == KEY
+    other = Request("GET", req.path, req.query.replace("%20", "+x"), req.headers, b"")
+    with pytest.raises(S3Error):
+        verifier().verify(other, "v4-query", other.path)
