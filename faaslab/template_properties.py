@@ -313,7 +313,8 @@ SERVERLESS_HTTP_API_PROPERTIES: dict[str, Support] = {
 S3_BUCKET_PROPERTIES: dict[str, Support] = {
     "BucketName": IMPLEMENTED,
     "VersioningConfiguration": warned(
-        "objects are not versioned: a PUT replaces the object, a DELETE removes it"
+        "the template's versioning is not applied: the bucket starts unversioned "
+        "(PutBucketVersioning enables it)"
     ),
     "BucketEncryption": warned(
         "no server-side encryption: objects are stored as sent on this machine's disk"
@@ -326,9 +327,13 @@ S3_BUCKET_PROPERTIES: dict[str, Support] = {
     "WebsiteConfiguration": warned("no website endpoint"),
     "LoggingConfiguration": warned("no server access logs"),
     "ReplicationConfiguration": warned("no replication"),
-    "ObjectLockEnabled": warned("no object lock: objects can always be overwritten or deleted"),
+    "ObjectLockEnabled": warned(
+        "the template's object lock is not applied (CreateBucket with "
+        "x-amz-bucket-object-lock-enabled makes a lock bucket)"
+    ),
     "ObjectLockConfiguration": warned(
-        "no object lock: objects can always be overwritten or deleted"
+        "the template's object lock is not applied (CreateBucket with "
+        "x-amz-bucket-object-lock-enabled makes a lock bucket)"
     ),
     "AccelerateConfiguration": warned("no transfer acceleration endpoint"),
     **_same(

@@ -76,7 +76,9 @@ _ACL_PERMISSIONS = {
     "s3:GetObject": (True, "READ"),
     "s3:GetObjectVersion": (True, "READ"),
     "s3:GetObjectAcl": (True, "READ_ACP"),
+    "s3:GetObjectVersionAcl": (True, "READ_ACP"),
     "s3:PutObjectAcl": (True, "WRITE_ACP"),
+    "s3:PutObjectVersionAcl": (True, "WRITE_ACP"),
 }
 
 
@@ -106,8 +108,20 @@ def operation(method: str, key: str, query: dict[str, str], headers: dict[str, s
     return candidates[0] if candidates else f"{method}Unknown"
 
 
-def action_of(op: str) -> str:
-    return _ACTIONS.get(op, "s3:" + op)
+# Operations on one version of an object (`?versionId=`) need the action's Version form.
+_VERSION_ACTIONS = {
+    "s3:GetObject": "s3:GetObjectVersion",
+    "s3:DeleteObject": "s3:DeleteObjectVersion",
+    "s3:GetObjectAcl": "s3:GetObjectVersionAcl",
+    "s3:PutObjectAcl": "s3:PutObjectVersionAcl",
+}
+
+
+def action_of(op: str, query: dict[str, str] | None = None) -> str:
+    action = _ACTIONS.get(op, "s3:" + op)
+    if query and "versionId" in query:
+        return _VERSION_ACTIONS.get(action, action)
+    return action
 
 
 class Access:

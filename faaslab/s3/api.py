@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import inspect
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable
 from dataclasses import dataclass, replace
@@ -21,7 +22,7 @@ from xml.sax.saxutils import escape
 from faaslab.auth import AuthError, InvalidSignature, UnrecognizedClient, Verifier
 from faaslab.clock import iso_millis
 from faaslab.http.server import BodyRejected, BodySink, Request, Response
-from faaslab.s3 import operations, post_object, sigauth
+from faaslab.s3 import objectlock, objectlock_api, operations, post_object, sigauth, versioning_api
 from faaslab.s3.access import Access, action_of, operation
 from faaslab.s3.access_api import AccessApi
 from faaslab.s3.access_store import AccessStore
@@ -164,7 +165,7 @@ class S3Api:
                 key = _child_text(o, "Key") or ""
                 self.access.authorize(caller, "s3:DeleteObject", t.bucket, key, req, t.query)
             return
-        self.access.authorize(caller, action_of(op), t.bucket, t.key, req, t.query)
+        self.access.authorize(caller, action_of(op, t.query), t.bucket, t.key, req, t.query)
         if op == "CopyObject":  # reading the source too
             src = unquote(req.headers["x-amz-copy-source"].split("?", 1)[0]).lstrip("/")
             src_bucket, _, src_key = src.partition("/")
@@ -205,6 +206,8 @@ class S3Api:
         try:
             caller = self._authenticate(head)
             operations.check(method, t.bucket, t.key, t.query, headers)  # before any write
+            if t.query.keys() & operations.table()[1]:
+                return None  # a sub-resource's XML body (?retention, ?acl, ...): buffered
             if caller.anonymous and self.access.settings.bucket(t.bucket).policy is None:
                 # (a policy may name the client's address, not known here: handle() decides)
                 self._authorize(caller, head, t)
@@ -269,7 +272,8 @@ class S3Api:
     def _bucket_op(self, req: Request, t: Target) -> Response | Awaitable[Response]:
         m, q = req.method, t.query
         if m == "PUT" and not q:
-            return self._guard(self._create_bucket(t.bucket, req.headers), False)
+            lock = req.headers.get(objectlock.BUCKET_HEADER, "").lower() == "true"
+            return self._guard(self._create_bucket(t.bucket, req.headers, lock), False)
         if m == "HEAD":
             if not self.store.bucket_exists(t.bucket):
                 raise S3Error("NoSuchBucket", BucketName=t.bucket)
@@ -281,6 +285,12 @@ class S3Api:
         if access is not None:
             answer = access()
             return self._guard(answer, False) if inspect.isawaitable(answer) else answer
+        if "versioning" in q or "versions" in q:
+            return self._versioning_op(req, t)
+        if "object-lock" in q and m == "GET":
+            return _ok(objectlock_api.get_configuration(self.store, t.bucket))
+        if "object-lock" in q and m == "PUT":
+            return self._guard(self._put_lock_configuration(req, t), False)
         if m == "GET" and "location" in q:
             where = "" if self.region == "us-east-1" else escape(self.region)
             return _ok(_xml("LocationConstraint", where))
@@ -295,7 +305,27 @@ class S3Api:
             "NotImplemented", f"faaslab does not implement {m} on a bucket with ?{sub} yet"
         )
 
-    async def _create_bucket(self, name: str, headers: dict[str, str]) -> Response:
+    def _versioning_op(self, req: Request, t: Target) -> Response | Awaitable[Response]:
+        m, q = req.method, t.query
+        if m == "GET" and "versioning" in q:
+            return _ok(versioning_api.get_versioning(self.store, t.bucket))
+        if m == "PUT" and "versioning" in q:
+            return self._guard(self._put_versioning(req, t), False)
+        if m == "GET" and "versions" in q:
+            return _ok(versioning_api.list_versions(self.store, t.bucket, q))
+        raise S3Error("MethodNotAllowed")
+
+    async def _put_versioning(self, req: Request, t: Target) -> Response:
+        await self.store.set_versioning(t.bucket, versioning_api.parse_versioning(req.body))
+        return _ok()
+
+    async def _put_lock_configuration(self, req: Request, t: Target) -> Response:
+        await objectlock_api.put_configuration(self.store, t.bucket, req.body)
+        return _ok()
+
+    async def _create_bucket(
+        self, name: str, headers: dict[str, str], object_lock: bool = False
+    ) -> Response:
         problem = bucket_name_problem(name)
         if problem is not None:
             raise S3Error(
@@ -304,7 +334,7 @@ class S3Api:
                 BucketName=name,
             )
         acl, ownership = self.access_api.creation(headers)
-        created = await self.store.create_bucket(name)
+        created = await self.store.create_bucket(name, object_lock)
         if not created and self.region != "us-east-1":
             # us-east-1 answers 200 to a bucket you already own (its legacy behaviour)
             raise S3Error("BucketAlreadyOwnedByYou", BucketName=name)
@@ -419,12 +449,21 @@ class S3Api:
     async def _delete_objects(self, req: Request, t: Target) -> Response:
         root = _parse_xml(req.body)
         quiet = (_child_text(root, "Quiet") or "false").lower() == "true"
-        keys = [_child_text(o, "Key") or "" for o in _children(root, "Object")]
-        if not keys or len(keys) > 1000:
+        entries = [
+            versioning_api.DeleteEntry(
+                _child_text(o, "Key") or "",
+                _child_text(o, "VersionId"),
+                _child_text(o, "ETag"),
+                _child_text(o, "LastModifiedTime"),
+                _child_text(o, "Size"),
+            )
+            for o in _children(root, "Object")
+        ]
+        if not entries or len(entries) > 1000:
             raise S3Error("MalformedXML")
-        await self.store.delete(t.bucket, keys)
-        done = "" if quiet else "".join(f"<Deleted><Key>{escape(k)}</Key></Deleted>" for k in keys)
-        return _ok(_xml("DeleteResult", done))
+        bypass = req.headers.get(objectlock.BYPASS_HEADER, "").lower() == "true"
+        results = await self.store.remove(t.bucket, [e.deletion(bypass) for e in entries])
+        return _ok(_xml("DeleteResult", versioning_api.delete_result(results, quiet)))
 
     # -- objects
     def _object_op(self, req: Request, t: Target) -> Response | Awaitable[Response]:
@@ -439,6 +478,8 @@ class S3Api:
             return self._guard(self.access_api.put_object_acl(req, info), False)
         if m in ("GET", "HEAD") and "uploadId" in q:
             return self._list_parts(t)
+        if "retention" in q or "legal-hold" in q:
+            return self._lock_op(req, t)
         if m in ("GET", "HEAD"):
             self.store.require_bucket(t.bucket)
             return self._get(req, t)
@@ -453,12 +494,33 @@ class S3Api:
         if m == "DELETE" and "uploadId" in q:
             return self._guard(self._abort(t), False)
         if m == "DELETE":
-            return self._guard(self._delete(t), False)
+            return self._guard(self._delete(req, t), False)
         if m == "POST" and "uploads" in q:
             return self._guard(self._create_upload(req, t), False)
         if m == "POST" and "uploadId" in q:
             return self._guard(self._complete(req, t), False)
         raise S3Error("MethodNotAllowed")
+
+    def _lock_op(self, req: Request, t: Target) -> Response | Awaitable[Response]:
+        """Get/PutObjectRetention, Get/PutObjectLegalHold."""
+        version = t.query.get("versionId")
+        args = (self.store, t.bucket, t.key, version)
+        if req.method == "GET" and "retention" in t.query:
+            return _ok(objectlock_api.get_retention(*args))
+        if req.method == "GET":
+            return _ok(objectlock_api.get_legal_hold(*args))
+        if req.method != "PUT":
+            raise S3Error("MethodNotAllowed")
+        if "retention" in t.query:
+            bypass = req.headers.get(objectlock.BYPASS_HEADER, "").lower() == "true"
+            work = objectlock_api.put_retention(*args, req.body, bypass)
+        else:
+            work = objectlock_api.put_legal_hold(*args, req.body)
+        return self._guard(self._done(work), False)
+
+    async def _done(self, work: Awaitable[None]) -> Response:
+        await work
+        return _ok()
 
     def _condition(self, req: Request, t: Target) -> Condition | None:
         """If-Match / If-None-Match of a write, checked now (412) and again at commit
@@ -478,6 +540,7 @@ class S3Api:
             raise S3Error("IncompleteBody")
         try:
             condition = None if "uploadId" in t.query else self._condition(req, t)
+            lock = {} if "uploadId" in t.query else self._new_lock(req, t)
         except S3Error:
             upload.abort()
             raise
@@ -486,13 +549,22 @@ class S3Api:
             return await self._put_part(t, upload, body)
         info = self._new_info(req, t, body.size, body.md5.hex())
         info.checksums = upload.checksums()
+        info.lock = lock
         acl = self.access_api.requested_acl(req.headers, t.bucket)
         stored = await self.store.put(info, body, condition)
         if acl is not None:
             await self.access.settings.set_object_acl(stored, acl)
-        headers = {"ETag": f'"{stored.etag}"'}
+        headers = {
+            "ETag": f'"{stored.etag}"',
+            **versioning_api.version_header(self.store, stored, read=False),
+        }
         headers.update({f"x-amz-checksum-{k.lower()}": v for k, v in stored.checksums.items()})
         return _ok(headers=headers)
+
+    def _new_lock(self, req: Request, t: Target) -> dict[str, str]:
+        """A new version's Object Lock: its x-amz-object-lock-* headers, or the bucket's
+        default retention."""
+        return objectlock.from_headers(req.headers, self.store.object_lock(t.bucket), time.time())
 
     def _new_info(self, req: Request, t: Target, size: int, etag: str) -> ObjectInfo:
         h = req.headers
@@ -527,9 +599,14 @@ class S3Api:
         return _ok(headers=headers)
 
     def _get(self, req: Request, t: Target, retry: bool = True) -> Response:
-        info = self.store.head(t.bucket, t.key)
-        if info is None:
-            raise S3Error("NoSuchKey", Key=t.key)
+        version = t.query.get("versionId")
+        if version is not None:
+            info = versioning_api.version_of(self.store, t.bucket, t.key, version)
+        else:
+            found = self.store.head(t.bucket, t.key)
+            if found is None:
+                raise versioning_api.no_such_key(self.store, t.bucket, t.key)
+            info = found
         h = req.headers
         status = _preconditions(h, info)
         headers = {
@@ -540,6 +617,8 @@ class S3Api:
         }
         headers.update(info.headers)
         headers.update({f"x-amz-meta-{k}": v for k, v in info.metadata.items()})
+        headers.update(versioning_api.version_header(self.store, info))
+        headers.update(objectlock.response_headers(info.lock))
         if status == 304:
             return _ok(status=304, headers={k: headers[k] for k in ("ETag", "Last-Modified")})
         if h.get("x-amz-checksum-mode", "").upper() == "ENABLED" and "range" not in h:
@@ -569,8 +648,10 @@ class S3Api:
         return resp
 
     async def _copy(self, req: Request, t: Target) -> Response:
-        src = unquote(req.headers["x-amz-copy-source"].split("?", 1)[0]).lstrip("/")
+        src_path, _, src_query = req.headers["x-amz-copy-source"].partition("?")
+        src = unquote(src_path).lstrip("/")
         src_bucket, _, src_key = src.partition("/")
+        src_version = parse_qs(src_query).get("versionId", [None])[0]
         if not src_key:
             raise S3Error(
                 "InvalidArgument",
@@ -578,9 +659,21 @@ class S3Api:
             )
         self.store.require_bucket(src_bucket)
         self.store.require_bucket(t.bucket)
-        source = self.store.head(src_bucket, src_key)
-        if source is None:
-            raise S3Error("NoSuchKey", Key=src_key)
+        if src_version is not None:
+            source = self.store.head_version(src_bucket, src_key, src_version)
+            if source is None:
+                raise S3Error("NoSuchVersion", Key=src_key, VersionId=src_version)
+            if source.delete_marker:
+                raise S3Error(
+                    "InvalidRequest",
+                    "The source of a copy request may not specifically refer to a delete "
+                    "marker by version id.",
+                )
+        else:
+            current = self.store.head(src_bucket, src_key)
+            if current is None:
+                raise S3Error("NoSuchKey", Key=src_key)
+            source = current
         h = req.headers
         copy_h = {
             k.replace("x-amz-copy-source-", ""): v
@@ -593,7 +686,7 @@ class S3Api:
         if directive == "REPLACE":
             target = self._new_info(req, t, source.size, source.etag)
         else:
-            if (src_bucket, src_key) == (t.bucket, t.key):
+            if (src_bucket, src_key) == (t.bucket, t.key) and src_version is None:
                 raise S3Error(
                     "InvalidRequest",
                     "This copy request is illegal because it is trying to copy an object to "
@@ -612,6 +705,7 @@ class S3Api:
                 dict(source.headers),
             )
         target.checksums = dict(source.checksums)
+        target.lock = self._new_lock(req, t)
         acl = self.access_api.requested_acl(req.headers, t.bucket)
         stored = await self.store.copy(source, target)
         if acl is not None:
@@ -620,14 +714,22 @@ class S3Api:
             f"<LastModified>{iso_millis(stored.modified)}</LastModified>"
             f"<ETag>&quot;{stored.etag}&quot;</ETag>"
         )
-        return _ok(_xml("CopyObjectResult", inner))
+        headers = versioning_api.version_header(self.store, stored, read=False)
+        source_version = versioning_api.version_header(self.store, source)
+        if source_version:
+            headers["x-amz-copy-source-version-id"] = source_version["x-amz-version-id"]
+        return _ok(_xml("CopyObjectResult", inner), headers=headers)
 
-    async def _delete(self, t: Target) -> Response:
-        await self.store.delete(t.bucket, [t.key])
-        return _ok(status=204)
+    async def _delete(self, req: Request, t: Target) -> Response:
+        request = versioning_api.deletion(t.key, t.query, req.headers)
+        [done] = await self.store.remove(t.bucket, [request])
+        if done.error is not None:
+            raise done.error
+        return _ok(status=204, headers=versioning_api.delete_headers(done))
 
     async def _create_upload(self, req: Request, t: Target) -> Response:
         info = self._new_info(req, t, 0, "")
+        info.lock = self._new_lock(req, t)
         acl = self.access_api.requested_acl(req.headers, t.bucket)
         upload_id = await self.store.create_upload(info)
         if acl is not None:
@@ -681,7 +783,8 @@ class S3Api:
             f"<Location>http://{escape(host)}/{escape(quote(t.bucket))}/{escape(quote(t.key))}</Location>"
             f"<Bucket>{escape(t.bucket)}</Bucket><Key>{escape(t.key)}</Key><ETag>&quot;{info.etag}&quot;</ETag>"
         )
-        return _ok(_xml("CompleteMultipartUploadResult", inner))
+        headers = versioning_api.version_header(self.store, info, read=False)
+        return _ok(_xml("CompleteMultipartUploadResult", inner), headers=headers)
 
     async def _abort(self, t: Target) -> Response:
         self.store.require_bucket(t.bucket)

@@ -53,6 +53,9 @@ class ObjectInfo:
     metadata: dict[str, str] = field(default_factory=dict)  # x-amz-meta-*, names lower case
     headers: dict[str, str] = field(default_factory=dict)  # Content-Encoding, Cache-Control...
     checksums: dict[str, str] = field(default_factory=dict)  # e.g. {"CRC32": "base64"}
+    version_id: str | None = None  # None: the null version (unversioned, or suspended)
+    delete_marker: bool = False  # a delete marker (versioned buckets): no bytes, no ETag
+    lock: dict[str, str] = field(default_factory=dict)  # Object Lock: objectlock.py
 
 
 # Headers S3 stores with an object and returns on GET/HEAD (besides Content-Type).

@@ -33,15 +33,24 @@ IMPLEMENTED = frozenset(
         "DeleteObject",
         "DeleteObjects",
         "GetBucketLocation",
+        "GetBucketVersioning",
+        "GetObjectLegalHold",
+        "GetObjectLockConfiguration",
+        "GetObjectRetention",
         "GetObject",
         "HeadBucket",
         "HeadObject",
         "ListBuckets",
         "ListMultipartUploads",
         "ListObjects",
+        "ListObjectVersions",
         "ListObjectsV2",
         "ListParts",
+        "PutBucketVersioning",
         "PutObject",
+        "PutObjectLegalHold",
+        "PutObjectLockConfiguration",
+        "PutObjectRetention",
         "UploadPart",
         # access (access_api.py)
         "DeleteBucketOwnershipControls",
@@ -61,15 +70,11 @@ IMPLEMENTED = frozenset(
     }
 )
 
-# Request headers asking for behaviour faaslab does not have yet (encryption, object lock,
-# tags; ACL headers are honoured: access_api.py): honouring them silently would store an
-# object without what was asked for.
+# Request headers asking for behaviour faaslab does not have yet (encryption, tags; ACL
+# headers are honoured: access_api.py; object lock: objectlock.py): honouring them
+# silently would store an object without what was asked for.
 # boto3 and the aws CLI send none of them unless told to.
-UNHONOURED_HEADER_PREFIXES = (
-    "x-amz-server-side-encryption",
-    "x-amz-object-lock-",
-    "x-amz-bucket-object-lock-enabled",
-)
+UNHONOURED_HEADER_PREFIXES = ("x-amz-server-side-encryption",)
 UNHONOURED_HEADERS = frozenset({"x-amz-tagging", "x-amz-website-redirect-location"})
 
 # (method, names a key?, sub-resources present) -> the operations it can be
@@ -107,10 +112,6 @@ def check(
     if not any(op in IMPLEMENTED for op in candidates):
         what = "?" + "&".join(sorted(marks)) if marks else ""
         raise S3Error("NotImplemented", Resource=resource + what)
-    if key and query.get("versionId", "null") != "null":
-        # no versioning: a version other than the unversioned one ("null") is not there,
-        # and DELETE ?versionId must not delete the current object
-        raise S3Error("NotImplemented", Resource=f"{resource}?versionId")
     if key and "partNumber" in query and "uploadId" not in query:
         raise S3Error("NotImplemented", Resource=f"{resource}?partNumber")  # GET a part
     for name in headers:

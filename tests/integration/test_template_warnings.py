@@ -56,7 +56,7 @@ def test_up_names_tracing_and_dead_letter_queue_once(tmp_path: Path) -> None:
         assert block[2].startswith("    Tracing: X-Ray tracing is not emulated")
         assert block[3].startswith("    DeadLetterQueue: no dead-letter queue")
         assert block[4] == "  Bucket (AWS::S3::Bucket):"
-        assert block[5].startswith("    VersioningConfiguration: objects are not versioned")
+        assert block[5].startswith("    VersioningConfiguration: the template's versioning is not")
         assert banner.count("Tracing:") == 1 and banner.count("DeadLetterQueue:") == 1
         assert "AutoPublishAlias" not in banner  # (implemented: version 1, alias `live`)
 

@@ -22,9 +22,8 @@ def test_every_implemented_operation_is_in_botocores_model() -> None:
         ("PUT", "k", {"tagging": ""}, {}),
         ("DELETE", "k", {"tagging": ""}, {}),
         ("GET", "k", {"torrent": ""}, {}),
-        ("PUT", "", {"versioning": ""}, {}),
+        ("PUT", "", {"accelerate": ""}, {}),
         ("GET", "k", {"location": ""}, {}),  # no such operation on an object
-        ("DELETE", "k", {"versionId": "v1"}, {}),
         ("GET", "k", {"partNumber": "1"}, {}),
         ("PUT", "k", {}, {"x-amz-server-side-encryption": "aws:kms"}),
         ("PUT", "k", {}, {"x-amz-tagging": "a=b"}),
@@ -49,6 +48,9 @@ def test_refused(method: str, key: str, query: dict[str, str], headers: dict[str
         ("POST", "k", {"uploads": ""}, {}),
         ("POST", "k", {"uploadId": "u"}, {}),
         ("DELETE", "k", {"versionId": "null"}, {}),
+        ("DELETE", "k", {"versionId": "v1"}, {}),
+        ("PUT", "", {"versioning": ""}, {}),
+        ("GET", "", {"versions": ""}, {}),
         ("PUT", "k", {}, {"x-amz-acl": "private", "x-amz-meta-a": "b"}),
         ("PUT", "k", {}, {"x-amz-acl": "public-read"}),  # (access_api.py)
         ("PUT", "k", {}, {"x-amz-grant-read": 'uri="x"'}),
