@@ -169,7 +169,13 @@ class Access:
         acl: Acl = cfg.acl
         if on_object:
             if obj is None:
-                obj = self.settings.store.head(bucket, key)
+                store = self.settings.store
+                version = query.get("versionId")
+                obj = (
+                    store.head(bucket, key)
+                    if version is None
+                    else store.head_version(bucket, key, version)
+                )
             if obj is None:
                 # S3 says NoSuchKey only to those who may list the bucket
                 if cfg.acl.allows(ALL_USERS, "READ"):

@@ -6,9 +6,10 @@ A bucket's settings are read on every request (the bucket policy may deny even t
 owner), so they are cached in memory per bucket; every change goes through this class
 (the writer thread commits it, then the cache is updated), so the cache is never stale.
 
-An object's ACL row records the `modified` time of the object version it was set on: a
-row whose time differs from the current object's belongs to an older object (overwritten
-or deleted since) and counts as absent (private). So writes that do not set an ACL (the
+An object's ACL row (per version: '' for the null version) records the `modified` time of
+the object version it was set on: a row whose time differs from the object's belongs to an
+older object of that key and version (overwritten or deleted since) and counts as absent
+(private). So writes that do not set an ACL (the
 common PUT) need no second write, and deletes need no hook.
 """
 
@@ -28,8 +29,8 @@ CREATE TABLE IF NOT EXISTS bucket_access (
     bucket TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (bucket, kind)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS object_acls (
-    bucket TEXT NOT NULL, key TEXT NOT NULL, modified REAL NOT NULL, acl TEXT NOT NULL,
-    PRIMARY KEY (bucket, key)
+    bucket TEXT NOT NULL, key TEXT NOT NULL, version TEXT NOT NULL, modified REAL NOT NULL,
+    acl TEXT NOT NULL, PRIMARY KEY (bucket, key, version)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS upload_acls (upload TEXT PRIMARY KEY, acl TEXT NOT NULL);
 """
@@ -134,8 +135,8 @@ class AccessStore:
     # -- objects
     def object_acl(self, info: ObjectInfo) -> Acl:
         row = self.store.reader.execute(
-            "SELECT modified, acl FROM object_acls WHERE bucket=? AND key=?",
-            (info.bucket, info.key),
+            "SELECT modified, acl FROM object_acls WHERE bucket=? AND key=? AND version=?",
+            (info.bucket, info.key, info.version_id or ""),
         ).fetchone()
         if row is None or row[0] != info.modified:
             return PRIVATE
@@ -143,14 +144,13 @@ class AccessStore:
 
     async def set_object_acl(self, info: ObjectInfo, acl: Acl) -> None:
         def run(db: sqlite3.Connection) -> None:
+            where = (info.bucket, info.key, info.version_id or "")
             if acl == PRIVATE:
-                db.execute(
-                    "DELETE FROM object_acls WHERE bucket=? AND key=?", (info.bucket, info.key)
-                )
+                db.execute("DELETE FROM object_acls WHERE bucket=? AND key=? AND version=?", where)
             else:
                 db.execute(
-                    "INSERT OR REPLACE INTO object_acls VALUES (?, ?, ?, ?)",
-                    (info.bucket, info.key, info.modified, acl.dumps()),
+                    "INSERT OR REPLACE INTO object_acls VALUES (?, ?, ?, ?, ?)",
+                    (*where, info.modified, acl.dumps()),
                 )
 
         await self.store.write(run)

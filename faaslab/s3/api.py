@@ -172,6 +172,21 @@ class S3Api:
             if src_bucket and src_key:
                 self.access.authorize(caller, "s3:GetObject", src_bucket, src_key, req, {})
 
+    def _acl_target(self, t: Target) -> ObjectInfo:
+        """The object (version) whose ACL ?acl reads or writes."""
+        version = t.query.get("versionId")
+        if version is None:
+            info = self.store.head(t.bucket, t.key)
+            if info is None:
+                raise S3Error("NoSuchKey", Key=t.key)
+            return info
+        info = self.store.head_version(t.bucket, t.key, version)
+        if info is None:
+            raise S3Error("NoSuchVersion", Key=t.key, VersionId=version)
+        if info.delete_marker:
+            raise S3Error("MethodNotAllowed")
+        return info
+
     def _has_policy(self, bucket: str) -> bool:
         return self.access.settings.bucket(bucket).policy is not None
 
@@ -470,9 +485,7 @@ class S3Api:
         m, q = req.method, t.query
         if "acl" in q and m in ("GET", "PUT"):
             self.store.require_bucket(t.bucket)
-            info = self.store.head(t.bucket, t.key)
-            if info is None:
-                raise S3Error("NoSuchKey", Key=t.key)
+            info = self._acl_target(t)
             if m == "GET":
                 return self.access_api.get_object_acl(info)
             return self._guard(self.access_api.put_object_acl(req, info), False)

@@ -465,3 +465,22 @@ def test_access_settings_survive_a_restart(tmp_path: Path) -> None:
         assert fetch(f"{fl.url}/acc-data")[0] == 200
     finally:
         assert fl.stop() == 0
+
+
+def test_each_version_has_its_own_acl(fl: Faaslab, s3: Any) -> None:
+    s3.create_bucket(Bucket="acc-versions")
+    s3.put_bucket_versioning(Bucket="acc-versions", VersioningConfiguration={"Status": "Enabled"})
+    v1 = s3.put_object(Bucket="acc-versions", Key="k", Body=b"one", ACL="public-read")["VersionId"]
+    v2 = s3.put_object(Bucket="acc-versions", Key="k", Body=b"two")["VersionId"]
+    assert fetch(f"{fl.url}/acc-versions/k")[0] == 403  # the current version is private
+    assert fetch(f"{fl.url}/acc-versions/k?versionId={v1}") == (200, b"one")
+    grants = s3.get_object_acl(Bucket="acc-versions", Key="k", VersionId=v1)["Grants"]
+    assert any(g["Grantee"].get("URI", "").endswith("AllUsers") for g in grants)
+    s3.put_object_acl(Bucket="acc-versions", Key="k", VersionId=v2, ACL="public-read")
+    assert fetch(f"{fl.url}/acc-versions/k") == (200, b"two")
+    assert error_code(
+        s3.get_object_acl,
+        Bucket="acc-versions",
+        Key="k",
+        VersionId="3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY",
+    ) in ("NoSuchVersion", "InvalidArgument")
