@@ -195,18 +195,24 @@ class S3Api:
         self.store.require_bucket(bucket)
         self.access.authorize(caller, "s3:PutObject", bucket, key, req, {})
 
-    async def _post_put(self, bucket: str, key: str, headers: dict[str, str], data: bytes) -> str:
+    async def _post_put(
+        self, bucket: str, key: str, headers: dict[str, str], data: bytes
+    ) -> tuple[str, dict[str, str]]:
+        """PutObject of a form upload: (ETag, extra response headers)."""
         headers = {**headers, "content-length": str(len(data))}
+        t = Target(bucket, key, {})
+        req = Request("POST", "/", "", headers, b"")
         acl = self.access_api.requested_acl(headers, bucket)
-        upload = self._open_upload(Target(bucket, key, {}), headers)
+        lock = self._new_lock(req, t)
+        upload = self._open_upload(t, headers)
         upload.write(data)
         body = await upload.finish()
-        req = Request("POST", "/", "", headers, b"")
-        info = self._new_info(req, Target(bucket, key, {}), body.size, body.md5.hex())
+        info = self._new_info(req, t, body.size, body.md5.hex())
+        info.lock = lock
         stored = await self.store.put(info, body)
         if acl is not None:
             await self.access.settings.set_object_acl(stored, acl)
-        return stored.etag
+        return stored.etag, versioning_api.version_header(self.store, stored, read=False)
 
     # -- bodies (called when a request's headers are in)
     def sink(self, method: str, path: str, query: str, headers: dict[str, str]) -> BodySink | None:

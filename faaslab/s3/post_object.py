@@ -93,13 +93,13 @@ class PostObject:
         strict: bool,
         now: Callable[[], float],
         authorize: Callable[[Caller, Request, str, str], None],
-        put: Callable[[str, str, dict[str, str], bytes], Awaitable[str]],
+        put: Callable[[str, str, dict[str, str], bytes], Awaitable[tuple[str, dict[str, str]]]],
     ) -> None:
         self.keys = keys
         self.strict = strict
         self.now = now
         self.authorize = authorize  # (caller, request, bucket, key) -> None or S3Error
-        self.put = put  # (bucket, key, headers, body) -> etag
+        self.put = put  # (bucket, key, headers, body) -> (etag, response headers)
 
     async def handle(self, req: Request, bucket: str, _caller: Caller) -> Response:
         fields, data, filename = parse_form(req.headers.get("content-type", ""), req.body)
@@ -133,8 +133,9 @@ class PostObject:
         }
         if "acl" in fields:
             headers["x-amz-acl"] = fields["acl"]
-        etag = await self.put(bucket, key, headers, data)
+        etag, written = await self.put(bucket, key, headers, data)
         rid = {"x-amz-request-id": request_id(), "x-amz-id-2": host_id(), "ETag": f'"{etag}"'}
+        rid.update(written)
         location = f"http://{req.headers.get('host', 'localhost')}/{bucket}/{key}"
         rid["Location"] = location
         if redirect:
