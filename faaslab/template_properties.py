@@ -312,10 +312,8 @@ SERVERLESS_HTTP_API_PROPERTIES: dict[str, Support] = {
 
 S3_BUCKET_PROPERTIES: dict[str, Support] = {
     "BucketName": IMPLEMENTED,
-    "VersioningConfiguration": warned(
-        "the template's versioning is not applied: the bucket starts unversioned "
-        "(PutBucketVersioning enables it)"
-    ),
+    # applied at `up` through the S3 API (s3/bucket_template.py), as CloudFormation does
+    "VersioningConfiguration": IMPLEMENTED,
     "BucketEncryption": warned(
         "no server-side encryption: objects are stored as sent on this machine's disk"
     ),
@@ -327,14 +325,8 @@ S3_BUCKET_PROPERTIES: dict[str, Support] = {
     "WebsiteConfiguration": warned("no website endpoint"),
     "LoggingConfiguration": warned("no server access logs"),
     "ReplicationConfiguration": warned("no replication"),
-    "ObjectLockEnabled": warned(
-        "the template's object lock is not applied (CreateBucket with "
-        "x-amz-bucket-object-lock-enabled makes a lock bucket)"
-    ),
-    "ObjectLockConfiguration": warned(
-        "the template's object lock is not applied (CreateBucket with "
-        "x-amz-bucket-object-lock-enabled makes a lock bucket)"
-    ),
+    "ObjectLockEnabled": IMPLEMENTED,
+    "ObjectLockConfiguration": IMPLEMENTED,
     "AccelerateConfiguration": warned("no transfer acceleration endpoint"),
     **_same(
         warned(
