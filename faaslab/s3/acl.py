@@ -36,7 +36,9 @@ GRANT_HEADERS = {
     "x-amz-grant-write": "WRITE",
     "x-amz-grant-write-acp": "WRITE_ACP",
 }
+EC2_BUNDLE_READER = "6aa5a366c34c1cbe25dc49211496e913e0351eb0e8c37aa3477e40942ec6b97c"
 CANNED = (
+    "aws-exec-read",
     "private",
     "public-read",
     "public-read-write",
@@ -109,6 +111,8 @@ def canned(name: str) -> Acl:
         extra.append(Grant("Group", ALL_USERS, "WRITE"))
     if name == "authenticated-read":
         extra.append(Grant("Group", AUTHENTICATED_USERS, "READ"))
+    if name == "aws-exec-read":  # EC2 reads AMI bundles as this canonical user
+        extra.append(Grant("CanonicalUser", EC2_BUNDLE_READER, "READ", "za-team"))
     if name == "log-delivery-write":
         extra += [Grant("Group", LOG_DELIVERY, "WRITE"), Grant("Group", LOG_DELIVERY, "READ_ACP")]
     if name not in CANNED:

@@ -484,3 +484,15 @@ def test_each_version_has_its_own_acl(fl: Faaslab, s3: Any) -> None:
         Key="k",
         VersionId="3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY",
     ) in ("NoSuchVersion", "InvalidArgument")
+
+
+def test_template_buckets_access_properties(fl: Faaslab, s3: Any) -> None:
+    status, body = fetch(f"{fl.url}/acc-tpl-public")  # AccessControl: PublicRead
+    assert status == 200 and b"<ListBucketResult" in body
+    pab = s3.get_public_access_block(Bucket="acc-tpl-locked")["PublicAccessBlockConfiguration"]
+    assert all(pab.values()) and len(pab) == 4
+    rules = s3.get_bucket_ownership_controls(Bucket="acc-tpl-locked")["OwnershipControls"]
+    assert rules["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert error_code(s3.put_bucket_acl, Bucket="acc-tpl-locked", ACL="public-read") == (
+        "AccessControlListNotSupported"
+    )
