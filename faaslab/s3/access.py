@@ -124,6 +124,15 @@ def action_of(op: str, query: dict[str, str] | None = None) -> str:
     return action
 
 
+def check_expected_owner(headers: dict[str, str]) -> None:
+    """`x-amz-expected-bucket-owner` (and the copy source's): S3 refuses the request with
+    403 AccessDenied when the bucket belongs to another account (here: not faaslab's)."""
+    for name in ("x-amz-expected-bucket-owner", "x-amz-source-expected-bucket-owner"):
+        owner = headers.get(name)
+        if owner is not None and owner != DEFAULT_ACCOUNT:
+            raise S3Error("AccessDenied")
+
+
 class Access:
     def __init__(self, settings: AccessStore) -> None:
         self.settings = settings

@@ -23,7 +23,7 @@ from faaslab.auth import AuthError, InvalidSignature, UnrecognizedClient, Verifi
 from faaslab.clock import iso_millis
 from faaslab.http.server import BodyRejected, BodySink, Request, Response
 from faaslab.s3 import objectlock, objectlock_api, operations, post_object, sigauth, versioning_api
-from faaslab.s3.access import Access, action_of, operation
+from faaslab.s3.access import Access, action_of, check_expected_owner, operation
 from faaslab.s3.access_api import AccessApi
 from faaslab.s3.access_store import AccessStore
 from faaslab.s3.errors import S3Error, host_id, request_id
@@ -157,6 +157,7 @@ class S3Api:
         return req.path
 
     def _authorize(self, caller: sigauth.Caller, req: Request, t: Target) -> None:
+        check_expected_owner(req.headers)
         op = operation(req.method, t.key, t.query, req.headers)
         if op == "DeleteObjects" and (caller.anonymous or self._has_policy(t.bucket)):
             # s3:DeleteObject on each key (a policy names objects, not the bucket)

@@ -496,3 +496,17 @@ def test_template_buckets_access_properties(fl: Faaslab, s3: Any) -> None:
     assert error_code(s3.put_bucket_acl, Bucket="acc-tpl-locked", ACL="public-read") == (
         "AccessControlListNotSupported"
     )
+
+
+def test_expected_bucket_owner(fl: Faaslab, s3: Any) -> None:
+    s3.put_object(Bucket="acc-data", Key="owned", Body=b"o", ExpectedBucketOwner="123456789012")
+    assert (
+        error_code(
+            s3.get_object, Bucket="acc-data", Key="owned", ExpectedBucketOwner="210987654321"
+        )
+        == "AccessDenied"
+    )
+    assert (
+        error_code(s3.list_objects_v2, Bucket="acc-data", ExpectedBucketOwner="210987654321")
+        == "AccessDenied"
+    )
