@@ -119,22 +119,30 @@ def test_sigv2_header_and_query(fl: Faaslab) -> None:
     assert error_code(wrong.get_object, Bucket="acc-data", Key="v2/obj") == "SignatureDoesNotMatch"
 
 
-def test_aws_cli_presign(fl: Faaslab, s3: Any) -> None:
+def test_aws_cli_presign_and_acl(fl: Faaslab, s3: Any, tmp_path: Path) -> None:
     s3.put_object(Bucket="acc-data", Key="cli/presigned.txt", Body=b"from the cli")
     env = {**os.environ, "AWS_ACCESS_KEY_ID": LOCAL_KEYS["aws_access_key_id"]}
     env["AWS_SECRET_ACCESS_KEY"] = LOCAL_KEYS["aws_secret_access_key"]
     env["AWS_DEFAULT_REGION"] = "us-east-1"
     aws = str(Path(sys.executable).parent / "aws")
-    done = subprocess.run(
-        [aws, "--endpoint-url", fl.url, "s3", "presign", "s3://acc-data/cli/presigned.txt"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert fetch(done.stdout.strip()) == (200, b"from the cli")
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [aws, "--endpoint-url", fl.url, "s3", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    url = run("presign", "s3://acc-data/cli/presigned.txt").strip()
+    assert fetch(url) == (200, b"from the cli")
+    (tmp_path / "page.html").write_text("<p>hi</p>")
+    run("cp", str(tmp_path / "page.html"), "s3://acc-data/cli/page.html", "--acl", "public-read")
+    assert fetch(f"{fl.url}/acc-data/cli/page.html") == (200, b"<p>hi</p>")
 
 
 # -- anonymous requests, ACLs
