@@ -278,8 +278,14 @@ def _iso(t: float) -> str:
 
 
 def _http_time(value: str) -> float | None:
+    """An HTTP date (RFC 1123), or SigV4's basic ISO 8601 some SigV2 clients put in
+    x-amz-date; None if neither."""
     if not value:
         return None
+    try:
+        return float(_parse_stamp(value))
+    except ValueError:
+        pass
     try:
         return parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError):
