@@ -143,7 +143,7 @@ def from_headers(headers: dict[str, str]) -> Acl | None:
             if k is None or not value:
                 raise S3Error("InvalidArgument", ArgumentName=h, ArgumentValue=headers[h])
             name = OWNER_NAME if k == "CanonicalUser" and value == OWNER_ID else ""
-            grants.append(Grant(k, value, GRANT_HEADERS[h], name))
+            grants.append(_checked(Grant(k, value, GRANT_HEADERS[h], name)))
     return Acl(tuple(grants))
 
 
@@ -184,8 +184,26 @@ def from_xml(body: bytes) -> Acl:
             raise S3Error("InvalidArgument")
         assert permission is not None
         name = OWNER_NAME if kind == "CanonicalUser" and value == OWNER_ID else ""
-        grants.append(Grant(kind, value, permission, name))
+        grants.append(_checked(Grant(kind, value, permission, name)))
     return Acl(tuple(grants))
+
+
+_GROUPS = (ALL_USERS, AUTHENTICATED_USERS, LOG_DELIVERY)
+
+
+def _checked(g: Grant) -> Grant:
+    """A grantee S3 would accept: a canonical user id (ours, or one shaped as S3's: 64 hex
+    digits), a known group; never an e-mail address (no account here has one)."""
+    if g.kind == "CanonicalUser" and g.value != OWNER_ID:
+        if len(g.value) != 64 or any(c not in "0123456789abcdef" for c in g.value):
+            raise S3Error("InvalidArgument", "Invalid id", ArgumentName="CanonicalUser/ID",
+                          ArgumentValue=g.value)  # fmt: skip
+    if g.kind == "Group" and g.value not in _GROUPS:
+        raise S3Error("InvalidArgument", "Invalid group uri", ArgumentName="Group/URI",
+                      ArgumentValue=g.value)  # fmt: skip
+    if g.kind == "AmazonCustomerByEmail":
+        raise S3Error("UnresolvableGrantByEmailAddress", EmailAddress=g.value)
+    return g
 
 
 def _grant_xml(g: Grant) -> str:

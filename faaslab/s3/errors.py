@@ -22,6 +22,10 @@ ERRORS: dict[str, tuple[int, str]] = {
     ),
     "MalformedPolicy": (400, "Policies must be valid JSON and the first byte must be '{'"),
     "MissingSecurityHeader": (400, "Your request was missing a required header"),
+    "UnresolvableGrantByEmailAddress": (
+        400,
+        "The e-mail address you provided does not match any account on record.",
+    ),
     "UnexpectedContent": (400, "This request does not support content"),
     "MalformedPOSTRequest": (
         400,

@@ -43,25 +43,30 @@ def test_full_control_gives_every_permission() -> None:
 
 
 def test_grant_headers() -> None:
+    other = "5" * 64  # another account's canonical id, as S3 shapes them
     acl = from_headers(
         {
             "x-amz-grant-read": f'uri="{ALL_USERS}", id="faaslab"',
-            "x-amz-grant-write-acp": "emailAddress=a@example.com",
+            "x-amz-grant-write-acp": f"id={other}",
         }
     )
     assert acl is not None
     assert acl.grants == (
         Grant("Group", ALL_USERS, "READ"),
         Grant("CanonicalUser", "faaslab", "READ", "faaslab"),
-        Grant("AmazonCustomerByEmail", "a@example.com", "WRITE_ACP"),
+        Grant("CanonicalUser", other, "WRITE_ACP"),
     )
     assert from_headers({"x-amz-meta-a": "b"}) is None
-    for bad in (
-        {"x-amz-grant-read": "who=x"},
-        {"x-amz-acl": "private", "x-amz-grant-read": 'id="a"'},
+    for bad, code in (
+        ({"x-amz-grant-read": "who=x"}, "InvalidArgument"),
+        ({"x-amz-acl": "private", "x-amz-grant-read": 'id="a"'}, "InvalidRequest"),
+        ({"x-amz-grant-read": 'id="_foo"'}, "InvalidArgument"),
+        ({"x-amz-grant-read": 'uri="http://example.com/group"'}, "InvalidArgument"),
+        ({"x-amz-grant-read": "emailAddress=a@example.com"}, "UnresolvableGrantByEmailAddress"),
     ):
-        with pytest.raises(S3Error):
+        with pytest.raises(S3Error) as e:
             from_headers(bad)
+        assert e.value.code == code
 
 
 def test_xml_round_trip() -> None:
@@ -69,7 +74,7 @@ def test_xml_round_trip() -> None:
         (
             Grant("CanonicalUser", "faaslab", "FULL_CONTROL", "faaslab"),
             Grant("Group", ALL_USERS, "READ"),
-            Grant("AmazonCustomerByEmail", "a@example.com", "READ_ACP"),
+            Grant("CanonicalUser", "a" * 64, "READ_ACP"),
         )
     )
     assert from_xml(acl.to_xml()) == acl
