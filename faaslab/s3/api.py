@@ -501,8 +501,10 @@ class S3Api:
         if "retention" in q or "legal-hold" in q:
             return self._lock_op(req, t)
         if m in ("GET", "HEAD"):
-            self.store.require_bucket(t.bucket)
-            return self._get(req, t)
+            state = self.store.versioning(t.bucket)  # the bucket's one lookup
+            if state is None:
+                raise S3Error("NoSuchBucket", BucketName=t.bucket)
+            return self._get(req, t, versioned=bool(state))
         if m == "PUT" and "x-amz-copy-source" in req.headers:
             if "uploadId" in q:
                 raise S3Error("NotImplemented", "faaslab does not implement UploadPartCopy yet")
@@ -618,7 +620,9 @@ class S3Api:
         headers.update({f"x-amz-checksum-{k.lower()}": v for k, v in upload.checksums().items()})
         return _ok(headers=headers)
 
-    def _get(self, req: Request, t: Target, retry: bool = True) -> Response:
+    def _get(
+        self, req: Request, t: Target, retry: bool = True, versioned: bool = False
+    ) -> Response:
         version = t.query.get("versionId")
         if version is not None:
             info = versioning_api.version_of(self.store, t.bucket, t.key, version)
@@ -637,7 +641,8 @@ class S3Api:
         }
         headers.update(info.headers)
         headers.update({f"x-amz-meta-{k}": v for k, v in info.metadata.items()})
-        headers.update(versioning_api.version_header(self.store, info))
+        if info.version_id is not None or versioned:
+            headers["x-amz-version-id"] = info.version_id or "null"
         headers.update(objectlock.response_headers(info.lock))
         if status == 304:
             return _ok(status=304, headers={k: headers[k] for k in ("ETag", "Last-Modified")})
@@ -660,7 +665,7 @@ class S3Api:
             data = self.store.read(info)
         except FileNotFoundError:  # overwritten between the lookup and the read: once more
             if retry:
-                return self._get(req, t, retry=False)
+                return self._get(req, t, retry=False, versioned=versioned)
             raise S3Error("InternalError", "the object's data is missing from the store") from None
         body = data[start:end] if (start, end) != (0, info.size) else data
         resp = _ok(status=code, headers=headers)

@@ -161,6 +161,8 @@ class ObjectStore:
         self._reader = self._connect()
         self._reader.executescript(_SCHEMA)
         self.history = versions.History(versions.migrate(self._reader))
+        self._lock_cache: dict[str, dict[str, Any] | None] = {}
+        self._lock_generation = 0
         self._jobs: queue.SimpleQueue[tuple[Callable[[sqlite3.Connection], Any], Any] | None]
         self._jobs = queue.SimpleQueue()
         self._writer = threading.Thread(target=self._write_loop, name="s3-writer", daemon=True)
@@ -281,7 +283,7 @@ class ObjectStore:
         """True if created, False if it already existed. With `object_lock`, versioning
         is Enabled and Object Lock too (with no default retention)."""
 
-        def run(db: sqlite3.Connection) -> bool:
+        def run(db: sqlite3.Connection) -> _Effects:
             cur = db.execute(
                 "INSERT OR IGNORE INTO buckets (name, created, region) VALUES (?, ?, ?)",
                 (name, time.time(), self.region),
@@ -291,7 +293,7 @@ class ObjectStore:
                     "UPDATE buckets SET versioning=?, object_lock=? WHERE name=?",
                     (ENABLED, json.dumps({"ObjectLockEnabled": "Enabled"}), name),
                 )
-            return cur.rowcount == 1
+            return _Effects(cur.rowcount == 1, [self._forget_lock(name)])
 
         return bool(await self._write(run))
 
@@ -316,7 +318,7 @@ class ObjectStore:
             )
             db.execute("DELETE FROM uploads WHERE bucket=?", (name,))
             db.execute("DELETE FROM buckets WHERE name=?", (name,))
-            return _Effects(None, [self._unlinker(b) for b in blobs])
+            return _Effects(None, [self._unlinker(b) for b in blobs] + [self._forget_lock(name)])
 
         await self._write(run)
 
@@ -361,14 +363,16 @@ class ObjectStore:
         self, info: ObjectInfo, body: Body, condition: Condition | None = None
     ) -> ObjectInfo:
         def run(db: sqlite3.Connection) -> _Effects:
-            _require_bucket(db, info.bucket)
+            state = versions.bucket_state(db, info.bucket)
+            if state is None:
+                raise S3Error("NoSuchBucket", BucketName=info.bucket)
             current = _current(db, info.bucket, info.key)
             if condition is not None:
                 condition.check(current, info.key)
             blob, data = self._adopt(body)
             info.blob = blob or ""
             info.modified = time.time()
-            old = self._replace_current(db, info, data, current)
+            old = self._replace_current(db, info, data, current, state)
             return _Effects(info, [self._unlinker(b) for b in old], new_blob=blob is not None)
 
         try:
@@ -449,11 +453,11 @@ class ObjectStore:
         info: ObjectInfo,
         data: bytes | None,
         current: ObjectInfo | None,
+        state: str,
     ) -> list[str]:
         """(writer) Make `info` the key's current version, as the bucket's versioning
         state says (a new version id, or the null version replaced); the blobs no row
         names any more, to unlink after the commit."""
-        state = versions.bucket_state(db, info.bucket)
         old: list[str] = []
         info.version_id = None
         if state == ENABLED:
@@ -492,13 +496,30 @@ class ObjectStore:
 
     # -- object lock
     def object_lock(self, bucket: str) -> dict[str, Any] | None:
-        """The bucket's Object Lock configuration; None if it has none."""
-        return _object_lock(self._reader, bucket)
+        """The bucket's Object Lock configuration; None if it has none. Cached: every
+        PUT asks (default retention); the writer drops a bucket's entry after a commit
+        that changes it, and a lookup racing that commit does not store what it read."""
+        if bucket in self._lock_cache:
+            return self._lock_cache[bucket]
+        generation = self._lock_generation
+        config = _object_lock(self._reader, bucket)
+        if generation == self._lock_generation:
+            self._lock_cache[bucket] = config
+        return config
+
+    def _forget_lock(self, bucket: str) -> Callable[[], None]:
+        """(writer) An after-commit action: the bucket's lock configuration changed."""
+
+        def forget() -> None:
+            self._lock_generation += 1
+            self._lock_cache.pop(bucket, None)
+
+        return forget
 
     async def set_object_lock(self, bucket: str, config: dict[str, Any]) -> None:
         """Put a bucket's Object Lock configuration (its versioning must be Enabled)."""
 
-        def run(db: sqlite3.Connection) -> None:
+        def run(db: sqlite3.Connection) -> _Effects:
             state = versions.bucket_state(db, bucket)
             if state is None:
                 raise S3Error("NoSuchBucket", BucketName=bucket)
@@ -511,6 +532,7 @@ class ObjectStore:
             db.execute(
                 "UPDATE buckets SET object_lock=? WHERE name=?", (json.dumps(config), bucket)
             )
+            return _Effects(None, [self._forget_lock(bucket)])
 
         await self._write(run)
 
@@ -707,7 +729,9 @@ class ObjectStore:
             info.blob = blob or ""
             info.modified = time.time()
             old = _drop_upload(db, upload_id)
-            old += self._replace_current(db, info, None, current)
+            old += self._replace_current(
+                db, info, None, current, versions.bucket_state(db, bucket) or ""
+            )
             return _Effects(info, [self._unlinker(b) for b in old], new_blob=True)
 
         try:
