@@ -194,13 +194,15 @@ _GROUPS = (ALL_USERS, AUTHENTICATED_USERS, LOG_DELIVERY)
 def _checked(g: Grant) -> Grant:
     """A grantee S3 would accept: a canonical user id (ours, or one shaped as S3's: 64 hex
     digits), a known group; never an e-mail address (no account here has one)."""
-    if g.kind == "CanonicalUser" and g.value != OWNER_ID:
-        if len(g.value) != 64 or any(c not in "0123456789abcdef" for c in g.value):
-            raise S3Error("InvalidArgument", "Invalid id", ArgumentName="CanonicalUser/ID",
-                          ArgumentValue=g.value)  # fmt: skip
+    canonical = len(g.value) == 64 and all(c in "0123456789abcdef" for c in g.value)
+    if g.kind == "CanonicalUser" and g.value != OWNER_ID and not canonical:
+        raise S3Error(
+            "InvalidArgument", "Invalid id", ArgumentName="CanonicalUser/ID", ArgumentValue=g.value
+        )
     if g.kind == "Group" and g.value not in _GROUPS:
-        raise S3Error("InvalidArgument", "Invalid group uri", ArgumentName="Group/URI",
-                      ArgumentValue=g.value)  # fmt: skip
+        raise S3Error(
+            "InvalidArgument", "Invalid group uri", ArgumentName="Group/URI", ArgumentValue=g.value
+        )
     if g.kind == "AmazonCustomerByEmail":
         raise S3Error("UnresolvableGrantByEmailAddress", EmailAddress=g.value)
     return g
