@@ -326,13 +326,10 @@ S3_BUCKET_PROPERTIES: dict[str, Support] = {
     "ObjectLockEnabled": IMPLEMENTED,
     "ObjectLockConfiguration": IMPLEMENTED,
     "AccelerateConfiguration": warned("no transfer acceleration endpoint"),
-    **_same(
-        warned(
-            "access control is not enforced: any request signed with faaslab's key may read "
-            "and write"
-        ),
-        "AccessControl OwnershipControls PublicAccessBlockConfiguration",
-    ),
+    # applied through the S3 API too; enforced by s3/access.py
+    "AccessControl": IMPLEMENTED,
+    "OwnershipControls": IMPLEMENTED,
+    "PublicAccessBlockConfiguration": IMPLEMENTED,
     **_same(
         warned("storage analytics, inventories, metrics and tiering are not emulated"),
         "AnalyticsConfigurations InventoryConfigurations MetricsConfigurations "

@@ -10,6 +10,41 @@ from faaslab.http.server import Response
 # code -> (status, AWS's message)
 ERRORS: dict[str, tuple[int, str]] = {
     "AccessDenied": (403, "Access Denied"),
+    "AccessControlListNotSupported": (400, "The bucket does not allow ACLs"),
+    "AuthorizationQueryParametersError": (400, "Invalid query-string authentication"),
+    "InvalidBucketAclWithObjectOwnership": (
+        400,
+        "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+    ),
+    "MalformedACLError": (
+        400,
+        "The XML you provided was not well-formed or did not validate against our published schema",
+    ),
+    "MalformedPolicy": (400, "Policies must be valid JSON and the first byte must be '{'"),
+    "MissingSecurityHeader": (400, "Your request was missing a required header"),
+    "UnresolvableGrantByEmailAddress": (
+        400,
+        "The e-mail address you provided does not match any account on record.",
+    ),
+    "UnexpectedContent": (400, "This request does not support content"),
+    "MalformedPOSTRequest": (
+        400,
+        "The body of your POST request is not well-formed multipart/form-data.",
+    ),
+    "NoSuchBucketPolicy": (404, "The bucket policy does not exist"),
+    "NoSuchPublicAccessBlockConfiguration": (
+        404,
+        "The public access block configuration was not found",
+    ),
+    "OwnershipControlsNotFoundError": (404, "The bucket ownership controls were not found"),
+    "RequestTimeTooSkewed": (
+        403,
+        "The difference between the request time and the current time is too large.",
+    ),
+    "InvalidPolicyDocument": (
+        400,
+        "The content of the form does not meet the conditions specified in the policy document.",
+    ),
     "BadDigest": (400, "The Content-MD5 you specified did not match what we received."),
     "BucketAlreadyOwnedByYou": (
         409,

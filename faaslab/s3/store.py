@@ -254,6 +254,15 @@ class ObjectStore:
         self._jobs.put((fn, fut))
         return await fut
 
+    # -- other S3 modules' own tables (access_store.py) share the index and its writer
+    @property
+    def reader(self) -> sqlite3.Connection:
+        return self._reader
+
+    async def write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run `fn(db)` on the writer thread, in the next group commit."""
+        return await self._write(fn)
+
     def _adopt(self, body: Body) -> tuple[str | None, bytes | None]:
         """(writer thread) The blob id or inline bytes of a received body."""
         if body.data is not None:

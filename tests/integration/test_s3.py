@@ -280,10 +280,7 @@ def test_sub_resources_faaslab_lacks_answer_501_and_leave_the_object_alone(fl: F
         ),
         lambda: s3.get_object_tagging(Bucket="it-data", Key="precious"),
         lambda: s3.delete_object_tagging(Bucket="it-data", Key="precious"),
-        lambda: s3.put_object_acl(Bucket="it-data", Key="precious", ACL="public-read"),
-        lambda: s3.get_object_acl(Bucket="it-data", Key="precious"),
         lambda: s3.get_object_torrent(Bucket="it-data", Key="precious"),
-        lambda: s3.get_bucket_policy(Bucket="it-data"),
         # headers asking for what faaslab does not do yet: refused, nothing written
         lambda: s3.put_object(Bucket="it-data", Key="precious", Body=b"x", Tagging="a=b"),
         lambda: s3.put_object(
@@ -302,9 +299,9 @@ def test_sub_resources_faaslab_lacks_answer_501_and_leave_the_object_alone(fl: F
     tagging = b"<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>"
     for method, path, body in [
         ("PUT", "/it-data/precious?tagging", tagging),
-        ("PUT", "/it-data/precious?acl", b""),
+        ("PUT", "/it-data?metrics", b"<MetricsConfiguration/>"),
         ("DELETE", "/it-data/precious?tagging", b""),
-        ("GET", "/it-data/precious?acl", b""),
+        ("GET", "/it-data?analytics", b""),
         ("GET", "/it-data/precious?torrent", b""),
         ("POST", "/it-data/precious?restore", b"<RestoreRequest/>"),
         ("DELETE", "/it-data?cors", b""),

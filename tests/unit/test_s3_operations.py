@@ -21,12 +21,10 @@ def test_every_implemented_operation_is_in_botocores_model() -> None:
     [
         ("PUT", "k", {"tagging": ""}, {}),
         ("DELETE", "k", {"tagging": ""}, {}),
-        ("GET", "k", {"acl": ""}, {}),
+        ("GET", "k", {"torrent": ""}, {}),
         ("PUT", "", {"accelerate": ""}, {}),
         ("GET", "k", {"location": ""}, {}),  # no such operation on an object
         ("GET", "k", {"partNumber": "1"}, {}),
-        ("PUT", "k", {}, {"x-amz-grant-read": "id=someone"}),
-        ("PUT", "k", {}, {"x-amz-acl": "public-read"}),
         ("PUT", "k", {}, {"x-amz-tagging": "a=b"}),
     ],
 )
@@ -56,6 +54,13 @@ def test_refused(method: str, key: str, query: dict[str, str], headers: dict[str
         ("PUT", "k", {}, {"x-amz-server-side-encryption": "aws:kms"}),  # sse.py's to judge
         ("PUT", "", {"encryption": ""}, {}),
         ("GET", "k", {"attributes": ""}, {}),
+        ("PUT", "k", {}, {"x-amz-acl": "public-read"}),  # (access_api.py)
+        ("PUT", "k", {}, {"x-amz-grant-read": 'uri="x"'}),
+        ("GET", "k", {"acl": ""}, {}),
+        ("PUT", "", {"policy": ""}, {}),
+        ("GET", "", {"policyStatus": ""}, {}),
+        ("DELETE", "", {"publicAccessBlock": ""}, {}),
+        ("PUT", "", {"ownershipControls": ""}, {}),
     ],
 )
 def test_served(method: str, key: str, query: dict[str, str], headers: dict[str, str]) -> None:
