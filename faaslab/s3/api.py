@@ -18,9 +18,9 @@ from urllib.parse import parse_qs, quote, unquote
 from xml.sax.saxutils import escape
 
 from faaslab.auth import AuthError, InvalidSignature, UnrecognizedClient, Verifier
-from faaslab.clock import iso_millis
+from faaslab.clock import Clock, iso_millis
 from faaslab.http.server import BodyRejected, BodySink, Request, Response
-from faaslab.s3 import operations
+from faaslab.s3 import operations, tagging
 from faaslab.s3.errors import S3Error, host_id, request_id
 from faaslab.s3.model import (
     MAX_PART_NUMBER,
@@ -29,6 +29,7 @@ from faaslab.s3.model import (
     bucket_name_problem,
 )
 from faaslab.s3.store import Body, Condition, ObjectStore
+from faaslab.s3.subresources import SubResources
 from faaslab.s3.upload import Upload
 
 XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -63,10 +64,13 @@ def _ok(body: bytes = b"", status: int = 200, headers: dict[str, str] | None = N
 
 
 class S3Api:
-    def __init__(self, store: ObjectStore, verifier: Verifier, region: str) -> None:
+    def __init__(
+        self, store: ObjectStore, verifier: Verifier, region: str, clock: Clock | None = None
+    ) -> None:
         self.store = store
         self.verifier = verifier
         self.region = region
+        self.sub = SubResources(store, clock or Clock())  # tagging, CORS, lifecycle, ...
         operations.table()  # botocore's S3 model, read once at start (~0.3 s), not mid-request
 
     # -- which requests are ours
@@ -106,8 +110,8 @@ class S3Api:
         if method != "PUT" or not self.claims(headers) or "x-amz-copy-source" in headers:
             return None
         t = self.target(path, query, headers)
-        if not t.key:
-            return None  # CreateBucket: a small XML body, buffered
+        if not t.key or SubResources.owns_body(method, t.query):
+            return None  # CreateBucket, PutObjectTagging...: a small XML body, buffered
         head = Request(method, path, query, headers, b"")
         try:
             self._authenticate(head)
@@ -122,8 +126,28 @@ class S3Api:
         self.store.require_bucket(t.bucket)
         return Upload(self.store.temp_path, headers, part="uploadId" in t.query)
 
+    def start(self) -> None:
+        """Start the lifecycle expirer (on the running loop)."""
+        self.sub.expirer.start()
+
+    async def stop(self) -> None:
+        await self.sub.expirer.stop()
+
     # -- requests
     def handle(self, req: Request) -> Response | Awaitable[Response]:
+        if req.method == "OPTIONS" or "origin" in req.headers:  # browsers: CORS (cors.py)
+            try:
+                t = self.target(req.path, req.query, req.headers)
+                if req.method == "OPTIONS":  # a preflight carries no signature
+                    if not t.bucket:
+                        raise S3Error("MethodNotAllowed")
+                    return self.sub.preflight(t.bucket, req)
+            except S3Error as e:
+                return e.response()
+            return self.sub.with_cors(t.bucket, req, self._handle(req))
+        return self._handle(req)
+
+    def _handle(self, req: Request) -> Response | Awaitable[Response]:
         head = req.method == "HEAD"
         try:
             if req.sink is None:
@@ -141,6 +165,9 @@ class S3Api:
             return self._object_op(req, t)
         except S3Error as e:
             return e.response(head)
+
+    def _guard_any(self, work: Response | Awaitable[Response]) -> Response | Awaitable[Response]:
+        return work if isinstance(work, Response) else self._guard(work, False)
 
     async def _guard(self, work: Awaitable[Response], head: bool) -> Response:
         try:
@@ -167,6 +194,9 @@ class S3Api:
         if m == "DELETE" and not q:
             return self._guard(self._delete_bucket(t.bucket), False)
         self.store.require_bucket(t.bucket)
+        handler = self.sub.handler(m, q, on_object=False)
+        if handler is not None:
+            return self._guard_any(handler(req, t.bucket, ""))
         if m == "GET" and "location" in q:
             where = "" if self.region == "us-east-1" else escape(self.region)
             return _ok(_xml("LocationConstraint", where))
@@ -197,6 +227,7 @@ class S3Api:
 
     async def _delete_bucket(self, name: str) -> Response:
         await self.store.delete_bucket(name)
+        self.sub.configs.forget(name)
         return _ok(status=204)
 
     def _list_objects(self, t: Target) -> Response:
@@ -309,6 +340,10 @@ class S3Api:
     # -- objects
     def _object_op(self, req: Request, t: Target) -> Response | Awaitable[Response]:
         m, q = req.method, t.query
+        handler = self.sub.handler(m, q, on_object=True)
+        if handler is not None:
+            self.store.require_bucket(t.bucket)
+            return self._guard_any(handler(req, t.bucket, t.key))
         if m in ("GET", "HEAD") and "uploadId" in q:
             return self._list_parts(t)
         if m in ("GET", "HEAD"):
@@ -361,6 +396,7 @@ class S3Api:
         stored = await self.store.put(info, body, condition)
         headers = {"ETag": f'"{stored.etag}"'}
         headers.update({f"x-amz-checksum-{k.lower()}": v for k, v in stored.checksums.items()})
+        headers.update(self.sub.object_headers(stored, read=False))
         return _ok(headers=headers)
 
     def _new_info(self, req: Request, t: Target, size: int, etag: str) -> ObjectInfo:
@@ -375,6 +411,7 @@ class S3Api:
                 stored["Content-Encoding"] = enc.strip()
             else:
                 stored.pop("Content-Encoding", None)
+        tags = tagging.from_header(h["x-amz-tagging"]) if "x-amz-tagging" in h else None
         return ObjectInfo(
             t.bucket,
             t.key,
@@ -385,6 +422,7 @@ class S3Api:
             h.get("content-type") or "binary/octet-stream",
             metadata,
             stored,
+            tags=tags,
         )
 
     async def _put_part(self, t: Target, upload: Upload, body: Body) -> Response:
@@ -409,6 +447,7 @@ class S3Api:
         }
         headers.update(info.headers)
         headers.update({f"x-amz-meta-{k}": v for k, v in info.metadata.items()})
+        headers.update(self.sub.object_headers(info, read=True))
         if status == 304:
             return _ok(status=304, headers={k: headers[k] for k in ("ETag", "Last-Modified")})
         if h.get("x-amz-checksum-mode", "").upper() == "ENABLED" and "range" not in h:
@@ -481,6 +520,13 @@ class S3Api:
                 dict(source.headers),
             )
         target.checksums = dict(source.checksums)
+        tagging_directive = h.get("x-amz-tagging-directive", "COPY").upper()
+        if tagging_directive not in ("COPY", "REPLACE"):
+            raise S3Error("InvalidArgument", "Unknown tagging directive.")
+        if tagging_directive == "COPY":
+            target.tags = tagging.tags_of(self.store.read_db, src_bucket, src_key)
+        else:
+            target.tags = tagging.from_header(h.get("x-amz-tagging", ""))
         stored = await self.store.copy(source, target)
         inner = (
             f"<LastModified>{iso_millis(stored.modified)}</LastModified>"

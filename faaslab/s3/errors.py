@@ -10,6 +10,8 @@ from faaslab.http.server import Response
 # code -> (status, AWS's message)
 ERRORS: dict[str, tuple[int, str]] = {
     "AccessDenied": (403, "Access Denied"),
+    "AccessForbidden": (403, "CORSResponse: This CORS request is not allowed."),
+    "BadRequest": (400, "Bad Request"),
     "BadDigest": (400, "The Content-MD5 you specified did not match what we received."),
     "BucketAlreadyOwnedByYou": (
         409,
@@ -39,6 +41,7 @@ ERRORS: dict[str, tuple[int, str]] = {
         400,
         "The list of parts was not in ascending order. Parts must be ordered by part number.",
     ),
+    "InvalidTag": (400, "The tag provided was not a valid tag."),
     "InvalidRange": (416, "The requested range is not satisfiable"),
     "InvalidRequest": (400, "Invalid Request"),
     "MalformedXML": (
@@ -49,6 +52,13 @@ ERRORS: dict[str, tuple[int, str]] = {
     "MissingContentLength": (411, "You must provide the Content-Length HTTP header."),
     "NoSuchBucket": (404, "The specified bucket does not exist"),
     "NoSuchKey": (404, "The specified key does not exist."),
+    "NoSuchTagSet": (404, "The TagSet does not exist"),
+    "NoSuchCORSConfiguration": (404, "The CORS configuration does not exist"),
+    "NoSuchLifecycleConfiguration": (404, "The lifecycle configuration does not exist"),
+    "NoSuchWebsiteConfiguration": (
+        404,
+        "The specified bucket does not have a website configuration",
+    ),
     "NoSuchUpload": (
         404,
         "The specified upload does not exist. The upload ID may be invalid, or the upload "

@@ -53,6 +53,9 @@ class ObjectInfo:
     metadata: dict[str, str] = field(default_factory=dict)  # x-amz-meta-*, names lower case
     headers: dict[str, str] = field(default_factory=dict)  # Content-Encoding, Cache-Control...
     checksums: dict[str, str] = field(default_factory=dict)  # e.g. {"CRC32": "base64"}
+    # the object's tags (tagging.py keeps them in their own table): what a write stores
+    # with the object; None when read from the index (tagging.tags_of asks for them)
+    tags: dict[str, str] | None = None
 
 
 # Headers S3 stores with an object and returns on GET/HEAD (besides Content-Type).

@@ -17,6 +17,7 @@ from collections import defaultdict
 
 from botocore.loaders import Loader
 
+from faaslab.s3 import subresources
 from faaslab.s3.errors import S3Error
 
 # The operations api.py serves. Sub-resource-free requests map to several operations
@@ -45,9 +46,10 @@ IMPLEMENTED = frozenset(
         "UploadPart",
     }
 )
+IMPLEMENTED |= subresources.OPERATIONS  # tagging, CORS, lifecycle, notification, logging...
 
 # Request headers asking for behaviour faaslab does not have yet (encryption, object lock,
-# ACLs, tags): honouring them silently would store an object without what was asked for.
+# ACLs): honouring them silently would store an object without what was asked for.
 # boto3 and the aws CLI send none of them unless told to.
 UNHONOURED_HEADER_PREFIXES = (
     "x-amz-server-side-encryption",
@@ -55,7 +57,7 @@ UNHONOURED_HEADER_PREFIXES = (
     "x-amz-grant-",
     "x-amz-bucket-object-lock-enabled",
 )
-UNHONOURED_HEADERS = frozenset({"x-amz-tagging", "x-amz-website-redirect-location"})
+UNHONOURED_HEADERS = frozenset({"x-amz-website-redirect-location"})
 DEFAULT_ACL = "private"  # `x-amz-acl: private` is what S3 does anyway
 
 # (method, names a key?, sub-resources present) -> the operations it can be

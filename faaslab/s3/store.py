@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from faaslab.s3 import bucket_config, tagging
 from faaslab.s3.errors import S3Error
 from faaslab.s3.model import MIN_PART_SIZE, ObjectInfo, multipart_etag
 
@@ -117,7 +118,7 @@ class ObjectStore:
             d.mkdir(parents=True, exist_ok=True)
         os.chmod(root, 0o700)
         self._reader = self._connect()
-        self._reader.executescript(_SCHEMA)
+        self._reader.executescript(_SCHEMA + bucket_config.SCHEMA + tagging.SCHEMA)
         self._jobs: queue.SimpleQueue[tuple[Callable[[sqlite3.Connection], Any], Any] | None]
         self._jobs = queue.SimpleQueue()
         self._writer = threading.Thread(target=self._write_loop, name="s3-writer", daemon=True)
@@ -196,6 +197,16 @@ class ObjectStore:
                 fut.get_loop().call_soon_threadsafe(_settle, fut, value, err)
         db.close()
 
+    @property
+    def read_db(self) -> sqlite3.Connection:
+        """The event loop's read connection (for the sub-resource modules' tables)."""
+        return self._reader
+
+    async def write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run `fn(db)` on the writer in the next group commit (sub-resource modules'
+        writes: bucket configurations, object tags)."""
+        return await self._write(fn)
+
     async def _write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
         """Run `fn` on the writer, in the next group commit; its value (an _Effects' value)
         or its exception comes back here."""
@@ -250,6 +261,7 @@ class ObjectStore:
             )
             db.execute("DELETE FROM uploads WHERE bucket=?", (name,))
             db.execute("DELETE FROM buckets WHERE name=?", (name,))
+            bucket_config.drop_bucket(db, name)
             return _Effects(None, [self._unlinker(b) for b in blobs])
 
         await self._write(run)
@@ -316,11 +328,27 @@ class ObjectStore:
                 current = _current(db, bucket, key)
                 if current is not None:
                     db.execute("DELETE FROM objects WHERE bucket=? AND key=?", (bucket, key))
+                    tagging.remove(db, bucket, key)
                     if current.blob:
                         after.append(self._unlinker(current.blob))
             return _Effects(None, after)
 
         await self._write(run)
+
+    async def expire(self, bucket: str, key: str, modified: float) -> bool:
+        """Delete the object if it is still the one last modified at `modified`
+        (lifecycle expiration: an object overwritten since it was found is not expired).
+        True if it was deleted. (With versioning this becomes a delete marker.)"""
+
+        def run(db: sqlite3.Connection) -> _Effects:
+            current = _current(db, bucket, key)
+            if current is None or current.modified != modified:
+                return _Effects(False, [])
+            db.execute("DELETE FROM objects WHERE bucket=? AND key=?", (bucket, key))
+            tagging.remove(db, bucket, key)
+            return _Effects(True, [self._unlinker(current.blob)] if current.blob else [])
+
+        return bool(await self._write(run))
 
     async def copy(self, source: ObjectInfo, target: ObjectInfo) -> ObjectInfo:
         """Copy `source`'s bytes under `target` (whose metadata the caller chose)."""
@@ -351,6 +379,7 @@ class ObjectStore:
                     json.dumps(info.headers),
                 ),
             )
+            tagging.save_upload_tags(db, upload_id, info.tags)
 
         await self._write(run)
         return upload_id
@@ -456,6 +485,7 @@ class ObjectStore:
             json.loads(row[1]),
             json.loads(row[2]),
         )
+        info.tags = tagging.upload_tags(self._reader, upload_id)
 
         def run(db: sqlite3.Connection) -> _Effects:
             _require_upload(db, upload_id)
@@ -540,6 +570,7 @@ def _drop_upload(db: sqlite3.Connection, upload_id: str) -> list[str]:
     blobs = [r[0] for r in db.execute("SELECT blob FROM parts WHERE upload=?", (upload_id,))]
     db.execute("DELETE FROM parts WHERE upload=?", (upload_id,))
     db.execute("DELETE FROM uploads WHERE id=?", (upload_id,))
+    tagging.drop_upload(db, upload_id)
     return blobs
 
 
@@ -568,6 +599,7 @@ def _upsert(db: sqlite3.Connection, info: ObjectInfo, data: bytes | None) -> Non
             json.dumps(info.checksums),
         ),
     )
+    tagging.store_tags(db, info.bucket, info.key, info.tags)  # (none: an overwrite drops them)
 
 
 def _info(row: tuple[Any, ...]) -> ObjectInfo:
