@@ -19,8 +19,8 @@ def test_every_implemented_operation_is_in_botocores_model() -> None:
 @pytest.mark.parametrize(
     ("method", "key", "query", "headers"),
     [
-        ("PUT", "k", {"tagging": ""}, {}),
-        ("DELETE", "k", {"tagging": ""}, {}),
+        ("PUT", "k", {"retention": ""}, {}),
+        ("PUT", "", {"website": ""}, {}),
         ("GET", "k", {"acl": ""}, {}),
         ("PUT", "", {"versioning": ""}, {}),
         ("GET", "k", {"location": ""}, {}),  # no such operation on an object
@@ -28,7 +28,7 @@ def test_every_implemented_operation_is_in_botocores_model() -> None:
         ("GET", "k", {"partNumber": "1"}, {}),
         ("PUT", "k", {}, {"x-amz-server-side-encryption": "aws:kms"}),
         ("PUT", "k", {}, {"x-amz-acl": "public-read"}),
-        ("PUT", "k", {}, {"x-amz-tagging": "a=b"}),
+        ("PUT", "k", {}, {"x-amz-website-redirect-location": "/a"}),
     ],
 )
 def test_refused(method: str, key: str, query: dict[str, str], headers: dict[str, str]) -> None:
@@ -51,6 +51,10 @@ def test_refused(method: str, key: str, query: dict[str, str], headers: dict[str
         ("POST", "k", {"uploadId": "u"}, {}),
         ("DELETE", "k", {"versionId": "null"}, {}),
         ("PUT", "k", {}, {"x-amz-acl": "private", "x-amz-meta-a": "b"}),
+        ("PUT", "k", {"tagging": ""}, {}),
+        ("DELETE", "", {"cors": ""}, {}),
+        ("GET", "", {"lifecycle": ""}, {}),
+        ("PUT", "k", {}, {"x-amz-tagging": "a=b"}),
     ],
 )
 def test_served(method: str, key: str, query: dict[str, str], headers: dict[str, str]) -> None:
