@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from faaslab.s3.errors import S3Error
 
@@ -79,21 +79,26 @@ def from_tag_set(document: dict[str, object], limit: int, what: str = "Object") 
 
 
 def to_tag_set(tags: dict[str, str]) -> list[dict[str, str]]:
-    return [{"Key": k, "Value": v} for k, v in tags.items()]
+    """A `<TagSet>`, in key order (as S3 lists them)."""
+    return [{"Key": k, "Value": tags[k]} for k in sorted(tags)]
 
 
 def from_header(value: str) -> dict[str, str]:
-    """The `x-amz-tagging` header: URL query form, `k1=v1&k2=v2`."""
-    try:
-        pairs = parse_qsl(value, keep_blank_values=True, strict_parsing=bool(value))
-    except ValueError:
-        raise S3Error(
-            "InvalidArgument",
-            "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query "
-            "parameters without tag name duplicates.",
-            ArgumentName="x-amz-tagging",
-            ArgumentValue=value,
-        ) from None
+    """The `x-amz-tagging` header: URL query form, `k1=v1&k2=v2` (`k` alone: an empty
+    value)."""
+    pairs = []
+    for part in value.split("&") if value else []:
+        key, _, val = part.partition("=")
+        try:
+            pairs.append((unquote_plus(key, errors="strict"), unquote_plus(val, errors="strict")))
+        except UnicodeDecodeError:
+            raise S3Error(
+                "InvalidArgument",
+                "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL "
+                "query parameters without tag name duplicates.",
+                ArgumentName="x-amz-tagging",
+                ArgumentValue=value,
+            ) from None
     return validate(pairs, MAX_OBJECT_TAGS)
 
 
