@@ -586,7 +586,8 @@ class S3Api:
             f"<Location>http://{escape(host)}/{escape(quote(t.bucket))}/{escape(quote(t.key))}</Location>"
             f"<Bucket>{escape(t.bucket)}</Bucket><Key>{escape(t.key)}</Key><ETag>&quot;{info.etag}&quot;</ETag>"
         )
-        return _ok(_xml("CompleteMultipartUploadResult", inner))
+        extra = self.sub.object_headers(info, read=False)  # x-amz-expiration
+        return _ok(_xml("CompleteMultipartUploadResult", inner), headers=extra)
 
     async def _abort(self, t: Target) -> Response:
         self.store.require_bucket(t.bucket)

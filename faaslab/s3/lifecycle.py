@@ -12,10 +12,13 @@ the scale, so `--time-scale 86400` makes a lifecycle day one second (what RGW's
 A `Date` is a calendar date: it is compared with the real time. The `x-amz-expiration`
 header always gives the date S3 would give (unscaled), as clients compute with it.
 
-**The expirer** wakes every 1/40 emulated day (at least every minute, at most four
-times a second), reads candidate objects on a connection of its own in a worker thread
-(an object can only have expired if its real age exceeds Days / scale) and deletes each
-through `ObjectStore.expire`, which deletes it only if it was not overwritten meanwhile.
+**The expirer** wakes every 1/10 emulated day (at least every minute, at most twice a
+second). A configuration takes effect from the sweep after the one that first sees it
+(S3 too applies a new configuration after a lag, in its daily run): a client reading the
+bucket right after writing rules still sees objects already due. It reads candidate
+objects on a connection of its own in a worker thread (an object can only have expired
+if its real age exceeds Days / scale) and deletes each through `ObjectStore.expire`,
+which deletes it only if it was not overwritten meanwhile.
 AbortIncompleteMultipartUpload aborts uploads the same way.
 
 Not applied yet, left to versioning (the rules are stored and validated; the expirer
@@ -271,8 +274,9 @@ class Expirer:
         self.store = store
         self.configs = configs
         self.clock = clock
-        self.period = min(60.0, max(0.25, clock.emulated_delay(DAY / 40)))
+        self.period = min(60.0, max(0.5, clock.emulated_delay(DAY / 10)))
         self._task: asyncio.Task[None] | None = None
+        self._seen: dict[str, Any] = {}  # bucket -> the rules the last sweep saw
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="s3-lifecycle")
@@ -307,7 +311,11 @@ class Expirer:
     async def sweep(self) -> int:
         """One pass over every bucket with rules; how many objects it expired."""
         done = 0
+        seen, self._seen = self._seen, {}
         for bucket, document in self.configs.buckets_with("lifecycle"):
+            self._seen[bucket] = document
+            if seen.get(bucket) != document:
+                continue  # new or changed: applied from the next sweep on
             now = self.clock.now()
             for rule in document["Rules"]:
                 if rule.get("Status") != "Enabled":
@@ -337,11 +345,11 @@ class Expirer:
                 "SELECT key, modified, size FROM objects WHERE bucket=? AND key >= ? "
                 "AND modified <= ? ORDER BY key",
                 (bucket, prefix, latest),
-            ).fetchall()
+            )
             out = []
             for key, modified, size in rows:
                 if not key.startswith(prefix):
-                    continue
+                    break  # (in key order: past the prefix's keys)
                 tags = tagging.tags_of(db, bucket, key) if _filter_tags(rule) else None
                 if matches(rule, key, size, tags) and self._due(rule, modified, now):
                     out.append((key, modified))

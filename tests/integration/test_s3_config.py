@@ -33,9 +33,11 @@ def fl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Faaslab]:
     assert "Traceback" not in f.log_path.read_text(), f.log_path.read_text()
 
 
-@pytest.fixture
-def s3(fl: Faaslab) -> Any:
-    return fl.aws("s3")
+@pytest.fixture(scope="module")
+def s3(fl: Faaslab) -> Iterator[Any]:
+    client = fl.aws("s3")
+    yield client
+    client.close()
 
 
 def _bucket(s3: Any, name: str) -> str:
@@ -184,8 +186,10 @@ def _aws_cli(fl: Faaslab, *args: str) -> str:
     return done.stdout
 
 
-def test_aws_cli_writes_and_reads_tags_cors_and_lifecycle(fl: Faaslab, tmp_path: Path) -> None:
-    fl.aws("s3").create_bucket(Bucket="cfg-cli")
+def test_aws_cli_writes_and_reads_tags_cors_and_lifecycle(
+    fl: Faaslab, s3: Any, tmp_path: Path
+) -> None:
+    s3.create_bucket(Bucket="cfg-cli")
     _aws_cli(
         fl, "put-bucket-tagging", "--bucket", "cfg-cli", "--tagging",
         "TagSet=[{Key=env,Value=test}]",
@@ -275,11 +279,14 @@ def test_cors_preflight_and_actual_requests_as_a_browser_sends_them(fl: Faaslab,
     # a GET from any origin matches the wildcard rule; with the origin a signed request
     got = s3.get_object(Bucket=b, Key="photo.jpg")
     assert "access-control-allow-origin" not in got["ResponseMetadata"]["HTTPHeaders"]
-    s3.meta.events.register(
+    browser = fl.aws("s3")
+    browser.meta.events.register(
         "before-sign.s3.GetObject",
         lambda request, **_: request.headers.__setitem__("Origin", "https://other.test"),
     )
-    headers = s3.get_object(Bucket=b, Key="photo.jpg")["ResponseMetadata"]["HTTPHeaders"]
+    got = browser.get_object(Bucket=b, Key="photo.jpg")
+    browser.close()
+    headers = got["ResponseMetadata"]["HTTPHeaders"]
     assert headers["access-control-allow-origin"] == "*"
     assert headers["access-control-allow-methods"] == "GET"
     # virtual-hosted style reaches the same rules
