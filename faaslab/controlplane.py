@@ -190,7 +190,7 @@ class ControlPlane:
             lambda fn: manager.deploy([fn]),
             manager.remove,
         )
-        self.apis["lambda"] = LambdaControl(
+        lambda_control = LambdaControl(
             functions,
             region,
             DEFAULT_ACCOUNT,
@@ -198,7 +198,8 @@ class ControlPlane:
             manager.reconfigure,
             code,
             manager,
-        ).api()
+        )
+        self.apis["lambda"] = lambda_control.api()
         started_ms = int(time.time() * 1000)
         clusters = self.clusters
         # (security groups: a VpcSecurityGroupIds id faaslab cannot read admits local
@@ -220,6 +221,8 @@ class ControlPlane:
         self._request_log_task = asyncio.create_task(self.request_log.run())
         if self.template is not None:
             self.manager.deploy(self.template.functions.values())
+            for name, publish in self.template.auto_publish.items():
+                lambda_control.publish_alias(name, publish.alias, publish.description)
             self.router = apigw.Router(list(self.template.routes))
         await self.clusters.start(self.template.clusters if self.template else {})
         self.ready = True

@@ -94,6 +94,18 @@ SecretDeployer = Callable[[str, dict[str, Any]], str]
 ManagedSecret = Callable[[str, str], tuple[str, str]]
 
 _FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_ALIAS_NAME = re.compile(r"(?!^[0-9]+$)[A-Za-z0-9_-]{1,128}")  # Lambda's alias pattern
+
+
+@dataclass(frozen=True)
+class AutoPublish:
+    """A function's `AutoPublishAlias`: at each `up` its code and configuration are
+    published as a version and the alias points at it, as a SAM deployment does."""
+
+    alias: str
+    description: str | None = None  # VersionDescription
+
+
 _LOGICAL_ID = re.compile(r"[A-Za-z0-9]+")
 _LAYER_NAME = re.compile(r"[A-Za-z0-9_-]{1,140}")
 ARCHIVE_SUFFIXES = (".zip", ".jar")  # code that Lambda unpacks into /var/task or /opt
@@ -128,6 +140,7 @@ class Template:
     clusters: dict[str, ClusterSpec]  # by DBClusterIdentifier
     buckets: dict[str, str]  # bucket name -> logical id
     routes: tuple[ApiRoute, ...]
+    auto_publish: dict[str, AutoPublish]  # by function name
     layers: dict[str, LayerConfig]  # by logical id
     parameters: dict[str, str]  # resolved values, overrides applied
     unsupported: dict[str, str]  # logical id -> Type, of the resources faaslab does not run
@@ -214,6 +227,7 @@ def load_template(
         clusters=clusters,
         buckets=buckets,
         routes=routes,
+        auto_publish=dict(ctx.auto_publish),
         layers=ctx.layers(),
         parameters=dict(ctx.params),
         unsupported=unsupported,
@@ -293,6 +307,7 @@ class _Context:
         self.params: dict[str, str] = {}
         self.param_types: dict[str, str] = {}
         self.names: dict[str, str] = {}  # logical id -> function name
+        self.auto_publish: dict[str, AutoPublish] = {}  # function name -> its alias
         self.naming: set[str] = set()  # function names being resolved (cycle check)
         self.routes: dict[tuple[Any, ...], str] = {}  # route key -> logical id
         self.clusters: dict[str, ClusterSpec] = {}  # logical id -> spec
@@ -498,7 +513,36 @@ class _Context:
                 return self.layer(name).arn
             got = self.attribute_resolver(name, "Ref") if self.attribute_resolver else None
             return name if got is None else got
+        published = self.published_ref(name)
+        if published is not None:
+            return published
         raise self.error(where, f"!Ref {name}: no parameter or resource named {name}")
+
+    def published_ref(self, name: str) -> str | None:
+        """The resources SAM makes of an AutoPublishAlias, by the names SAM gives them:
+        `Fn.Alias` and `FnAlias<alias>` (the alias's ARN), `Fn.Version` (the version's)."""
+        for lid, resource in self.resources.items():
+            if resource["Type"] != SERVERLESS_FUNCTION or not name.startswith(lid):
+                continue
+            alias = self.alias_of(lid)
+            if alias is None:
+                continue
+            arn = f"arn:aws:lambda:{self.region}:{self.account}:function:{self.function_name(lid)}"
+            rest = name[len(lid) :]
+            if rest in (".Alias", f"Alias{alias}"):
+                return f"{arn}:{alias}"
+            if rest == ".Version":
+                return f"{arn}:1"  # (each `up` publishes the template's code as version 1)
+        return None
+
+    def alias_of(self, lid: str) -> str | None:
+        """A serverless function's AutoPublishAlias (its own or from Globals), resolved."""
+        own = self.resources[lid].get("Properties") or {}
+        props = _merge(self.function_globals(lid), own)
+        if "AutoPublishAlias" not in props:
+            return None
+        alias = self.resolve(props["AutoPublishAlias"], f"Resources.{lid}.AutoPublishAlias")
+        return alias if isinstance(alias, str) else None
 
     def attribute(self, lid: str, attr: str, where: str) -> str:
         if lid not in self.resources:
@@ -782,6 +826,10 @@ class _Context:
         if arch is not None:
             self.warnings.append(arch)
         serverless = rtype == SERVERLESS_FUNCTION
+        target = name  # what the function's API events invoke: its alias, if it has one
+        if serverless and (publish := self.auto_publish_of(get, place)) is not None:
+            self.auto_publish[name] = publish
+            target = f"{name}:{publish.alias}"
         return FunctionConfig(
             name=name,
             logical_id=lid,
@@ -793,7 +841,7 @@ class _Context:
             ephemeral_mb=model.EPHEMERAL_MIN_MB if storage is None else int(storage),
             environment=self.environment(props, place),
             reserved_concurrency=None if reserved is None else int(reserved),
-            routes=self.events(lid, name, own) if serverless else (),
+            routes=self.events(lid, target, own) if serverless else (),
             vpc=self.vpc_config(get("VpcConfig"), place, lid, rtype),
             region=self.region,
             account=self.account,
@@ -801,6 +849,23 @@ class _Context:
             architecture=_architecture(get("Architectures")),
             build_method=self.build_method(lid),
         )
+
+    def auto_publish_of(
+        self, get: Callable[[str], Any], place: Callable[..., str]
+    ) -> AutoPublish | None:
+        alias = get("AutoPublishAlias")
+        if alias is None:
+            return None
+        if not isinstance(alias, str) or not _ALIAS_NAME.fullmatch(alias):
+            raise self.error(
+                place("AutoPublishAlias"),
+                f"must be an alias name (1-128 letters, digits, - or _, not only digits), "
+                f"got {alias!r}",
+            )
+        description = get("VersionDescription")
+        if description is not None and not isinstance(description, str):
+            raise self.error(place("VersionDescription"), "must be a string")
+        return AutoPublish(alias, description)
 
     def function_globals(self, lid: str) -> dict[str, Any]:
         """Globals.Function less what the function's `IgnoreGlobals` leaves out ("*": all)."""

@@ -118,10 +118,6 @@ IAM = Support(
 )
 TAGS = warned("tags are not kept (faaslab has no tagging APIs)")
 KMS = warned("no customer-managed KMS keys: data is stored unencrypted on this machine")
-ALIASES = warned(
-    "no versions or aliases: only $LATEST runs, and a qualified Invoke is refused as AWS "
-    "refuses an unknown one"
-)
 NO_VPC = warned(
     "VPCs and subnets are not emulated: security groups alone decide which functions and "
     "clients reach a cluster"
@@ -177,7 +173,7 @@ _FUNCTION_COMMON: dict[str, Support] = {
     "FunctionScalingConfig": warned(
         "capacity providers (Lambda Managed Instances) are not emulated"
     ),
-    "PublishToLatestPublished": ALIASES,
+    "PublishToLatestPublished": warned("$LATEST.PUBLISHED versions are not emulated"),
     "TenancyConfig": warned("tenant isolation mode is not emulated"),
     "DurableConfig": warned("durable functions are not emulated"),
 }
@@ -199,10 +195,14 @@ SERVERLESS_FUNCTION_PROPERTIES: dict[str, Support] = {
         "asynchronous invocations keep Lambda's defaults (two retries, six hours), with no "
         "destinations"
     ),
+    # each `up` publishes version 1 and points the alias at it: a new version whatever
+    # changed, which is what the hash and AllProperties options ask for
     **_same(
-        ALIASES,
-        "AutoPublishAlias AutoPublishCodeSha256 AutoPublishAliasAllProperties "
-        "VersionDescription VersionDeletionPolicy",
+        IMPLEMENTED,
+        "AutoPublishAlias AutoPublishCodeSha256 AutoPublishAliasAllProperties VersionDescription",
+    ),
+    "VersionDeletionPolicy": warned(
+        "no stack updates here: versions are not kept from one `up` to the next anyway"
     ),
     "DeploymentPreference": warned(
         "no CodeDeploy traffic shifting: a new version takes all traffic at once"

@@ -4,6 +4,7 @@ GET    /_faaslab/db                   list (+ warnings, and how endpoints reach 
 POST   /_faaslab/db                   create (body: the `db create` options)
 GET    /_faaslab/db/ID                describe
 DELETE /_faaslab/db/ID                delete (engine stopped, data removed)
+POST   /_faaslab/db/ID/stop           StopDBCluster; POST /_faaslab/db/ID/start: StartDBCluster
 GET    /_faaslab/db/ID/events?after=N RDS events
 GET    /_faaslab/db/ID/cost           billing breakdown
 GET    /_faaslab/db/ID/metrics?since=T  sampled metrics
@@ -47,6 +48,12 @@ async def handle(clusters: Clusters, req: Request, parts: list[str]) -> Response
                 await clusters.delete(identifier)
                 description["Status"] = "deleted"
                 return Response.json(description)
+            return Response.json(clusters.describe(identifier))
+        if parts[1:] == ["stop"] and req.method == "POST":
+            clusters.stop_cluster(identifier)
+            return Response.json(clusters.describe(identifier))
+        if parts[1:] == ["start"] and req.method == "POST":
+            clusters.start_cluster(identifier)
             return Response.json(clusters.describe(identifier))
         if parts[1:] == ["events"]:
             after = int_param(query, "after")

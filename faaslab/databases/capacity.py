@@ -197,6 +197,7 @@ class ScalingAction(enum.StrEnum):
 
 
 class PolicyEvent(enum.StrEnum):
+    REQUEST = "request"  # ModifyCurrentDBClusterCapacity (v1)
     START = "start"
     APPLY = "apply"
     FORCE = "force"
@@ -209,10 +210,12 @@ class PolicyEvent(enum.StrEnum):
 # Every transition of the policy, in one place.
 TRANSITIONS: dict[PolicyState, dict[PolicyEvent, PolicyState]] = {
     PolicyState.STEADY: {
+        PolicyEvent.REQUEST: PolicyState.PENDING,
         PolicyEvent.START: PolicyState.PENDING,
         PolicyEvent.APPLY: PolicyState.APPLYING,  # v2: no scaling point needed
     },
     PolicyState.PENDING: {
+        PolicyEvent.REQUEST: PolicyState.PENDING,  # replaces the change that was pending
         PolicyEvent.APPLY: PolicyState.APPLYING,
         PolicyEvent.FORCE: PolicyState.APPLYING,
         PolicyEvent.ROLLBACK: PolicyState.STEADY,
@@ -296,6 +299,9 @@ class ScalingPolicy:
         self._pending_since: float | None = None
         self._last_scale_up: float | None = None
         self._last_scale_down: float | None = None
+        # a ModifyCurrentDBClusterCapacity change pending: its own timeout and action, and
+        # the load's wishes do not cancel it
+        self._manual: tuple[float, TimeoutAction] | None = None
         if spec.version is Version.V1:
             self._steps: tuple[float, ...] = tuple(
                 float(c)
@@ -356,7 +362,31 @@ class ScalingPolicy:
         if self._state is PolicyState.STEADY:  # ROLLBACK / CANCEL: nothing outstanding
             self._target = None
             self._pending_since = None
+            self._manual = None
         return decision
+
+    def request(
+        self, target: float, seconds_before_timeout: float, action: TimeoutAction, now: float
+    ) -> ScalingDecision:
+        """ModifyCurrentDBClusterCapacity (v1): move to `target` at the next scaling point,
+        or after `seconds_before_timeout` apply it anyway or give up, per `action`. Returns
+        the START decision (RDS-EVENT-0141); later `observe` calls carry it out."""
+        self._tick(now)
+        if self.spec.version is not Version.V1:
+            raise ScalingStateError("only Aurora Serverless v1 takes a capacity request")
+        if target not in self._steps:
+            raise ValueError(f"capacity {target} is not one of {self._steps}")
+        self._fire(PolicyEvent.REQUEST)
+        self._target, self._pending_since = float(target), now
+        self._manual = (seconds_before_timeout, action)
+        return ScalingDecision(
+            ScalingAction.START, self.spec.version, self._capacity, target, events.MANUAL_REASON
+        )
+
+    @property
+    def manual(self) -> bool:
+        """Whether the change pending or being applied came from a request."""
+        return self._manual is not None
 
     # -- the rules
     def wanted(self, sample: LoadSample, now: float) -> float | None:
@@ -423,13 +453,19 @@ class ScalingPolicy:
         # PENDING
         assert self._target is not None and self._pending_since is not None
         target = self._target
-        if wanted != target:
+        timeout, timeout_action = self._manual or (
+            self.spec.seconds_before_timeout,
+            self.spec.timeout_action,
+        )
+        if self._manual is not None:
+            reason = events.MANUAL_REASON
+        elif wanted != target:
             return self._decide(ScalingAction.CANCEL, target, reason)
         if sample.scaling_point:
             return self._decide(ScalingAction.APPLY, target, reason)
-        if now - self._pending_since >= self.spec.seconds_before_timeout:
+        if now - self._pending_since >= timeout:
             timeout_reason = events.NO_SCALING_POINT_REASON
-            if self.spec.timeout_action is TimeoutAction.FORCE:
+            if timeout_action is TimeoutAction.FORCE:
                 return self._decide(ScalingAction.FORCE, target, timeout_reason)
             return self._decide(ScalingAction.ROLLBACK, target, timeout_reason)
         return None
@@ -444,11 +480,12 @@ class ScalingPolicy:
         else:
             self._last_scale_down = now
         self._capacity, self._target, self._pending_since = self._target, None, None
+        self._manual = None
         return self._capacity
 
     def rolled_back(self, now: float) -> float:
         """The change could not be applied; the capacity stays. Returns it."""
         self._tick(now)
         self._fire(PolicyEvent.ROLLED_BACK)
-        self._target, self._pending_since = None, None
+        self._target, self._pending_since, self._manual = None, None, None
         return self._capacity

@@ -186,6 +186,26 @@ def delete(name: str, yes: bool, endpoint: str) -> None:
     click.echo(f"deleted {name}")
 
 
+@db.command()
+@click.argument("name")
+@endpoint_option
+def stop(name: str, endpoint: str) -> None:
+    """Stop cluster NAME (as `aws rds stop-db-cluster`): its engine stops and clients are
+    refused until `faaslab db start`, or until it has been stopped seven (emulated) days.
+    Aurora Serverless v1 clusters cannot be stopped: they pause on their own."""
+    out = request(endpoint, "POST", f"/_faaslab/db/{name}/stop")
+    click.echo(f"{name}: {out['Status']}")
+
+
+@db.command()
+@click.argument("name")
+@endpoint_option
+def start(name: str, endpoint: str) -> None:
+    """Start stopped cluster NAME (as `aws rds start-db-cluster`)."""
+    out = request(endpoint, "POST", f"/_faaslab/db/{name}/start")
+    click.echo(f"{name}: {out['Status']}")
+
+
 def _when(epoch: float) -> str:
     return (
         time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))

@@ -5,7 +5,12 @@ other move, so a race shows up as an error instead of a cluster in a state AWS n
 
     creating -> available <-> pausing -> paused -> resuming -> available
                 available <-> scaling          (capacity changes)
-                available / paused -> deleting
+                available / paused -> stopping -> stopped -> starting -> available
+                available / paused / stopped -> deleting
+
+Stopped is StopDBCluster's state: no engine, no auto-resume (clients are refused) until
+StartDBCluster, or until AWS's limit of seven (emulated) days stopped, when the cluster
+starts itself (RDS-EVENT-0153), as Aurora does.
 
 Auto-pause follows AWS's rule: after `SecondsUntilAutoPause` with *zero* client
 connections (the endpoint counts them). A pause first announces itself (RDS-EVENT-0144)
@@ -49,20 +54,34 @@ class State(enum.StrEnum):
     PAUSED = "paused"
     RESUMING = "resuming"
     SCALING = "scaling"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    STARTING = "starting"
     DELETING = "deleting"
     FAILED = "failed"  # could not be created: describe says why; delete is all it allows
 
 
 TRANSITIONS: dict[State, frozenset[State]] = {
     State.CREATING: frozenset({State.AVAILABLE, State.FAILED, State.DELETING}),
-    State.AVAILABLE: frozenset({State.PAUSING, State.SCALING, State.DELETING, State.PAUSED}),
+    State.AVAILABLE: frozenset(
+        {State.PAUSING, State.SCALING, State.DELETING, State.PAUSED, State.STOPPING}
+    ),
     State.PAUSING: frozenset({State.PAUSED, State.AVAILABLE}),
-    State.PAUSED: frozenset({State.RESUMING, State.DELETING}),
+    State.PAUSED: frozenset({State.RESUMING, State.DELETING, State.STOPPING}),
+    State.STOPPING: frozenset({State.STOPPED}),
+    State.STOPPED: frozenset({State.STARTING, State.DELETING}),
+    State.STARTING: frozenset({State.AVAILABLE, State.STOPPED}),
     State.RESUMING: frozenset({State.AVAILABLE, State.PAUSED}),
     State.SCALING: frozenset({State.AVAILABLE, State.PAUSED}),
     State.DELETING: frozenset(),
     State.FAILED: frozenset({State.DELETING}),
 }
+
+
+# states a cluster passes through on its own; callers wait them out (_wait_settled)
+UNSETTLED = frozenset(
+    {State.PAUSING, State.RESUMING, State.SCALING, State.CREATING, State.STOPPING, State.STARTING}
+)
 
 
 def _event(event_id: EventId) -> tuple[str, str]:
@@ -75,6 +94,10 @@ EVENT_PAUSED = _event(EventId.PAUSED)
 EVENT_PAUSE_CANCELED = _event(EventId.PAUSE_CANCELED)
 EVENT_RESUMING = _event(EventId.RESUMING)
 EVENT_RESUMED = _event(EventId.RESUMED)
+EVENT_STOPPED = _event(EventId.STOPPED)
+EVENT_STARTED = _event(EventId.STARTED)
+EVENT_AUTO_STARTING = _event(EventId.AUTO_STARTING)
+MAX_STOPPED_S = 7 * 86_400.0  # AWS starts a cluster stopped this long (emulated seconds)
 # Not an AWS event (Aurora restarts a crashed engine itself): faaslab says what happened.
 EVENT_ENGINE_STOPPED = ("FAASLAB-ENGINE-EXIT", "The DB cluster's engine stopped unexpectedly")
 
@@ -124,6 +147,9 @@ class Cluster:
         self._pause_task: asyncio.Task[None] | None = None
         self._resume_task: asyncio.Task[None] | None = None
         self._watch_task: asyncio.Task[None] | None = None
+        self._start_task: asyncio.Task[None] | None = None
+        self._stop_task: asyncio.Task[None] | None = None
+        self._auto_start_timer: Timer | None = None
 
     @property
     def identifier(self) -> str:
@@ -213,6 +239,19 @@ class Cluster:
         """After a restart of faaslab: bring the cluster back to the state it was in."""
         if self.state in (State.PAUSED, State.FAILED):
             return
+        if self.state in (State.STOPPING, State.STOPPED):  # (the engine is down either way)
+            if self.state is State.STOPPING:
+                self.state = State.STOPPED
+                self.db.set_cluster_state(self.identifier, self.state.value, self.capacity)
+                self.event(*EVENT_STOPPED)
+            stopped_at = max(
+                (e.time for e in self.db.events(self.identifier) if e.code == EVENT_STOPPED[0]),
+                default=self.clock.now(),
+            )
+            elapsed = (self.clock.now() - stopped_at) * self.clock.scale
+            self._arm_auto_start(max(0.0, MAX_STOPPED_S - elapsed))
+            return
+        was_starting = self.state is State.STARTING
         if self.state is State.CREATING or not self.engine.initialised:
             self.failure = "faaslab stopped while the cluster was being created; delete it"
             self.state = State.FAILED
@@ -228,6 +267,8 @@ class Cluster:
         self._prepare_engine()
         await self.engine.start(self.settings_for(self.spec, self.capacity))
         await self.apply_pending_password()
+        if was_starting:
+            self.event(*EVENT_STARTED)
         self._activated()
         self._after_start()
 
@@ -258,8 +299,10 @@ class Cluster:
     async def shutdown(self) -> None:
         """faaslab is stopping: stop the engine cleanly, keep the recorded state."""
         self._cancel_idle_timer()
+        self._cancel_auto_start()
         self._close_shortcut()
-        for task in (self._idle_check, self._pause_task, self._resume_task, self._watch_task):
+        tasks = (self._idle_check, self._pause_task, self._resume_task, self._watch_task)
+        for task in (*tasks, self._start_task, self._stop_task):
             if task is not None:
                 task.cancel()
         if self.engine.running:
@@ -267,10 +310,12 @@ class Cluster:
             self._deactivated()
 
     async def delete(self) -> None:
-        if self.state not in (State.AVAILABLE, State.PAUSED, State.FAILED, State.CREATING):
-            # let a pause/resume/scaling finish first
+        settled = (State.AVAILABLE, State.PAUSED, State.FAILED, State.CREATING, State.STOPPED)
+        if self.state not in settled:
+            # let a pause/resume/scaling/stop/start finish first
             await self._wait_settled()
         self._cancel_idle_timer()
+        self._cancel_auto_start()
         self._close_shortcut()
         if self._watch_task is not None:
             self._watch_task.cancel()
@@ -282,7 +327,7 @@ class Cluster:
         self._deactivated()
 
     async def _wait_settled(self) -> None:
-        while self.state in (State.PAUSING, State.RESUMING, State.SCALING, State.CREATING):
+        while self.state in UNSETTLED:
             await self._changed.wait()
 
     # -- clients (called by the endpoint)
@@ -307,7 +352,7 @@ class Cluster:
             if state is State.PAUSED:
                 self._start_resume()
                 continue
-            if state in (State.DELETING, State.FAILED):
+            if state in (State.DELETING, State.FAILED, State.STOPPING, State.STOPPED):
                 raise Refused(f"the DB cluster {self.identifier} is {state.value}")
             changed = self._changed
             await changed.wait()
@@ -437,6 +482,71 @@ class Cluster:
         self.event(*EVENT_RESUMED)
         self._activated()
         self._after_start()
+
+    # -- stop and start (StopDBCluster / StartDBCluster)
+    def stop(self) -> None:
+        """Stop the engine until `start`: `stopping` now, `stopped` once it is down."""
+        if self.state not in (State.AVAILABLE, State.PAUSED):
+            raise RuntimeError(f"cluster {self.identifier}: cannot stop while {self.state}")
+        self._cancel_idle_timer()
+        self._close_shortcut()
+        if self._watch_task is not None:
+            self._watch_task.cancel()
+        self._set(State.STOPPING)
+        self._stop_task = asyncio.get_running_loop().create_task(self._stop())
+
+    async def _stop(self) -> None:
+        try:
+            if self.engine.running:
+                await self.engine.stop()
+                self._deactivated()
+        finally:
+            self._stop_task = None
+        self._set(State.STOPPED)
+        self.event(*EVENT_STOPPED)
+        self._arm_auto_start(MAX_STOPPED_S)
+
+    def start(self, automatic: bool = False) -> None:
+        """Start a stopped cluster: `starting` now, `available` once the engine is up."""
+        if self.state is not State.STOPPED:
+            raise RuntimeError(f"cluster {self.identifier}: cannot start while {self.state}")
+        self._cancel_auto_start()
+        if automatic:
+            self.event(*EVENT_AUTO_STARTING)
+        self.failure = ""
+        self._set(State.STARTING)
+        self._start_task = asyncio.get_running_loop().create_task(self._start())
+
+    async def _start(self) -> None:
+        try:
+            self._prepare_engine()
+            await self.engine.start(self.settings_for(self.spec, self.capacity))
+            await self.apply_pending_password()
+        except EngineError as e:
+            log.error("%s: start failed: %s", self.identifier, e)
+            self.failure = f"the DB cluster could not be started: {e}"
+            self._set(State.STOPPED)
+            return
+        finally:
+            self._start_task = None
+        self._set(State.AVAILABLE)
+        self.event(*EVENT_STARTED)
+        self._activated()
+        self._after_start()
+
+    def _arm_auto_start(self, emulated_seconds: float) -> None:
+        self._cancel_auto_start()
+        self._auto_start_timer = self.clock.call_later(emulated_seconds, self._auto_start)
+
+    def _auto_start(self) -> None:
+        self._auto_start_timer = None
+        if self.state is State.STOPPED:
+            self.start(automatic=True)
+
+    def _cancel_auto_start(self) -> None:
+        if self._auto_start_timer is not None:
+            self._auto_start_timer.cancel()
+            self._auto_start_timer = None
 
     # -- capacity
     async def set_capacity(self, capacity: float) -> None:

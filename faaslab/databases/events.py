@@ -27,6 +27,10 @@ class EventId(enum.StrEnum):
     RESUMING = "RDS-EVENT-0147"
     RESUMED = "RDS-EVENT-0148"
     SCALED_NOT_SEAMLESS = "RDS-EVENT-0149"  # ForceApplyCapacityChange went through
+    # StopDBCluster / StartDBCluster (any Aurora cluster, same page)
+    STOPPED = "RDS-EVENT-0150"
+    STARTED = "RDS-EVENT-0151"
+    AUTO_STARTING = "RDS-EVENT-0153"
 
 
 # Templates: `{from_units}`/`{to_units}` are `capacity_units(...)`, `{reason}` has no final dot.
@@ -47,9 +51,17 @@ EVENT_TEXTS: dict[EventId, str] = {
         "The DB cluster has scaled from {from_units} to {to_units}, but scaling wasn't "
         "seamless for this reason: {reason}."
     ),
+    EventId.STOPPED: "DB cluster stopped.",
+    EventId.STARTED: "DB cluster started.",
+    EventId.AUTO_STARTING: (
+        "DB cluster is being started due to it exceeding the maximum allowed time being stopped."
+    ),
 }
 
 AUTOSCALING_REASON = "Autoscaling"  # the reason AWS gives in RDS-EVENT-0141 for load scaling
+# The reason in 0141/0142/0149 for a ModifyCurrentDBClusterCapacity call: faaslab's wording
+# (AWS's docs show only "Autoscaling").
+MANUAL_REASON = "Capacity change requested by ModifyCurrentDBClusterCapacity"
 # The reason for 0143/0149 when no scaling point came within SecondsBeforeTimeout. AWS's
 # docs give only `reason`; this wording is faaslab's.
 NO_SCALING_POINT_REASON = "A scaling point wasn't found before the timeout"

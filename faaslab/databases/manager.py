@@ -27,7 +27,14 @@ from faaslab.databases import capacity as capacity_rules
 from faaslab.databases.cluster import Cluster, State, spec_from_json
 from faaslab.databases.endpoint import Endpoint
 from faaslab.databases.engine import EngineError, EngineSettings, engine_for
-from faaslab.databases.model import SYSTEM_PORTS, ClusterSpec
+from faaslab.databases.model import (
+    SYSTEM_PORTS,
+    TIMEOUT_MAX_S,
+    V1_CAPACITIES,
+    ClusterSpec,
+    TimeoutAction,
+    Version,
+)
 from faaslab.databases.monitor import Monitor
 from faaslab.databases.shortcut import ConnectShortcut
 from faaslab.databases.spec import cluster_arn
@@ -37,6 +44,9 @@ from faaslab.functions.model import DEFAULT_ACCOUNT
 from faaslab.state import StateDB
 
 log = logging.getLogger(__name__)
+
+# ModifyCurrentDBClusterCapacity's SecondsBeforeTimeout: 10-600 s, 300 by default (AWS)
+MANUAL_TIMEOUT_MIN_S, MANUAL_TIMEOUT_DEFAULT_S = 10, 300
 
 
 class ClusterError(Exception):
@@ -68,6 +78,7 @@ class Clusters:
         # told of each endpoint opened later (the control plane: functions' networks)
         self.endpoint_watchers: list[Callable[[str, Endpoint], Awaitable[None]]] = []
         self.warnings: list[str] = []
+        self._background: set[asyncio.Task[Any]] = set()  # resumes asked for by the API
         self._ports: dict[str, int] = {r["identifier"]: r["port"] for r in db.clusters()}
         self.monitor = Monitor(self.clusters, db, clock)
         # --cpu-limits (root only): each engine in a cgroup whose CPU quota follows its
@@ -278,6 +289,95 @@ class Clusters:
             if target != cluster.capacity:
                 await cluster.set_capacity(target)
         return cluster
+
+    def stop_cluster(self, identifier: str) -> Cluster:
+        """StopDBCluster: the engine stops until start_cluster (or seven emulated days).
+        Returns with the cluster `stopping` (the stop goes on in the background)."""
+        cluster = self.get(identifier)
+        if cluster.spec.version is Version.V1:
+            # Aurora Serverless v1 clusters cannot be stopped (they pause instead)
+            raise ClusterError(
+                "Stop-db-cluster is not supported for these configurations",
+                "InvalidParameterCombination",
+            )
+        if cluster.state not in (State.AVAILABLE, State.PAUSED):
+            raise ClusterError(
+                f"DbCluster {cluster.identifier} is not in available state.",
+                "InvalidDBClusterStateFault",
+            )
+        self.monitor.policies.pop(cluster.identifier, None)
+        cluster.stop()
+        return cluster
+
+    def start_cluster(self, identifier: str) -> Cluster:
+        """StartDBCluster: `starting` now, `available` once the engine is up."""
+        cluster = self.get(identifier)
+        if cluster.state is not State.STOPPED:
+            raise ClusterError(
+                f"DbCluster {cluster.identifier} is not in stopped state.",
+                "InvalidDBClusterStateFault",
+            )
+        cluster.start()
+        return cluster
+
+    async def request_capacity(
+        self,
+        identifier: str,
+        capacity: float,
+        seconds_before_timeout: int = MANUAL_TIMEOUT_DEFAULT_S,
+        action: TimeoutAction = TimeoutAction.FORCE,
+    ) -> tuple[Cluster, float]:
+        """ModifyCurrentDBClusterCapacity (v1): the capacity the cluster runs at now (0 if
+        paused) after asking for `capacity`. Available: a change pursued as autoscaling's
+        are (scaling point, then timeout and action); paused: the cluster resumes at it."""
+        cluster = self.get(identifier)
+        spec = cluster.spec
+        if spec.version is not Version.V1:
+            raise ClusterError(
+                f"DB cluster {cluster.identifier} is not an Aurora Serverless v1 cluster: "
+                "ModifyCurrentDBClusterCapacity applies to EngineMode serverless only",
+                "InvalidDBClusterStateFault",
+            )
+        valid = V1_CAPACITIES[spec.engine]
+        if capacity not in valid:
+            listed = ", ".join(str(c) for c in valid[:-1]) + f", and {valid[-1]}"
+            raise ClusterError(
+                "Capacity isn't a valid Aurora Serverless DB cluster capacity. Valid "
+                f"capacity values are {listed}.",
+                "InvalidDBClusterCapacityFault",
+            )
+        if not spec.min_capacity <= capacity <= spec.max_capacity:
+            raise ClusterError(
+                f"Capacity {capacity:g} is outside the DB cluster's scaling configuration "
+                f"(MinCapacity {spec.min_capacity:g}, MaxCapacity {spec.max_capacity:g}).",
+                "InvalidDBClusterCapacityFault",
+            )
+        if not MANUAL_TIMEOUT_MIN_S <= seconds_before_timeout <= TIMEOUT_MAX_S:
+            raise ClusterError(
+                f"SecondsBeforeTimeout must be between {MANUAL_TIMEOUT_MIN_S} and "
+                f"{TIMEOUT_MAX_S} seconds.",
+            )
+        if cluster.state is State.PAUSED:
+            cluster.capacity = float(capacity)  # the engine starts with it
+            self.monitor.policies.pop(cluster.identifier, None)
+            resume = asyncio.get_running_loop().create_task(cluster.ensure_running())
+            self._background.add(resume)
+            resume.add_done_callback(self._background.discard)
+            return cluster, 0.0
+        if cluster.state is not State.AVAILABLE:
+            raise ClusterError(
+                f"DB cluster {cluster.identifier} is not in the available state "
+                f"(it is {cluster.state.value}).",
+                "InvalidDBClusterStateFault",
+            )
+        try:
+            self.monitor.request_capacity(cluster, float(capacity), seconds_before_timeout, action)
+        except capacity_rules.ScalingStateError:
+            raise ClusterError(
+                f"DB cluster {cluster.identifier} is applying a capacity change.",
+                "InvalidDBClusterStateFault",
+            ) from None
+        return cluster, cluster.capacity
 
     # -- views
     def describe(self, identifier: str) -> dict[str, Any]:

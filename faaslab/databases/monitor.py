@@ -20,7 +20,7 @@ from faaslab.databases import events
 from faaslab.databases.capacity import LoadSample, PolicyState, ScalingAction, ScalingPolicy
 from faaslab.databases.cluster import Cluster, State
 from faaslab.databases.engine import EngineError, Load
-from faaslab.databases.model import VCPU_PER_ACU
+from faaslab.databases.model import VCPU_PER_ACU, TimeoutAction
 from faaslab.state import StateDB
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ class Monitor:
         self.previous: dict[str, _Previous] = {}
         self.policies: dict[str, ScalingPolicy] = {}
         self.task: asyncio.Task[None] | None = None
+        self._requests: set[asyncio.Task[None]] = set()  # capacity requests being pursued
 
     @property
     def interval(self) -> float:
@@ -58,6 +59,8 @@ class Monitor:
         self.task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        for request in list(self._requests):
+            request.cancel()
         if self.task is not None:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -107,24 +110,55 @@ class Monitor:
         )
         await self._scale(cluster, LoadSample(max(cpu, 0.0), load.connections, not load.busy))
 
-    async def _scale(self, cluster: Cluster, sample: LoadSample) -> None:
-        ident = cluster.identifier
-        policy = self.policies.get(ident)
+    def _policy(self, cluster: Cluster) -> ScalingPolicy:
+        policy = self.policies.get(cluster.identifier)
         if policy is None or policy.capacity != cluster.capacity:
             policy = ScalingPolicy(cluster.spec, cluster.capacity, self.emulated_now())
-            self.policies[ident] = policy
+            self.policies[cluster.identifier] = policy
+        return policy
+
+    async def _scale(self, cluster: Cluster, sample: LoadSample) -> None:
+        policy = self._policy(cluster)
         await self._decide(cluster, policy, sample)
         # A v1 change waits for a scaling point: look for one between two samples, often,
         # as Aurora does continuously (a long query would otherwise hide every gap).
-        deadline = time.monotonic() + self.interval * 0.9
-        while policy.state is PolicyState.PENDING and time.monotonic() < deadline:
+        await self._pursue(cluster, policy, sample.cpu_percent, self.interval * 0.9)
+
+    async def _pursue(
+        self, cluster: Cluster, policy: ScalingPolicy, cpu: float, seconds: float | None
+    ) -> None:
+        """While a change is pending, look for a scaling point every few ms (for `seconds`,
+        or until the change is applied, rolled back or canceled)."""
+        deadline = None if seconds is None else time.monotonic() + seconds
+        while policy.state is PolicyState.PENDING and (
+            deadline is None or time.monotonic() < deadline
+        ):
             await asyncio.sleep(SCALING_POINT_POLL_S)
             if cluster.state is not State.AVAILABLE:
                 return
             load = await cluster.engine.load()
-            await self._decide(
-                cluster, policy, LoadSample(sample.cpu_percent, load.connections, not load.busy)
-            )
+            await self._decide(cluster, policy, LoadSample(cpu, load.connections, not load.busy))
+
+    def request_capacity(
+        self, cluster: Cluster, target: float, seconds_before_timeout: float, action: TimeoutAction
+    ) -> None:
+        """ModifyCurrentDBClusterCapacity on an available v1 cluster: announce the change
+        (RDS-EVENT-0141) and pursue it from now on, not from the next sample."""
+        policy = self._policy(cluster)
+        decision = policy.request(target, seconds_before_timeout, action, self.emulated_now())
+        event = decision.event()
+        if event is not None:
+            cluster.event(event[0].value, event[1])
+
+        async def pursue() -> None:
+            try:
+                await self._pursue(cluster, policy, 0.0, None)
+            except (EngineError, OSError) as e:  # the engine went away: the change is moot
+                log.debug("%s: capacity request dropped: %s", cluster.identifier, e)
+
+        task = asyncio.get_running_loop().create_task(pursue())
+        self._requests.add(task)
+        task.add_done_callback(self._requests.discard)
 
     async def _decide(self, cluster: Cluster, policy: ScalingPolicy, sample: LoadSample) -> None:
         for _ in range(3):  # START / CANCEL may be followed at once by the next step

@@ -1,7 +1,7 @@
 """The RDS API for serverless clusters (query protocol, on awsapi/): Describe, Create,
-Delete DBCluster and DescribeEvents, over the same clusters `faaslab db` and templates
-manage, with RDS's field names, so `aws rds describe-db-clusters` and scripts written
-for AWS see them as they would there.
+Modify, Delete, Stop, Start DBCluster, ModifyCurrentDBClusterCapacity, DescribeEvents,
+over the same clusters `faaslab db` and templates manage, with RDS's field names, so
+`aws rds describe-db-clusters` and scripts written for AWS see them as they would there.
 
 A parameter faaslab does not emulate is refused (InvalidParameterCombination, naming
 it), except the few that change nothing a local cluster has (backups, maintenance
@@ -18,8 +18,8 @@ from typing import Any
 from faaslab.awsapi.dispatch import Call, Output, ServiceApi
 from faaslab.awsapi.errors import ApiError
 from faaslab.databases.cluster import Cluster, State
-from faaslab.databases.manager import ClusterError, Clusters
-from faaslab.databases.model import ClusterSpec, SpecError, Version
+from faaslab.databases.manager import MANUAL_TIMEOUT_DEFAULT_S, ClusterError, Clusters
+from faaslab.databases.model import ClusterSpec, SpecError, TimeoutAction, Version
 from faaslab.databases.spec import IngressRule, modified_spec, parse_cluster
 
 # CreateDBCluster parameters that parse_cluster reads (CloudFormation's names are RDS's)
@@ -75,6 +75,9 @@ STATUS = {
     State.PAUSED: "available",
     State.RESUMING: "resuming",
     State.SCALING: "scaling-capacity",
+    State.STOPPING: "stopping",
+    State.STOPPED: "stopped",
+    State.STARTING: "starting",
     State.DELETING: "deleting",
     State.FAILED: "inaccessible-encryption-credentials-recoverable",
 }
@@ -101,6 +104,9 @@ class RdsApi:
                 "DeleteDBCluster": self.delete_db_cluster,
                 "DescribeEvents": self.describe_events,
                 "ModifyDBCluster": self.modify_db_cluster,
+                "StopDBCluster": self.stop_db_cluster,
+                "StartDBCluster": self.start_db_cluster,
+                "ModifyCurrentDBClusterCapacity": self.modify_current_capacity,
             },
         )
 
@@ -242,6 +248,47 @@ class RdsApi:
         except (ClusterError, SpecError) as e:
             raise _api_error(e) from None
         return {"DBCluster": self.db_cluster(cluster)}
+
+    def stop_db_cluster(self, call: Call) -> Output:
+        try:
+            cluster = self.clusters.stop_cluster(call.params["DBClusterIdentifier"])
+        except ClusterError as e:
+            raise _api_error(e) from None
+        return {"DBCluster": self.db_cluster(cluster)}
+
+    def start_db_cluster(self, call: Call) -> Output:
+        try:
+            cluster = self.clusters.start_cluster(call.params["DBClusterIdentifier"])
+        except ClusterError as e:
+            raise _api_error(e) from None
+        return {"DBCluster": self.db_cluster(cluster)}
+
+    async def modify_current_capacity(self, call: Call) -> Output:
+        p = call.params
+        seconds = p.get("SecondsBeforeTimeout", MANUAL_TIMEOUT_DEFAULT_S)
+        action = TimeoutAction(p.get("TimeoutAction") or TimeoutAction.FORCE.value)
+        cluster = self._cluster(p["DBClusterIdentifier"])
+        if "Capacity" not in p:  # nothing asked: what it runs at
+            current = 0 if cluster.state in (State.PAUSED, State.PAUSING) else cluster.capacity
+            return {
+                "DBClusterIdentifier": cluster.identifier,
+                "CurrentCapacity": int(current),
+                "SecondsBeforeTimeout": seconds,
+                "TimeoutAction": action.value,
+            }
+        try:
+            cluster, current = await self.clusters.request_capacity(
+                cluster.identifier, p["Capacity"], seconds, action
+            )
+        except ClusterError as e:
+            raise _api_error(e) from None
+        return {
+            "DBClusterIdentifier": cluster.identifier,
+            "PendingCapacity": int(p["Capacity"]),
+            "CurrentCapacity": int(current),
+            "SecondsBeforeTimeout": seconds,
+            "TimeoutAction": action.value,
+        }
 
     async def delete_db_cluster(self, call: Call) -> Output:
         p = call.params

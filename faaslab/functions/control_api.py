@@ -355,7 +355,6 @@ class LambdaControl:
     def publish_version(self, call: Call) -> Output:
         p = call.params
         fn = self._find(p["FunctionName"])
-        store = self._versions()
         current = self._configuration(fn)
         if p.get("RevisionId") not in (None, current["RevisionId"]):
             raise _precondition_failed()
@@ -365,15 +364,24 @@ class LambdaControl:
                 f"$LATEST ({current['CodeSha256']}). Please try again with the CodeSHA256 in "
                 "$LATEST."
             )
+        return self._configuration(self._publish(fn, p.get("Description")))
+
+    def _publish(self, fn: FunctionConfig, description: str | None) -> FunctionConfig:
+        store = self._versions()
         published = store.versions(fn.name)
         if published and self._same(published[-1], fn):
-            return self._configuration(
-                published[-1]
-            )  # (AWS too: nothing changed)  # (AWS too: nothing changed, no new version)
+            return published[-1]  # (AWS too: nothing changed, no new version)
         version = store.publish(fn.name)
-        if p.get("Description"):
-            self.descriptions[version.pool_key] = p["Description"]
-        return self._configuration(version)
+        if description:
+            self.descriptions[version.pool_key] = description
+        return version
+
+    def publish_alias(self, name: str, alias: str, description: str | None) -> FunctionConfig:
+        """A template's AutoPublishAlias: publish $LATEST (unless unchanged since the last
+        version) and point the alias at that version."""
+        version = self._publish(self._find(name), description)
+        self._versions().aliases.setdefault(version.name, {})[alias] = version.version
+        return version
 
     def _same(self, a: FunctionConfig, b: FunctionConfig) -> bool:
         return dataclasses.replace(a, version="$LATEST") == b

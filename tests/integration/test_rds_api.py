@@ -10,11 +10,13 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pymysql
 import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import FIXTURES, Faaslab, start_faaslab
+from tests.integration.test_clusters import faaslab_cli
 from tests.integration.test_unknown_services import cli, client
 
 PASSWORD = "Secret-pass99"
@@ -36,6 +38,15 @@ def wait_status(rds: Any, name: str, wanted: str) -> dict[str, Any]:
         if cluster["Status"] == wanted or time.monotonic() > deadline:
             return dict(cluster)
         time.sleep(0.2)
+
+
+def wait_capacity(rds: Any, name: str, wanted: int) -> int:
+    deadline = time.monotonic() + 120
+    while True:
+        capacity = rds.describe_db_clusters(DBClusterIdentifier=name)["DBClusters"][0]["Capacity"]
+        if capacity == wanted or time.monotonic() > deadline:
+            return int(capacity)
+        time.sleep(0.1)
 
 
 def test_create_describe_log_in_and_delete(fl: Faaslab) -> None:
@@ -215,3 +226,112 @@ def test_modify_the_scaling_configuration(fl: Faaslab) -> None:
     assert "does not apply to this cluster" in e.value.response["Error"]["Message"]
     fl.request_log("(note: no effect on a local cluster: BackupRetentionPeriod, EngineVersion)")
     rds.delete_db_cluster(DBClusterIdentifier="resized", SkipFinalSnapshot=True)
+
+
+def test_stop_and_start_a_cluster(fl: Faaslab) -> None:
+    rds = client(fl, "rds")
+    rds.create_db_cluster(
+        DBClusterIdentifier="stoppable",
+        Engine="aurora-postgresql",
+        ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 2},
+        MasterUsername="master",
+        MasterUserPassword=PASSWORD,
+    )
+    port = wait_status(rds, "stoppable", "available")["Port"]
+    stopping = json.loads(
+        cli(fl, "rds", "stop-db-cluster", "--db-cluster-identifier", "stoppable").stdout
+    )["DBCluster"]
+    assert stopping["Status"] == "stopping"
+    assert wait_status(rds, "stoppable", "stopped")["Status"] == "stopped"
+    # a stopped cluster takes no connections (a paused one would resume)
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(
+            host="127.0.0.1",
+            port=port,
+            user="master",
+            password=PASSWORD,
+            dbname="postgres",
+            connect_timeout=30,
+        ).close()
+    assert wait_status(rds, "stoppable", "stopped")["Status"] == "stopped"
+    with pytest.raises(ClientError) as e:
+        rds.stop_db_cluster(DBClusterIdentifier="stoppable")
+    assert e.value.response["Error"]["Code"] == "InvalidDBClusterStateFault"
+    started = rds.start_db_cluster(DBClusterIdentifier="stoppable")["DBCluster"]
+    assert started["Status"] == "starting"
+    wait_status(rds, "stoppable", "available")
+    with psycopg.connect(
+        host="127.0.0.1",
+        port=port,
+        user="master",
+        password=PASSWORD,
+        dbname="postgres",
+        connect_timeout=60,
+    ) as conn:
+        assert conn.execute("SELECT 2 + 2").fetchone() == (4,)
+    with pytest.raises(ClientError) as e:
+        rds.start_db_cluster(DBClusterIdentifier="stoppable")
+    assert e.value.response["Error"]["Code"] == "InvalidDBClusterStateFault"
+    # `faaslab db` shares the state: its stop is the API's stop
+    assert faaslab_cli(fl, "db", "stop", "stoppable").strip() == "stoppable: stopping"
+    assert wait_status(rds, "stoppable", "stopped")["Status"] == "stopped"
+    assert faaslab_cli(fl, "db", "start", "stoppable").strip() == "stoppable: starting"
+    wait_status(rds, "stoppable", "available")
+    messages = [
+        ev["Message"]
+        for ev in rds.describe_events(SourceType="db-cluster", SourceIdentifier="stoppable")[
+            "Events"
+        ]
+    ]
+    assert "DB cluster stopped." in messages and "DB cluster started." in messages
+    rds.delete_db_cluster(DBClusterIdentifier="stoppable", SkipFinalSnapshot=True)
+
+
+def test_modify_current_capacity_of_a_v1_cluster(fl: Faaslab) -> None:
+    rds = client(fl, "rds")
+    rds.create_db_cluster(
+        DBClusterIdentifier="manual-v1",
+        Engine="aurora-mysql",
+        EngineMode="serverless",
+        ScalingConfiguration={"MinCapacity": 1, "MaxCapacity": 8, "AutoPause": False},
+        MasterUsername="admin",
+        MasterUserPassword=PASSWORD,
+    )
+    cluster = wait_status(rds, "manual-v1", "available")
+    assert cluster["Capacity"] == 1
+    out = rds.modify_current_db_cluster_capacity(
+        DBClusterIdentifier="manual-v1", Capacity=4, SecondsBeforeTimeout=10
+    )
+    assert (out["PendingCapacity"], out["CurrentCapacity"]) == (4, 1)
+    assert (out["SecondsBeforeTimeout"], out["TimeoutAction"]) == (10, "ForceApplyCapacityChange")
+    # (autoscaling may bring it down after its 15-minute cooldown: 3 s at this time scale)
+    assert wait_capacity(rds, "manual-v1", 4) == 4
+    messages = [
+        ev["Message"]
+        for ev in rds.describe_events(SourceType="db-cluster", SourceIdentifier="manual-v1")[
+            "Events"
+        ]
+    ]
+    assert "The DB cluster has scaled from 1 capacity units to 4 capacity units." in messages
+    for bad, words in ((3, "Valid capacity values are 1, 2, 4"), (16, "MaxCapacity 8")):
+        with pytest.raises(ClientError) as e:
+            rds.modify_current_db_cluster_capacity(DBClusterIdentifier="manual-v1", Capacity=bad)
+        assert e.value.response["Error"]["Code"] == "InvalidDBClusterCapacityFault"
+        assert words in e.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as e:
+        rds.stop_db_cluster(DBClusterIdentifier="manual-v1")  # v1 pauses; it cannot stop
+    assert e.value.response["Error"]["Code"] == "InvalidParameterCombination"
+    done = cli(
+        fl,
+        "rds",
+        "modify-current-db-cluster-capacity",
+        "--db-cluster-identifier",
+        "manual-v1",
+        "--capacity",
+        "2",
+        "--timeout-action",
+        "RollbackCapacityChange",
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["TimeoutAction"] == "RollbackCapacityChange"
+    rds.delete_db_cluster(DBClusterIdentifier="manual-v1", SkipFinalSnapshot=True)

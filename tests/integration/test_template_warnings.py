@@ -21,6 +21,7 @@ Resources:
       Handler: probe.handler
       CodeUri: {FIXTURES / "fns"}
       Tracing: Active
+      DeadLetterQueue: {{Type: SQS, TargetArn: arn:aws:sqs:us-east-1:123456789012:dlq}}
       AutoPublishAlias: live
   Bucket:
     Type: AWS::S3::Bucket
@@ -39,7 +40,7 @@ def _wait_for_banner(log: Path, timeout: float = 60) -> str:
     raise AssertionError(f"no banner within {timeout} s:\n{log.read_text()}")
 
 
-def test_up_names_tracing_and_auto_publish_alias_once(tmp_path: Path) -> None:
+def test_up_names_tracing_and_dead_letter_queue_once(tmp_path: Path) -> None:
     template = tmp_path / "template.yaml"
     template.write_text(TEMPLATE)
     fl = start_faaslab(template, tmp_path / "state")
@@ -53,19 +54,22 @@ def test_up_names_tracing_and_auto_publish_alias_once(tmp_path: Path) -> None:
         block = lines[head : head + 6]
         assert block[1] == "  Probe (AWS::Serverless::Function):"
         assert block[2].startswith("    Tracing: X-Ray tracing is not emulated")
-        assert block[3].startswith("    AutoPublishAlias: no versions or aliases")
+        assert block[3].startswith("    DeadLetterQueue: no dead-letter queue")
         assert block[4] == "  Bucket (AWS::S3::Bucket):"
         assert block[5].startswith("    VersioningConfiguration: objects are not versioned")
-        assert banner.count("Tracing:") == 1 and banner.count("AutoPublishAlias:") == 1
+        assert banner.count("Tracing:") == 1 and banner.count("DeadLetterQueue:") == 1
+        assert "AutoPublishAlias" not in banner  # (implemented: version 1, alias `live`)
 
         served = fl.get("/_faaslab/functions")["template_warnings"]
         assert [(w["resource"], w["property"]) for w in served] == [
             ("Probe", "Tracing"),
-            ("Probe", "AutoPublishAlias"),
+            ("Probe", "DeadLetterQueue"),
             ("Bucket", "VersioningConfiguration"),
         ]
         response, _ = invoke(fl.client(), "probe", {})  # the function runs regardless
         assert response["StatusCode"] == 200 and "FunctionError" not in response
+        response, _ = invoke(fl.client(), "probe", {}, Qualifier="live")
+        assert response["ResponseMetadata"]["HTTPHeaders"]["x-amz-executed-version"] == "1"
     finally:
         assert fl.stop() == 0
 

@@ -397,3 +397,62 @@ def test_v2_respects_a_higher_minimum() -> None:
     policy = v2_policy(4.0, min_capacity=2.5)
     decision = policy.observe(LOW, 0.0)
     assert decision is not None and decision.target == 2.5
+
+
+# --- ModifyCurrentDBClusterCapacity (v1)
+
+
+def test_v1_request_waits_for_a_scaling_point_whatever_the_load_asks() -> None:
+    policy = ScalingPolicy(spec(), 2, now=0.0)
+    start = policy.request(8, 60, TimeoutAction.ROLLBACK, 0.0)
+    assert start.action is ScalingAction.START and start.target == 8.0
+    assert start.event() == (
+        events.EventId.SCALING_STARTED,
+        "Scaling DB cluster from 2 capacity units to 8 capacity units for this reason: "
+        f"{events.MANUAL_REASON}.",
+    )
+    assert policy.state is PolicyState.PENDING and policy.manual
+    # the load asks for nothing (MID) or the other way (LOW): a request is not canceled
+    assert policy.observe(LoadSample(50.0, 0, False), 5.0) is None
+    assert policy.observe(LoadSample(5.0, 0, False), 6.0) is None
+    apply = policy.observe(LoadSample(5.0, 0, True), 7.0)
+    assert apply is not None and apply.action is ScalingAction.APPLY and apply.target == 8.0
+    assert apply.event() == (
+        events.EventId.SCALED,
+        "The DB cluster has scaled from 2 capacity units to 8 capacity units.",
+    )
+    assert policy.applied(7.0) == 8.0 and not policy.manual
+
+
+def test_v1_request_times_out_with_its_own_timeout_and_action() -> None:
+    # the cluster's own configuration says 300 s and rollback; the request, 20 s and force
+    policy = ScalingPolicy(spec(seconds_before_timeout=300), 4, now=0.0)
+    policy.request(1, 20, TimeoutAction.FORCE, 0.0)
+    busy = LoadSample(50.0, 0, False)
+    assert policy.observe(busy, 19.0) is None
+    force = policy.observe(busy, 20.0)
+    assert force is not None and force.action is ScalingAction.FORCE and force.target == 1.0
+    assert policy.applied(21.0) == 1.0
+
+
+def test_v1_request_replaces_a_pending_autoscaling_change_and_is_refused_while_applying() -> None:
+    policy = ScalingPolicy(spec(), 2, now=0.0)
+    assert policy.observe(HIGH_BUSY, 0.0) is not None  # autoscaling: 2 -> 4 pending
+    policy.request(16, 60, TimeoutAction.ROLLBACK, 1.0)
+    assert policy.target == 16.0 and policy.pending_since == 1.0
+    rollback = policy.observe(HIGH_BUSY, 61.0)
+    assert rollback is not None and rollback.action is ScalingAction.ROLLBACK
+    assert policy.state is PolicyState.STEADY and not policy.manual
+    policy.request(4, 60, TimeoutAction.ROLLBACK, 62.0)
+    assert policy.observe(HIGH, 62.0) is not None  # APPLY: now applying
+    with pytest.raises(ScalingStateError):
+        policy.request(8, 60, TimeoutAction.ROLLBACK, 63.0)
+
+
+def test_request_is_v1_only_and_along_its_capacities() -> None:
+    with pytest.raises(ScalingStateError):
+        ScalingPolicy(spec(version=Version.V2, min_capacity=0.5), 1, now=0.0).request(
+            2, 60, TimeoutAction.FORCE, 0.0
+        )
+    with pytest.raises(ValueError, match="not one of"):
+        ScalingPolicy(spec(max_capacity=8), 2, now=0.0).request(16, 60, TimeoutAction.FORCE, 0.0)

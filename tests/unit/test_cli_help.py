@@ -71,7 +71,18 @@ def _leaf_commands() -> list[tuple[str, ...]]:
     return sorted(out)
 
 
-DB_COMMANDS = {"create", "list", "describe", "delete", "events", "connect", "cost", "metrics"}
+DB_COMMANDS = {
+    "create",
+    "list",
+    "describe",
+    "delete",
+    "events",
+    "connect",
+    "cost",
+    "metrics",
+    "stop",
+    "start",
+}
 
 
 def test_db_group_has_the_cluster_commands() -> None:

@@ -105,14 +105,16 @@ def arun(test: Coroutine[Any, Any, None]) -> None:
     asyncio.run(body())
 
 
-async def make(tmp_path: Path, **spec_changes: Any) -> tuple[Cluster, ScriptedEngine, StateDB]:
+async def make(
+    tmp_path: Path, scale: float = 1e6, **spec_changes: Any
+) -> tuple[Cluster, ScriptedEngine, StateDB]:
     import dataclasses
 
     engine = ScriptedEngine(tmp_path)
     db = StateDB(tmp_path / "state.db")
     spec = dataclasses.replace(SPEC, **spec_changes)
     # scale 1e6: AWS's 300 s idle time is 0.3 ms, the 2 s drain is 2 us
-    cluster = Cluster(spec, 40000, engine, db, Clock(1e6), settings_for)  # type: ignore[arg-type]
+    cluster = Cluster(spec, 40000, engine, db, Clock(scale), settings_for)  # type: ignore[arg-type]
     await cluster.create()
     _made.append(cluster)
     return cluster, engine, db
@@ -259,5 +261,108 @@ def test_capacity_change_applies_settings_and_is_recorded(tmp_path: Path) -> Non
         assert cluster.state is State.AVAILABLE and cluster.capacity == 2
         assert engine.calls[-1] == "apply 180"
         assert [c for _, c in db.capacity_changes("c1")] == [1, 2]
+
+    arun(run())
+
+
+# --- StopDBCluster / StartDBCluster
+
+
+def test_stop_then_start_with_aws_events_refusing_clients_while_stopped(tmp_path: Path) -> None:
+    async def run() -> None:
+        # real time: the seven-day automatic start stays far away
+        cluster, engine, db = await make(tmp_path, scale=1.0, version=Version.V2)
+        engine.stop_gate.clear()
+        cluster.stop()
+        assert cluster.state is State.STOPPING
+        with pytest.raises(Refused, match="is stopping"):
+            await cluster.ensure_running()
+        engine.stop_gate.set()
+        await until(lambda: cluster.state is State.STOPPED)
+        assert not engine.running and codes(db)[-1] == "RDS-EVENT-0150"
+        assert db.events("c1")[-1].message == "DB cluster stopped."
+        [(_, end, _)] = db.activations("c1")
+        assert end is not None  # no compute billed while stopped
+        with pytest.raises(Refused, match="is stopped"):
+            await cluster.ensure_running()  # stopped is not paused: no resume
+        assert cluster.state is State.STOPPED and db.clusters()[0]["state"] == "stopped"
+        engine.start_gate.clear()
+        cluster.start()
+        assert cluster.state is State.STARTING
+        waiter = asyncio.create_task(cluster.ensure_running())  # waits for the start
+        engine.start_gate.set()
+        assert await waiter == engine.socket_path
+        assert cluster.state is State.AVAILABLE and codes(db)[-1] == "RDS-EVENT-0151"
+        assert len(db.activations("c1")) == 2
+
+    arun(run())
+
+
+def test_a_paused_cluster_can_be_stopped_and_a_stopped_one_deleted(tmp_path: Path) -> None:
+    async def run() -> None:
+        cluster, engine, db = await make(tmp_path, version=Version.V2)
+        await until(lambda: cluster.state is State.PAUSED)
+        cluster.stop()
+        await until(lambda: cluster.state is State.STOPPED)
+        assert "stop" not in engine.calls[-1:] or not engine.running
+        assert codes(db)[-1] == "RDS-EVENT-0150"
+        await cluster.delete()
+        assert cluster.state is State.DELETING
+
+    arun(run())
+
+
+def test_stopped_seven_days_starts_itself(tmp_path: Path) -> None:
+    async def run() -> None:
+        # scale 1e6: seven days are 0.6 s
+        cluster, _, db = await make(tmp_path, auto_pause=False, version=Version.V2)
+        cluster.stop()
+        await until(lambda: cluster.state is State.AVAILABLE, timeout=30)
+        assert codes(db)[-3:] == ["RDS-EVENT-0150", "RDS-EVENT-0153", "RDS-EVENT-0151"]
+        assert db.events("c1")[-2].message == (
+            "DB cluster is being started due to it exceeding the maximum allowed time "
+            "being stopped."
+        )
+
+    arun(run())
+
+
+def test_a_failed_start_leaves_it_stopped_with_the_reason(tmp_path: Path) -> None:
+    async def run() -> None:
+        cluster, engine, _ = await make(tmp_path, scale=1.0, auto_pause=False)
+        cluster.stop()
+        await until(lambda: cluster.state is State.STOPPED)
+        engine.fail_start = True
+        cluster.start()
+        await until(lambda: cluster.state is State.STOPPED)
+        assert "could not start" in cluster.failure
+        with pytest.raises(RuntimeError, match="cannot stop while stopped"):
+            cluster.stop()
+
+    arun(run())
+
+
+def test_restore_after_a_restart_mid_stop_finishes_the_stop(tmp_path: Path) -> None:
+    async def run() -> None:
+        cluster, engine, db = await make(tmp_path, scale=1.0, auto_pause=False)
+        cluster.stop()
+        await cluster.shutdown()  # faaslab stops before the stop got anywhere
+        assert not engine.running
+        again = Cluster(
+            cluster.spec,
+            40000,
+            engine,
+            db,
+            Clock(1.0),
+            settings_for,  # type: ignore[arg-type]
+            state=State(db.clusters()[0]["state"]),
+        )
+        _made.append(again)
+        assert again.state is State.STOPPING
+        await again.restore()
+        assert again.state is State.STOPPED and codes(db)[-1] == "RDS-EVENT-0150"
+        assert not engine.running
+        with pytest.raises(Refused):
+            await again.ensure_running()
 
     arun(run())

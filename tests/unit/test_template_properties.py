@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from faaslab import template_properties as tp
-from faaslab.template import Template, TemplateError, load_template
+from faaslab.template import AutoPublish, Template, TemplateError, load_template
 from faaslab.template_properties import (
     GLOBALS,
     GLOBALS_SECTIONS,
@@ -73,7 +73,7 @@ def test_each_status_is_in_the_tables_with_a_reason_where_one_is_owed() -> None:
 def test_the_issue_s_properties_are_all_warned() -> None:
     function = {
         "Tracing", "DeadLetterQueue", "EventInvokeConfig", "SnapStart", "FileSystemConfigs",
-        "AutoPublishAlias", "DeploymentPreference", "ProvisionedConcurrencyConfig", "KmsKeyArn",
+        "DeploymentPreference", "ProvisionedConcurrencyConfig", "KmsKeyArn",
         "CodeSigningConfigArn", "Policies", "Role", "LoggingConfig", "RuntimeManagementConfig",
     }  # fmt: skip
     bucket = {
@@ -220,14 +220,14 @@ def test_unknown_resource_attribute_in_cloudformation_s_words(tmp_path: Path) ->
 # -- warnings ----------------------------------------------------------------------------------
 
 
-def test_tracing_and_auto_publish_alias_are_named(tmp_path: Path) -> None:
-    props = BASIC + "Tracing: Active\nAutoPublishAlias: live\n"
+def test_tracing_is_named_and_auto_publish_alias_is_not(tmp_path: Path) -> None:
+    props = BASIC + "Tracing: Active\nAutoPublishAlias: live\nVersionDescription: first\n"
     template = load(tmp_path, resource("HelloFn", FN, props))
-    assert found(template) == [("HelloFn", "Tracing"), ("HelloFn", "AutoPublishAlias")]
-    tracing, alias = template.warnings
+    assert found(template) == [("HelloFn", "Tracing")]
+    [tracing] = template.warnings
     assert tracing.resource_type == FN and "X-Ray" in tracing.reason
-    assert "$LATEST" in alias.reason
     assert template.functions["HelloFn"].handler == "app.handler"  # still runs
+    assert template.auto_publish == {"HelloFn": AutoPublish("live", "first")}
 
 
 def test_iam_is_said_once_for_the_whole_template(tmp_path: Path) -> None:
@@ -383,3 +383,31 @@ def test_report_lines_group_per_resource() -> None:
         "property": "Tracing",
         "reason": "no X-Ray",
     }
+
+
+def test_auto_publish_alias_routes_and_refs(tmp_path: Path) -> None:
+    props = BASIC + (
+        "FunctionName: hello\n"
+        "Events:\n  Get: {Type: HttpApi, Properties: {Path: /hi, Method: GET}}\n"
+        "Environment:\n  Variables:\n"
+        "    ALIAS: !Ref HelloFn.Alias\n    VERSION: !Ref HelloFn.Version\n"
+        "    BY_ID: !Ref HelloFnAliasprod\n"
+    )
+    head = "Globals:\n  Function:\n    AutoPublishAlias: prod\n"
+    template = load(tmp_path, resource("HelloFn", FN, props), head=head)
+    assert template.auto_publish == {"hello": AutoPublish("prod")}
+    [route] = template.routes
+    assert route.function == "hello:prod"  # SAM's events invoke the alias
+    env = template.functions["hello"].environment
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:hello"
+    assert (env["ALIAS"], env["VERSION"], env["BY_ID"]) == (
+        f"{arn}:prod",
+        f"{arn}:1",
+        f"{arn}:prod",
+    )
+
+
+@pytest.mark.parametrize("alias", ["123", "has space", "x" * 129])
+def test_auto_publish_alias_must_be_an_alias_name(tmp_path: Path, alias: str) -> None:
+    message = refusal(tmp_path, resource("HelloFn", FN, BASIC + f"AutoPublishAlias: '{alias}'\n"))
+    assert "must be an alias name" in message
