@@ -77,6 +77,14 @@ def _ok(body: bytes = b"", status: int = 200, headers: dict[str, str] | None = N
     return Response(status, body, h)
 
 
+def _by_version(req: Request, bucket: str, key: str) -> Response:
+    raise S3Error(
+        "NotImplemented",
+        "faaslab does not implement the tags of an object version other than the null one yet",
+        Resource=f"/{bucket}/{key}?versionId",
+    )
+
+
 class SubResources:
     def __init__(self, store: ObjectStore, clock: Clock) -> None:
         self.store = store
@@ -113,6 +121,8 @@ class SubResources:
         table = self._object if on_object else self._bucket
         for name in query:
             if name in SUBRESOURCES:
+                if on_object and query.get("versionId", "null") != "null":
+                    return _by_version  # (never the current version's tags instead)
                 return table.get((method, name))
         return None
 

@@ -103,24 +103,35 @@ def from_header(value: str) -> dict[str, str]:
 
 
 # -- object tags in the index (writer thread unless said)
-def store_tags(db: sqlite3.Connection, bucket: str, key: str, tags: dict[str, str] | None) -> None:
-    """Replace the object's tag set (None or {}: no tags)."""
-    db.execute("DELETE FROM object_tags WHERE bucket=? AND key=? AND version=''", (bucket, key))
+# `version`: the object version's id, '' for the null version (all there is until
+# versioning passes its ids here)
+def store_tags(
+    db: sqlite3.Connection,
+    bucket: str,
+    key: str,
+    tags: dict[str, str] | None,
+    version: str = "",
+) -> None:
+    """Replace the object version's tag set (None or {}: no tags)."""
+    remove(db, bucket, key, version)
     if tags:
         db.execute(
-            "INSERT INTO object_tags (bucket, key, version, tags) VALUES (?, ?, '', ?)",
-            (bucket, key, json.dumps(tags)),
+            "INSERT INTO object_tags (bucket, key, version, tags) VALUES (?, ?, ?, ?)",
+            (bucket, key, version, json.dumps(tags)),
         )
 
 
-def remove(db: sqlite3.Connection, bucket: str, key: str) -> None:
-    db.execute("DELETE FROM object_tags WHERE bucket=? AND key=? AND version=''", (bucket, key))
+def remove(db: sqlite3.Connection, bucket: str, key: str, version: str = "") -> None:
+    db.execute(
+        "DELETE FROM object_tags WHERE bucket=? AND key=? AND version=?", (bucket, key, version)
+    )
 
 
-def tags_of(db: sqlite3.Connection, bucket: str, key: str) -> dict[str, str]:
-    """(any connection) The object's tags."""
+def tags_of(db: sqlite3.Connection, bucket: str, key: str, version: str = "") -> dict[str, str]:
+    """(any connection) The object version's tags."""
     row = db.execute(
-        "SELECT tags FROM object_tags WHERE bucket=? AND key=? AND version=''", (bucket, key)
+        "SELECT tags FROM object_tags WHERE bucket=? AND key=? AND version=?",
+        (bucket, key, version),
     ).fetchone()
     return {} if row is None else dict(json.loads(row[0]))
 
