@@ -49,6 +49,7 @@ from faaslab.s3.model import ObjectInfo
 from faaslab.s3.store import ObjectStore
 
 DAY = 86400.0
+_LAST = 253402300799.0  # 9999-12-31T23:59:59Z: no HTTP date after it
 MAX_RULES = 1000
 MAX_ID = 255
 Rule = dict[str, Any]
@@ -98,6 +99,9 @@ def _check_filter(rule: Rule) -> None:
         raise S3Error("MalformedXML")
     f = rule.get("Filter", {})
     if len(f) > 1:  # one of Prefix, Tag, ObjectSize*, And
+        raise S3Error("MalformedXML")
+    given = [f["Tag"]] if "Tag" in f else f.get("And", {}).get("Tags", [])
+    if any("Key" not in t or "Value" not in t for t in given):
         raise S3Error("MalformedXML")
     tags = _filter_tags(rule)
     if tags:
@@ -261,7 +265,7 @@ def expiration(
             continue
         if best is None or when < best[0]:
             best = (when, rule["ID"])
-    if best is None:
+    if best is None or best[0] > _LAST:
         return None
     return f'expiry-date="{formatdate(best[0], usegmt=True)}", rule-id="{best[1]}"'
 

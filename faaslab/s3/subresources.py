@@ -287,7 +287,10 @@ class SubResources:
 
     def _put_logging(self, req: Request, bucket: str, key: str) -> Response:
         doc = parse_payload("PutBucketLogging", req.body, req.headers)
-        if doc.get("LoggingEnabled"):
+        if "LoggingEnabled" in doc:
+            target = doc["LoggingEnabled"]
+            if "TargetBucket" not in target or "TargetPrefix" not in target:
+                raise S3Error("MalformedXML")
             raise S3Error(
                 "NotImplemented",
                 "faaslab does not write server access logs",

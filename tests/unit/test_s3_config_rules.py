@@ -95,6 +95,8 @@ def _rule(**kw: Any) -> dict[str, Any]:
             "InvalidRequest",
         ),
         (_rule(Expiration={"Days": 1}, Transitions=[{"Days": 1}]), "NotImplemented"),
+        (_rule(Filter={"Tag": {"Key": "k"}}, Expiration={"Days": 1}), "MalformedXML"),
+        (_rule(Filter={"And": {"Tags": [{"Value": "v"}]}}, Expiration={"Days": 1}), "MalformedXML"),
     ],
 )
 def test_lifecycle_rules_s3_refuses(rule: dict[str, Any], code: str) -> None:
@@ -123,6 +125,8 @@ def test_expiry_is_days_after_creation_rounded_up_to_midnight_utc() -> None:
     tagged = {"Rules": [_rule(Filter={"Tag": {"Key": "t", "Value": "1"}}, Expiration={"Days": 1})]}
     assert lifecycle.expiration(tagged, info, {}) is None
     assert lifecycle.expiration(tagged, info, {"t": "1"}) is not None
+    forever = {"Rules": [_rule(Expiration={"Days": 2**31 - 1})]}
+    assert lifecycle.expiration(forever, info, {}) is None  # past any HTTP date: no header
     sized = _rule(Filter={"And": {"Prefix": "logs/", "ObjectSizeGreaterThan": 10}})
     assert not lifecycle.matches(sized, "logs/x", 10, None)
     assert lifecycle.matches(sized, "logs/x", 11, None)
