@@ -55,6 +55,7 @@ from faaslab.linux import peer_uid
 from faaslab.metrics_api import ClusterMetrics, FunctionMetrics, MetricsApi
 from faaslab.rdsdata.api import DataApi
 from faaslab.requestlog import RequestLog
+from faaslab.s3 import bucket_template
 from faaslab.s3.api import S3Api
 from faaslab.s3.store import ObjectStore
 from faaslab.secrets.api import SecretsApi
@@ -63,6 +64,7 @@ from faaslab.secrets.store import SecretStore, deploy_template_secret, ensure_rd
 from faaslab.services import API_GATEWAY, signed_service, unknown_service
 from faaslab.state import StateDB
 from faaslab.template import SecretsHooks, Template, TemplateError, load_template
+from faaslab.template_properties import S3_BUCKET_PROPERTIES, Status
 
 EDGE_MAX_BODY = 8 * 1024 * 1024
 STARTING = Response(503, b'{"message":"faaslab is starting"}', {"Content-Type": "application/json"})
@@ -149,8 +151,7 @@ class ControlPlane:
         )
         self.s3.start()
         if self.template is not None:
-            for bucket in self.template.buckets:
-                await self.s3.store.create_bucket(bucket)
+            await self._make_buckets(self.template)
         self.server = await serve(
             self.handle,
             self.config.host,
@@ -226,6 +227,26 @@ class ControlPlane:
             self.router = apigw.Router(list(self.template.routes))
         await self.clusters.start(self.template.clusters if self.template else {})
         self.ready = True
+
+    async def _make_buckets(self, template: Template) -> None:
+        """The template's buckets, with the properties S3's API can apply (as
+        CloudFormation applies them: through PutBucketVersioning, PutBucketCors, ...)."""
+        implemented = frozenset(
+            name
+            for name, support in S3_BUCKET_PROPERTIES.items()
+            if support.status is Status.IMPLEMENTED
+        )
+        keys = (LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY)
+        assert self.s3 is not None
+        for bucket, lid in template.buckets.items():
+            where = f"Resources.{lid}.Properties"
+            props = template.resolve(template.resources[lid].get("Properties") or {}, where)
+            try:
+                await bucket_template.apply(
+                    self.s3.handle, bucket, props, keys, self.config.region, implemented
+                )
+            except bucket_template.BucketPropertyError as e:
+                raise TemplateError(f"{template.path}: {where}.{e}") from None
 
     async def stop(self) -> None:
         if self.server is not None:

@@ -123,6 +123,20 @@ ETags are compared as opaque strings. If content returns to an earlier state, th
 repeats, since it is the MD5 of the content. That is harmless here: equal ETags mean equal
 bytes, so the data that ``fn`` saw is exactly what the object holds.
 
+Older versions (versioned buckets)
+----------------------------------
+In a bucket with S3 versioning enabled every upload is kept as a version of the object,
+so the database's history is there to read: ``versions()`` lists them (newest first,
+delete markers included, as ``DatabaseVersion`` records) and ``read_version(version_id,
+fn)`` runs ``fn`` on a read-only copy of that version, e.g. to see what a table held
+before a bad write, or to copy rows back out of it in a later ``transact``. A version
+never changes, so its copy (``<cache_dir>/<name>@<hash of the version id>.sqlite``) is
+downloaded once and then reused without a request (except the null version, which a
+write to an unversioned or suspended bucket replaces). ``last_version_id`` is the version
+the last successful upload of this instance created (None in an unversioned bucket).
+Nothing here needs versioning: in an unversioned bucket ``versions()`` lists the one
+null version, which ``read_version("null", fn)`` reads.
+
 Local files and threads
 -----------------------
 The cached copy is ``<cache_dir>/<name>-<hash of bucket/key>.sqlite``. Each call opens a
@@ -154,7 +168,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["ConflictError", "S3Database", "S3DatabaseError", "SyncStats"]
+__all__ = ["ConflictError", "DatabaseVersion", "S3Database", "S3DatabaseError", "SyncStats"]
 
 T = TypeVar("T")
 
@@ -183,6 +197,20 @@ class ConflictError(S3DatabaseError):
             f"changed the object first every time (last answer: {last_code}). "
             "Nothing from this transaction was saved."
         )
+
+
+@dataclass(frozen=True)
+class DatabaseVersion:
+    """One version of the database object (``S3Database.versions()``)."""
+
+    version_id: str
+    """S3's version id ("null" for the version written while unversioned or suspended)."""
+    last_modified: Any
+    """When it was written (a datetime, as boto3 returns it)."""
+    size: int
+    is_latest: bool
+    delete_marker: bool
+    """A delete marker: the object was deleted at that point (nothing to read)."""
 
 
 @dataclass
@@ -244,6 +272,11 @@ def _client_error_type() -> type[Exception]:
     return ClientError  # type: ignore[no-any-return]
 
 
+def _timestamp(value: Any) -> float:
+    stamp = getattr(value, "timestamp", None)
+    return float(stamp()) if callable(stamp) else 0.0
+
+
 def _local_name(bucket: str, key: str) -> str:
     digest = hashlib.sha256(f"{bucket}\0{key}".encode()).hexdigest()[:16]
     stem = re.sub(r"[^A-Za-z0-9._-]", "_", key.rsplit("/", 1)[-1])[:64].strip(".") or "db"
@@ -294,6 +327,7 @@ class S3Database:
         self._sidecar = self._path.with_name(self._path.name + ".etag")
         self._shared = _shared_state(self._path)
         self.stats = SyncStats()
+        self.last_version_id: str | None = None
 
     def __repr__(self) -> str:
         return f"S3Database(s3://{self.bucket}/{self.key} -> {self._path})"
@@ -338,6 +372,65 @@ class S3Database:
                 finally:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
+            finally:
+                conn.close()
+
+    def versions(self) -> list[DatabaseVersion]:
+        """Every version of the database object, newest first (ListObjectVersions)."""
+        found: list[DatabaseVersion] = []
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.key}
+        while True:
+            page = self.client.list_object_versions(**kwargs)
+            for kind, marker in (("Versions", False), ("DeleteMarkers", True)):
+                for v in page.get(kind) or []:
+                    if v.get("Key") == self.key:
+                        found.append(
+                            DatabaseVersion(
+                                str(v["VersionId"]),
+                                v.get("LastModified"),
+                                int(v.get("Size", 0)),
+                                bool(v.get("IsLatest")),
+                                marker,
+                            )
+                        )
+            if not page.get("IsTruncated"):
+                break
+            kwargs["KeyMarker"] = page.get("NextKeyMarker", "")
+            kwargs["VersionIdMarker"] = page.get("NextVersionIdMarker", "")
+        found.sort(key=lambda v: (not v.is_latest, -_timestamp(v.last_modified)))
+        return found
+
+    def read_version(self, version_id: str, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Return ``fn(conn)`` on a read-only copy of the version ``version_id``.
+
+        The copy is downloaded on first use and kept (a version never changes; the null
+        version, which a write in an unversioned or suspended bucket replaces, is
+        downloaded on every call). Raises
+        botocore's ClientError as S3 answers it (NoSuchVersion; 405 for a delete marker).
+        """
+        digest = hashlib.sha256(version_id.encode()).hexdigest()[:16]
+        path = self._path.with_name(f"{self._path.stem}@{digest}.sqlite")
+        with self._shared.lock:
+            if version_id == "null" or not path.exists():  # the null version can change
+                response = self.client.get_object(
+                    Bucket=self.bucket, Key=self.key, VersionId=version_id
+                )
+                fd, tmp = tempfile.mkstemp(prefix=".version-", dir=path.parent)
+                try:
+                    with os.fdopen(fd, "wb") as f:
+                        shutil.copyfileobj(response["Body"], f, _CHUNK)
+                    os.replace(tmp, path)
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        os.unlink(tmp)
+                    raise
+                finally:
+                    response["Body"].close()
+            conn = sqlite3.connect(
+                f"{path.as_uri()}?mode=ro&immutable=1", uri=True, isolation_level=None
+            )
+            try:
+                return fn(conn)
             finally:
                 conn.close()
 
@@ -588,6 +681,8 @@ class S3Database:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
         self.stats.uploads += 1
+        version = response.get("VersionId")
+        self.last_version_id = version if isinstance(version, str) else None
         etag = response.get("ETag")
         if isinstance(etag, str) and etag:
             self._remember(etag)

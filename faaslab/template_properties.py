@@ -312,9 +312,8 @@ SERVERLESS_HTTP_API_PROPERTIES: dict[str, Support] = {
 
 S3_BUCKET_PROPERTIES: dict[str, Support] = {
     "BucketName": IMPLEMENTED,
-    "VersioningConfiguration": warned(
-        "objects are not versioned: a PUT replaces the object, a DELETE removes it"
-    ),
+    # applied at `up` through the S3 API (s3/bucket_template.py), as CloudFormation does
+    "VersioningConfiguration": IMPLEMENTED,
     "BucketEncryption": warned(
         "no server-side encryption: objects are stored as sent on this machine's disk"
     ),
@@ -326,10 +325,8 @@ S3_BUCKET_PROPERTIES: dict[str, Support] = {
     "WebsiteConfiguration": warned("no website endpoint"),
     "LoggingConfiguration": warned("no server access logs"),
     "ReplicationConfiguration": warned("no replication"),
-    "ObjectLockEnabled": warned("no object lock: objects can always be overwritten or deleted"),
-    "ObjectLockConfiguration": warned(
-        "no object lock: objects can always be overwritten or deleted"
-    ),
+    "ObjectLockEnabled": IMPLEMENTED,
+    "ObjectLockConfiguration": IMPLEMENTED,
     "AccelerateConfiguration": warned("no transfer acceleration endpoint"),
     **_same(
         warned(

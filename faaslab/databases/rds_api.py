@@ -266,7 +266,14 @@ class RdsApi:
     async def modify_current_capacity(self, call: Call) -> Output:
         p = call.params
         seconds = p.get("SecondsBeforeTimeout", MANUAL_TIMEOUT_DEFAULT_S)
-        action = TimeoutAction(p.get("TimeoutAction") or TimeoutAction.FORCE.value)
+        try:
+            action = TimeoutAction(p.get("TimeoutAction") or TimeoutAction.FORCE.value)
+        except ValueError:
+            raise ApiError(
+                "InvalidParameterValue",
+                f"Invalid value {p['TimeoutAction']} for TimeoutAction: use "
+                "ForceApplyCapacityChange or RollbackCapacityChange",
+            ) from None
         cluster = self._cluster(p["DBClusterIdentifier"])
         if "Capacity" not in p:  # nothing asked: what it runs at
             current = 0 if cluster.state in (State.PAUSED, State.PAUSING) else cluster.capacity

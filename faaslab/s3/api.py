@@ -10,6 +10,7 @@ the last byte is in. Every error is S3's XML (errors.py).
 from __future__ import annotations
 
 import base64
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable
 from dataclasses import dataclass, replace
@@ -20,7 +21,7 @@ from xml.sax.saxutils import escape
 from faaslab.auth import AuthError, InvalidSignature, UnrecognizedClient, Verifier
 from faaslab.clock import Clock, iso_millis
 from faaslab.http.server import BodyRejected, BodySink, Request, Response
-from faaslab.s3 import operations, tagging
+from faaslab.s3 import objectlock, objectlock_api, operations, tagging, versioning_api
 from faaslab.s3.errors import S3Error, host_id, request_id
 from faaslab.s3.model import (
     MAX_PART_NUMBER,
@@ -116,6 +117,8 @@ class S3Api:
         try:
             self._authenticate(head)
             operations.check(method, t.bucket, t.key, t.query, headers)  # before any write
+            if t.query.keys() & operations.table()[1]:
+                return None  # a sub-resource's XML body (?retention, ...): buffered
             return self._open_upload(t, headers)
         except S3Error as e:
             raise BodyRejected(e.response()) from None
@@ -186,7 +189,8 @@ class S3Api:
     def _bucket_op(self, req: Request, t: Target) -> Response | Awaitable[Response]:
         m, q = req.method, t.query
         if m == "PUT" and not q:
-            return self._guard(self._create_bucket(t.bucket), False)
+            lock = req.headers.get(objectlock.BUCKET_HEADER, "").lower() == "true"
+            return self._guard(self._create_bucket(t.bucket, lock), False)
         if m == "HEAD":
             if not self.store.bucket_exists(t.bucket):
                 raise S3Error("NoSuchBucket", BucketName=t.bucket)
@@ -197,6 +201,12 @@ class S3Api:
         handler = self.sub.handler(m, q, on_object=False)
         if handler is not None:
             return self._guard_any(handler(req, t.bucket, ""))
+        if "versioning" in q or "versions" in q:
+            return self._versioning_op(req, t)
+        if "object-lock" in q and m == "GET":
+            return _ok(objectlock_api.get_configuration(self.store, t.bucket))
+        if "object-lock" in q and m == "PUT":
+            return self._guard(self._put_lock_configuration(req, t), False)
         if m == "GET" and "location" in q:
             where = "" if self.region == "us-east-1" else escape(self.region)
             return _ok(_xml("LocationConstraint", where))
@@ -211,7 +221,25 @@ class S3Api:
             "NotImplemented", f"faaslab does not implement {m} on a bucket with ?{sub} yet"
         )
 
-    async def _create_bucket(self, name: str) -> Response:
+    def _versioning_op(self, req: Request, t: Target) -> Response | Awaitable[Response]:
+        m, q = req.method, t.query
+        if m == "GET" and "versioning" in q:
+            return _ok(versioning_api.get_versioning(self.store, t.bucket))
+        if m == "PUT" and "versioning" in q:
+            return self._guard(self._put_versioning(req, t), False)
+        if m == "GET" and "versions" in q:
+            return _ok(versioning_api.list_versions(self.store, t.bucket, q))
+        raise S3Error("MethodNotAllowed")
+
+    async def _put_versioning(self, req: Request, t: Target) -> Response:
+        await self.store.set_versioning(t.bucket, versioning_api.parse_versioning(req.body))
+        return _ok()
+
+    async def _put_lock_configuration(self, req: Request, t: Target) -> Response:
+        await objectlock_api.put_configuration(self.store, t.bucket, req.body)
+        return _ok()
+
+    async def _create_bucket(self, name: str, object_lock: bool = False) -> Response:
         problem = bucket_name_problem(name)
         if problem is not None:
             raise S3Error(
@@ -219,7 +247,7 @@ class S3Api:
                 f"The specified bucket is not valid: {problem}",
                 BucketName=name,
             )
-        created = await self.store.create_bucket(name)
+        created = await self.store.create_bucket(name, object_lock)
         if not created and self.region != "us-east-1":
             # us-east-1 answers 200 to a bucket you already own (its legacy behaviour)
             raise S3Error("BucketAlreadyOwnedByYou", BucketName=name)
@@ -330,12 +358,21 @@ class S3Api:
     async def _delete_objects(self, req: Request, t: Target) -> Response:
         root = _parse_xml(req.body)
         quiet = (_child_text(root, "Quiet") or "false").lower() == "true"
-        keys = [_child_text(o, "Key") or "" for o in _children(root, "Object")]
-        if not keys or len(keys) > 1000:
+        entries = [
+            versioning_api.DeleteEntry(
+                _child_text(o, "Key") or "",
+                _child_text(o, "VersionId"),
+                _child_text(o, "ETag"),
+                _child_text(o, "LastModifiedTime"),
+                _child_text(o, "Size"),
+            )
+            for o in _children(root, "Object")
+        ]
+        if not entries or len(entries) > 1000:
             raise S3Error("MalformedXML")
-        await self.store.delete(t.bucket, keys)
-        done = "" if quiet else "".join(f"<Deleted><Key>{escape(k)}</Key></Deleted>" for k in keys)
-        return _ok(_xml("DeleteResult", done))
+        bypass = req.headers.get(objectlock.BYPASS_HEADER, "").lower() == "true"
+        results = await self.store.remove(t.bucket, [e.deletion(bypass) for e in entries])
+        return _ok(_xml("DeleteResult", versioning_api.delete_result(results, quiet)))
 
     # -- objects
     def _object_op(self, req: Request, t: Target) -> Response | Awaitable[Response]:
@@ -346,6 +383,8 @@ class S3Api:
             return self._guard_any(handler(req, t.bucket, t.key))
         if m in ("GET", "HEAD") and "uploadId" in q:
             return self._list_parts(t)
+        if "retention" in q or "legal-hold" in q:
+            return self._lock_op(req, t)
         if m in ("GET", "HEAD"):
             self.store.require_bucket(t.bucket)
             return self._get(req, t)
@@ -360,12 +399,33 @@ class S3Api:
         if m == "DELETE" and "uploadId" in q:
             return self._guard(self._abort(t), False)
         if m == "DELETE":
-            return self._guard(self._delete(t), False)
+            return self._guard(self._delete(req, t), False)
         if m == "POST" and "uploads" in q:
             return self._guard(self._create_upload(req, t), False)
         if m == "POST" and "uploadId" in q:
             return self._guard(self._complete(req, t), False)
         raise S3Error("MethodNotAllowed")
+
+    def _lock_op(self, req: Request, t: Target) -> Response | Awaitable[Response]:
+        """Get/PutObjectRetention, Get/PutObjectLegalHold."""
+        version = t.query.get("versionId")
+        args = (self.store, t.bucket, t.key, version)
+        if req.method == "GET" and "retention" in t.query:
+            return _ok(objectlock_api.get_retention(*args))
+        if req.method == "GET":
+            return _ok(objectlock_api.get_legal_hold(*args))
+        if req.method != "PUT":
+            raise S3Error("MethodNotAllowed")
+        if "retention" in t.query:
+            bypass = req.headers.get(objectlock.BYPASS_HEADER, "").lower() == "true"
+            work = objectlock_api.put_retention(*args, req.body, bypass)
+        else:
+            work = objectlock_api.put_legal_hold(*args, req.body)
+        return self._guard(self._done(work), False)
+
+    async def _done(self, work: Awaitable[None]) -> Response:
+        await work
+        return _ok()
 
     def _condition(self, req: Request, t: Target) -> Condition | None:
         """If-Match / If-None-Match of a write, checked now (412) and again at commit
@@ -385,6 +445,7 @@ class S3Api:
             raise S3Error("IncompleteBody")
         try:
             condition = None if "uploadId" in t.query else self._condition(req, t)
+            lock = {} if "uploadId" in t.query else self._new_lock(req, t)
         except S3Error:
             upload.abort()
             raise
@@ -393,11 +454,20 @@ class S3Api:
             return await self._put_part(t, upload, body)
         info = self._new_info(req, t, body.size, body.md5.hex())
         info.checksums = upload.checksums()
+        info.lock = lock
         stored = await self.store.put(info, body, condition)
-        headers = {"ETag": f'"{stored.etag}"'}
+        headers = {
+            "ETag": f'"{stored.etag}"',
+            **versioning_api.version_header(self.store, stored, read=False),
+        }
         headers.update({f"x-amz-checksum-{k.lower()}": v for k, v in stored.checksums.items()})
         headers.update(self.sub.object_headers(stored, read=False))
         return _ok(headers=headers)
+
+    def _new_lock(self, req: Request, t: Target) -> dict[str, str]:
+        """A new version's Object Lock: its x-amz-object-lock-* headers, or the bucket's
+        default retention."""
+        return objectlock.from_headers(req.headers, self.store.object_lock(t.bucket), time.time())
 
     def _new_info(self, req: Request, t: Target, size: int, etag: str) -> ObjectInfo:
         h = req.headers
@@ -434,9 +504,14 @@ class S3Api:
         return _ok(headers=headers)
 
     def _get(self, req: Request, t: Target, retry: bool = True) -> Response:
-        info = self.store.head(t.bucket, t.key)
-        if info is None:
-            raise S3Error("NoSuchKey", Key=t.key)
+        version = t.query.get("versionId")
+        if version is not None:
+            info = versioning_api.version_of(self.store, t.bucket, t.key, version)
+        else:
+            found = self.store.head(t.bucket, t.key)
+            if found is None:
+                raise versioning_api.no_such_key(self.store, t.bucket, t.key)
+            info = found
         h = req.headers
         status = _preconditions(h, info)
         headers = {
@@ -448,6 +523,8 @@ class S3Api:
         headers.update(info.headers)
         headers.update({f"x-amz-meta-{k}": v for k, v in info.metadata.items()})
         headers.update(self.sub.object_headers(info, read=True))
+        headers.update(versioning_api.version_header(self.store, info))
+        headers.update(objectlock.response_headers(info.lock))
         if status == 304:
             return _ok(status=304, headers={k: headers[k] for k in ("ETag", "Last-Modified")})
         if h.get("x-amz-checksum-mode", "").upper() == "ENABLED" and "range" not in h:
@@ -477,8 +554,10 @@ class S3Api:
         return resp
 
     async def _copy(self, req: Request, t: Target) -> Response:
-        src = unquote(req.headers["x-amz-copy-source"].split("?", 1)[0]).lstrip("/")
+        src_path, _, src_query = req.headers["x-amz-copy-source"].partition("?")
+        src = unquote(src_path).lstrip("/")
         src_bucket, _, src_key = src.partition("/")
+        src_version = parse_qs(src_query).get("versionId", [None])[0]
         if not src_key:
             raise S3Error(
                 "InvalidArgument",
@@ -486,9 +565,21 @@ class S3Api:
             )
         self.store.require_bucket(src_bucket)
         self.store.require_bucket(t.bucket)
-        source = self.store.head(src_bucket, src_key)
-        if source is None:
-            raise S3Error("NoSuchKey", Key=src_key)
+        if src_version is not None:
+            source = self.store.head_version(src_bucket, src_key, src_version)
+            if source is None:
+                raise S3Error("NoSuchVersion", Key=src_key, VersionId=src_version)
+            if source.delete_marker:
+                raise S3Error(
+                    "InvalidRequest",
+                    "The source of a copy request may not specifically refer to a delete "
+                    "marker by version id.",
+                )
+        else:
+            current = self.store.head(src_bucket, src_key)
+            if current is None:
+                raise S3Error("NoSuchKey", Key=src_key)
+            source = current
         h = req.headers
         copy_h = {
             k.replace("x-amz-copy-source-", ""): v
@@ -501,7 +592,7 @@ class S3Api:
         if directive == "REPLACE":
             target = self._new_info(req, t, source.size, source.etag)
         else:
-            if (src_bucket, src_key) == (t.bucket, t.key):
+            if (src_bucket, src_key) == (t.bucket, t.key) and src_version is None:
                 raise S3Error(
                     "InvalidRequest",
                     "This copy request is illegal because it is trying to copy an object to "
@@ -520,11 +611,14 @@ class S3Api:
                 dict(source.headers),
             )
         target.checksums = dict(source.checksums)
+        target.lock = self._new_lock(req, t)
         tagging_directive = h.get("x-amz-tagging-directive", "COPY").upper()
         if tagging_directive not in ("COPY", "REPLACE"):
             raise S3Error("InvalidArgument", "Unknown tagging directive.")
         if tagging_directive == "COPY":
-            target.tags = tagging.tags_of(self.store.read_db, src_bucket, src_key)
+            target.tags = tagging.tags_of(
+                self.store.read_db, src_bucket, src_key, source.version_id or ""
+            )
         else:
             target.tags = tagging.from_header(h.get("x-amz-tagging", ""))
         stored = await self.store.copy(source, target)
@@ -532,14 +626,22 @@ class S3Api:
             f"<LastModified>{iso_millis(stored.modified)}</LastModified>"
             f"<ETag>&quot;{stored.etag}&quot;</ETag>"
         )
-        return _ok(_xml("CopyObjectResult", inner))
+        headers = versioning_api.version_header(self.store, stored, read=False)
+        source_version = versioning_api.version_header(self.store, source)
+        if source_version:
+            headers["x-amz-copy-source-version-id"] = source_version["x-amz-version-id"]
+        return _ok(_xml("CopyObjectResult", inner), headers=headers)
 
-    async def _delete(self, t: Target) -> Response:
-        await self.store.delete(t.bucket, [t.key])
-        return _ok(status=204)
+    async def _delete(self, req: Request, t: Target) -> Response:
+        request = versioning_api.deletion(t.key, t.query, req.headers)
+        [done] = await self.store.remove(t.bucket, [request])
+        if done.error is not None:
+            raise done.error
+        return _ok(status=204, headers=versioning_api.delete_headers(done))
 
     async def _create_upload(self, req: Request, t: Target) -> Response:
         info = self._new_info(req, t, 0, "")
+        info.lock = self._new_lock(req, t)
         upload_id = await self.store.create_upload(info)
         inner = (
             f"<Bucket>{escape(t.bucket)}</Bucket><Key>{escape(t.key)}</Key>"
@@ -586,8 +688,9 @@ class S3Api:
             f"<Location>http://{escape(host)}/{escape(quote(t.bucket))}/{escape(quote(t.key))}</Location>"
             f"<Bucket>{escape(t.bucket)}</Bucket><Key>{escape(t.key)}</Key><ETag>&quot;{info.etag}&quot;</ETag>"
         )
-        extra = self.sub.object_headers(info, read=False)  # x-amz-expiration
-        return _ok(_xml("CompleteMultipartUploadResult", inner), headers=extra)
+        headers = versioning_api.version_header(self.store, info, read=False)
+        headers.update(self.sub.object_headers(info, read=False))  # x-amz-expiration
+        return _ok(_xml("CompleteMultipartUploadResult", inner), headers=headers)
 
     async def _abort(self, t: Target) -> Response:
         self.store.require_bucket(t.bucket)

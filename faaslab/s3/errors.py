@@ -29,7 +29,16 @@ ERRORS: dict[str, tuple[int, str]] = {
         400,
         "You did not provide the number of bytes specified by the Content-Length HTTP header",
     ),
+    "IllegalVersioningConfigurationException": (
+        400,
+        "The Versioning element must be specified",
+    ),
     "InvalidArgument": (400, "Invalid Argument"),
+    "InvalidBucketState": (409, "The request is not valid with the current state of the bucket."),
+    "InvalidRetentionPeriod": (
+        400,
+        "Default retention period must be a positive integer value.",
+    ),
     "InvalidBucketName": (400, "The specified bucket is not valid."),
     "InvalidDigest": (400, "The Content-MD5 you specified is not valid."),
     "InvalidPart": (
@@ -58,6 +67,15 @@ ERRORS: dict[str, tuple[int, str]] = {
     "NoSuchWebsiteConfiguration": (
         404,
         "The specified bucket does not have a website configuration",
+    ),
+    "NoSuchVersion": (404, "The specified version does not exist."),
+    "NoSuchObjectLockConfiguration": (
+        404,
+        "The specified object does not have a ObjectLock configuration",
+    ),
+    "ObjectLockConfigurationNotFoundError": (
+        404,
+        "Object Lock configuration does not exist for this bucket",
     ),
     "NoSuchUpload": (
         404,
@@ -96,10 +114,11 @@ class S3Error(Exception):
         self.status = status
         self.message = message or default
         self.extra = extra
+        self.headers: dict[str, str] = {}  # sent with the error (x-amz-delete-marker, ...)
 
     def response(self, head: bool = False) -> Response:
         rid = request_id()
-        headers = {"x-amz-request-id": rid, "x-amz-id-2": host_id()}
+        headers = {"x-amz-request-id": rid, "x-amz-id-2": host_id(), **self.headers}
         if head:  # HEAD answers carry no body: the code travels in the status alone
             return Response(self.status, b"", headers)
         parts = [f"<Code>{self.code}</Code><Message>{escape(self.message)}</Message>"]

@@ -345,16 +345,17 @@ class Expirer:
         latest = now if "Date" in exp else now - self.clock.emulated_delay(exp["Days"] * DAY)
         db = sqlite3.connect(self.store.root / "index.db")
         try:
-            rows: Iterable[tuple[str, float, int]] = db.execute(
-                "SELECT key, modified, size FROM objects WHERE bucket=? AND key >= ? "
+            rows: Iterable[tuple[str, float, int, str | None]] = db.execute(
+                "SELECT key, modified, size, version FROM objects WHERE bucket=? AND key >= ? "
                 "AND modified <= ? ORDER BY key",
                 (bucket, prefix, latest),
             )
             out = []
-            for key, modified, size in rows:
+            for key, modified, size, version in rows:
                 if not key.startswith(prefix):
                     break  # (in key order: past the prefix's keys)
-                tags = tagging.tags_of(db, bucket, key) if _filter_tags(rule) else None
+                wanted = _filter_tags(rule)
+                tags = tagging.tags_of(db, bucket, key, version or "") if wanted else None
                 if matches(rule, key, size, tags) and self._due(rule, modified, now):
                     out.append((key, modified))
             return out

@@ -34,15 +34,24 @@ IMPLEMENTED = frozenset(
         "DeleteObject",
         "DeleteObjects",
         "GetBucketLocation",
+        "GetBucketVersioning",
+        "GetObjectLegalHold",
+        "GetObjectLockConfiguration",
+        "GetObjectRetention",
         "GetObject",
         "HeadBucket",
         "HeadObject",
         "ListBuckets",
         "ListMultipartUploads",
         "ListObjects",
+        "ListObjectVersions",
         "ListObjectsV2",
         "ListParts",
+        "PutBucketVersioning",
         "PutObject",
+        "PutObjectLegalHold",
+        "PutObjectLockConfiguration",
+        "PutObjectRetention",
         "UploadPart",
     }
 )
@@ -53,9 +62,7 @@ IMPLEMENTED |= subresources.OPERATIONS  # tagging, CORS, lifecycle, notification
 # boto3 and the aws CLI send none of them unless told to.
 UNHONOURED_HEADER_PREFIXES = (
     "x-amz-server-side-encryption",
-    "x-amz-object-lock-",
     "x-amz-grant-",
-    "x-amz-bucket-object-lock-enabled",
 )
 UNHONOURED_HEADERS = frozenset({"x-amz-website-redirect-location"})
 DEFAULT_ACL = "private"  # `x-amz-acl: private` is what S3 does anyway
@@ -95,10 +102,6 @@ def check(
     if not any(op in IMPLEMENTED for op in candidates):
         what = "?" + "&".join(sorted(marks)) if marks else ""
         raise S3Error("NotImplemented", Resource=resource + what)
-    if key and query.get("versionId", "null") != "null":
-        # no versioning: a version other than the unversioned one ("null") is not there,
-        # and DELETE ?versionId must not delete the current object
-        raise S3Error("NotImplemented", Resource=f"{resource}?versionId")
     if key and "partNumber" in query and "uploadId" not in query:
         raise S3Error("NotImplemented", Resource=f"{resource}?partNumber")  # GET a part
     for name, value in headers.items():

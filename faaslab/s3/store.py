@@ -1,6 +1,7 @@
 """Where buckets and objects live: an SQLite index plus blob files, durable on disk.
 
-Layout under `<state>/s3/`: `index.db` (buckets, objects, multipart uploads and parts),
+Layout under `<state>/s3/`: `index.db` (buckets, objects (current versions), versions
+(older versions and delete markers: versions.py), multipart uploads and parts),
 `blobs/` (object and part bytes, one file each, named by a random id) and `tmp/` (bodies
 being received). Small objects (<= INLINE_MAX) are stored in the index itself.
 
@@ -33,9 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from faaslab.s3 import bucket_config, tagging
+from faaslab.s3 import bucket_config, objectlock, tagging, versions
 from faaslab.s3.errors import S3Error
 from faaslab.s3.model import MIN_PART_SIZE, ObjectInfo, multipart_etag
+from faaslab.s3.versions import ENABLED, SUSPENDED
 
 INLINE_MAX = 64 * 1024  # objects up to this size live in the index (one fsync per PUT)
 
@@ -59,9 +61,7 @@ CREATE TABLE IF NOT EXISTS parts (
 ) WITHOUT ROWID;
 """
 
-_OBJECT_COLUMNS = (
-    "bucket, key, blob, size, etag, modified, content_type, metadata, headers, checksums"
-)
+_OBJECT_COLUMNS = versions.INFO_COLUMNS
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +98,47 @@ class Condition:
         return "If-Match" if self.if_match is not None else "If-None-Match"
 
 
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """One delete of DeleteObject(s): the current object, or one version (`version`, its
+    wire id: 'null' too), if its conditions hold (If-Match, x-amz-if-match-*)."""
+
+    key: str
+    version: str | None = None
+    if_match: str | None = None
+    if_modified: float | None = None  # x-amz-if-match-last-modified-time (seconds)
+    if_size: int | None = None
+    bypass_governance: bool = False  # x-amz-bypass-governance-retention: true
+
+    @property
+    def conditional(self) -> bool:
+        return (self.if_match, self.if_modified, self.if_size) != (None, None, None)
+
+    def check(self, target: ObjectInfo | None) -> None:
+        """PreconditionFailed unless the conditions hold for `target` (its current object
+        or version; a delete marker has no ETag). Nothing there: nothing to protect."""
+        if target is None:
+            return
+        if self.if_match is not None and self.if_match.strip('"') not in ("*", target.etag):
+            raise S3Error("PreconditionFailed", Condition="If-Match")
+        if self.if_modified is not None and int(target.modified) != int(self.if_modified):
+            raise S3Error("PreconditionFailed", Condition="x-amz-if-match-last-modified-time")
+        if self.if_size is not None and target.size != self.if_size:
+            raise S3Error("PreconditionFailed", Condition="x-amz-if-match-size")
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    """What a Deletion did: the version removed or the delete marker made (wire id; None
+    for a bucket never versioned), or the error that stopped it."""
+
+    key: str
+    version: str | None
+    delete_marker: bool
+    error: S3Error | None = None
+    by_version: bool = False  # the request named the version (not a marker made)
+
+
 @dataclass(slots=True)
 class Body:
     """A received body: in memory (`data`) or in a fsynced temp file (`path`)."""
@@ -119,6 +160,7 @@ class ObjectStore:
         os.chmod(root, 0o700)
         self._reader = self._connect()
         self._reader.executescript(_SCHEMA + bucket_config.SCHEMA + tagging.SCHEMA)
+        self.history = versions.History(versions.migrate(self._reader))
         self._jobs: queue.SimpleQueue[tuple[Callable[[sqlite3.Connection], Any], Any] | None]
         self._jobs = queue.SimpleQueue()
         self._writer = threading.Thread(target=self._write_loop, name="s3-writer", daemon=True)
@@ -139,6 +181,9 @@ class ObjectStore:
             r[0] for r in self._reader.execute("SELECT blob FROM objects WHERE blob IS NOT NULL")
         }
         used |= {r[0] for r in self._reader.execute("SELECT blob FROM parts")}
+        used |= {
+            r[0] for r in self._reader.execute("SELECT blob FROM versions WHERE blob IS NOT NULL")
+        }
         for f in self.blobs.iterdir():
             if f.name not in used:
                 f.unlink(missing_ok=True)
@@ -233,13 +278,20 @@ class ObjectStore:
     def list_buckets(self) -> list[tuple[str, float]]:
         return list(self._reader.execute("SELECT name, created FROM buckets ORDER BY name"))
 
-    async def create_bucket(self, name: str) -> bool:
-        """True if created, False if it already existed."""
+    async def create_bucket(self, name: str, object_lock: bool = False) -> bool:
+        """True if created, False if it already existed. With `object_lock`, versioning
+        is Enabled and Object Lock too (with no default retention)."""
 
         def run(db: sqlite3.Connection) -> bool:
             cur = db.execute(
-                "INSERT OR IGNORE INTO buckets VALUES (?, ?, ?)", (name, time.time(), self.region)
+                "INSERT OR IGNORE INTO buckets (name, created, region) VALUES (?, ?, ?)",
+                (name, time.time(), self.region),
             )
+            if cur.rowcount == 1 and object_lock:
+                db.execute(
+                    "UPDATE buckets SET versioning=?, object_lock=? WHERE name=?",
+                    (ENABLED, json.dumps({"ObjectLockEnabled": "Enabled"}), name),
+                )
             return cur.rowcount == 1
 
         return bool(await self._write(run))
@@ -247,7 +299,11 @@ class ObjectStore:
     async def delete_bucket(self, name: str) -> None:
         def run(db: sqlite3.Connection) -> _Effects:
             _require_bucket(db, name)
-            if db.execute("SELECT 1 FROM objects WHERE bucket=? LIMIT 1", (name,)).fetchone():
+            if db.execute(
+                "SELECT 1 FROM objects WHERE bucket=? UNION ALL "
+                "SELECT 1 FROM versions WHERE bucket=? LIMIT 1",
+                (name, name),
+            ).fetchone():
                 raise S3Error("BucketNotEmpty", BucketName=name)
             blobs = [
                 r[0]
@@ -278,6 +334,12 @@ class ObjectStore:
                 "SELECT data FROM objects WHERE bucket=? AND key=? AND etag=?",
                 (info.bucket, info.key, info.etag),
             ).fetchone()
+            if row is None or row[0] is None:  # a noncurrent version, or gone
+                row = self._reader.execute(
+                    "SELECT data FROM versions WHERE bucket=? AND key=? AND version IS ? "
+                    "AND etag=?",
+                    (info.bucket, info.key, info.version_id, info.etag),
+                ).fetchone()
             if row is None or row[0] is None:
                 raise FileNotFoundError(info.key)
             return bytes(row[0])
@@ -308,9 +370,8 @@ class ObjectStore:
             blob, data = self._adopt(body)
             info.blob = blob or ""
             info.modified = time.time()
-            _upsert(db, info, data)
-            after = [self._unlinker(current.blob)] if current is not None and current.blob else []
-            return _Effects(info, after, new_blob=blob is not None)
+            old = self._replace_current(db, info, data, current)
+            return _Effects(info, [self._unlinker(b) for b in old], new_blob=blob is not None)
 
         try:
             stored: ObjectInfo = await self._write(run)
@@ -321,32 +382,201 @@ class ObjectStore:
             raise
 
     async def delete(self, bucket: str, keys: list[str]) -> None:
+        """DeleteObject(s) of current objects (a delete marker in a versioned bucket)."""
+        await self.remove(bucket, [Deletion(k) for k in keys])
+
+    async def remove(self, bucket: str, requests: list[Deletion]) -> list[Deleted]:
+        """Deletes, each of the current object or of one version, in one transaction;
+        a failed condition is that entry's `error` (the others go ahead)."""
+
         def run(db: sqlite3.Connection) -> _Effects:
+            state = versions.bucket_state(db, bucket)
+            if state is None:
+                raise S3Error("NoSuchBucket", BucketName=bucket)
+            out: list[Deleted] = []
+            drop: list[str] = []
+            for r in requests:
+                try:
+                    out.append(self._remove_one(db, bucket, state, r, drop))
+                    tagging.prune(db, bucket, r.key)  # the tags of versions gone for good
+                except S3Error as e:
+                    out.append(Deleted(r.key, r.version, False, e, r.version is not None))
+            return _Effects(out, [self._unlinker(b) for b in drop])
+
+        done: list[Deleted] = await self._write(run)
+        return done
+
+    def _remove_one(
+        self, db: sqlite3.Connection, bucket: str, state: str, r: Deletion, drop: list[str]
+    ) -> Deleted:
+        """(writer) One entry of `remove`; blobs to unlink after the commit go to `drop`."""
+        h = self.history
+        if r.version is not None:
+            vid = versions.from_wire(r.version)
+            target = h.find(db, bucket, r.key, vid)
+            r.check(target)
+            if target is not None:
+                objectlock.check_delete(target.lock, r.bypass_governance)
+            found, blobs = h.remove(db, bucket, r.key, vid)
+            drop += blobs
+            was_marker = found is not None and found.delete_marker
+            return Deleted(r.key, r.version, was_marker, by_version=True)
+        current = _current(db, bucket, r.key)
+        target = current if current is not None else h.current_marker(db, bucket, r.key)
+        r.check(target)
+        if target is None and r.conditional:
+            return Deleted(r.key, None, False)  # If-Match: nothing there, nothing to do
+        if not state:
+            if current is not None:
+                db.execute("DELETE FROM objects WHERE bucket=? AND key=?", (bucket, r.key))
+                drop += [current.blob] if current.blob else []
+            return Deleted(r.key, None, False)
+        marker: str | None = None
+        if state == ENABLED:
+            marker = versions.new_version_id()
+            if current is not None:
+                h.archive(db, bucket, r.key)
+        else:  # suspended: the marker is the null version, replacing the one there was
+            drop += h.drop_null(db, bucket, r.key)
+            if current is not None and current.version_id is None:
+                db.execute("DELETE FROM objects WHERE bucket=? AND key=?", (bucket, r.key))
+                drop += [current.blob] if current.blob else []
+            elif current is not None:
+                h.archive(db, bucket, r.key)
+        h.add_marker(db, bucket, r.key, marker)
+        return Deleted(r.key, versions.wire_id(marker), True)
+
+    def _replace_current(
+        self,
+        db: sqlite3.Connection,
+        info: ObjectInfo,
+        data: bytes | None,
+        current: ObjectInfo | None,
+    ) -> list[str]:
+        """(writer) Make `info` the key's current version, as the bucket's versioning
+        state says (a new version id, or the null version replaced); the blobs no row
+        names any more, to unlink after the commit."""
+        state = versions.bucket_state(db, info.bucket)
+        old: list[str] = []
+        info.version_id = None
+        if state == ENABLED:
+            info.version_id = versions.new_version_id()
+            if current is not None:
+                self.history.archive(db, info.bucket, info.key)
+                current = None
+        elif state == SUSPENDED:
+            old += self.history.drop_null(db, info.bucket, info.key)
+            if current is not None and current.version_id is not None:
+                self.history.archive(db, info.bucket, info.key)
+                current = None
+        if current is not None and current.blob:
+            old.append(current.blob)
+        _upsert(db, info, data)
+        return old
+
+    # -- versions
+    def versioning(self, bucket: str) -> str | None:
+        """The bucket's versioning state ('' never enabled, Enabled, Suspended); None if
+        there is no such bucket."""
+        return versions.bucket_state(self._reader, bucket)
+
+    async def set_versioning(self, bucket: str, status: str) -> None:
+        def run(db: sqlite3.Connection) -> None:
             _require_bucket(db, bucket)
-            after = []
-            for key in keys:
-                current = _current(db, bucket, key)
-                if current is not None:
-                    db.execute("DELETE FROM objects WHERE bucket=? AND key=?", (bucket, key))
-                    tagging.remove(db, bucket, key)
-                    if current.blob:
-                        after.append(self._unlinker(current.blob))
-            return _Effects(None, after)
+            if status != ENABLED and _object_lock(db, bucket) is not None:
+                raise S3Error(
+                    "InvalidBucketState",
+                    "An Object Lock configuration is present on this bucket, so the "
+                    "versioning state cannot be changed.",
+                )
+            db.execute("UPDATE buckets SET versioning=? WHERE name=?", (status, bucket))
 
         await self._write(run)
 
+    # -- object lock
+    def object_lock(self, bucket: str) -> dict[str, Any] | None:
+        """The bucket's Object Lock configuration; None if it has none."""
+        return _object_lock(self._reader, bucket)
+
+    async def set_object_lock(self, bucket: str, config: dict[str, Any]) -> None:
+        """Put a bucket's Object Lock configuration (its versioning must be Enabled)."""
+
+        def run(db: sqlite3.Connection) -> None:
+            state = versions.bucket_state(db, bucket)
+            if state is None:
+                raise S3Error("NoSuchBucket", BucketName=bucket)
+            if state != ENABLED:
+                raise S3Error(
+                    "InvalidBucketState",
+                    "Versioning must be 'Enabled' on the bucket to apply a Object Lock "
+                    "configuration",
+                )
+            db.execute(
+                "UPDATE buckets SET object_lock=? WHERE name=?", (json.dumps(config), bucket)
+            )
+
+        await self._write(run)
+
+    async def update_lock(
+        self,
+        bucket: str,
+        key: str,
+        version: str | None,
+        change: Callable[[dict[str, str]], dict[str, str]],
+    ) -> None:
+        """Replace a version's lock (the current version if `version` is None) by
+        `change(its lock)`, in one writer step (`change` may raise)."""
+
+        def run(db: sqlite3.Connection) -> None:
+            if _object_lock(db, bucket) is None:
+                _require_bucket(db, bucket)
+                raise S3Error("InvalidRequest", objectlock.MISSING)
+            if version is None:
+                target = _current(db, bucket, key)
+                if target is None:
+                    raise S3Error("NoSuchKey", Key=key)
+            else:
+                found = self.history.find(db, bucket, key, versions.from_wire(version))
+                if found is None or found.delete_marker:
+                    raise S3Error("NoSuchVersion", Key=key, VersionId=version)
+                target = found
+            new = change(dict(target.lock))
+            lock = json.dumps(new) if new else None
+            for table in ("objects", "versions"):
+                db.execute(
+                    f"UPDATE {table} SET lock=? WHERE bucket=? AND key=? AND version IS ?",
+                    (lock, bucket, key, target.version_id),
+                )
+
+        await self._write(run)
+
+    def head_version(self, bucket: str, key: str, version: str) -> ObjectInfo | None:
+        """A version by its wire id ('null' too), delete markers included."""
+        return self.history.find(self._reader, bucket, key, versions.from_wire(version))
+
+    def current_marker(self, bucket: str, key: str) -> ObjectInfo | None:
+        """The delete marker that is the key's current version, if it is one."""
+        return self.history.current_marker(self._reader, bucket, key)
+
+    def list_versions(
+        self, bucket: str, prefix: str, key_marker: str, version_marker: str
+    ) -> Iterator[tuple[ObjectInfo, bool]]:
+        return self.history.listing(self._reader, bucket, prefix, key_marker, version_marker)
+
     async def expire(self, bucket: str, key: str, modified: float) -> bool:
-        """Delete the object if it is still the one last modified at `modified`
-        (lifecycle expiration: an object overwritten since it was found is not expired).
-        True if it was deleted. (With versioning this becomes a delete marker.)"""
+        """Lifecycle expiration of the key's current object if it is still the one last
+        modified at `modified` (one overwritten since it was found is left alone): deleted,
+        or a delete marker in a versioned bucket, as DeleteObject. True if it expired."""
 
         def run(db: sqlite3.Connection) -> _Effects:
+            state = versions.bucket_state(db, bucket)
             current = _current(db, bucket, key)
-            if current is None or current.modified != modified:
+            if state is None or current is None or current.modified != modified:
                 return _Effects(False, [])
-            db.execute("DELETE FROM objects WHERE bucket=? AND key=?", (bucket, key))
-            tagging.remove(db, bucket, key)
-            return _Effects(True, [self._unlinker(current.blob)] if current.blob else [])
+            drop: list[str] = []
+            self._remove_one(db, bucket, state, Deletion(key), drop)
+            tagging.prune(db, bucket, key)
+            return _Effects(True, [self._unlinker(b) for b in drop])
 
         return bool(await self._write(run))
 
@@ -368,7 +598,8 @@ class ObjectStore:
         def run(db: sqlite3.Connection) -> None:
             _require_bucket(db, info.bucket)
             db.execute(
-                "INSERT INTO uploads VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO uploads (id, bucket, key, created, content_type, metadata, headers, "
+                "lock) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     upload_id,
                     info.bucket,
@@ -377,6 +608,7 @@ class ObjectStore:
                     info.content_type,
                     json.dumps(info.metadata),
                     json.dumps(info.headers),
+                    json.dumps(info.lock) if info.lock else None,
                 ),
             )
             tagging.save_upload_tags(db, upload_id, info.tags)
@@ -442,7 +674,7 @@ class ObjectStore:
         """Join the listed parts into the object. The bytes are joined off the writer
         (copy_file_range), then one writer step checks and commits."""
         row = _require_upload(
-            self._reader, upload_id, (bucket, key), "content_type, metadata, headers"
+            self._reader, upload_id, (bucket, key), "content_type, metadata, headers, lock"
         )
         if not wanted:
             raise S3Error("MalformedXML")
@@ -484,8 +716,9 @@ class ObjectStore:
             row[0],
             json.loads(row[1]),
             json.loads(row[2]),
+            lock=json.loads(row[3]) if row[3] else {},
+            tags=tagging.upload_tags(self._reader, upload_id),
         )
-        info.tags = tagging.upload_tags(self._reader, upload_id)
 
         def run(db: sqlite3.Connection) -> _Effects:
             _require_upload(db, upload_id)
@@ -495,10 +728,8 @@ class ObjectStore:
             blob, _ = self._adopt(Body(size, b"", path=tmp))
             info.blob = blob or ""
             info.modified = time.time()
-            _upsert(db, info, None)
             old = _drop_upload(db, upload_id)
-            if current is not None and current.blob:
-                old.append(current.blob)
+            old += self._replace_current(db, info, None, current)
             return _Effects(info, [self._unlinker(b) for b in old], new_blob=True)
 
         try:
@@ -547,6 +778,11 @@ def _require_bucket(db: sqlite3.Connection, name: str) -> None:
         raise S3Error("NoSuchBucket", BucketName=name)
 
 
+def _object_lock(db: sqlite3.Connection, bucket: str) -> dict[str, Any] | None:
+    row = db.execute("SELECT object_lock FROM buckets WHERE name=?", (bucket,)).fetchone()
+    return json.loads(row[0]) if row is not None and row[0] else None
+
+
 def _require_upload(
     db: sqlite3.Connection,
     upload_id: str,
@@ -584,7 +820,8 @@ def _current(db: sqlite3.Connection, bucket: str, key: str) -> ObjectInfo | None
 def _upsert(db: sqlite3.Connection, info: ObjectInfo, data: bytes | None) -> None:
     db.execute(
         "INSERT OR REPLACE INTO objects (bucket, key, blob, data, size, etag, modified, "
-        "content_type, metadata, headers, checksums) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "content_type, metadata, headers, checksums, version, lock) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             info.bucket,
             info.key,
@@ -597,24 +834,16 @@ def _upsert(db: sqlite3.Connection, info: ObjectInfo, data: bytes | None) -> Non
             json.dumps(info.metadata),
             json.dumps(info.headers),
             json.dumps(info.checksums),
+            info.version_id,
+            json.dumps(info.lock) if info.lock else None,
         ),
     )
-    tagging.store_tags(db, info.bucket, info.key, info.tags)  # (none: an overwrite drops them)
+    # the version's tags (none: an overwrite of the null version drops its tags)
+    tagging.store_tags(db, info.bucket, info.key, info.tags, info.version_id or "")
 
 
 def _info(row: tuple[Any, ...]) -> ObjectInfo:
-    return ObjectInfo(
-        row[0],
-        row[1],
-        row[2] or "",
-        row[3],
-        row[4],
-        row[5],
-        row[6],
-        json.loads(row[7]),
-        json.loads(row[8]),
-        json.loads(row[9]),
-    )
+    return versions.info(row)
 
 
 def map_file(path: Path) -> memoryview:

@@ -16,12 +16,13 @@ or S3's validation error, never accepted and ignored.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Awaitable, Callable
-from typing import Any
+from urllib.parse import parse_qs
 
 from faaslab.clock import Clock
 from faaslab.http.server import Request, Response
-from faaslab.s3 import cors, lifecycle, tagging
+from faaslab.s3 import cors, lifecycle, tagging, versioning_api
 from faaslab.s3.bucket_config import BucketConfigs, parse_payload, render
 from faaslab.s3.errors import S3Error, host_id, request_id
 from faaslab.s3.model import ObjectInfo
@@ -77,14 +78,6 @@ def _ok(body: bytes = b"", status: int = 200, headers: dict[str, str] | None = N
     return Response(status, body, h)
 
 
-def _by_version(req: Request, bucket: str, key: str) -> Response:
-    raise S3Error(
-        "NotImplemented",
-        "faaslab does not implement the tags of an object version other than the null one yet",
-        Resource=f"/{bucket}/{key}?versionId",
-    )
-
-
 class SubResources:
     def __init__(self, store: ObjectStore, clock: Clock) -> None:
         self.store = store
@@ -121,8 +114,6 @@ class SubResources:
         table = self._object if on_object else self._bucket
         for name in query:
             if name in SUBRESOURCES:
-                if on_object and query.get("versionId", "null") != "null":
-                    return _by_version  # (never the current version's tags instead)
                 return table.get((method, name))
         return None
 
@@ -138,7 +129,8 @@ class SubResources:
         rules = self.configs.get(info.bucket, "lifecycle")
         tags = info.tags
         if tags is None and (read or (rules is not None and lifecycle.needs_tags(rules))):
-            tags = tagging.tags_of(self.store.read_db, info.bucket, info.key)
+            version = info.version_id or ""
+            tags = tagging.tags_of(self.store.read_db, info.bucket, info.key, version)
         if read and tags:
             out["x-amz-tagging-count"] = str(len(tags))
         expiry = lifecycle.expiration(rules, info, tags)
@@ -197,35 +189,45 @@ class SubResources:
         body = render("GetBucketTagging", "Tagging", {"TagSet": tagging.to_tag_set(tags)})
         return _ok(body)
 
+    def _version(self, req: Request, bucket: str, key: str) -> ObjectInfo:
+        """The object version a tagging request names (`versionId`), else the current one
+        (NoSuchKey, NoSuchVersion; a delete marker: 405, as S3)."""
+        version = parse_qs(req.query).get("versionId", [None])[0]
+        if version is not None:
+            return versioning_api.version_of(self.store, bucket, key, version)
+        info = self.store.head(bucket, key)
+        if info is None:
+            raise versioning_api.no_such_key(self.store, bucket, key)
+        return info
+
     async def _put_object_tagging(self, req: Request, bucket: str, key: str) -> Response:
+        info = self._version(req, bucket, key)
         doc = parse_payload("PutObjectTagging", req.body, req.headers)
         tags = tagging.from_tag_set(doc, tagging.MAX_OBJECT_TAGS)
-        await self._write_object_tags(bucket, key, tags)
-        return _ok()
+        await self._write_object_tags(info, tags)
+        return _ok(headers=versioning_api.version_header(self.store, info))
 
-    async def _write_object_tags(self, bucket: str, key: str, tags: dict[str, str]) -> None:
-        def run(db: Any) -> None:
-            if db.execute("SELECT 1 FROM buckets WHERE name=?", (bucket,)).fetchone() is None:
-                raise S3Error("NoSuchBucket", BucketName=bucket)
-            found = db.execute(
-                "SELECT 1 FROM objects WHERE bucket=? AND key=?", (bucket, key)
-            ).fetchone()
-            if found is None:
+    async def _write_object_tags(self, info: ObjectInfo, tags: dict[str, str]) -> None:
+        bucket, key, version = info.bucket, info.key, info.version_id
+
+        def run(db: sqlite3.Connection) -> None:
+            found = self.store.history.find(db, bucket, key, version)
+            if found is None or found.delete_marker:  # (removed meanwhile)
                 raise S3Error("NoSuchKey", Key=key)
-            tagging.store_tags(db, bucket, key, tags)
+            tagging.store_tags(db, bucket, key, tags, version or "")
 
         await self.store.write(run)
 
     def _get_object_tagging(self, req: Request, bucket: str, key: str) -> Response:
-        if self.store.head(bucket, key) is None:
-            raise S3Error("NoSuchKey", Key=key)
-        tags = tagging.tags_of(self.store.read_db, bucket, key)
+        info = self._version(req, bucket, key)
+        tags = tagging.tags_of(self.store.read_db, bucket, key, info.version_id or "")
         body = render("GetObjectTagging", "Tagging", {"TagSet": tagging.to_tag_set(tags)})
-        return _ok(body)
+        return _ok(body, headers=versioning_api.version_header(self.store, info))
 
     async def _delete_object_tagging(self, req: Request, bucket: str, key: str) -> Response:
-        await self._write_object_tags(bucket, key, {})
-        return _ok(status=204)
+        info = self._version(req, bucket, key)
+        await self._write_object_tags(info, {})
+        return _ok(status=204, headers=versioning_api.version_header(self.store, info))
 
     # -- CORS
     async def _put_cors(self, req: Request, bucket: str, key: str) -> Response:

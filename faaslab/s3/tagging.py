@@ -127,6 +127,20 @@ def remove(db: sqlite3.Connection, bucket: str, key: str, version: str = "") -> 
     )
 
 
+def prune(db: sqlite3.Connection, bucket: str, key: str) -> None:
+    """Drop the key's tags of versions that no longer exist (after deletes: a version
+    removed for good, a null version replaced by a delete marker). Archived versions
+    keep theirs."""
+    db.execute(
+        "DELETE FROM object_tags WHERE bucket=? AND key=? "
+        "AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.bucket=object_tags.bucket "
+        "AND o.key=object_tags.key AND ifnull(o.version, '')=object_tags.version) "
+        "AND NOT EXISTS (SELECT 1 FROM versions v WHERE v.bucket=object_tags.bucket "
+        "AND v.key=object_tags.key AND v.marker=0 AND ifnull(v.version, '')=object_tags.version)",
+        (bucket, key),
+    )
+
+
 def tags_of(db: sqlite3.Connection, bucket: str, key: str, version: str = "") -> dict[str, str]:
     """(any connection) The object version's tags."""
     row = db.execute(

@@ -335,3 +335,27 @@ def test_modify_current_capacity_of_a_v1_cluster(fl: Faaslab) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["TimeoutAction"] == "RollbackCapacityChange"
     rds.delete_db_cluster(DBClusterIdentifier="manual-v1", SkipFinalSnapshot=True)
+
+
+def test_modify_current_capacity_refuses_an_unknown_timeout_action(fl: Faaslab) -> None:
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    body = (
+        "Action=ModifyCurrentDBClusterCapacity&Version=2014-10-31&DBClusterIdentifier=x"
+        "&Capacity=2&TimeoutAction=Sometimes"
+    )
+    req = AWSRequest("POST", fl.url + "/", data=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    SigV4Auth(Credentials("AKIAFAASLABLOCAL0001", "faaslab/local/secret/key/0001"), "rds",
+              "us-east-1").add_auth(req)  # fmt: skip
+    prepared = urllib.request.Request(
+        fl.url + "/", data=body.encode(), headers=dict(req.headers), method="POST"
+    )
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(prepared, timeout=30)
+    assert e.value.code == 400
+    assert b"InvalidParameterValue" in e.value.read()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -136,6 +137,33 @@ def test_object_tags_live_and_die_with_their_object(s3: Any) -> None:
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag["ETag"]}]},
     )
     assert s3.get_object_tagging(Bucket=b, Key="mp")["TagSet"] == [{"Key": "part", "Value": "ly"}]
+
+
+def test_each_object_version_has_its_own_tags(fl: Faaslab, s3: Any) -> None:
+    b = _bucket(s3, "cfg-vtags")
+    s3.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+    v1 = s3.put_object(Bucket=b, Key="k", Body=b"1", Tagging="gen=one")["VersionId"]
+    v2 = s3.put_object(Bucket=b, Key="k", Body=b"2", Tagging="gen=two")["VersionId"]
+    current = s3.get_object_tagging(Bucket=b, Key="k")
+    assert current["TagSet"] == [{"Key": "gen", "Value": "two"}] and current["VersionId"] == v2
+    old = s3.get_object_tagging(Bucket=b, Key="k", VersionId=v1)
+    assert old["TagSet"] == [{"Key": "gen", "Value": "one"}] and old["VersionId"] == v1
+    s3.put_object_tagging(Bucket=b, Key="k", VersionId=v1, Tagging=_tag_set({"gen": "1"}))
+    assert s3.get_object(Bucket=b, Key="k", VersionId=v1)["TagCount"] == 1
+    assert s3.get_object_tagging(Bucket=b, Key="k")["TagSet"] == [{"Key": "gen", "Value": "two"}]
+    s3.delete_object(Bucket=b, Key="k")  # a delete marker: the versions keep their tags
+    assert _error(lambda: s3.get_object_tagging(Bucket=b, Key="k"))[1] == "NoSuchKey"
+    assert s3.get_object_tagging(Bucket=b, Key="k", VersionId=v2)["TagSet"] == [
+        {"Key": "gen", "Value": "two"}
+    ]
+    s3.delete_object(Bucket=b, Key="k", VersionId=v1)  # for good: its tags too
+    assert _error(lambda: s3.get_object_tagging(Bucket=b, Key="k", VersionId=v1))[1] in (
+        "NoSuchVersion"
+    )
+    db = sqlite3.connect(fl.state_dir / "s3" / "index.db")
+    rows = db.execute("SELECT version FROM object_tags WHERE bucket=?", (b,)).fetchall()
+    db.close()
+    assert rows == [(v2,)]
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ Resources:
   Bucket:
     Type: AWS::S3::Bucket
     Properties:
-      VersioningConfiguration: {{Status: Enabled}}
+      AccelerateConfiguration: {{AccelerationStatus: Enabled}}
 """
 
 
@@ -56,7 +56,7 @@ def test_up_names_tracing_and_dead_letter_queue_once(tmp_path: Path) -> None:
         assert block[2].startswith("    Tracing: X-Ray tracing is not emulated")
         assert block[3].startswith("    DeadLetterQueue: no dead-letter queue")
         assert block[4] == "  Bucket (AWS::S3::Bucket):"
-        assert block[5].startswith("    VersioningConfiguration: objects are not versioned")
+        assert block[5].startswith("    AccelerateConfiguration: no transfer acceleration")
         assert banner.count("Tracing:") == 1 and banner.count("DeadLetterQueue:") == 1
         assert "AutoPublishAlias" not in banner  # (implemented: version 1, alias `live`)
 
@@ -64,7 +64,7 @@ def test_up_names_tracing_and_dead_letter_queue_once(tmp_path: Path) -> None:
         assert [(w["resource"], w["property"]) for w in served] == [
             ("Probe", "Tracing"),
             ("Probe", "DeadLetterQueue"),
-            ("Bucket", "VersioningConfiguration"),
+            ("Bucket", "AccelerateConfiguration"),
         ]
         response, _ = invoke(fl.client(), "probe", {})  # the function runs regardless
         assert response["StatusCode"] == 200 and "FunctionError" not in response

@@ -19,12 +19,11 @@ def test_every_implemented_operation_is_in_botocores_model() -> None:
 @pytest.mark.parametrize(
     ("method", "key", "query", "headers"),
     [
-        ("PUT", "k", {"retention": ""}, {}),
+        ("PUT", "", {"replication": ""}, {}),
         ("PUT", "", {"website": ""}, {}),
         ("GET", "k", {"acl": ""}, {}),
-        ("PUT", "", {"versioning": ""}, {}),
+        ("PUT", "", {"accelerate": ""}, {}),
         ("GET", "k", {"location": ""}, {}),  # no such operation on an object
-        ("DELETE", "k", {"versionId": "v1"}, {}),
         ("GET", "k", {"partNumber": "1"}, {}),
         ("PUT", "k", {}, {"x-amz-server-side-encryption": "aws:kms"}),
         ("PUT", "k", {}, {"x-amz-acl": "public-read"}),
@@ -50,6 +49,9 @@ def test_refused(method: str, key: str, query: dict[str, str], headers: dict[str
         ("POST", "k", {"uploads": ""}, {}),
         ("POST", "k", {"uploadId": "u"}, {}),
         ("DELETE", "k", {"versionId": "null"}, {}),
+        ("DELETE", "k", {"versionId": "v1"}, {}),
+        ("PUT", "", {"versioning": ""}, {}),
+        ("GET", "", {"versions": ""}, {}),
         ("PUT", "k", {}, {"x-amz-acl": "private", "x-amz-meta-a": "b"}),
         ("PUT", "k", {"tagging": ""}, {}),
         ("DELETE", "", {"cors": ""}, {}),

@@ -77,8 +77,8 @@ def test_the_issue_s_properties_are_all_warned() -> None:
         "CodeSigningConfigArn", "Policies", "Role", "LoggingConfig", "RuntimeManagementConfig",
     }  # fmt: skip
     bucket = {
-        "VersioningConfiguration", "BucketEncryption", "LifecycleConfiguration",
-        "CorsConfiguration", "NotificationConfiguration",
+        "BucketEncryption", "LifecycleConfiguration", "CorsConfiguration",
+        "NotificationConfiguration",
     }  # fmt: skip
     assert {TABLES[FN][key].status for key in function} == {Status.WARNED}
     assert {TABLES["AWS::S3::Bucket"][key].status for key in bucket} == {Status.WARNED}
@@ -318,7 +318,6 @@ def test_bucket_cluster_group_and_condition_warnings(tmp_path: Path) -> None:
     )
     assert found(template) == [
         ("Bucket", "Condition"),
-        ("Bucket", "VersioningConfiguration"),
         ("Bucket", "BucketEncryption"),
         ("Db", "EngineVersion"),
         ("Db", "BackupRetentionPeriod"),
