@@ -337,7 +337,24 @@ def test_cors_configuration_is_checked_as_s3_checks_it(s3: Any) -> None:
     ]:
         status, code, message = _error(put(rule))
         assert (status, code) == (400, "InvalidRequest") and words in message, rule
-    assert _error(lambda: s3.get_bucket_cors(Bucket="cfg-site"))[1] == "NoSuchCORSConfiguration"
+    # the template's rules (CorsConfiguration) stay as they were
+    assert s3.get_bucket_cors(Bucket="cfg-site")["CORSRules"] == [TEMPLATE_RULE]
+
+
+TEMPLATE_RULE = {
+    "AllowedHeaders": ["*"],
+    "AllowedMethods": ["GET", "PUT"],
+    "AllowedOrigins": ["http://localhost:5173"],
+    "MaxAgeSeconds": 300,
+}
+
+
+def test_a_template_buckets_cors_rules_and_tags_are_applied(fl: Faaslab, s3: Any) -> None:
+    assert s3.get_bucket_tagging(Bucket="cfg-site")["TagSet"] == [{"Key": "app", "Value": "site"}]
+    assert s3.get_bucket_cors(Bucket="cfg-site")["CORSRules"] == [TEMPLATE_RULE]
+    ask = {"Origin": "http://localhost:5173", "Access-Control-Request-Method": "PUT"}
+    r = _raw(fl, "OPTIONS", "/cfg-site/upload.bin", ask)
+    assert r.status == 200 and r.headers["Access-Control-Max-Age"] == "300"
 
 
 # -- lifecycle
