@@ -21,9 +21,10 @@ if its real age exceeds Days / scale) and deletes each through `ObjectStore.expi
 which deletes it only if it was not overwritten meanwhile.
 AbortIncompleteMultipartUpload aborts uploads the same way.
 
-Not applied yet, left to versioning (the rules are stored and validated; the expirer
-calls `expire_noncurrent` for them, a no-op until versions exist):
-NoncurrentVersionExpiration, ExpiredObjectDeleteMarker. Transitions are refused with
+In a versioned bucket an expired current object gets a delete marker (as DeleteObject);
+NoncurrentVersionExpiration removes versions NoncurrentDays after they stopped being
+current (keeping NewerNoncurrentVersions), ExpiredObjectDeleteMarker removes a current
+delete marker with no version behind it. Transitions are refused with
 501 NotImplemented: faaslab has only the STANDARD storage class, and an object "moved"
 to GLACIER that still reads like STANDARD would be silently wrong.
 """
@@ -42,11 +43,11 @@ from email.utils import formatdate
 from typing import Any
 
 from faaslab.clock import Clock
-from faaslab.s3 import tagging
+from faaslab.s3 import tagging, versions
 from faaslab.s3.bucket_config import BucketConfigs
 from faaslab.s3.errors import S3Error
 from faaslab.s3.model import ObjectInfo
-from faaslab.s3.store import ObjectStore
+from faaslab.s3.store import Deletion, ObjectStore
 
 DAY = 86400.0
 _LAST = 253402300799.0  # 9999-12-31T23:59:59Z: no HTTP date after it
@@ -370,6 +371,61 @@ class Expirer:
                 with contextlib.suppress(S3Error):  # completed or aborted meanwhile
                     await self.store.abort(bucket, key, upload_id)
 
-    async def expire_noncurrent(self, bucket: str, rule: Rule, now: float) -> None:
-        """NoncurrentVersionExpiration and ExpiredObjectDeleteMarker: versioning's hook.
-        Without versions there are no noncurrent versions or delete markers to expire."""
+    async def expire_noncurrent(self, bucket: str, rule: Rule, now: float) -> int:
+        """NoncurrentVersionExpiration (a version expires NoncurrentDays after it stopped
+        being current, keeping the NewerNoncurrentVersions newest) and
+        ExpiredObjectDeleteMarker (a current delete marker with no version left behind
+        it goes), as DeleteObject ?versionId does: a locked version stays."""
+        found = await asyncio.to_thread(self._noncurrent, bucket, rule, now)
+        done = 0
+        for key, version in found:
+            result = await self.store.remove(bucket, [Deletion(key, versions.wire_id(version))])
+            done += sum(1 for r in result if r.error is None)
+        return done
+
+    def _noncurrent(self, bucket: str, rule: Rule, now: float) -> list[tuple[str, str | None]]:
+        """(worker thread) (key, version id) of the versions and markers the rule expires."""
+        prefix = prefix_of(rule)
+        nve = rule.get("NoncurrentVersionExpiration")
+        markers = bool(rule.get("Expiration", {}).get("ExpiredObjectDeleteMarker"))
+        db = sqlite3.connect(self.store.root / "index.db")
+        try:
+            rows = db.execute(
+                "SELECT key, version, marker, size, modified FROM versions "
+                "WHERE bucket=? AND key >= ? ORDER BY key, seq DESC",
+                (bucket, prefix),
+            )
+            by_key: dict[str, list[tuple[str | None, bool, int, float]]] = {}
+            for key, version, marker, size, modified in rows:
+                if not key.startswith(prefix):
+                    break
+                by_key.setdefault(key, []).append((version, bool(marker), size, modified))
+            out: list[tuple[str, str | None]] = []
+            for key, history in by_key.items():
+                current = db.execute(
+                    "SELECT modified FROM objects WHERE bucket=? AND key=?", (bucket, key)
+                ).fetchone()
+                if markers and current is None and len(history) == 1 and history[0][1]:
+                    out.append((key, history[0][0]))  # a lone delete marker
+                    continue
+                if nve is None:
+                    continue
+                # each version stopped being current when the next newer one was made
+                successor = current[0] if current is not None else None
+                kept = 0
+                for version, marker, size, modified in history:
+                    since, successor = successor, modified
+                    if since is None or marker:  # (the current marker; markers: above)
+                        continue
+                    tags = tagging.tags_of(db, bucket, key, version or "")
+                    if not matches(rule, key, size, tags):
+                        continue
+                    kept += 1
+                    if kept <= nve.get("NewerNoncurrentVersions", 0):
+                        continue
+                    probe = {"Expiration": {"Days": nve["NoncurrentDays"]}}
+                    if self._due(probe, since, now):
+                        out.append((key, version))
+            return out
+        finally:
+            db.close()

@@ -421,6 +421,30 @@ def test_lifecycle_expires_objects_on_emulated_days(fl: Faaslab, s3: Any) -> Non
     assert "Expiration" not in s3.head_object(Bucket=b, Key="tmp/b")
 
 
+def test_lifecycle_expires_noncurrent_versions_and_lone_delete_markers(s3: Any) -> None:
+    b = _bucket(s3, "cfg-noncurrent")
+    s3.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+    rule = {
+        "ID": "history",
+        "Filter": {"Prefix": ""},
+        "Status": "Enabled",
+        "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+        "Expiration": {"ExpiredObjectDeleteMarker": True},
+    }
+    s3.put_bucket_lifecycle_configuration(Bucket=b, LifecycleConfiguration={"Rules": [rule]})
+
+    def listed() -> tuple[list[str], int]:
+        got = s3.list_object_versions(Bucket=b)
+        return [v["VersionId"] for v in got.get("Versions", [])], len(got.get("DeleteMarkers", []))
+
+    s3.put_object(Bucket=b, Key="k", Body=b"1")
+    v2 = s3.put_object(Bucket=b, Key="k", Body=b"2")["VersionId"]
+    _wait(lambda: listed() == ([v2], 0), "the noncurrent version to expire")
+    assert s3.get_object(Bucket=b, Key="k")["Body"].read() == b"2"
+    s3.delete_object(Bucket=b, Key="k")  # v2 becomes noncurrent behind a delete marker
+    _wait(lambda: listed() == ([], 0), "v2, then the lone delete marker, to expire")
+
+
 def test_lifecycle_aborts_incomplete_multipart_uploads(s3: Any) -> None:
     b = _bucket(s3, "cfg-abort")
     up = s3.create_multipart_upload(Bucket=b, Key="big/file")["UploadId"]
