@@ -286,6 +286,8 @@ def _print_banner(cp: Any) -> None:
                 f"(runs {spec.engine.server}) at {cp.config.host}:{c.port}, {c.state.value}",
                 err=True,
             )
+    if cp.console_url is not None:
+        click.echo(f"  console: {cp.console_url}", err=True)
     click.echo("ready: GET /_faaslab/health answers 200. Ctrl-C stops.", err=True)
 
 

@@ -2,8 +2,9 @@
 
 It loads the template, starts the container manager, and serves the edge port: AWS APIs
 (S3, Secrets Manager, the Data API, Lambda Invoke; a signed request for any other service
-gets that service's error, services.py), API-Gateway routes, and `/_faaslab/*` for the
-CLI. The edge only routes; each component's wire module parses and serialises its own API.
+gets that service's error, services.py), API-Gateway routes, `/_faaslab/*` for the
+CLI and `/_console/*`, the web console (console/). The edge only routes; each
+component's wire module parses and serialises its own API.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from faaslab.awsapi.dispatch import Logged, ServiceApi
 from faaslab.builds.builder import Report, build_template
 from faaslab.clock import Clock
 from faaslab.config import Config
+from faaslab.console.app import Console
+from faaslab.console.security import PREFIX as CONSOLE_PREFIX
+from faaslab.console.security import Keys as ConsoleKeys
 from faaslab.databases import api as db_api
 from faaslab.databases.endpoint import Endpoint
 from faaslab.databases.manager import Clusters
@@ -48,6 +52,7 @@ from faaslab.http.server import (
     Limits,
     Request,
     Response,
+    Stream,
     int_param,
     serve,
 )
@@ -106,6 +111,12 @@ class ControlPlane:
         self.apis: dict[str, ServiceApi] = {"sts": sts.api(DEFAULT_ACCOUNT)}
         self.request_log: RequestLog | None = None  # every API call, on the console and on disk
         self._request_log_task: asyncio.Task[None] | None = None
+        self.console: Console | None = None  # the web console (console/), once started
+
+    @property
+    def console_url(self) -> str | None:
+        """The console's URL with this instance's token (printed in `up`'s banner)."""
+        return None if self.console is None else self.console.keys.url(self.config.host)
 
     @property
     def url(self) -> str:
@@ -226,6 +237,16 @@ class ControlPlane:
                 lambda_control.publish_alias(name, publish.alias, publish.description)
             self.router = apigw.Router(list(self.template.routes))
         await self.clusters.start(self.template.clusters if self.template else {})
+        self.console = Console(
+            ConsoleKeys.generate(self.port),
+            manager,
+            clusters,
+            self.data_api,
+            self.secrets,
+            self.s3,
+            region,
+            self.state_dir,
+        )
         self.ready = True
 
     async def _make_buckets(self, template: Template) -> None:
@@ -251,6 +272,8 @@ class ControlPlane:
     async def stop(self) -> None:
         if self.server is not None:
             self.server.close()
+        if self.console is not None:
+            self.console.close()
         if self._request_log_task is not None:
             self._request_log_task.cancel()
         if self.request_log is not None:
@@ -351,7 +374,7 @@ class ControlPlane:
                 raise BodyRejected(refusal)
         return self.s3.sink(method, path, query, headers)
 
-    def handle(self, req: Request) -> Response | Deferred | Awaitable[Response]:
+    def handle(self, req: Request) -> Response | Deferred | Stream | Awaitable[Response]:
         if not self.ready:
             return STARTING
         if self.s3 is not None and (
@@ -367,6 +390,8 @@ class ControlPlane:
             return self._signed(req, self._lambda_api)
         if path.startswith("/_faaslab/"):
             return self._internal(req)
+        if path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/"):
+            return self._console(req)
         service = signed_service(req)  # (here, not first: Invoke's path needs none of it)
         api = self.apis.get(service) if service is not None else None
         if api is not None:
@@ -399,7 +424,7 @@ class ControlPlane:
         if log is None:
             return
         path = req.path
-        if path.startswith("/_faaslab/"):
+        if path.startswith(("/_faaslab/", CONSOLE_PREFIX)):
             return
         if path.startswith(FUNCTIONS_PREFIX) and path.endswith("/invocations"):
             service, operation = "lambda", "Invoke"
@@ -426,7 +451,7 @@ class ControlPlane:
 
     def _signed(
         self, req: Request, handler: Handler, json_protocol: bool = False
-    ) -> Response | Deferred | Awaitable[Response]:
+    ) -> Response | Deferred | Stream | Awaitable[Response]:
         """`handler(req)` if the request's SigV4 signature checks out, else the 403."""
         try:
             self.verifier.verify(req)
@@ -514,6 +539,17 @@ class ControlPlane:
             records, offset = read_records(self.manager.logs.path(parts[1]), offset)
             return Response.json({"records": records, "offset": offset})
         return Response.json({"message": f"unknown faaslab endpoint {req.path}"}, 404)
+
+    def _console(self, req: Request) -> Response | Stream | Awaitable[Response]:
+        """The web console: for faaslab's own user, as /_faaslab is (never a function's
+        listener, a peer of another user refused), then its token (console/security.py)."""
+        if self.console is None:
+            return STARTING
+        if req.origin is not None:
+            return Response.json({"message": "the console is not available to functions"}, 403)
+        if not self._from_owner(req):
+            return Response.json({"message": "only faaslab's own user may use the console"}, 403)
+        return self.console.handle(req)
 
     def _from_owner(self, req: Request) -> bool:
         """Whether the request's TCP peer belongs to the user faaslab runs as (the CLI's

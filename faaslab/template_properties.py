@@ -314,9 +314,7 @@ S3_BUCKET_PROPERTIES: dict[str, Support] = {
     "BucketName": IMPLEMENTED,
     # applied at `up` through the S3 API (s3/bucket_template.py), as CloudFormation does
     "VersioningConfiguration": IMPLEMENTED,
-    "BucketEncryption": warned(
-        "no server-side encryption: objects are stored as sent on this machine's disk"
-    ),
+    "BucketEncryption": IMPLEMENTED,
     "LifecycleConfiguration": warned("no lifecycle rules: objects never expire or transition"),
     "CorsConfiguration": IMPLEMENTED,
     "NotificationConfiguration": warned(

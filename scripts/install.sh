@@ -19,6 +19,9 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 # Java functions: a JDK (javac builds faaslab's Java runtime and the tutorial's Java
 # functions), Debian's Jackson (events and results as JSON) and the tutorial's JDBC drivers
 # (sqlite-jdbc with its JNI library, MariaDB Connector/J): Maven Central is not needed.
+# The web console's browser tests (tests/integration/test_console.py): Debian's chromium
+# and its chromedriver, driven by Selenium, headless (Playwright's own browser downloads
+# are not needed).
 # Each program or file faaslab uses, and the package that provides it.
 have() {
   case "$1" in
@@ -33,16 +36,24 @@ for pair in sqlite3:sqlite3 mariadbd:mariadb-server mariadb:mariadb-client \
             /usr/share/java/jackson-databind.jar:libjackson2-databind-java \
             /usr/share/java/sqlite-jdbc.jar:libxerial-sqlite-jdbc-java \
             /usr/lib/*/jni/libsqlitejdbc.so:libxerial-sqlite-jdbc-jni \
-            /usr/share/java/mariadb-java-client.jar:libmariadb-java /usr/bin/aws:awscli; do
+            /usr/share/java/mariadb-java-client.jar:libmariadb-java /usr/bin/aws:awscli \
+            chromium:chromium chromedriver:chromium-driver; do
   have "${pair%%:*}" || missing+=("${pair##*:}")
 done
 PACKAGES=(sqlite3 mariadb-server mariadb-client postgresql postgresql-client e2fsprogs curl npm
           nodejs gcc default-jdk-headless libjackson2-databind-java libxerial-sqlite-jdbc-java
-          libmariadb-java awscli)
+          libmariadb-java awscli chromium chromium-driver)
 if ((${#missing[@]})); then
   say "installing OS packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
+  if [[ " ${missing[*]} " == *" chromium"* ]] && ! apt-cache show chromium >/dev/null 2>&1; then
+    # Ubuntu names them chromium-browser (a snap) and chromium-chromedriver
+    say "no 'chromium' package here: installing Ubuntu's chromium-browser and chromium-chromedriver"
+    missing=("${missing[@]/#chromium-driver/chromium-chromedriver}")
+    missing=("${missing[@]/#chromium/chromium-browser}")
+    missing=("${missing[@]/#chromium-browser-chromedriver/chromium-chromedriver}")
+  fi
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 else
   say "OS packages present: ${PACKAGES[*]}"

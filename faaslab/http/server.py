@@ -161,7 +161,32 @@ class Deferred:
             self.on_cancel()
 
 
-Handler = Callable[[Request], "Response | Deferred | Awaitable[Response]"]
+STREAM_MAX_UNSENT = 4 * 1024 * 1024  # bytes a Stream may have queued for a slow reader
+
+
+class Stream:
+    """A response whose body is written as it comes, until either side closes (the web
+    console's server-sent events). The head goes out without a Content-Length and the
+    connection closes after it (a close-delimited body, as HTTP/1.1 allows); `opened` gets
+    the connection's writer, `closed` is called once the client has gone. No timeout
+    applies while it is open (the connection stays BUSY)."""
+
+    __slots__ = ("closed", "headers", "opened", "status")
+
+    def __init__(
+        self,
+        headers: dict[str, str],
+        opened: Callable[[Callable[[bytes], None]], None],
+        closed: Callable[[], None],
+        status: int = 200,
+    ) -> None:
+        self.status = status
+        self.headers = headers
+        self.opened = opened
+        self.closed = closed
+
+
+Handler = Callable[[Request], "Response | Deferred | Stream | Awaitable[Response]"]
 # sees every answer written: the request, the response, when the handler got it (perf_counter)
 Observer = Callable[[Request, "Response", float], None]
 
@@ -229,6 +254,7 @@ class HttpProtocol(asyncio.Protocol):
         "_sink",
         "_sinks",
         "_started",
+        "_stream",
         "_sweeper",
         "_ticks",
         "_transport",
@@ -276,6 +302,7 @@ class HttpProtocol(asyncio.Protocol):
         self._peer: tuple[str, int] | None = None
         self._local: tuple[str, int] | None = None
         self._deferred: Deferred | None = None
+        self._stream: Stream | None = None
 
     # -- asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -301,6 +328,9 @@ class HttpProtocol(asyncio.Protocol):
         if self._deferred is not None:
             self._deferred.cancel()
             self._deferred = None
+        if self._stream is not None:
+            self._stream.closed()
+            self._stream = None
 
     def data_received(self, data: bytes) -> None:
         phase = self._phase
@@ -435,12 +465,36 @@ class HttpProtocol(asyncio.Protocol):
             self._busy = True
             self._deferred = result
             result._proto, result._req, result._keep_alive = self, req, keep_alive
+        elif isinstance(result, Stream):
+            self._open_stream(result)
         elif inspect.isawaitable(result):
             self._busy = True
             task = asyncio.ensure_future(result)
             task.add_done_callback(lambda t: self._finish_async(t, req, keep_alive))
         else:
             self._write(result, req, keep_alive)
+
+    def _open_stream(self, stream: Stream) -> None:
+        t = self._transport
+        if t is None or t.is_closing():
+            stream.closed()
+            return
+        self._busy = True  # (what the client pipelines after it is never answered)
+        self._stream = stream
+        head = encode_response(Response(stream.status, b"", stream.headers), False, head=True)
+        lines = [line for line in head.split(b"\r\n") if not line.startswith(b"Content-Length")]
+        t.write(b"\r\n".join(lines))
+        transport = t
+
+        def write(data: bytes) -> None:
+            if transport.is_closing():
+                return
+            if transport.get_write_buffer_size() > STREAM_MAX_UNSENT:
+                transport.abort()  # a reader this far behind is gone or stuck
+                return
+            transport.write(data)
+
+        stream.opened(write)
 
     def _resolved(self, d: Deferred) -> None:
         assert d.response is not None and d._req is not None

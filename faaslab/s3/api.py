@@ -9,19 +9,34 @@ the last byte is in. Every error is S3's XML (errors.py).
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from email.utils import formatdate, parsedate_to_datetime
+from typing import Any
 from urllib.parse import parse_qs, quote, unquote
 from xml.sax.saxutils import escape
 
 from faaslab.auth import AuthError, InvalidSignature, UnrecognizedClient, Verifier
 from faaslab.clock import Clock, iso_millis
+from faaslab.functions.model import DEFAULT_ACCOUNT
 from faaslab.http.server import BodyRejected, BodySink, Request, Response
-from faaslab.s3 import objectlock, objectlock_api, operations, tagging, versioning_api
+from faaslab.s3 import (
+    checksums,
+    object_attributes,
+    objectlock,
+    objectlock_api,
+    operations,
+    part_copy,
+    sse,
+    tagging,
+    versioning_api,
+)
+from faaslab.s3.bucket_encryption import BucketEncryption
 from faaslab.s3.errors import S3Error, host_id, request_id
 from faaslab.s3.model import (
     MAX_PART_NUMBER,
@@ -29,11 +44,14 @@ from faaslab.s3.model import (
     ObjectInfo,
     bucket_name_problem,
 )
-from faaslab.s3.store import Body, Condition, ObjectStore
+from faaslab.s3.store import INLINE_MAX, Body, Condition, ObjectStore
 from faaslab.s3.subresources import SubResources
 from faaslab.s3.upload import Upload
 
 XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
+# an encrypted GET's plaintext up to this size is decrypted in memory, a larger one into
+# an unlinked temp file's mapping (the server sends bodies whole, not streamed)
+DECRYPT_IN_MEMORY_MAX = 256 << 20
 OWNER = "<Owner><ID>faaslab</ID><DisplayName>faaslab</DisplayName></Owner>"
 MAX_KEYS = 1000
 
@@ -73,6 +91,8 @@ class S3Api:
         self.region = region
         self.sub = SubResources(store, clock or Clock())  # tagging, CORS, lifecycle, ...
         operations.table()  # botocore's S3 model, read once at start (~0.3 s), not mid-request
+        self.keyring = sse.Keyring(store.root, region, DEFAULT_ACCOUNT)
+        self.encryption = BucketEncryption(store, self.keyring)
 
     # -- which requests are ours
     @staticmethod
@@ -127,7 +147,17 @@ class S3Api:
         """The Upload receiving an object's or a part's body, once the request is
         authenticated (S3Error if its bucket does not exist)."""
         self.store.require_bucket(t.bucket)
-        return Upload(self.store.temp_path, headers, part="uploadId" in t.query)
+        checksums.check_request(headers)
+        if "uploadId" in t.query:
+            upload_headers = self.store.upload_headers(t.query["uploadId"])
+            cipher = sse.for_part(headers, upload_headers, self.keyring)
+            _part_checksum_matches(headers, upload_headers)
+        else:
+            spec = sse.for_write(headers, self.keyring, self.encryption.default(t.bucket))
+            cipher = sse.Encrypting(self.keyring.new_key(spec)) if spec is not None else None
+        upload = Upload(self.store.temp_path, headers, part="uploadId" in t.query)
+        upload.cipher = cipher
+        return upload
 
     def start(self) -> None:
         """Start the lifecycle expirer (on the running loop)."""
@@ -212,6 +242,13 @@ class S3Api:
             return _ok(_xml("LocationConstraint", where))
         if m == "GET" and "uploads" in q:
             return self._list_uploads(t)
+        if "encryption" in q:
+            if m == "PUT":
+                return self._guard(self.encryption.put(t.bucket, req.body), False)
+            if m == "GET":
+                return _ok(self.encryption.get(t.bucket))
+            if m == "DELETE":
+                return self._guard(self.encryption.delete(t.bucket), False)
         if m == "GET":  # no sub-resource (operations.check): ListObjects(V2), whatever params
             return self._list_objects(t)
         if m == "POST" and "delete" in q:
@@ -256,6 +293,7 @@ class S3Api:
     async def _delete_bucket(self, name: str) -> Response:
         await self.store.delete_bucket(name)
         self.sub.configs.forget(name)
+        await self.encryption.forget(name)
         return _ok(status=204)
 
     def _list_objects(self, t: Target) -> Response:
@@ -383,14 +421,18 @@ class S3Api:
             return self._guard_any(handler(req, t.bucket, t.key))
         if m in ("GET", "HEAD") and "uploadId" in q:
             return self._list_parts(t)
+        if m == "GET" and "attributes" in q:
+            return object_attributes.get_object_attributes(self, req, t)
         if "retention" in q or "legal-hold" in q:
             return self._lock_op(req, t)
         if m in ("GET", "HEAD"):
-            self.store.require_bucket(t.bucket)
-            return self._get(req, t)
+            state = self.store.versioning(t.bucket)  # the bucket's one lookup
+            if state is None:
+                raise S3Error("NoSuchBucket", BucketName=t.bucket)
+            return self._get(req, t, versioned=bool(state))
         if m == "PUT" and "x-amz-copy-source" in req.headers:
             if "uploadId" in q:
-                raise S3Error("NotImplemented", "faaslab does not implement UploadPartCopy yet")
+                return self._guard(part_copy.upload_part_copy(self, req, t), False)
             return self._guard(self._copy(req, t), False)
         if m == "PUT":  # a body small enough to have been buffered (no sink): stream it now
             upload = self._open_upload(t, req.headers)  # handle() has authenticated it
@@ -450,10 +492,14 @@ class S3Api:
             upload.abort()
             raise
         body = await upload.finish()
+        if upload.cipher is not None:
+            body.md5 = upload.cipher.key.etag(body.md5)
         if "uploadId" in t.query:
             return await self._put_part(t, upload, body)
         info = self._new_info(req, t, body.size, body.md5.hex())
         info.checksums = upload.checksums()
+        if upload.cipher is not None:
+            info.headers.update(upload.cipher.key.stored([(upload.cipher.iv_text, body.size)]))
         info.lock = lock
         stored = await self.store.put(info, body, condition)
         headers = {
@@ -461,6 +507,12 @@ class S3Api:
             **versioning_api.version_header(self.store, stored, read=False),
         }
         headers.update({f"x-amz-checksum-{k.lower()}": v for k, v in stored.checksums.items()})
+        if stored.checksums:
+            headers["x-amz-checksum-type"] = "FULL_OBJECT"
+        if upload.cipher is not None:
+            headers.update(sse.response_headers(stored.headers))
+            if upload.cipher.key.spec.context is not None:
+                headers[sse.KMS_CONTEXT] = upload.cipher.key.spec.context
         headers.update(self.sub.object_headers(stored, read=False))
         return _ok(headers=headers)
 
@@ -498,12 +550,22 @@ class S3Api:
     async def _put_part(self, t: Target, upload: Upload, body: Body) -> Response:
         number = _part_number(t.query.get("partNumber", ""))
         self.store.upload(t.bucket, t.key, t.query["uploadId"])
-        etag = await self.store.put_part(t.query["uploadId"], number, body)
+        extra: dict[str, object] = {}
+        sums = upload.checksums()
+        if sums:
+            extra["checksums"] = sums
+        if upload.cipher is not None:
+            extra["iv"] = upload.cipher.iv_text
+        etag = await self.store.put_part(t.query["uploadId"], number, body, extra)
         headers = {"ETag": f'"{etag}"'}
-        headers.update({f"x-amz-checksum-{k.lower()}": v for k, v in upload.checksums().items()})
+        headers.update({f"x-amz-checksum-{k.lower()}": v for k, v in sums.items()})
+        if upload.cipher is not None:
+            headers.update(upload.cipher.key.spec.headers())
         return _ok(headers=headers)
 
-    def _get(self, req: Request, t: Target, retry: bool = True) -> Response:
+    def _get(
+        self, req: Request, t: Target, retry: bool = True, versioned: bool = False
+    ) -> Response | Awaitable[Response]:
         version = t.query.get("versionId")
         if version is not None:
             info = versioning_api.version_of(self.store, t.bucket, t.key, version)
@@ -513,6 +575,11 @@ class S3Api:
                 raise versioning_api.no_such_key(self.store, t.bucket, t.key)
             info = found
         h = req.headers
+        encrypted = sse.INTERNAL in info.headers
+        internal = encrypted or object_attributes.PARTS in info.headers
+        customer = None
+        if encrypted or sse.SSE in h or sse.C_ALGORITHM in h or sse.C_KEY in h:
+            customer = sse.check_read(h, info.headers)
         status = _preconditions(h, info)
         headers = {
             "ETag": f'"{info.etag}"',
@@ -520,15 +587,18 @@ class S3Api:
             "Accept-Ranges": "bytes",
             "Content-Type": info.content_type,
         }
-        headers.update(info.headers)
+        headers.update(sse.public_headers(info.headers) if internal else info.headers)
         headers.update({f"x-amz-meta-{k}": v for k, v in info.metadata.items()})
         headers.update(self.sub.object_headers(info, read=True))
-        headers.update(versioning_api.version_header(self.store, info))
+        if info.version_id is not None or versioned:
+            headers["x-amz-version-id"] = info.version_id or "null"
         headers.update(objectlock.response_headers(info.lock))
         if status == 304:
             return _ok(status=304, headers={k: headers[k] for k in ("ETag", "Last-Modified")})
         if h.get("x-amz-checksum-mode", "").upper() == "ENABLED" and "range" not in h:
             headers.update({f"x-amz-checksum-{k.lower()}": v for k, v in info.checksums.items()})
+            if info.checksums and "TYPE" not in info.checksums:
+                headers["x-amz-checksum-type"] = "FULL_OBJECT"
         for param, header in _RESPONSE_OVERRIDES.items():
             if param in t.query:
                 headers[header] = t.query[param]
@@ -546,14 +616,38 @@ class S3Api:
             data = self.store.read(info)
         except FileNotFoundError:  # overwritten between the lookup and the read: once more
             if retry:
-                return self._get(req, t, retry=False)
+                return self._get(req, t, retry=False, versioned=versioned)
             raise S3Error("InternalError", "the object's data is missing from the store") from None
-        body = data[start:end] if (start, end) != (0, info.size) else data
         resp = _ok(status=code, headers=headers)
+        if encrypted:
+            return self._guard(self._decrypted(resp, info, customer, data, start, end), False)
+        body = data[start:end] if (start, end) != (0, info.size) else data
         resp.body = body
         return resp
 
-    async def _copy(self, req: Request, t: Target) -> Response:
+    async def _decrypted(
+        self,
+        resp: Response,
+        info: ObjectInfo,
+        customer: sse.Spec | None,
+        data: bytes | memoryview,
+        start: int,
+        end: int,
+    ) -> Response:
+        """An encrypted object's GET: its bytes [start, end) decrypted off the loop."""
+        key = self.keyring.unwrap(info.headers, customer)
+        segs = sse.segments(info.headers)
+        n = end - start
+        if n <= INLINE_MAX:
+            resp.body = sse.decrypt(key, segs, data, start, end)
+        else:
+            spill = self.store.temp_path() if n > DECRYPT_IN_MEMORY_MAX else None
+            resp.body = await asyncio.to_thread(sse.decrypt, key, segs, data, start, end, spill)
+        return resp
+
+    def copy_source(self, req: Request, t: Target) -> ObjectInfo:
+        """The object (version) `x-amz-copy-source` names, once its copy-source conditions
+        held."""
         src_path, _, src_query = req.headers["x-amz-copy-source"].partition("?")
         src = unquote(src_path).lstrip("/")
         src_bucket, _, src_key = src.partition("/")
@@ -580,19 +674,30 @@ class S3Api:
             if current is None:
                 raise S3Error("NoSuchKey", Key=src_key)
             source = current
-        h = req.headers
         copy_h = {
             k.replace("x-amz-copy-source-", ""): v
-            for k, v in h.items()
+            for k, v in req.headers.items()
             if k.startswith("x-amz-copy-source-if-")
         }
         if _preconditions(copy_h, source) != 200:
             raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-Match")
+        return source
+
+    async def _copy(self, req: Request, t: Target) -> Response:
+        source = self.copy_source(req, t)
+        src_bucket, src_key = source.bucket, source.key
+        h = req.headers
+        source_query = parse_qs(h["x-amz-copy-source"].partition("?")[2])
+        source_version = source_query.get("versionId", [None])[0]
+        customer = sse.check_read(h, source.headers, sse.COPY_PREFIX)
+        spec = sse.for_write(h, self.keyring, self.encryption.default(t.bucket))
         directive = h.get("x-amz-metadata-directive", "COPY").upper()
         if directive == "REPLACE":
             target = self._new_info(req, t, source.size, source.etag)
         else:
-            if (src_bucket, src_key) == (t.bucket, t.key) and src_version is None:
+            changes_encryption = any(k.startswith(sse.SSE) for k in h)
+            same = (src_bucket, src_key) == (t.bucket, t.key) and source_version is None
+            if same and not changes_encryption:
                 raise S3Error(
                     "InvalidRequest",
                     "This copy request is illegal because it is trying to copy an object to "
@@ -608,7 +713,7 @@ class S3Api:
                 0.0,
                 source.content_type,
                 dict(source.metadata),
-                dict(source.headers),
+                sse.strip(source.headers),
             )
         target.checksums = dict(source.checksums)
         target.lock = self._new_lock(req, t)
@@ -621,16 +726,46 @@ class S3Api:
             )
         else:
             target.tags = tagging.from_header(h.get("x-amz-tagging", ""))
-        stored = await self.store.copy(source, target)
+        if spec is None and not sse.is_encrypted(source.headers):
+            stored = await self.store.copy(source, target)
+        else:
+            stored = await self._transcode_copy(source, customer, target, spec)
         inner = (
             f"<LastModified>{iso_millis(stored.modified)}</LastModified>"
             f"<ETag>&quot;{stored.etag}&quot;</ETag>"
         )
         headers = versioning_api.version_header(self.store, stored, read=False)
-        source_version = versioning_api.version_header(self.store, source)
-        if source_version:
-            headers["x-amz-copy-source-version-id"] = source_version["x-amz-version-id"]
+        source_version_header = versioning_api.version_header(self.store, source)
+        if source_version_header:
+            headers["x-amz-copy-source-version-id"] = source_version_header["x-amz-version-id"]
+        headers.update(sse.response_headers(stored.headers))
         return _ok(_xml("CopyObjectResult", inner), headers=headers)
+
+    async def _transcode_copy(
+        self,
+        source: ObjectInfo,
+        customer: sse.Spec | None,
+        target: ObjectInfo,
+        spec: sse.Spec | None,
+    ) -> ObjectInfo:
+        """A copy that decrypts its source or encrypts its target (or both): the bytes go
+        through a thread that re-encrypts them under the target's own data key."""
+        encrypted = sse.is_encrypted(source.headers)
+        key = self.keyring.unwrap(source.headers, customer) if encrypted else None
+        segs = sse.segments(source.headers) if encrypted else []
+        data = self.store.read(source)
+        target_key = self.keyring.new_key(spec) if spec is not None else None
+        out = None if source.size <= INLINE_MAX else self.store.temp_path()
+        md5, inline, iv = await asyncio.to_thread(
+            sse.transcode, data, key, segs, 0, source.size, target_key, out, []
+        )
+        if target_key is not None:
+            target.etag = target_key.etag(md5).hex()
+            assert iv is not None
+            target.headers.update(target_key.stored([(iv, source.size)]))
+        else:
+            target.etag = md5.hex()
+        return await self.store.put(target, Body(source.size, md5, data=inline, path=out))
 
     async def _delete(self, req: Request, t: Target) -> Response:
         request = versioning_api.deletion(t.key, t.query, req.headers)
@@ -640,14 +775,36 @@ class S3Api:
         return _ok(status=204, headers=versioning_api.delete_headers(done))
 
     async def _create_upload(self, req: Request, t: Target) -> Response:
+        h = req.headers
+        spec = sse.for_write(h, self.keyring, self.encryption.default(t.bucket))
+        algorithm = checksums.algorithm(
+            h.get("x-amz-checksum-algorithm"), "x-amz-checksum-algorithm"
+        )
+        kind = h.get("x-amz-checksum-type")
+        if kind is not None and algorithm is None:
+            raise S3Error(
+                "InvalidRequest",
+                "The x-amz-checksum-type header can only be used with the "
+                "x-amz-checksum-algorithm header.",
+            )
         info = self._new_info(req, t, 0, "")
         info.lock = self._new_lock(req, t)
+        headers: dict[str, str] = {}
+        if spec is not None:
+            info.headers.update(self.keyring.new_key(spec).stored([]))
+            headers.update(sse.response_headers(info.headers))
+        if algorithm is not None:
+            kind = kind.upper() if kind else checksums.default_type(algorithm)
+            checksums.check_type(algorithm, kind)
+            info.headers[checksums.UPLOAD_KEY] = f"{algorithm}:{kind}"
+            headers["x-amz-checksum-algorithm"] = algorithm.upper()
+            headers["x-amz-checksum-type"] = kind
         upload_id = await self.store.create_upload(info)
         inner = (
             f"<Bucket>{escape(t.bucket)}</Bucket><Key>{escape(t.key)}</Key>"
             f"<UploadId>{upload_id}</UploadId>"
         )
-        return _ok(_xml("InitiateMultipartUploadResult", inner))
+        return _ok(_xml("InitiateMultipartUploadResult", inner), headers=headers)
 
     def _list_parts(self, t: Target) -> Response:
         self.store.require_bucket(t.bucket)
@@ -659,9 +816,15 @@ class S3Api:
             raise S3Error("InvalidArgument") from None
         parts = [p for p in self.store.parts(upload_id) if p[0] > marker]
         shown, truncated = parts[:max_parts], len(parts) > max_parts
+        extras = self.store.part_extras(upload_id)
         items = "".join(
             f"<Part><PartNumber>{n}</PartNumber><LastModified>{iso_millis(mod)}</LastModified>"
-            f"<ETag>&quot;{etag}&quot;</ETag><Size>{size}</Size></Part>"
+            f"<ETag>&quot;{etag}&quot;</ETag><Size>{size}</Size>"
+            + "".join(
+                f"<Checksum{a}>{v}</Checksum{a}>"
+                for a, v in extras.get(n, {}).get("checksums", {}).items()
+            )
+            + "</Part>"
             for n, size, etag, mod in shown
         )
         nxt = shown[-1][0] if shown else 0
@@ -676,26 +839,124 @@ class S3Api:
 
     async def _complete(self, req: Request, t: Target) -> Response:
         self.store.require_bucket(t.bucket)
+        sse.check_complete(req.headers, self.store.upload_headers(t.query["uploadId"]))
         root = _parse_xml(req.body)
         wanted = []
+        given: list[dict[str, str]] = []
         for p in _children(root, "Part"):
             number = _part_number(_child_text(p, "PartNumber") or "")
             wanted.append((number, _child_text(p, "ETag") or ""))
+            given.append(
+                {
+                    a.upper(): v
+                    for a in checksums.ALGORITHMS
+                    if (v := _child_text(p, f"Checksum{a.upper()}")) is not None
+                }
+            )
         condition = self._condition(req, t)
-        info = await self.store.complete(t.bucket, t.key, t.query["uploadId"], wanted, condition)
+
+        def finish(info: ObjectInfo, used: list[tuple[int, int, dict[str, Any]]]) -> None:
+            _finish_upload(req.headers, t.query["uploadId"], info, used, given)
+
+        info = await self.store.complete(
+            t.bucket, t.key, t.query["uploadId"], wanted, condition, finish
+        )
         host = req.headers.get("host", "localhost")
+        sums = "".join(
+            f"<Checksum{a}>{v}</Checksum{a}>" for a, v in info.checksums.items() if a != "TYPE"
+        )
+        if "TYPE" in info.checksums:
+            sums += f"<ChecksumType>{info.checksums['TYPE']}</ChecksumType>"
         inner = (
             f"<Location>http://{escape(host)}/{escape(quote(t.bucket))}/{escape(quote(t.key))}</Location>"
             f"<Bucket>{escape(t.bucket)}</Bucket><Key>{escape(t.key)}</Key><ETag>&quot;{info.etag}&quot;</ETag>"
+            f"{sums}"
         )
         headers = versioning_api.version_header(self.store, info, read=False)
         headers.update(self.sub.object_headers(info, read=False))  # x-amz-expiration
+        headers.update(sse.response_headers(info.headers))
         return _ok(_xml("CompleteMultipartUploadResult", inner), headers=headers)
 
     async def _abort(self, t: Target) -> Response:
         self.store.require_bucket(t.bucket)
         await self.store.abort(t.bucket, t.key, t.query["uploadId"])
         return _ok(status=204)
+
+
+def _part_checksum_matches(headers: dict[str, str], upload: dict[str, str]) -> None:
+    """InvalidRequest for a part whose checksum is not of its upload's algorithm."""
+    wanted = upload.get(checksums.UPLOAD_KEY)
+    if wanted is None:
+        return
+    algorithm, _, kind = wanted.partition(":")
+    declared = [a for a, header in checksums.HEADERS if header in headers]
+    trailer = headers.get("x-amz-trailer", "").lower().removeprefix("x-amz-checksum-")
+    if trailer in checksums.ALGORITHMS:
+        declared.append(trailer)
+    if (declared and algorithm not in declared) or (not declared and kind == "COMPOSITE"):
+        # (a FULL_OBJECT upload's part without a checksum is let through, as S3 does;
+        # Complete then names the part whose CRC it lacks)
+        raise S3Error(
+            "InvalidRequest",
+            f"Checksum Type mismatch occurred, expected checksum Type: {algorithm}, "
+            f"actual checksum Type: {declared[0] if declared else 'null'}",
+        )
+
+
+def _finish_upload(
+    headers: dict[str, str],
+    upload_id: str,
+    info: ObjectInfo,
+    used: list[tuple[int, int, dict[str, Any]]],
+    given: list[dict[str, str]],
+) -> None:
+    """CompleteMultipartUpload's checks and additions before the commit: the parts'
+    checksums as the request lists them, the object's checksum (COMPOSITE `…-N` or a
+    FULL_OBJECT CRC), and an encrypted object's segments (one per part)."""
+    wanted = info.headers.pop(checksums.UPLOAD_KEY, None)
+    for (n, _size, extra), listed in zip(used, given, strict=True):
+        mine = extra.get("checksums", {})
+        if any(mine.get(a) != v for a, v in listed.items()):
+            raise S3Error("InvalidPart", UploadId=upload_id, PartNumber=str(n))
+    info.headers[object_attributes.PARTS] = object_attributes.layout(used)
+    if sse.is_encrypted(info.headers):
+        facts = json.loads(info.headers[sse.INTERNAL])
+        if any("iv" not in extra for _, _, extra in used):
+            raise S3Error("InternalError", "a part of this encrypted upload was not encrypted")
+        facts["s"] = [[extra["iv"], size] for _, size, extra in used]
+        info.headers[sse.INTERNAL] = json.dumps(facts)
+    if wanted is None:
+        return
+    algorithm, _, kind = wanted.partition(":")
+    name = algorithm.upper()
+    values = [extra.get("checksums", {}).get(name) for _, _, extra in used]
+    missing = [n for (n, _, _), v in zip(used, values, strict=True) if v is None]
+    if kind == "COMPOSITE":
+        missing += [n for (n, _, _), listed in zip(used, given, strict=True) if name not in listed]
+    if missing and not all(v is not None for v in values):
+        _missing_part_checksum(algorithm, missing[0])
+    if kind == "COMPOSITE":
+        value = checksums.composite(algorithm, [v for v in values if v is not None])
+    else:
+        value = checksums.full_object(
+            algorithm, [(v, size) for (_, size, _), v in zip(used, values, strict=True) if v]
+        )
+    declared = headers.get(f"x-amz-checksum-{algorithm}")
+    if declared is not None and declared != value:
+        raise S3Error(
+            "BadDigest", f"The {name} you specified did not match the calculated checksum."
+        )
+    if missing:
+        _missing_part_checksum(algorithm, missing[0])
+    info.checksums = {name: value, "TYPE": kind}
+
+
+def _missing_part_checksum(algorithm: str, part: int) -> None:
+    raise S3Error(
+        "InvalidRequest",
+        f"The upload was created using a {algorithm} checksum. The complete request must "
+        f"include the checksum for each part. It was missing for part {part} in the request.",
+    )
 
 
 _RESPONSE_OVERRIDES = {

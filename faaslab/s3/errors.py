@@ -41,6 +41,10 @@ ERRORS: dict[str, tuple[int, str]] = {
     ),
     "InvalidBucketName": (400, "The specified bucket is not valid."),
     "InvalidDigest": (400, "The Content-MD5 you specified is not valid."),
+    "InvalidEncryptionAlgorithmError": (
+        400,
+        "The Encryption request you specified is not valid. Supported value: AES256.",
+    ),
     "InvalidPart": (
         400,
         "One or more of the specified parts could not be found.  The part may not have been "
@@ -87,6 +91,10 @@ ERRORS: dict[str, tuple[int, str]] = {
         "A header you provided implies functionality that is not implemented",
     ),
     "PreconditionFailed": (412, "At least one of the pre-conditions you specified did not hold"),
+    "ServerSideEncryptionConfigurationNotFoundError": (
+        404,
+        "The server side encryption configuration was not found",
+    ),
     "SignatureDoesNotMatch": (
         403,
         "The request signature we calculated does not match the signature you provided. "

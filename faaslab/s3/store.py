@@ -57,7 +57,7 @@ CREATE TABLE IF NOT EXISTS uploads (
 );
 CREATE TABLE IF NOT EXISTS parts (
     upload TEXT NOT NULL, number INTEGER NOT NULL, blob TEXT NOT NULL, size INTEGER NOT NULL,
-    etag TEXT NOT NULL, modified REAL NOT NULL, PRIMARY KEY (upload, number)
+    etag TEXT NOT NULL, modified REAL NOT NULL, extra TEXT, PRIMARY KEY (upload, number)
 ) WITHOUT ROWID;
 """
 
@@ -160,7 +160,12 @@ class ObjectStore:
         os.chmod(root, 0o700)
         self._reader = self._connect()
         self._reader.executescript(_SCHEMA + bucket_config.SCHEMA + tagging.SCHEMA)
+        if "extra" not in {r[1] for r in self._reader.execute("PRAGMA table_info(parts)")}:
+            # an index.db from before parts had checksums and encryption IVs (`extra`)
+            self._reader.execute("ALTER TABLE parts ADD COLUMN extra TEXT")
         self.history = versions.History(versions.migrate(self._reader))
+        self._lock_cache: dict[str, dict[str, Any] | None] = {}
+        self._lock_generation = 0
         self._jobs: queue.SimpleQueue[tuple[Callable[[sqlite3.Connection], Any], Any] | None]
         self._jobs = queue.SimpleQueue()
         self._writer = threading.Thread(target=self._write_loop, name="s3-writer", daemon=True)
@@ -282,7 +287,7 @@ class ObjectStore:
         """True if created, False if it already existed. With `object_lock`, versioning
         is Enabled and Object Lock too (with no default retention)."""
 
-        def run(db: sqlite3.Connection) -> bool:
+        def run(db: sqlite3.Connection) -> _Effects:
             cur = db.execute(
                 "INSERT OR IGNORE INTO buckets (name, created, region) VALUES (?, ?, ?)",
                 (name, time.time(), self.region),
@@ -292,7 +297,7 @@ class ObjectStore:
                     "UPDATE buckets SET versioning=?, object_lock=? WHERE name=?",
                     (ENABLED, json.dumps({"ObjectLockEnabled": "Enabled"}), name),
                 )
-            return cur.rowcount == 1
+            return _Effects(cur.rowcount == 1, [self._forget_lock(name)])
 
         return bool(await self._write(run))
 
@@ -318,7 +323,7 @@ class ObjectStore:
             db.execute("DELETE FROM uploads WHERE bucket=?", (name,))
             db.execute("DELETE FROM buckets WHERE name=?", (name,))
             bucket_config.drop_bucket(db, name)
-            return _Effects(None, [self._unlinker(b) for b in blobs])
+            return _Effects(None, [self._unlinker(b) for b in blobs] + [self._forget_lock(name)])
 
         await self._write(run)
 
@@ -363,14 +368,16 @@ class ObjectStore:
         self, info: ObjectInfo, body: Body, condition: Condition | None = None
     ) -> ObjectInfo:
         def run(db: sqlite3.Connection) -> _Effects:
-            _require_bucket(db, info.bucket)
+            state = versions.bucket_state(db, info.bucket)
+            if state is None:
+                raise S3Error("NoSuchBucket", BucketName=info.bucket)
             current = _current(db, info.bucket, info.key)
             if condition is not None:
                 condition.check(current, info.key)
             blob, data = self._adopt(body)
             info.blob = blob or ""
             info.modified = time.time()
-            old = self._replace_current(db, info, data, current)
+            old = self._replace_current(db, info, data, current, state)
             return _Effects(info, [self._unlinker(b) for b in old], new_blob=blob is not None)
 
         try:
@@ -452,11 +459,11 @@ class ObjectStore:
         info: ObjectInfo,
         data: bytes | None,
         current: ObjectInfo | None,
+        state: str,
     ) -> list[str]:
         """(writer) Make `info` the key's current version, as the bucket's versioning
         state says (a new version id, or the null version replaced); the blobs no row
         names any more, to unlink after the commit."""
-        state = versions.bucket_state(db, info.bucket)
         old: list[str] = []
         info.version_id = None
         if state == ENABLED:
@@ -495,13 +502,30 @@ class ObjectStore:
 
     # -- object lock
     def object_lock(self, bucket: str) -> dict[str, Any] | None:
-        """The bucket's Object Lock configuration; None if it has none."""
-        return _object_lock(self._reader, bucket)
+        """The bucket's Object Lock configuration; None if it has none. Cached: every
+        PUT asks (default retention); the writer drops a bucket's entry after a commit
+        that changes it, and a lookup racing that commit does not store what it read."""
+        if bucket in self._lock_cache:
+            return self._lock_cache[bucket]
+        generation = self._lock_generation
+        config = _object_lock(self._reader, bucket)
+        if generation == self._lock_generation:
+            self._lock_cache[bucket] = config
+        return config
+
+    def _forget_lock(self, bucket: str) -> Callable[[], None]:
+        """(writer) An after-commit action: the bucket's lock configuration changed."""
+
+        def forget() -> None:
+            self._lock_generation += 1
+            self._lock_cache.pop(bucket, None)
+
+        return forget
 
     async def set_object_lock(self, bucket: str, config: dict[str, Any]) -> None:
         """Put a bucket's Object Lock configuration (its versioning must be Enabled)."""
 
-        def run(db: sqlite3.Connection) -> None:
+        def run(db: sqlite3.Connection) -> _Effects:
             state = versions.bucket_state(db, bucket)
             if state is None:
                 raise S3Error("NoSuchBucket", BucketName=bucket)
@@ -514,6 +538,7 @@ class ObjectStore:
             db.execute(
                 "UPDATE buckets SET object_lock=? WHERE name=?", (json.dumps(config), bucket)
             )
+            return _Effects(None, [self._forget_lock(bucket)])
 
         await self._write(run)
 
@@ -637,8 +662,27 @@ class ObjectStore:
             )
         )
 
-    async def put_part(self, upload_id: str, number: int, body: Body) -> str:
+    def upload_headers(self, upload_id: str) -> dict[str, str]:
+        """The stored headers of an upload (NoSuchUpload if it is gone)."""
+        row = _require_upload(self._reader, upload_id, None, "headers")
+        headers: dict[str, str] = json.loads(row[0])
+        return headers
+
+    def part_extras(self, upload_id: str) -> dict[int, dict[str, Any]]:
+        """The `extra` facts (checksums, encryption IV) of an upload's parts, by number."""
+        return {
+            n: json.loads(extra)
+            for n, extra in self._reader.execute(
+                "SELECT number, extra FROM parts WHERE upload=? AND extra IS NOT NULL",
+                (upload_id,),
+            )
+        }
+
+    async def put_part(
+        self, upload_id: str, number: int, body: Body, extra: dict[str, Any] | None = None
+    ) -> str:
         etag = body.md5.hex()
+        extra_json = json.dumps(extra) if extra else None
 
         def run(db: sqlite3.Connection) -> _Effects:
             _require_upload(db, upload_id)
@@ -651,8 +695,9 @@ class ObjectStore:
                 "SELECT blob FROM parts WHERE upload=? AND number=?", (upload_id, number)
             ).fetchone()
             db.execute(
-                "INSERT OR REPLACE INTO parts VALUES (?, ?, ?, ?, ?, ?)",
-                (upload_id, number, blob, body.size, etag, time.time()),
+                "INSERT OR REPLACE INTO parts (upload, number, blob, size, etag, modified, extra) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (upload_id, number, blob, body.size, etag, time.time(), extra_json),
             )
             return _Effects(etag, [self._unlinker(old[0])] if old else [], new_blob=True)
 
@@ -670,9 +715,12 @@ class ObjectStore:
         upload_id: str,
         wanted: list[tuple[int, str]],
         condition: Condition | None = None,
+        finish: Callable[[ObjectInfo, list[tuple[int, int, dict[str, Any]]]], None] | None = None,
     ) -> ObjectInfo:
         """Join the listed parts into the object. The bytes are joined off the writer
-        (copy_file_range), then one writer step checks and commits."""
+        (copy_file_range), then one writer step checks and commits. `finish` sees the
+        object and its parts' (number, size, extra) before that, and may refuse it or add
+        to it (checksums, encryption segments)."""
         row = _require_upload(
             self._reader, upload_id, (bucket, key), "content_type, metadata, headers, lock"
         )
@@ -682,14 +730,15 @@ class ObjectStore:
         if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
             raise S3Error("InvalidPartOrder")
         have = {
-            r[0]: (r[1], r[2], r[3])
+            r[0]: (r[1], r[2], r[3], r[4])
             for r in self._reader.execute(
-                "SELECT number, blob, size, etag FROM parts WHERE upload=?", (upload_id,)
+                "SELECT number, blob, size, etag, extra FROM parts WHERE upload=?", (upload_id,)
             )
         }
         blobs: list[str] = []
         md5s: list[bytes] = []
         size = 0
+        used: list[tuple[int, int, dict[str, Any]]] = []
         for i, (n, etag) in enumerate(wanted):
             part = have.get(n)
             if part is None or part[2] != etag.strip('"'):
@@ -702,10 +751,9 @@ class ObjectStore:
                     PartNumber=str(n),
                 )
             blobs.append(part[0])
+            used.append((n, part[1], json.loads(part[3]) if part[3] else {}))
             md5s.append(bytes.fromhex(part[2]))
             size += part[1]
-        tmp = self.temp_path()
-        await asyncio.to_thread(join_files, [self.blobs / b for b in blobs], tmp)
         info = ObjectInfo(
             bucket,
             key,
@@ -719,6 +767,10 @@ class ObjectStore:
             lock=json.loads(row[3]) if row[3] else {},
             tags=tagging.upload_tags(self._reader, upload_id),
         )
+        if finish is not None:
+            finish(info, used)
+        tmp = self.temp_path()
+        await asyncio.to_thread(join_files, [self.blobs / b for b in blobs], tmp)
 
         def run(db: sqlite3.Connection) -> _Effects:
             _require_upload(db, upload_id)
@@ -729,7 +781,9 @@ class ObjectStore:
             info.blob = blob or ""
             info.modified = time.time()
             old = _drop_upload(db, upload_id)
-            old += self._replace_current(db, info, None, current)
+            old += self._replace_current(
+                db, info, None, current, versions.bucket_state(db, bucket) or ""
+            )
             return _Effects(info, [self._unlinker(b) for b in old], new_blob=True)
 
         try:

@@ -150,9 +150,9 @@ def _time(text: str, fmt: str, name: str) -> float:
             raise S3Error("InvalidArgument", f"Invalid {name}: {text}") from None
 
 
-def _size(text: str) -> int:
+def _size(text: str, name: str = "x-amz-if-match-size") -> int:
     if not text.strip().isdigit():
-        raise S3Error("InvalidArgument", f"Invalid x-amz-if-match-size: {text}")
+        raise S3Error("InvalidArgument", f"Invalid {name}: {text}")
     return int(text)
 
 
@@ -170,7 +170,7 @@ class DeleteEntry:
             self.version,
             self.etag,
             _time(self.modified, "rfc822", "LastModifiedTime") if self.modified else None,
-            _size(self.size) if self.size is not None else None,
+            _size(self.size, "Size") if self.size is not None else None,
             bypass_governance,
         )
 

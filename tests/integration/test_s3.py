@@ -279,16 +279,14 @@ def test_sub_resources_faaslab_lacks_answer_501_and_leave_the_object_alone(fl: F
         lambda: s3.get_bucket_replication(Bucket="it-data"),
         lambda: s3.put_object_acl(Bucket="it-data", Key="precious", ACL="public-read"),
         lambda: s3.get_object_acl(Bucket="it-data", Key="precious"),
-        lambda: s3.get_object_attributes(
-            Bucket="it-data", Key="precious", ObjectAttributes=["ETag"]
-        ),
+        lambda: s3.get_object_torrent(Bucket="it-data", Key="precious"),
         lambda: s3.get_bucket_policy(Bucket="it-data"),
         # headers asking for what faaslab does not do yet: refused, nothing written
         lambda: s3.put_object(
             Bucket="it-data", Key="precious", Body=b"x", WebsiteRedirectLocation="/elsewhere"
         ),
         lambda: s3.put_object(
-            Bucket="it-data", Key="precious", Body=b"x", ServerSideEncryption="aws:kms"
+            Bucket="it-data", Key="precious", Body=b"x", ServerSideEncryption="aws:kms:dsse"
         ),
     ]
     for call in calls:

@@ -18,6 +18,9 @@ Resources:
     Properties:
       BucketName: tpl-versioned
       VersioningConfiguration: {Status: Enabled}
+      BucketEncryption:
+        ServerSideEncryptionConfiguration:
+          - ServerSideEncryptionByDefault: {SSEAlgorithm: AES256}
   Locked:
     Type: AWS::S3::Bucket
     Properties:
@@ -40,6 +43,7 @@ def test_bucket_properties_are_applied_and_kept_across_restarts(tmp_path: Path) 
             assert s3.get_bucket_versioning(Bucket="tpl-versioned")["Status"] == "Enabled"
             put = s3.put_object(Bucket="tpl-versioned", Key="k", Body=b"1")
             assert put["VersionId"] != "null"
+            assert put["ServerSideEncryption"] == "AES256"  # the bucket's default encryption
             lock = s3.get_object_lock_configuration(Bucket="tpl-locked")
             assert lock["ObjectLockConfiguration"] == {
                 "ObjectLockEnabled": "Enabled",

@@ -22,7 +22,15 @@ import pytest
 import uvloop
 
 import faaslab.http.server as server_mod
-from faaslab.http.server import Deferred, Limits, Request, Response, encode_response, serve
+from faaslab.http.server import (
+    Deferred,
+    Limits,
+    Request,
+    Response,
+    Stream,
+    encode_response,
+    serve,
+)
 
 TIMEOUT = 5.0
 
@@ -401,6 +409,45 @@ def test_client_disconnect_cancels_pending_deferred(run: Callable[..., Any]) -> 
     assert d.done
     assert d.response is None
     assert cancels == ["/waiting"]
+
+
+def test_stream_writes_as_it_comes_and_hears_the_client_leave(run: Callable[..., Any]) -> None:
+    """A Stream (the console's server-sent events): the head without a Content-Length,
+    then whatever is written, until the client goes; `closed` is called once."""
+    writers: list[Callable[[bytes], None]] = []
+    closed: list[str] = []
+
+    def handler(req: Request) -> Stream:
+        return Stream(
+            {"Content-Type": "text/event-stream"}, writers.append, lambda: closed.append(req.path)
+        )
+
+    async def client(port: int) -> tuple[int, dict[str, str], bytes]:
+        loop = asyncio.get_running_loop()
+        conn = await asyncio.to_thread(Conn, port)
+        try:
+            await asyncio.to_thread(conn.send, get("/events"))
+            status, headers = await asyncio.to_thread(conn.read_head)
+            deadline = loop.time() + TIMEOUT
+            while not writers:
+                assert loop.time() < deadline
+                await asyncio.sleep(0.002)
+            writers[0](b"event: a\ndata: 1\n\n")
+            writers[0](b"event: b\ndata: 2\n\n")
+            body = await asyncio.to_thread(conn.f.read, 36)
+        finally:
+            conn.close()
+        while not closed:
+            assert loop.time() < deadline, "closed() was not called"
+            await asyncio.sleep(0.002)
+        writers[0](b"late")  # after the client left: a harmless no-op
+        return status, headers, body
+
+    status, headers, body = run(handler, client)
+    assert status == 200 and headers["content-type"] == "text/event-stream"
+    assert "content-length" not in headers and headers["connection"] == "close"
+    assert body == b"event: a\ndata: 1\n\nevent: b\ndata: 2\n\n"
+    assert closed == ["/events"]
 
 
 def test_deferred_cancel_is_idempotent_and_blocks_resolve() -> None:

@@ -25,7 +25,7 @@ def test_every_implemented_operation_is_in_botocores_model() -> None:
         ("PUT", "", {"accelerate": ""}, {}),
         ("GET", "k", {"location": ""}, {}),  # no such operation on an object
         ("GET", "k", {"partNumber": "1"}, {}),
-        ("PUT", "k", {}, {"x-amz-server-side-encryption": "aws:kms"}),
+        ("PUT", "k", {}, {"x-amz-grant-read": "id=someone"}),
         ("PUT", "k", {}, {"x-amz-acl": "public-read"}),
         ("PUT", "k", {}, {"x-amz-website-redirect-location": "/a"}),
     ],
@@ -57,6 +57,9 @@ def test_refused(method: str, key: str, query: dict[str, str], headers: dict[str
         ("DELETE", "", {"cors": ""}, {}),
         ("GET", "", {"lifecycle": ""}, {}),
         ("PUT", "k", {}, {"x-amz-tagging": "a=b"}),
+        ("PUT", "k", {}, {"x-amz-server-side-encryption": "aws:kms"}),  # sse.py's to judge
+        ("PUT", "", {"encryption": ""}, {}),
+        ("GET", "k", {"attributes": ""}, {}),
     ],
 )
 def test_served(method: str, key: str, query: dict[str, str], headers: dict[str, str]) -> None:

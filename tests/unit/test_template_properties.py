@@ -77,7 +77,7 @@ def test_the_issue_s_properties_are_all_warned() -> None:
         "CodeSigningConfigArn", "Policies", "Role", "LoggingConfig", "RuntimeManagementConfig",
     }  # fmt: skip
     bucket = {
-        "BucketEncryption", "LifecycleConfiguration", "NotificationConfiguration",
+        "LifecycleConfiguration", "NotificationConfiguration",
     }  # fmt: skip
     assert {TABLES[FN][key].status for key in function} == {Status.WARNED}
     assert {TABLES["AWS::S3::Bucket"][key].status for key in bucket} == {Status.WARNED}
@@ -308,7 +308,7 @@ def test_bucket_cluster_group_and_condition_warnings(tmp_path: Path) -> None:
         resource(
             "Bucket",
             "AWS::S3::Bucket",
-            "VersioningConfiguration: {Status: Enabled}\nBucketEncryption: {}\n",
+            "VersioningConfiguration: {Status: Enabled}\nAccelerateConfiguration: {}\n",
             extra="Condition: IsProd\n",
         ),
         resource("Db", "AWS::RDS::DBCluster", cluster),
@@ -317,7 +317,7 @@ def test_bucket_cluster_group_and_condition_warnings(tmp_path: Path) -> None:
     )
     assert found(template) == [
         ("Bucket", "Condition"),
-        ("Bucket", "BucketEncryption"),
+        ("Bucket", "AccelerateConfiguration"),  # (the rest is applied)
         ("Db", "EngineVersion"),
         ("Db", "BackupRetentionPeriod"),
         ("Group", "VpcId"),
