@@ -158,7 +158,9 @@ class ControlPlane:
             ObjectStore(self.state_dir / "s3", self.config.region),
             self.verifier,
             self.config.region,
+            self.clock,
         )
+        self.s3.start()
         if self.template is not None:
             await self._make_buckets(self.template)
         self.server = await serve(
@@ -287,6 +289,7 @@ class ControlPlane:
         if self.db is not None:
             self.db.close()
         if self.s3 is not None:
+            await self.s3.stop()
             self.s3.store.close()
 
     # -- Secrets Manager, for templates and the Data API
@@ -376,7 +379,9 @@ class ControlPlane:
     def handle(self, req: Request) -> Response | Deferred | Stream | Awaitable[Response]:
         if not self.ready:
             return STARTING
-        if self.s3 is not None and S3Api.claims_signed(req.query, req.headers):
+        if self.s3 is not None and (
+            S3Api.claims_signed(req.query, req.headers) or self._s3_preflight(req)
+        ):
             return self.s3.handle(req)
         if self.secrets_api is not None and SecretsApi.claims(req.headers):
             return self._signed(req, self.secrets_api.handle, json_protocol=True)
@@ -404,6 +409,18 @@ class ControlPlane:
             return self.s3.handle(req)
         return Response.json({"message": "Not Found"}, 404)
 
+    def _s3_preflight(self, req: Request) -> bool:
+        """A CORS preflight for a bucket or object, path style (`OPTIONS /bucket/key`).
+        Browsers send it unsigned, so no credential scope names S3: it is S3's when the
+        path's first segment is an existing bucket. Checked before the template's API
+        routes, so a catch-all route (`ANY /{proxy+}`) does not take browser uploads'
+        preflights; a route whose first segment is also a bucket's name loses its OPTIONS
+        to S3. (Virtual-hosted style, `<bucket>.localhost`, is S3's by its Host.)"""
+        if req.method != "OPTIONS" or self.s3 is None:
+            return False
+        bucket = unquote(req.path[1:].partition("/")[0])
+        return bool(bucket) and self.s3.store.bucket_exists(bucket)
+
     def _observed(self, req: Request, resp: Response, started: float) -> None:
         """The request log's line for an edge request not served by a `ServiceApi` (those
         log themselves, with their operation's name): S3, Secrets Manager, the Data API,
@@ -416,7 +433,11 @@ class ControlPlane:
             return
         if path.startswith(FUNCTIONS_PREFIX) and path.endswith("/invocations"):
             service, operation = "lambda", "Invoke"
-        elif S3Api.claims_signed(req.query, req.headers) or self._anonymous_s3(req):
+        elif (
+            S3Api.claims_signed(req.query, req.headers)
+            or self._s3_preflight(req)
+            or self._anonymous_s3(req)
+        ):
             service, operation = "s3", f"{req.method} {path}"
         elif SecretsApi.claims(req.headers):
             target = req.headers.get("x-amz-target", "")

@@ -316,7 +316,7 @@ S3_BUCKET_PROPERTIES: dict[str, Support] = {
     "VersioningConfiguration": IMPLEMENTED,
     "BucketEncryption": IMPLEMENTED,
     "LifecycleConfiguration": warned("no lifecycle rules: objects never expire or transition"),
-    "CorsConfiguration": warned("no CORS: preflight requests are not answered"),
+    "CorsConfiguration": IMPLEMENTED,
     "NotificationConfiguration": warned(
         "no event notifications: nothing is sent to functions, queues or topics"
     ),
@@ -337,7 +337,7 @@ S3_BUCKET_PROPERTIES: dict[str, Support] = {
         "MetadataTableConfiguration",
     ),
     "AbacStatus": warned("attribute-based access control is not enforced"),
-    "Tags": TAGS,
+    "Tags": IMPLEMENTED,  # (PutBucketTagging)
 }
 
 SECRET_PROPERTIES: dict[str, Support] = {

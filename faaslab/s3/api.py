@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, quote, unquote
 from xml.sax.saxutils import escape
 
 from faaslab.auth import AuthError, InvalidSignature, UnrecognizedClient, Verifier
-from faaslab.clock import iso_millis
+from faaslab.clock import Clock, iso_millis
 from faaslab.functions.model import DEFAULT_ACCOUNT
 from faaslab.http.server import BodyRejected, BodySink, Request, Response
 from faaslab.s3 import (
@@ -36,6 +36,7 @@ from faaslab.s3 import (
     post_object,
     sigauth,
     sse,
+    tagging,
     versioning_api,
 )
 from faaslab.s3.access import Access, action_of, check_expected_owner, operation
@@ -50,6 +51,7 @@ from faaslab.s3.model import (
     bucket_name_problem,
 )
 from faaslab.s3.store import INLINE_MAX, Body, Condition, ObjectStore
+from faaslab.s3.subresources import SubResources
 from faaslab.s3.upload import Upload
 
 XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -87,7 +89,9 @@ def _ok(body: bytes = b"", status: int = 200, headers: dict[str, str] | None = N
 
 
 class S3Api:
-    def __init__(self, store: ObjectStore, verifier: Verifier, region: str) -> None:
+    def __init__(
+        self, store: ObjectStore, verifier: Verifier, region: str, clock: Clock | None = None
+    ) -> None:
         self.store = store
         self.verifier = verifier
         self.region = region
@@ -98,6 +102,7 @@ class S3Api:
         self.post_object = post_object.PostObject(
             verifier.keys, verifier.strict, verifier.now, self._authorize_post, self._post_put
         )
+        self.sub = SubResources(store, clock or Clock())  # tagging, CORS, lifecycle, ...
         operations.table()  # botocore's S3 model, read once at start (~0.3 s), not mid-request
         self.keyring = sse.Keyring(store.root, region, DEFAULT_ACCOUNT)
         self.encryption = BucketEncryption(store, self.keyring)
@@ -243,8 +248,8 @@ class S3Api:
         if not (self.claims_signed(query, headers) or self.claims_anonymous(path, headers)):
             return None
         t = self.target(path, query, headers)
-        if not t.key or "acl" in t.query:
-            return None  # CreateBucket, PutObjectAcl: a small XML body, buffered
+        if not t.key or "acl" in t.query or SubResources.owns_body(method, t.query):
+            return None  # CreateBucket, PutObjectAcl, PutObjectTagging...: small XML, buffered
         head = Request(method, path, query, headers, b"")
         try:
             caller = self._authenticate(head)
@@ -276,8 +281,28 @@ class S3Api:
         upload.cipher = cipher
         return upload
 
+    def start(self) -> None:
+        """Start the lifecycle expirer (on the running loop)."""
+        self.sub.expirer.start()
+
+    async def stop(self) -> None:
+        await self.sub.expirer.stop()
+
     # -- requests
     def handle(self, req: Request) -> Response | Awaitable[Response]:
+        if req.method == "OPTIONS" or "origin" in req.headers:  # browsers: CORS (cors.py)
+            try:
+                t = self.target(req.path, req.query, req.headers)
+                if req.method == "OPTIONS":  # a preflight carries no signature
+                    if not t.bucket:
+                        raise S3Error("MethodNotAllowed")
+                    return self.sub.preflight(t.bucket, req)
+            except S3Error as e:
+                return e.response()
+            return self.sub.with_cors(t.bucket, req, self._handle(req))
+        return self._handle(req)
+
+    def _handle(self, req: Request) -> Response | Awaitable[Response]:
         head = req.method == "HEAD"
         try:
             if req.sink is None:
@@ -307,6 +332,9 @@ class S3Api:
             return self._object_op(req, t)
         except S3Error as e:
             return e.response(head)
+
+    def _guard_any(self, work: Response | Awaitable[Response]) -> Response | Awaitable[Response]:
+        return work if isinstance(work, Response) else self._guard(work, False)
 
     async def _guard(self, work: Awaitable[Response], head: bool) -> Response:
         try:
@@ -338,6 +366,9 @@ class S3Api:
         if access is not None:
             answer = access()
             return self._guard(answer, False) if inspect.isawaitable(answer) else answer
+        handler = self.sub.handler(m, q, on_object=False)
+        if handler is not None:
+            return self._guard_any(handler(req, t.bucket, ""))
         if "versioning" in q or "versions" in q:
             return self._versioning_op(req, t)
         if "object-lock" in q and m == "GET":
@@ -406,6 +437,7 @@ class S3Api:
 
     async def _delete_bucket(self, name: str) -> Response:
         await self.store.delete_bucket(name)
+        self.sub.configs.forget(name)
         await self.encryption.forget(name)
         await self.access.settings.forget(name)
         return _ok(status=204)
@@ -535,6 +567,10 @@ class S3Api:
             if m == "GET":
                 return self.access_api.get_object_acl(info)
             return self._guard(self.access_api.put_object_acl(req, info), False)
+        handler = self.sub.handler(m, q, on_object=True)
+        if handler is not None:
+            self.store.require_bucket(t.bucket)
+            return self._guard_any(handler(req, t.bucket, t.key))
         if m in ("GET", "HEAD") and "uploadId" in q:
             return self._list_parts(t)
         if m == "GET" and "attributes" in q:
@@ -632,6 +668,7 @@ class S3Api:
             headers.update(sse.response_headers(stored.headers))
             if upload.cipher.key.spec.context is not None:
                 headers[sse.KMS_CONTEXT] = upload.cipher.key.spec.context
+        headers.update(self.sub.object_headers(stored, read=False))
         return _ok(headers=headers)
 
     def _new_lock(self, req: Request, t: Target) -> dict[str, str]:
@@ -651,6 +688,7 @@ class S3Api:
                 stored["Content-Encoding"] = enc.strip()
             else:
                 stored.pop("Content-Encoding", None)
+        tags = tagging.from_header(h["x-amz-tagging"]) if "x-amz-tagging" in h else None
         return ObjectInfo(
             t.bucket,
             t.key,
@@ -661,6 +699,7 @@ class S3Api:
             h.get("content-type") or "binary/octet-stream",
             metadata,
             stored,
+            tags=tags,
         )
 
     async def _put_part(self, t: Target, upload: Upload, body: Body) -> Response:
@@ -705,6 +744,7 @@ class S3Api:
         }
         headers.update(sse.public_headers(info.headers) if internal else info.headers)
         headers.update({f"x-amz-meta-{k}": v for k, v in info.metadata.items()})
+        headers.update(self.sub.object_headers(info, read=True))
         if info.version_id is not None or versioned:
             headers["x-amz-version-id"] = info.version_id or "null"
         headers.update(objectlock.response_headers(info.lock))
@@ -833,6 +873,15 @@ class S3Api:
         target.checksums = dict(source.checksums)
         target.lock = self._new_lock(req, t)
         acl = self.access_api.requested_acl(req.headers, t.bucket)
+        tagging_directive = h.get("x-amz-tagging-directive", "COPY").upper()
+        if tagging_directive not in ("COPY", "REPLACE"):
+            raise S3Error("InvalidArgument", "Unknown tagging directive.")
+        if tagging_directive == "COPY":
+            target.tags = tagging.tags_of(
+                self.store.reader, src_bucket, src_key, source.version_id or ""
+            )
+        else:
+            target.tags = tagging.from_header(h.get("x-amz-tagging", ""))
         if spec is None and not sse.is_encrypted(source.headers):
             stored = await self.store.copy(source, target)
         else:
@@ -989,6 +1038,7 @@ class S3Api:
             f"{sums}"
         )
         headers = versioning_api.version_header(self.store, info, read=False)
+        headers.update(self.sub.object_headers(info, read=False))  # x-amz-expiration
         headers.update(sse.response_headers(info.headers))
         return _ok(_xml("CompleteMultipartUploadResult", inner), headers=headers)
 

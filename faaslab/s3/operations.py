@@ -17,6 +17,7 @@ from collections import defaultdict
 
 from botocore.loaders import Loader
 
+from faaslab.s3 import subresources
 from faaslab.s3.errors import S3Error
 
 # The operations api.py serves. Sub-resource-free requests map to several operations
@@ -74,14 +75,16 @@ IMPLEMENTED = frozenset(
         "PutPublicAccessBlock",
     }
 )
+IMPLEMENTED |= subresources.OPERATIONS  # tagging, CORS, lifecycle, notification, logging...
 
-# Request headers asking for behaviour faaslab does not have yet (tags): honouring them
-# silently would store an object without what was asked for. boto3 and the aws CLI send
-# none of them unless told to. (x-amz-object-lock-*: objectlock.py judges them;
+# Request headers asking for behaviour faaslab does not have yet: honouring them silently
+# would store an object without what was asked for. boto3 and the aws CLI send none of
+# them unless told to. (x-amz-object-lock-*: objectlock.py judges them;
 # x-amz-server-side-encryption-*: sse.py, which refuses aws:kms:dsse, the one value it
-# does not implement; x-amz-acl / x-amz-grant-*: access_api.py.)
+# does not implement; x-amz-acl / x-amz-grant-*: access_api.py; x-amz-tagging:
+# tagging.py.)
 UNHONOURED_HEADER_PREFIXES: tuple[str, ...] = ()
-UNHONOURED_HEADERS = frozenset({"x-amz-tagging", "x-amz-website-redirect-location"})
+UNHONOURED_HEADERS = frozenset({"x-amz-website-redirect-location"})
 
 # (method, names a key?, sub-resources present) -> the operations it can be
 Table = dict[tuple[str, bool, frozenset[str]], list[str]]

@@ -19,13 +19,13 @@ def test_every_implemented_operation_is_in_botocores_model() -> None:
 @pytest.mark.parametrize(
     ("method", "key", "query", "headers"),
     [
-        ("PUT", "k", {"tagging": ""}, {}),
-        ("DELETE", "k", {"tagging": ""}, {}),
+        ("PUT", "", {"replication": ""}, {}),
+        ("PUT", "", {"website": ""}, {}),
         ("GET", "k", {"torrent": ""}, {}),
         ("PUT", "", {"accelerate": ""}, {}),
         ("GET", "k", {"location": ""}, {}),  # no such operation on an object
         ("GET", "k", {"partNumber": "1"}, {}),
-        ("PUT", "k", {}, {"x-amz-tagging": "a=b"}),
+        ("PUT", "k", {}, {"x-amz-website-redirect-location": "/a"}),
     ],
 )
 def test_refused(method: str, key: str, query: dict[str, str], headers: dict[str, str]) -> None:
@@ -51,6 +51,10 @@ def test_refused(method: str, key: str, query: dict[str, str], headers: dict[str
         ("PUT", "", {"versioning": ""}, {}),
         ("GET", "", {"versions": ""}, {}),
         ("PUT", "k", {}, {"x-amz-acl": "private", "x-amz-meta-a": "b"}),
+        ("PUT", "k", {"tagging": ""}, {}),
+        ("DELETE", "", {"cors": ""}, {}),
+        ("GET", "", {"lifecycle": ""}, {}),
+        ("PUT", "k", {}, {"x-amz-tagging": "a=b"}),
         ("PUT", "k", {}, {"x-amz-server-side-encryption": "aws:kms"}),  # sse.py's to judge
         ("PUT", "", {"encryption": ""}, {}),
         ("GET", "k", {"attributes": ""}, {}),
