@@ -201,18 +201,7 @@ class S3Api:
 
     def _acl_target(self, t: Target) -> ObjectInfo:
         """The object (version) whose ACL ?acl reads or writes."""
-        version = t.query.get("versionId")
-        if version is None:
-            info = self.store.head(t.bucket, t.key)
-            if info is None:
-                raise S3Error("NoSuchKey", Key=t.key)
-            return info
-        info = self.store.head_version(t.bucket, t.key, version)
-        if info is None:
-            raise S3Error("NoSuchVersion", Key=t.key, VersionId=version)
-        if info.delete_marker:
-            raise S3Error("MethodNotAllowed")
-        return info
+        return versioning_api.object_of(self.store, t.bucket, t.key, t.query.get("versionId"))
 
     def _has_policy(self, bucket: str) -> bool:
         return self.access.settings.bucket(bucket).policy is not None
@@ -721,14 +710,7 @@ class S3Api:
     def _get(
         self, req: Request, t: Target, retry: bool = True, versioned: bool = False
     ) -> Response | Awaitable[Response]:
-        version = t.query.get("versionId")
-        if version is not None:
-            info = versioning_api.version_of(self.store, t.bucket, t.key, version)
-        else:
-            found = self.store.head(t.bucket, t.key)
-            if found is None:
-                raise versioning_api.no_such_key(self.store, t.bucket, t.key)
-            info = found
+        info = versioning_api.object_of(self.store, t.bucket, t.key, t.query.get("versionId"))
         h = req.headers
         encrypted = sse.INTERNAL in info.headers
         internal = encrypted or object_attributes.PARTS in info.headers

@@ -193,12 +193,7 @@ class SubResources:
         """The object version a tagging request names (`versionId`), else the current one
         (NoSuchKey, NoSuchVersion; a delete marker: 405, as S3)."""
         version = parse_qs(req.query).get("versionId", [None])[0]
-        if version is not None:
-            return versioning_api.version_of(self.store, bucket, key, version)
-        info = self.store.head(bucket, key)
-        if info is None:
-            raise versioning_api.no_such_key(self.store, bucket, key)
-        return info
+        return versioning_api.object_of(self.store, bucket, key, version)
 
     async def _put_object_tagging(self, req: Request, bucket: str, key: str) -> Response:
         info = self._version(req, bucket, key)
