@@ -158,7 +158,9 @@ class ControlPlane:
             ObjectStore(self.state_dir / "s3", self.config.region),
             self.verifier,
             self.config.region,
+            self.clock,
         )
+        self.s3.start()
         if self.template is not None:
             await self._make_buckets(self.template)
         self.server = await serve(
@@ -287,6 +289,7 @@ class ControlPlane:
         if self.db is not None:
             self.db.close()
         if self.s3 is not None:
+            await self.s3.stop()
             self.s3.store.close()
 
     # -- Secrets Manager, for templates and the Data API
@@ -369,12 +372,16 @@ class ControlPlane:
             refusal = invoke_api.oversized(headers)  # (None for the usual small payload)
             if refusal is not None and not S3Api.claims(headers):
                 raise BodyRejected(refusal)
+        if not S3Api.claims_signed(query, headers) and self.router.match(method, path):
+            return None  # an unsigned PUT to an API route is the route's
         return self.s3.sink(method, path, query, headers)
 
     def handle(self, req: Request) -> Response | Deferred | Stream | Awaitable[Response]:
         if not self.ready:
             return STARTING
-        if self.s3 is not None and (S3Api.claims(req.headers) or _presigned_for_s3(req)):
+        if self.s3 is not None and (
+            S3Api.claims_signed(req.query, req.headers) or self._s3_preflight(req)
+        ):
             return self.s3.handle(req)
         if self.secrets_api is not None and SecretsApi.claims(req.headers):
             return self._signed(req, self.secrets_api.handle, json_protocol=True)
@@ -397,7 +404,22 @@ class ControlPlane:
         match = self.router.match(req.method, path)
         if match is not None:
             return self._api_route(req, *match)
+        if self.s3 is not None and self.s3.claims_anonymous(path, req.headers):
+            # after the routes: a template's route wins over a bucket of the same name
+            return self.s3.handle(req)
         return Response.json({"message": "Not Found"}, 404)
+
+    def _s3_preflight(self, req: Request) -> bool:
+        """A CORS preflight for a bucket or object, path style (`OPTIONS /bucket/key`).
+        Browsers send it unsigned, so no credential scope names S3: it is S3's when the
+        path's first segment is an existing bucket. Checked before the template's API
+        routes, so a catch-all route (`ANY /{proxy+}`) does not take browser uploads'
+        preflights; a route whose first segment is also a bucket's name loses its OPTIONS
+        to S3. (Virtual-hosted style, `<bucket>.localhost`, is S3's by its Host.)"""
+        if req.method != "OPTIONS" or self.s3 is None:
+            return False
+        bucket = unquote(req.path[1:].partition("/")[0])
+        return bool(bucket) and self.s3.store.bucket_exists(bucket)
 
     def _observed(self, req: Request, resp: Response, started: float) -> None:
         """The request log's line for an edge request not served by a `ServiceApi` (those
@@ -411,7 +433,11 @@ class ControlPlane:
             return
         if path.startswith(FUNCTIONS_PREFIX) and path.endswith("/invocations"):
             service, operation = "lambda", "Invoke"
-        elif S3Api.claims(req.headers) or _presigned_for_s3(req):
+        elif (
+            S3Api.claims_signed(req.query, req.headers)
+            or self._s3_preflight(req)
+            or self._anonymous_s3(req)
+        ):
             service, operation = "s3", f"{req.method} {path}"
         elif SecretsApi.claims(req.headers):
             target = req.headers.get("x-amz-target", "")
@@ -431,6 +457,15 @@ class ControlPlane:
             error = _reason(bytes(resp.body[:600]))
         ms = (time.perf_counter() - started) * 1000
         log.add(Logged(service, operation, resp.status, ms, error))
+
+    def _anonymous_s3(self, req: Request) -> bool:
+        """An unsigned request handle() gave to S3 (no route took it)."""
+        return (
+            self.s3 is not None
+            and "authorization" not in req.headers
+            and self.router.match(req.method, req.path) is None
+            and self.s3.claims_anonymous(req.path, req.headers)
+        )
 
     def _signed(
         self, req: Request, handler: Handler, json_protocol: bool = False
@@ -542,11 +577,6 @@ class ControlPlane:
             return False
         uid = peer_uid(req.peer, req.local)
         return uid is not None and uid == os.geteuid()
-
-
-def _presigned_for_s3(req: Request) -> bool:
-    """A presigned S3 URL (its SigV4 scope in the query, not an Authorization header)."""
-    return "X-Amz-Credential" in req.query and signed_service(req) == "s3"
 
 
 async def run_until_signalled(cp: ControlPlane, ready: asyncio.Event | None = None) -> None:

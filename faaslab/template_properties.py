@@ -316,7 +316,7 @@ S3_BUCKET_PROPERTIES: dict[str, Support] = {
     "VersioningConfiguration": IMPLEMENTED,
     "BucketEncryption": IMPLEMENTED,
     "LifecycleConfiguration": warned("no lifecycle rules: objects never expire or transition"),
-    "CorsConfiguration": warned("no CORS: preflight requests are not answered"),
+    "CorsConfiguration": IMPLEMENTED,
     "NotificationConfiguration": warned(
         "no event notifications: nothing is sent to functions, queues or topics"
     ),
@@ -326,13 +326,10 @@ S3_BUCKET_PROPERTIES: dict[str, Support] = {
     "ObjectLockEnabled": IMPLEMENTED,
     "ObjectLockConfiguration": IMPLEMENTED,
     "AccelerateConfiguration": warned("no transfer acceleration endpoint"),
-    **_same(
-        warned(
-            "access control is not enforced: any request signed with faaslab's key may read "
-            "and write"
-        ),
-        "AccessControl OwnershipControls PublicAccessBlockConfiguration",
-    ),
+    # applied through the S3 API too; enforced by s3/access.py
+    "AccessControl": IMPLEMENTED,
+    "OwnershipControls": IMPLEMENTED,
+    "PublicAccessBlockConfiguration": IMPLEMENTED,
     **_same(
         warned("storage analytics, inventories, metrics and tiering are not emulated"),
         "AnalyticsConfigurations InventoryConfigurations MetricsConfigurations "
@@ -340,7 +337,7 @@ S3_BUCKET_PROPERTIES: dict[str, Support] = {
         "MetadataTableConfiguration",
     ),
     "AbacStatus": warned("attribute-based access control is not enforced"),
-    "Tags": TAGS,
+    "Tags": IMPLEMENTED,  # (PutBucketTagging)
 }
 
 SECRET_PROPERTIES: dict[str, Support] = {

@@ -400,4 +400,13 @@ def _from_xml(shape: Shape, node: ElementTree.Element, only: dict[str, Shape] | 
     return _scalar(shape, node.text or "", "iso8601")
 
 
-__all__ = ["ApiError", "Malformed", "parse", "parse_timestamp"]
+def from_xml(shape: Shape, body: bytes) -> Any:
+    """An XML document (a rest-xml payload, e.g. S3's `<Tagging>`) as `shape`'s value;
+    Malformed if it is not XML or a value does not parse as its shape says."""
+    try:
+        return _from_xml(shape, _xml_root(body))
+    except (ValueError, TypeError) as e:
+        raise Malformed(str(e)) from None
+
+
+__all__ = ["ApiError", "Malformed", "from_xml", "parse", "parse_timestamp"]

@@ -200,6 +200,15 @@ def _xml(shape: Shape, name: str, value: Any) -> str:
     return f"<{name}>{_xml_scalar(shape, value)}</{name}>"
 
 
+def xml_document(shape: Shape, root: str, value: Any, namespace: str | None = None) -> bytes:
+    """`value` as an XML document whose root element is `root` (a rest-xml body such as
+    S3's `<Tagging>`), in the layout botocore parses; `namespace` as the root's xmlns."""
+    body = _xml(shape, root, value)
+    if namespace:
+        body = body.replace(f"<{root}", f'<{root} xmlns="{namespace}"', 1)
+    return _xml_doc(body)
+
+
 def _query_result(
     model: ServiceModel, op: OperationModel, shape: Shape | None, value: dict[str, Any], rid: str
 ) -> Response:

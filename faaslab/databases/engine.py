@@ -69,7 +69,7 @@ class Load:
 
     connections: int  # client sessions (the admin's own excluded)
     queries: int  # cumulative statements executed
-    cpu_seconds: float  # cumulative CPU time of the engine's processes, run-queue waits too
+    cpu_seconds: float  # cumulative CPU time of the engine's processes
     busy: bool  # a query running, a transaction open or a lock held: not a scaling point
     sessions_total: int = 0  # client sessions ever opened: moves if anyone came and went
 
@@ -109,9 +109,6 @@ class EngineServer(ABC):
         self.tcp_port: int | None = None
         self.cgroup_procs: list[str] = []  # cgroup.procs files the engine joins at start
         self._admin_lock = threading.Lock()
-        self._waited_ns = 0  # run-queue waits of the engine's threads, summed (cpu_seconds)
-        self._thread_waits: dict[tuple[int, int], int] = {}  # (pid, tid) -> its last wait
-        self._cpu_lock = threading.Lock()  # (load() may run in two threads at once)
 
     # -- layout
     @property
@@ -366,19 +363,7 @@ class EngineServer(ABC):
     async def load(self) -> Load: ...
 
     def cpu_seconds(self) -> float:
-        """CPU time the engine and its children (PostgreSQL forks one per client) used,
-        plus the time their threads waited in the run queue for a CPU.
-
-        Why the waits: on AWS a cluster's vCPUs are its own. Here other processes share
-        the machine's cores, and an engine that wanted a core but waited for it would show
-        less CPU than its load makes it use on AWS: scaling (and CPUUtilization) would then
-        follow this machine's other work instead of the cluster's. Run-queue waits come
-        from each thread's /proc/.../schedstat; they are summed as deltas per thread, so
-        the total only grows when threads come and go."""
-        with self._cpu_lock:
-            return self._cpu_seconds()
-
-    def _cpu_seconds(self) -> float:
+        """CPU time of the engine and its children (PostgreSQL forks one per client)."""
         pid = self.pid
         if pid is None:
             return 0.0
@@ -388,25 +373,14 @@ class EngineServer(ABC):
         except OSError:
             pids = [pid]
         total = 0
-        seen: dict[tuple[int, int], int] = {}
         for p in pids:
             try:
                 with open(f"/proc/{p}/stat") as f:
                     fields = f.read().rsplit(")", 1)[1].split()
-                tids = [int(t) for t in os.listdir(f"/proc/{p}/task")]
             except OSError:
                 continue  # gone meanwhile
             total += int(fields[11]) + int(fields[12])  # utime + stime
-            for tid in tids:
-                try:
-                    with open(f"/proc/{p}/task/{tid}/schedstat") as f:
-                        waited = int(f.read().split()[1])
-                except (OSError, IndexError, ValueError):
-                    continue
-                seen[(p, tid)] = waited
-                self._waited_ns += max(0, waited - self._thread_waits.get((p, tid), 0))
-        self._thread_waits = seen
-        return total / os.sysconf("SC_CLK_TCK") + self._waited_ns / 1e9
+        return total / os.sysconf("SC_CLK_TCK")
 
 
 class MariaDB(EngineServer):

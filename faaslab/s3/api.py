@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import inspect
 import json
 import time
 import xml.etree.ElementTree as ET
@@ -22,7 +23,7 @@ from urllib.parse import parse_qs, quote, unquote
 from xml.sax.saxutils import escape
 
 from faaslab.auth import AuthError, InvalidSignature, UnrecognizedClient, Verifier
-from faaslab.clock import iso_millis
+from faaslab.clock import Clock, iso_millis
 from faaslab.functions.model import DEFAULT_ACCOUNT
 from faaslab.http.server import BodyRejected, BodySink, Request, Response
 from faaslab.s3 import (
@@ -32,9 +33,15 @@ from faaslab.s3 import (
     objectlock_api,
     operations,
     part_copy,
+    post_object,
+    sigauth,
     sse,
+    tagging,
     versioning_api,
 )
+from faaslab.s3.access import Access, action_of, check_expected_owner, operation
+from faaslab.s3.access_api import AccessApi
+from faaslab.s3.access_store import AccessStore
 from faaslab.s3.bucket_encryption import BucketEncryption
 from faaslab.s3.errors import S3Error, host_id, request_id
 from faaslab.s3.model import (
@@ -44,6 +51,7 @@ from faaslab.s3.model import (
     bucket_name_problem,
 )
 from faaslab.s3.store import INLINE_MAX, Body, Condition, ObjectStore
+from faaslab.s3.subresources import SubResources
 from faaslab.s3.upload import Upload
 
 XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -81,10 +89,20 @@ def _ok(body: bytes = b"", status: int = 200, headers: dict[str, str] | None = N
 
 
 class S3Api:
-    def __init__(self, store: ObjectStore, verifier: Verifier, region: str) -> None:
+    def __init__(
+        self, store: ObjectStore, verifier: Verifier, region: str, clock: Clock | None = None
+    ) -> None:
         self.store = store
         self.verifier = verifier
         self.region = region
+        settings = AccessStore(store)
+        self.access = Access(settings)
+        self.access_api = AccessApi(settings)
+        self.query_verifier = sigauth.QueryVerifier(verifier.keys, verifier.now, verifier.strict)
+        self.post_object = post_object.PostObject(
+            verifier.keys, verifier.strict, verifier.now, self._authorize_post, self._post_put
+        )
+        self.sub = SubResources(store, clock or Clock())  # tagging, CORS, lifecycle, ...
         operations.table()  # botocore's S3 model, read once at start (~0.3 s), not mid-request
         self.keyring = sse.Keyring(store.root, region, DEFAULT_ACCOUNT)
         self.encryption = BucketEncryption(store, self.keyring)
@@ -98,6 +116,34 @@ class S3Api:
         host = headers.get("host", "").rsplit(":", 1)[0]
         return host.endswith(".localhost")
 
+    @staticmethod
+    def claims_signed(query: str, headers: dict[str, str]) -> bool:
+        """S3's by its credentials: a SigV4 scope of s3 (header or presigned query), or
+        SigV2 (header or query), which among faaslab's services only S3 accepts."""
+        if S3Api.claims(headers):
+            return True
+        how = sigauth.kind(query, headers)
+        if how == "v4-query":
+            return "%2Fs3%2Faws4_request" in query or "/s3/aws4_request" in query
+        return how is not None
+
+    def claims_anonymous(self, path: str, headers: dict[str, str]) -> bool:
+        """An unsigned request S3 should answer: its path names an existing bucket (or is
+        `/`, ListBuckets, refused), or an AWS SDK sent it (`amz-sdk-invocation-id`: boto3,
+        the JS and Java SDKs send it, browsers and curl do not) with a bucket-shaped first
+        segment (NoSuchBucket). Nothing else on the edge is unsigned but API routes
+        (matched before this) and /_faaslab (which no bucket name can shadow: `_` is not
+        allowed in one); any other unsigned path is left to the edge's 404, so a mistyped
+        route is not answered in S3's words."""
+        if "authorization" in headers:
+            return False
+        if path == "/":
+            return True
+        first = unquote(path[1:].split("/", 1)[0])
+        if not first or bucket_name_problem(first) is not None:
+            return False
+        return "amz-sdk-invocation-id" in headers or self.store.bucket_exists(first)
+
     def target(self, path: str, query: str, headers: dict[str, str]) -> Target:
         q = {k: v[0] for k, v in parse_qs(query, keep_blank_values=True).items()}
         host = headers.get("host", "").rsplit(":", 1)[0]
@@ -107,13 +153,20 @@ class S3Api:
         bucket, _, key = path[1:].partition("/")
         return Target(_unquote(bucket), _unquote(key), q)
 
-    def _authenticate(self, req: Request) -> None:
-        if "x-amz-content-sha256" not in req.headers and "authorization" in req.headers:
+    def _authenticate(self, req: Request) -> sigauth.Caller:
+        """Who sent the request (sigauth.ANONYMOUS if nobody signed it); S3Error if its
+        credentials do not check out."""
+        how = sigauth.kind(req.query, req.headers)
+        if how is not None:
+            return self.query_verifier.verify(req, how, self._auth_path(req))
+        if "authorization" not in req.headers:
+            return sigauth.ANONYMOUS
+        if "x-amz-content-sha256" not in req.headers:
             raise S3Error(
                 "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"
             )
         try:
-            self.verifier.verify(req)
+            return sigauth.Caller(self.verifier.verify(req))
         except UnrecognizedClient as e:
             raise S3Error("InvalidAccessKeyId", str(e)) from None
         except InvalidSignature as e:
@@ -121,22 +174,85 @@ class S3Api:
         except AuthError as e:
             raise S3Error("AccessDenied", str(e)) from None
 
+    @staticmethod
+    def _auth_path(req: Request) -> str:
+        """The path SigV2 signs: always /bucket/key, also for virtual-hosted requests."""
+        host = req.headers.get("host", "").rsplit(":", 1)[0]
+        if host.endswith(".localhost"):
+            return "/" + host.removesuffix(".localhost").removesuffix(".s3") + req.path
+        return req.path
+
+    def _authorize(self, caller: sigauth.Caller, req: Request, t: Target) -> None:
+        check_expected_owner(req.headers)
+        op = operation(req.method, t.key, t.query, req.headers)
+        if op == "DeleteObjects" and (caller.anonymous or self._has_policy(t.bucket)):
+            # s3:DeleteObject on each key (a policy names objects, not the bucket)
+            root = _parse_xml(req.body)
+            for o in _children(root, "Object"):
+                key = _child_text(o, "Key") or ""
+                self.access.authorize(caller, "s3:DeleteObject", t.bucket, key, req, t.query)
+            return
+        self.access.authorize(caller, action_of(op, t.query), t.bucket, t.key, req, t.query)
+        if op == "CopyObject":  # reading the source too
+            src = unquote(req.headers["x-amz-copy-source"].split("?", 1)[0]).lstrip("/")
+            src_bucket, _, src_key = src.partition("/")
+            if src_bucket and src_key:
+                self.access.authorize(caller, "s3:GetObject", src_bucket, src_key, req, {})
+
+    def _acl_target(self, t: Target) -> ObjectInfo:
+        """The object (version) whose ACL ?acl reads or writes."""
+        return versioning_api.object_of(self.store, t.bucket, t.key, t.query.get("versionId"))
+
+    def _has_policy(self, bucket: str) -> bool:
+        return self.access.settings.bucket(bucket).policy is not None
+
+    # -- POST object (post_object.py checks the form)
+    def _authorize_post(self, caller: sigauth.Caller, req: Request, bucket: str, key: str) -> None:
+        self.store.require_bucket(bucket)
+        self.access.authorize(caller, "s3:PutObject", bucket, key, req, {})
+
+    async def _post_put(
+        self, bucket: str, key: str, headers: dict[str, str], data: bytes
+    ) -> tuple[str, dict[str, str]]:
+        """PutObject of a form upload: (ETag, extra response headers)."""
+        headers = {**headers, "content-length": str(len(data))}
+        t = Target(bucket, key, {})
+        req = Request("POST", "/", "", headers, b"")
+        acl = self.access_api.requested_acl(headers, bucket)
+        lock = self._new_lock(req, t)
+        upload = self._open_upload(t, headers)
+        upload.write(data)
+        body = await upload.finish()
+        info = self._new_info(req, t, body.size, body.md5.hex())
+        info.lock = lock
+        stored = await self.store.put(info, body)
+        if acl is not None:
+            await self.access.settings.set_object_acl(stored, acl)
+        return stored.etag, versioning_api.version_header(self.store, stored, read=False)
+
     # -- bodies (called when a request's headers are in)
     def sink(self, method: str, path: str, query: str, headers: dict[str, str]) -> BodySink | None:
-        if method != "PUT" or not self.claims(headers) or "x-amz-copy-source" in headers:
+        if method != "PUT" or "x-amz-copy-source" in headers:
+            return None
+        if not (self.claims_signed(query, headers) or self.claims_anonymous(path, headers)):
             return None
         try:
             t = self.target(path, query, headers)
         except S3Error as e:
             raise BodyRejected(e.response()) from None
-        if not t.key:
-            return None  # CreateBucket: a small XML body, buffered
+        if not t.key or "acl" in t.query or SubResources.owns_body(method, t.query):
+            return None  # CreateBucket, PutObjectAcl, PutObjectTagging...: small XML, buffered
         head = Request(method, path, query, headers, b"")
         try:
-            self._authenticate(head)
+            caller = self._authenticate(head)
             operations.check(method, t.bucket, t.key, t.query, headers)  # before any write
             if t.query.keys() & operations.table()[1]:
-                return None  # a sub-resource's XML body (?retention, ...): buffered
+                return None  # a sub-resource's XML body (?retention, ?acl, ...): buffered
+            if caller.anonymous and self.access.settings.bucket(t.bucket).policy is None:
+                # (a policy may name the client's address, not known here: handle() decides)
+                self._authorize(caller, head, t)
+            if "uploadId" not in t.query:
+                self.access_api.requested_acl(headers, t.bucket)
             return self._open_upload(t, headers)
         except S3Error as e:
             raise BodyRejected(e.response()) from None
@@ -157,25 +273,60 @@ class S3Api:
         upload.cipher = cipher
         return upload
 
+    def start(self) -> None:
+        """Start the lifecycle expirer (on the running loop)."""
+        self.sub.expirer.start()
+
+    async def stop(self) -> None:
+        await self.sub.expirer.stop()
+
     # -- requests
     def handle(self, req: Request) -> Response | Awaitable[Response]:
+        if req.method == "OPTIONS" or "origin" in req.headers:  # browsers: CORS (cors.py)
+            try:
+                t = self.target(req.path, req.query, req.headers)
+                if req.method == "OPTIONS":  # a preflight carries no signature
+                    if not t.bucket:
+                        raise S3Error("MethodNotAllowed")
+                    return self.sub.preflight(t.bucket, req)
+            except S3Error as e:
+                return e.response()
+            return self.sub.with_cors(t.bucket, req, self._handle(req))
+        return self._handle(req)
+
+    def _handle(self, req: Request) -> Response | Awaitable[Response]:
         head = req.method == "HEAD"
         try:
             if req.sink is None:
-                self._authenticate(req)
+                caller = self._authenticate(req)
+            else:  # authenticated when its headers came (sink)
+                caller = sigauth.Caller(sigauth.claimed_key(req.query, req.headers))
             t = self.target(req.path, req.query, req.headers)
             if isinstance(req.sink, Upload):
+                try:
+                    self._authorize(caller, req, t)
+                except S3Error:
+                    req.sink.abort()
+                    raise
                 return self._guard(self._put_body(req, t, req.sink), head)
             if not t.bucket:
-                if req.method == "GET":
+                if req.method == "GET" and not caller.anonymous:
                     return self._list_buckets(t.query)
+                if req.method == "GET":
+                    raise S3Error("AccessDenied")
                 raise S3Error("MethodNotAllowed")
+            if req.method == "POST" and not t.key and post_object.is_form(req.headers):
+                return self._guard(self.post_object.handle(req, t.bucket, caller), False)
             operations.check(req.method, t.bucket, t.key, t.query, req.headers)
+            self._authorize(caller, req, t)
             if not t.key:
                 return self._bucket_op(req, t)
             return self._object_op(req, t)
         except S3Error as e:
             return e.response(head)
+
+    def _guard_any(self, work: Response | Awaitable[Response]) -> Response | Awaitable[Response]:
+        return work if isinstance(work, Response) else self._guard(work, False)
 
     async def _guard(self, work: Awaitable[Response], head: bool) -> Response:
         try:
@@ -219,7 +370,7 @@ class S3Api:
         m, q = req.method, t.query
         if m == "PUT" and not q:
             lock = req.headers.get(objectlock.BUCKET_HEADER, "").lower() == "true"
-            return self._guard(self._create_bucket(t.bucket, lock), False)
+            return self._guard(self._create_bucket(t.bucket, req.headers, lock), False)
         if m == "HEAD":
             if not self.store.bucket_exists(t.bucket):
                 raise S3Error("NoSuchBucket", BucketName=t.bucket)
@@ -227,6 +378,13 @@ class S3Api:
         if m == "DELETE" and not q:
             return self._guard(self._delete_bucket(t.bucket), False)
         self.store.require_bucket(t.bucket)
+        access = self.access_api.bucket_op(m, t.bucket, q, req.body, req.headers)
+        if access is not None:
+            answer = access()
+            return self._guard(answer, False) if inspect.isawaitable(answer) else answer
+        handler = self.sub.handler(m, q, on_object=False)
+        if handler is not None:
+            return self._guard_any(handler(req, t.bucket, ""))
         if "versioning" in q or "versions" in q:
             return self._versioning_op(req, t)
         if "object-lock" in q and m == "GET":
@@ -272,7 +430,9 @@ class S3Api:
         await objectlock_api.put_configuration(self.store, t.bucket, req.body)
         return _ok()
 
-    async def _create_bucket(self, name: str, object_lock: bool = False) -> Response:
+    async def _create_bucket(
+        self, name: str, headers: dict[str, str], object_lock: bool = False
+    ) -> Response:
         problem = bucket_name_problem(name)
         if problem is not None:
             raise S3Error(
@@ -280,15 +440,22 @@ class S3Api:
                 f"The specified bucket is not valid: {problem}",
                 BucketName=name,
             )
+        acl, ownership = self.access_api.creation(headers)
         created = await self.store.create_bucket(name, object_lock)
         if not created and self.region != "us-east-1":
             # us-east-1 answers 200 to a bucket you already own (its legacy behaviour)
             raise S3Error("BucketAlreadyOwnedByYou", BucketName=name)
+        if created:
+            await self.access_api.created(name, acl, ownership)
+        elif acl is not None:
+            await self.access.settings.set_acl(name, acl)
         return _ok(headers={"Location": f"/{name}"})
 
     async def _delete_bucket(self, name: str) -> Response:
         await self.store.delete_bucket(name)
+        self.sub.configs.forget(name)
         await self.encryption.forget(name)
+        await self.access.settings.forget(name)
         return _ok(status=204)
 
     def _list_objects(self, t: Target) -> Response:
@@ -389,6 +556,16 @@ class S3Api:
     # -- objects
     def _object_op(self, req: Request, t: Target) -> Response | Awaitable[Response]:
         m, q = req.method, t.query
+        if "acl" in q and m in ("GET", "PUT"):
+            self.store.require_bucket(t.bucket)
+            info = self._acl_target(t)
+            if m == "GET":
+                return self.access_api.get_object_acl(info)
+            return self._guard(self.access_api.put_object_acl(req, info), False)
+        handler = self.sub.handler(m, q, on_object=True)
+        if handler is not None:
+            self.store.require_bucket(t.bucket)
+            return self._guard_any(handler(req, t.bucket, t.key))
         if m in ("GET", "HEAD") and "uploadId" in q:
             return self._list_parts(t)
         if m == "GET" and "attributes" in q:
@@ -471,7 +648,10 @@ class S3Api:
         if upload.cipher is not None:
             info.headers.update(upload.cipher.key.stored([(upload.cipher.iv_text, body.size)]))
         info.lock = lock
+        acl = self.access_api.requested_acl(req.headers, t.bucket)
         stored = await self.store.put(info, body, condition)
+        if acl is not None:
+            await self.access.settings.set_object_acl(stored, acl)
         headers = {
             "ETag": f'"{stored.etag}"',
             **versioning_api.version_header(self.store, stored, read=False),
@@ -483,6 +663,7 @@ class S3Api:
             headers.update(sse.response_headers(stored.headers))
             if upload.cipher.key.spec.context is not None:
                 headers[sse.KMS_CONTEXT] = upload.cipher.key.spec.context
+        headers.update(self.sub.object_headers(stored, read=False))
         return _ok(headers=headers)
 
     def _new_lock(self, req: Request, t: Target) -> dict[str, str]:
@@ -502,6 +683,7 @@ class S3Api:
                 stored["Content-Encoding"] = enc.strip()
             else:
                 stored.pop("Content-Encoding", None)
+        tags = tagging.from_header(h["x-amz-tagging"]) if "x-amz-tagging" in h else None
         return ObjectInfo(
             t.bucket,
             t.key,
@@ -512,6 +694,7 @@ class S3Api:
             h.get("content-type") or "binary/octet-stream",
             metadata,
             stored,
+            tags=tags,
         )
 
     async def _put_part(self, t: Target, upload: Upload, body: Body) -> Response:
@@ -533,14 +716,7 @@ class S3Api:
     def _get(
         self, req: Request, t: Target, retry: bool = True, versioned: bool = False
     ) -> Response | Awaitable[Response]:
-        version = t.query.get("versionId")
-        if version is not None:
-            info = versioning_api.version_of(self.store, t.bucket, t.key, version)
-        else:
-            found = self.store.head(t.bucket, t.key)
-            if found is None:
-                raise versioning_api.no_such_key(self.store, t.bucket, t.key)
-            info = found
+        info = versioning_api.object_of(self.store, t.bucket, t.key, t.query.get("versionId"))
         h = req.headers
         encrypted = sse.INTERNAL in info.headers
         internal = encrypted or object_attributes.PARTS in info.headers
@@ -556,6 +732,7 @@ class S3Api:
         }
         headers.update(sse.public_headers(info.headers) if internal else info.headers)
         headers.update({f"x-amz-meta-{k}": v for k, v in info.metadata.items()})
+        headers.update(self.sub.object_headers(info, read=True))
         if info.version_id is not None or versioned:
             headers["x-amz-version-id"] = info.version_id or "null"
         headers.update(objectlock.response_headers(info.lock))
@@ -706,10 +883,22 @@ class S3Api:
             )
         target.checksums = dict(source.checksums)
         target.lock = self._new_lock(req, t)
+        acl = self.access_api.requested_acl(req.headers, t.bucket)
+        tagging_directive = h.get("x-amz-tagging-directive", "COPY").upper()
+        if tagging_directive not in ("COPY", "REPLACE"):
+            raise S3Error("InvalidArgument", "Unknown tagging directive.")
+        if tagging_directive == "COPY":
+            target.tags = tagging.tags_of(
+                self.store.reader, src_bucket, src_key, source.version_id or ""
+            )
+        else:
+            target.tags = tagging.from_header(h.get("x-amz-tagging", ""))
         if spec is None and not sse.is_encrypted(source.headers):
             stored = await self.store.copy(source, target)
         else:
             stored = await self._transcode_copy(source, customer, target, spec)
+        if acl is not None:
+            await self.access.settings.set_object_acl(stored, acl)
         inner = (
             f"<LastModified>{iso_millis(stored.modified)}</LastModified>"
             f"<ETag>&quot;{stored.etag}&quot;</ETag>"
@@ -779,7 +968,10 @@ class S3Api:
             info.headers[checksums.UPLOAD_KEY] = f"{algorithm}:{kind}"
             headers["x-amz-checksum-algorithm"] = algorithm.upper()
             headers["x-amz-checksum-type"] = kind
+        acl = self.access_api.requested_acl(req.headers, t.bucket)
         upload_id = await self.store.create_upload(info)
+        if acl is not None:
+            await self.access.settings.set_upload_acl(upload_id, acl)
         inner = (
             f"<Bucket>{escape(t.bucket)}</Bucket><Key>{escape(t.key)}</Key>"
             f"<UploadId>{upload_id}</UploadId>"
@@ -848,15 +1040,20 @@ class S3Api:
         def finish(info: ObjectInfo, used: list[tuple[int, int, dict[str, Any]]]) -> None:
             _finish_upload(req.headers, t.query["uploadId"], info, used, given)
 
+        acl = self.access.settings.upload_acl(t.query["uploadId"])
         info = await self.store.complete(
             t.bucket, t.key, t.query["uploadId"], wanted, condition, finish
         )
+        if acl is not None:
+            await self.access.settings.set_object_acl(info, acl)
+            await self.access.settings.drop_upload_acl(t.query["uploadId"])
         sums = "".join(
             f"<Checksum{a}>{v}</Checksum{a}>" for a, v in info.checksums.items() if a != "TYPE"
         )
         if "TYPE" in info.checksums:
             sums += f"<ChecksumType>{info.checksums['TYPE']}</ChecksumType>"
         headers = versioning_api.version_header(self.store, info, read=False)
+        headers.update(self.sub.object_headers(info, read=False))  # x-amz-expiration
         headers.update(sse.response_headers(info.headers))
         return self._complete_result(req, t, info.etag, sums, headers)
 
@@ -874,6 +1071,8 @@ class S3Api:
     async def _abort(self, t: Target) -> Response:
         self.store.require_bucket(t.bucket)
         await self.store.abort(t.bucket, t.key, t.query["uploadId"])
+        if self.access.settings.upload_acl(t.query["uploadId"]) is not None:
+            await self.access.settings.drop_upload_acl(t.query["uploadId"])
         return _ok(status=204)
 
 

@@ -58,6 +58,9 @@ class ObjectInfo:
     version_id: str | None = None  # None: the null version (unversioned, or suspended)
     delete_marker: bool = False  # a delete marker (versioned buckets): no bytes, no ETag
     lock: dict[str, str] = field(default_factory=dict)  # Object Lock: objectlock.py
+    # the object's tags (tagging.py keeps them in their own table): what a write stores
+    # with the object; None when read from the index (tagging.tags_of asks for them)
+    tags: dict[str, str] | None = None
 
 
 # Headers S3 stores with an object and returns on GET/HEAD (besides Content-Type).

@@ -31,14 +31,7 @@ def layout(used: list[tuple[int, int, dict[str, Any]]]) -> str:
 
 def get_object_attributes(api: S3Api, req: Request, t: Target) -> Response:
     api.store.require_bucket(t.bucket)
-    version = t.query.get("versionId")
-    if version is not None:
-        info = versioning_api.version_of(api.store, t.bucket, t.key, version)
-    else:
-        found = api.store.head(t.bucket, t.key)
-        if found is None:
-            raise versioning_api.no_such_key(api.store, t.bucket, t.key)
-        info = found
+    info = versioning_api.object_of(api.store, t.bucket, t.key, t.query.get("versionId"))
     h = req.headers
     sse.check_read(h, info.headers)
     wanted = {a.strip() for a in h.get("x-amz-object-attributes", "").split(",") if a.strip()}

@@ -17,6 +17,7 @@ from collections import defaultdict
 
 from botocore.loaders import Loader
 
+from faaslab.s3 import subresources
 from faaslab.s3.errors import S3Error
 
 # The operations api.py serves. Sub-resource-free requests map to several operations
@@ -57,17 +58,33 @@ IMPLEMENTED = frozenset(
         "PutObjectRetention",
         "UploadPart",
         "UploadPartCopy",
+        # access (access_api.py)
+        "DeleteBucketOwnershipControls",
+        "DeleteBucketPolicy",
+        "DeletePublicAccessBlock",
+        "GetBucketAcl",
+        "GetBucketOwnershipControls",
+        "GetBucketPolicy",
+        "GetBucketPolicyStatus",
+        "GetObjectAcl",
+        "GetPublicAccessBlock",
+        "PutBucketAcl",
+        "PutBucketOwnershipControls",
+        "PutBucketPolicy",
+        "PutObjectAcl",
+        "PutPublicAccessBlock",
     }
 )
+IMPLEMENTED |= subresources.OPERATIONS  # tagging, CORS, lifecycle, notification, logging...
 
-# Request headers asking for behaviour faaslab does not have yet (ACLs, tags): honouring
-# them silently would store an object without what was asked for. boto3 and the aws CLI
-# send none of them unless told to. (x-amz-object-lock-*: objectlock.py judges them;
+# Request headers asking for behaviour faaslab does not have yet: honouring them silently
+# would store an object without what was asked for. boto3 and the aws CLI send none of
+# them unless told to. (x-amz-object-lock-*: objectlock.py judges them;
 # x-amz-server-side-encryption-*: sse.py, which refuses aws:kms:dsse, the one value it
-# does not implement.)
-UNHONOURED_HEADER_PREFIXES = ("x-amz-grant-",)
-UNHONOURED_HEADERS = frozenset({"x-amz-tagging", "x-amz-website-redirect-location"})
-DEFAULT_ACL = "private"  # `x-amz-acl: private` is what S3 does anyway
+# does not implement; x-amz-acl / x-amz-grant-*: access_api.py; x-amz-tagging:
+# tagging.py.)
+UNHONOURED_HEADER_PREFIXES: tuple[str, ...] = ()
+UNHONOURED_HEADERS = frozenset({"x-amz-website-redirect-location"})
 
 # (method, names a key?, sub-resources present) -> the operations it can be
 Table = dict[tuple[str, bool, frozenset[str]], list[str]]
@@ -106,10 +123,6 @@ def check(
         raise S3Error("NotImplemented", Resource=resource + what)
     if key and "partNumber" in query and "uploadId" not in query and method not in ("GET", "HEAD"):
         raise S3Error("NotImplemented", Resource=f"{resource}?partNumber")
-    for name, value in headers.items():
-        if (
-            name in UNHONOURED_HEADERS
-            or name.startswith(UNHONOURED_HEADER_PREFIXES)
-            or (name == "x-amz-acl" and value != DEFAULT_ACL)
-        ):
+    for name in headers:
+        if name in UNHONOURED_HEADERS or name.startswith(UNHONOURED_HEADER_PREFIXES):
             raise S3Error("NotImplemented", Header=name, Resource=resource)

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from faaslab.s3 import multipart_record, objectlock, versions
+from faaslab.s3 import bucket_config, multipart_record, objectlock, tagging, versions
 from faaslab.s3.errors import S3Error
 from faaslab.s3.listing import Page, list_page
 from faaslab.s3.model import MIN_PART_SIZE, ObjectInfo, multipart_etag
@@ -162,7 +162,7 @@ class ObjectStore:
             d.mkdir(parents=True, exist_ok=True)
         os.chmod(root, 0o700)
         self._reader = self._connect()
-        self._reader.executescript(_SCHEMA)
+        self._reader.executescript(_SCHEMA + bucket_config.SCHEMA + tagging.SCHEMA)
         self._reader.executescript(multipart_record.SCHEMA)
         if "extra" not in {r[1] for r in self._reader.execute("PRAGMA table_info(parts)")}:
             # an index.db from before parts had checksums and encryption IVs (`extra`)
@@ -265,6 +265,17 @@ class ObjectStore:
         self._jobs.put((fn, fut))
         return await fut
 
+    # -- other S3 modules' own tables (access_store.py, bucket_config.py, tagging.py)
+    # share the index, its read connection and its writer
+    @property
+    def reader(self) -> sqlite3.Connection:
+        """The event loop's read connection."""
+        return self._reader
+
+    async def write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run `fn(db)` on the writer thread, in the next group commit."""
+        return await self._write(fn)
+
     def _adopt(self, body: Body) -> tuple[str | None, bytes | None]:
         """(writer thread) The blob id or inline bytes of a received body."""
         if body.data is not None:
@@ -325,6 +336,7 @@ class ObjectStore:
             )
             db.execute("DELETE FROM uploads WHERE bucket=?", (name,))
             db.execute("DELETE FROM buckets WHERE name=?", (name,))
+            bucket_config.drop_bucket(db, name)
             return _Effects(None, [self._unlinker(b) for b in blobs] + [self._forget_lock(name)])
 
         await self._write(run)
@@ -417,6 +429,7 @@ class ObjectStore:
             for r in requests:
                 try:
                     out.append(self._remove_one(db, bucket, state, r, drop))
+                    tagging.prune(db, bucket, r.key)  # the tags of versions gone for good
                 except S3Error as e:
                     out.append(Deleted(r.key, r.version, False, e, r.version is not None))
             return _Effects(out, [self._unlinker(b) for b in drop])
@@ -599,6 +612,23 @@ class ObjectStore:
     ) -> Iterator[tuple[ObjectInfo, bool]]:
         return self.history.listing(self._reader, bucket, prefix, key_marker, version_marker)
 
+    async def expire(self, bucket: str, key: str, modified: float) -> bool:
+        """Lifecycle expiration of the key's current object if it is still the one last
+        modified at `modified` (one overwritten since it was found is left alone): deleted,
+        or a delete marker in a versioned bucket, as DeleteObject. True if it expired."""
+
+        def run(db: sqlite3.Connection) -> _Effects:
+            state = versions.bucket_state(db, bucket)
+            current = _current(db, bucket, key)
+            if state is None or current is None or current.modified != modified:
+                return _Effects(False, [])
+            drop: list[str] = []
+            self._remove_one(db, bucket, state, Deletion(key), drop)
+            tagging.prune(db, bucket, key)
+            return _Effects(True, [self._unlinker(b) for b in drop])
+
+        return bool(await self._write(run))
+
     async def copy(self, source: ObjectInfo, target: ObjectInfo) -> ObjectInfo:
         """Copy `source`'s bytes under `target` (whose metadata the caller chose)."""
         body: Body
@@ -630,6 +660,7 @@ class ObjectStore:
                     json.dumps(info.lock) if info.lock else None,
                 ),
             )
+            tagging.save_upload_tags(db, upload_id, info.tags)
 
         await self._write(run)
         return upload_id
@@ -768,6 +799,7 @@ class ObjectStore:
             json.loads(row[1]),
             json.loads(row[2]),
             lock=json.loads(row[3]) if row[3] else {},
+            tags=tagging.upload_tags(self._reader, upload_id),
         )
         if finish is not None:
             finish(info, used)
@@ -865,6 +897,7 @@ def _drop_upload(db: sqlite3.Connection, upload_id: str) -> list[str]:
     blobs = [r[0] for r in db.execute("SELECT blob FROM parts WHERE upload=?", (upload_id,))]
     db.execute("DELETE FROM parts WHERE upload=?", (upload_id,))
     db.execute("DELETE FROM uploads WHERE id=?", (upload_id,))
+    tagging.drop_upload(db, upload_id)
     return blobs
 
 
@@ -896,6 +929,8 @@ def _upsert(db: sqlite3.Connection, info: ObjectInfo, data: bytes | None) -> Non
             json.dumps(info.lock) if info.lock else None,
         ),
     )
+    # the version's tags (none: an overwrite of the null version drops its tags)
+    tagging.store_tags(db, info.bucket, info.key, info.tags, info.version_id or "")
 
 
 def _info(row: tuple[Any, ...]) -> ObjectInfo:

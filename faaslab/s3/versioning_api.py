@@ -111,6 +111,17 @@ def version_of(store: ObjectStore, bucket: str, key: str, version: str) -> Objec
     return found
 
 
+def object_of(store: ObjectStore, bucket: str, key: str, version: str | None) -> ObjectInfo:
+    """The object a request names: its `versionId`'s version (version_of), else the
+    current one (no_such_key)."""
+    if version is not None:
+        return version_of(store, bucket, key, version)
+    found = store.head(bucket, key)
+    if found is None:
+        raise no_such_key(store, bucket, key)
+    return found
+
+
 def _http_date(t: float) -> str:
     from email.utils import formatdate
 

@@ -277,17 +277,13 @@ def test_sub_resources_faaslab_lacks_answer_501_and_leave_the_object_alone(fl: F
         assert got["Body"].read() == b"the body" and got["ContentType"] == "text/plain"
 
     calls = [
-        lambda: s3.put_object_tagging(
-            Bucket="it-data", Key="precious", Tagging={"TagSet": [{"Key": "k", "Value": "v"}]}
-        ),
-        lambda: s3.get_object_tagging(Bucket="it-data", Key="precious"),
-        lambda: s3.delete_object_tagging(Bucket="it-data", Key="precious"),
-        lambda: s3.put_object_acl(Bucket="it-data", Key="precious", ACL="public-read"),
-        lambda: s3.get_object_acl(Bucket="it-data", Key="precious"),
+        lambda: s3.get_bucket_inventory_configuration(Bucket="it-data", Id="weekly"),
+        lambda: s3.get_bucket_replication(Bucket="it-data"),
         lambda: s3.get_object_torrent(Bucket="it-data", Key="precious"),
-        lambda: s3.get_bucket_policy(Bucket="it-data"),
         # headers asking for what faaslab does not do yet: refused, nothing written
-        lambda: s3.put_object(Bucket="it-data", Key="precious", Body=b"x", Tagging="a=b"),
+        lambda: s3.put_object(
+            Bucket="it-data", Key="precious", Body=b"x", WebsiteRedirectLocation="/elsewhere"
+        ),
         lambda: s3.put_object(
             Bucket="it-data", Key="precious", Body=b"x", ServerSideEncryption="aws:kms:dsse"
         ),
@@ -301,15 +297,15 @@ def test_sub_resources_faaslab_lacks_answer_501_and_leave_the_object_alone(fl: F
         assert err["Error"]["Message"] == NOT_IMPLEMENTED, err
         intact()
     # raw requests, as the data loss happened: bodies that used to replace the object
-    tagging = b"<Tagging><TagSet><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>"
+    website = b"<WebsiteConfiguration><IndexDocument><Suffix>i</Suffix></IndexDocument>"
     for method, path, body in [
-        ("PUT", "/it-data/precious?tagging", tagging),
-        ("PUT", "/it-data/precious?acl", b""),
-        ("DELETE", "/it-data/precious?tagging", b""),
-        ("GET", "/it-data/precious?acl", b""),
+        ("PUT", "/it-data?metrics", b"<MetricsConfiguration/>"),
+        ("GET", "/it-data?analytics", b""),
+        ("PUT", "/it-data?website", website + b"</WebsiteConfiguration>"),
+        ("DELETE", "/it-data?replication", b""),
         ("GET", "/it-data/precious?torrent", b""),
         ("POST", "/it-data/precious?restore", b"<RestoreRequest/>"),
-        ("DELETE", "/it-data?cors", b""),
+        ("DELETE", "/it-data?intelligent-tiering", b""),
     ]:
         status, answer = _raw(fl, method, path, body)
         assert status == 501, (method, path, answer)
@@ -317,9 +313,9 @@ def test_sub_resources_faaslab_lacks_answer_501_and_leave_the_object_alone(fl: F
         resource = path.partition("?")
         assert f"<Resource>{resource[0]}?{resource[2]}</Resource>".encode() in answer, answer
         intact()
-    # a copy onto the object with ?tagging (a buffered PUT, not a streamed one)
+    # a copy onto the object with ?torrent (a buffered PUT, not a streamed one)
     status, answer = _raw(
-        fl, "PUT", "/it-data/precious?tagging", **{"x-amz-copy-source": "/it-data/precious"}
+        fl, "PUT", "/it-data/precious?torrent", **{"x-amz-copy-source": "/it-data/precious"}
     )
     assert status == 501, answer
     intact()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -163,6 +164,16 @@ def test_restart_with_the_template_keeps_ports_and_data(stack: Faaslab) -> None:
     # the module fixture's teardown stops `stack` again: harmless, it already exited 0
 
 
+def _favour_engine(pid: int) -> None:
+    """Give the engine's threads (and the processes and threads they start later, which
+    inherit it) a higher CPU priority: on AWS a cluster's vCPUs are its own, and on a busy
+    test machine an engine sharing the cores with the rest of the suite would never reach
+    the CPU share that makes it scale. (Root only, as these tests are.)"""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(ProcessLookupError):
+            os.setpriority(os.PRIO_PROCESS, int(tid), -20)
+
+
 def _cpu_burner(engine: str, port: int, stop: threading.Event, statement: str) -> None:
     """Short CPU-heavy statements with gaps between them (scaling points)."""
     with contextlib.closing(connect(engine, port)) as conn:
@@ -184,6 +195,7 @@ def test_v1_scales_up_under_cpu_load_with_aws_events_and_a_bigger_buffer_pool(
         port = info["Port"]
         with contextlib.closing(connect("mysql", port)) as conn:
             pool_before = query(conn, "SELECT @@innodb_buffer_pool_size")[0][0]
+        _favour_engine(describe(fl, "busy")["EnginePid"])
         stop = threading.Event()
         burner = threading.Thread(
             target=_cpu_burner,
@@ -245,6 +257,7 @@ def test_v2_scales_in_half_acu_steps_under_cpu_load(
             "0",
         )
         assert info["Capacity"] == 0.5
+        _favour_engine(describe(fl, "busy2")["EnginePid"])
         stop = threading.Event()
         burner = threading.Thread(
             target=_cpu_burner,

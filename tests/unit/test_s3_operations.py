@@ -19,15 +19,13 @@ def test_every_implemented_operation_is_in_botocores_model() -> None:
 @pytest.mark.parametrize(
     ("method", "key", "query", "headers"),
     [
-        ("PUT", "k", {"tagging": ""}, {}),
-        ("DELETE", "k", {"tagging": ""}, {}),
-        ("GET", "k", {"acl": ""}, {}),
+        ("PUT", "", {"replication": ""}, {}),
+        ("PUT", "", {"website": ""}, {}),
+        ("GET", "k", {"torrent": ""}, {}),
         ("PUT", "", {"accelerate": ""}, {}),
         ("GET", "k", {"location": ""}, {}),  # no such operation on an object
         ("PUT", "k", {"partNumber": "1"}, {}),  # a part without its upload
-        ("PUT", "k", {}, {"x-amz-grant-read": "id=someone"}),
-        ("PUT", "k", {}, {"x-amz-acl": "public-read"}),
-        ("PUT", "k", {}, {"x-amz-tagging": "a=b"}),
+        ("PUT", "k", {}, {"x-amz-website-redirect-location": "/a"}),
     ],
 )
 def test_refused(method: str, key: str, query: dict[str, str], headers: dict[str, str]) -> None:
@@ -55,9 +53,20 @@ def test_refused(method: str, key: str, query: dict[str, str], headers: dict[str
         ("PUT", "", {"versioning": ""}, {}),
         ("GET", "", {"versions": ""}, {}),
         ("PUT", "k", {}, {"x-amz-acl": "private", "x-amz-meta-a": "b"}),
+        ("PUT", "k", {"tagging": ""}, {}),
+        ("DELETE", "", {"cors": ""}, {}),
+        ("GET", "", {"lifecycle": ""}, {}),
+        ("PUT", "k", {}, {"x-amz-tagging": "a=b"}),
         ("PUT", "k", {}, {"x-amz-server-side-encryption": "aws:kms"}),  # sse.py's to judge
         ("PUT", "", {"encryption": ""}, {}),
         ("GET", "k", {"attributes": ""}, {}),
+        ("PUT", "k", {}, {"x-amz-acl": "public-read"}),  # (access_api.py)
+        ("PUT", "k", {}, {"x-amz-grant-read": 'uri="x"'}),
+        ("GET", "k", {"acl": ""}, {}),
+        ("PUT", "", {"policy": ""}, {}),
+        ("GET", "", {"policyStatus": ""}, {}),
+        ("DELETE", "", {"publicAccessBlock": ""}, {}),
+        ("PUT", "", {"ownershipControls": ""}, {}),
     ],
 )
 def test_served(method: str, key: str, query: dict[str, str], headers: dict[str, str]) -> None:

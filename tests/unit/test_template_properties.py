@@ -77,7 +77,7 @@ def test_the_issue_s_properties_are_all_warned() -> None:
         "CodeSigningConfigArn", "Policies", "Role", "LoggingConfig", "RuntimeManagementConfig",
     }  # fmt: skip
     bucket = {
-        "LifecycleConfiguration", "CorsConfiguration", "NotificationConfiguration",
+        "LifecycleConfiguration", "NotificationConfiguration",
     }  # fmt: skip
     assert {TABLES[FN][key].status for key in function} == {Status.WARNED}
     assert {TABLES["AWS::S3::Bucket"][key].status for key in bucket} == {Status.WARNED}
