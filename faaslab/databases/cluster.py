@@ -468,18 +468,24 @@ class Cluster:
 
     async def _resume(self) -> None:
         try:
+            await self._bring_up(State.PAUSED, "resumed", EVENT_RESUMED)
+        finally:
+            self._resume_task = None
+
+    async def _bring_up(self, on_failure: State, verb: str, event: tuple[str, str]) -> None:
+        """Start the engine (a resume or a StartDBCluster): `available` with `event`, or
+        back to `on_failure` with the reason in `failure`."""
+        try:
             self._prepare_engine()
             await self.engine.start(self.settings_for(self.spec, self.capacity))
             await self.apply_pending_password()
         except EngineError as e:
-            log.error("%s: resume failed: %s", self.identifier, e)
-            self.failure = f"the DB cluster could not be resumed: {e}"
-            self._set(State.PAUSED)
+            log.error("%s: could not be %s: %s", self.identifier, verb, e)
+            self.failure = f"the DB cluster could not be {verb}: {e}"
+            self._set(on_failure)
             return
-        finally:
-            self._resume_task = None
         self._set(State.AVAILABLE)
-        self.event(*EVENT_RESUMED)
+        self.event(*event)
         self._activated()
         self._after_start()
 
@@ -519,20 +525,9 @@ class Cluster:
 
     async def _start(self) -> None:
         try:
-            self._prepare_engine()
-            await self.engine.start(self.settings_for(self.spec, self.capacity))
-            await self.apply_pending_password()
-        except EngineError as e:
-            log.error("%s: start failed: %s", self.identifier, e)
-            self.failure = f"the DB cluster could not be started: {e}"
-            self._set(State.STOPPED)
-            return
+            await self._bring_up(State.STOPPED, "started", EVENT_STARTED)
         finally:
             self._start_task = None
-        self._set(State.AVAILABLE)
-        self.event(*EVENT_STARTED)
-        self._activated()
-        self._after_start()
 
     def _arm_auto_start(self, emulated_seconds: float) -> None:
         self._cancel_auto_start()

@@ -28,6 +28,7 @@ from faaslab.functions.model import DEFAULT_ACCOUNT
 from faaslab.http.server import BodyRejected, BodySink, Request, Response
 from faaslab.s3 import (
     checksums,
+    listing,
     object_attributes,
     objectlock,
     objectlock_api,
@@ -343,12 +344,7 @@ class S3Api:
             raise S3Error("InvalidArgument", "max-buckets must be an integer from 1 to 10000")
         after = ""
         if token := q.get("continuation-token"):
-            try:
-                after = base64.urlsafe_b64decode(token.encode()).decode()
-            except ValueError:
-                raise S3Error(
-                    "InvalidArgument", "The continuation token provided is incorrect"
-                ) from None
+            after = listing.decode_token(token)
         prefix = q.get("prefix", "")
         buckets = [
             (n, c) for n, c in self.store.list_buckets() if n > after and n.startswith(prefix)
@@ -463,24 +459,10 @@ class S3Api:
         v2 = q.get("list-type") == "2"
         prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
         url = q.get("encoding-type") == "url"
-        try:
-            max_keys = min(int(q.get("max-keys", MAX_KEYS)), MAX_KEYS)
-        except ValueError:
-            raise S3Error(
-                "InvalidArgument", "Provided max-keys not an integer or within integer range"
-            ) from None
-        if max_keys < 0:
-            raise S3Error(
-                "InvalidArgument", "Argument maxKeys must be an integer between 0 and 2147483647"
-            )
+        max_keys = listing.max_keys(q, MAX_KEYS)
         token = q.get("continuation-token")
         if token is not None:
-            try:
-                after = base64.urlsafe_b64decode(token.encode()).decode()
-            except ValueError:
-                raise S3Error(
-                    "InvalidArgument", "The continuation token provided is incorrect"
-                ) from None
+            after = listing.decode_token(token)
         else:
             after = q.get("start-after", "") if v2 else q.get("marker", "")
 

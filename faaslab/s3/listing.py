@@ -14,8 +14,11 @@ which is how SQLite compares TEXT (BINARY collation) and how Python compares cod
 
 from __future__ import annotations
 
+import base64
 import sqlite3
 from dataclasses import dataclass, field
+
+from faaslab.s3.errors import S3Error
 
 _MAX_CHAR = 0x10FFFF
 _SURROGATES = range(0xD800, 0xE000)  # not encodable in UTF-8: skipped when bumping
@@ -37,6 +40,29 @@ class Page:
     prefixes: list[str] = field(default_factory=list)
     truncated: bool = False
     last: str = ""  # the last key or common prefix shown (NextMarker, continuation token)
+
+
+def max_keys(q: dict[str, str], most: int) -> int:
+    """A listing's `max-keys` (at most `most`), refused in S3's words when not a count."""
+    try:
+        wanted = min(int(q.get("max-keys", most)), most)
+    except ValueError:
+        raise S3Error(
+            "InvalidArgument", "Provided max-keys not an integer or within integer range"
+        ) from None
+    if wanted < 0:
+        raise S3Error(
+            "InvalidArgument", "Argument maxKeys must be an integer between 0 and 2147483647"
+        )
+    return wanted
+
+
+def decode_token(token: str) -> str:
+    """The key a continuation token stands for (our tokens: urlsafe base64 of it)."""
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode()
+    except ValueError:
+        raise S3Error("InvalidArgument", "The continuation token provided is incorrect") from None
 
 
 def successor(s: str) -> str | None:

@@ -18,6 +18,7 @@ from faaslab.awsapi import models
 from faaslab.awsapi.wire_in import _from_xml, parse_timestamp
 from faaslab.awsapi.wire_out import _xml
 from faaslab.clock import iso_millis
+from faaslab.s3 import listing
 from faaslab.s3.errors import S3Error
 from faaslab.s3.model import ObjectInfo
 from faaslab.s3.store import Deleted, Deletion, ObjectStore
@@ -219,16 +220,7 @@ def list_versions(store: ObjectStore, bucket: str, q: dict[str, str]) -> bytes:
     url = q.get("encoding-type") == "url"
     if q.get("encoding-type", "url") != "url":
         raise S3Error("InvalidArgument", "Invalid Encoding Method specified in Request")
-    try:
-        max_keys = min(int(q.get("max-keys", MAX_KEYS)), MAX_KEYS)
-    except ValueError:
-        raise S3Error(
-            "InvalidArgument", "Provided max-keys not an integer or within integer range"
-        ) from None
-    if max_keys < 0:
-        raise S3Error(
-            "InvalidArgument", "Argument maxKeys must be an integer between 0 and 2147483647"
-        )
+    max_keys = listing.max_keys(q, MAX_KEYS)
     if version_marker and not key_marker:
         raise S3Error(
             "InvalidArgument", "A version-id marker cannot be specified without a key marker."
