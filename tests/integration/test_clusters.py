@@ -381,9 +381,10 @@ def test_local_clients_connect_straight_to_the_running_engine(
     # The cluster may have paused since the last test (1 s idle at this time scale, more
     # on a busy machine): a first client resumes it through the endpoint and keeps it
     # awake; the next connect finds it running and goes straight to the engine.
-    with contextlib.closing(connect(engine, port)) as first, contextlib.closing(
-        connect(engine, port)
-    ) as conn:
+    with (
+        contextlib.closing(connect(engine, port)) as first,
+        contextlib.closing(connect(engine, port)) as conn,
+    ):
         query(first, "SELECT 1")
         query(conn, "SELECT 1")
         info = describe(dbcloud, name)
