@@ -400,6 +400,12 @@ def _from_xml(shape: Shape, node: ElementTree.Element, only: dict[str, Shape] | 
     return _scalar(shape, node.text or "", "iso8601")
 
 
+def from_xml_element(shape: Shape, node: ElementTree.Element) -> Any:
+    """An already-parsed XML element as `shape`'s value (for callers that look at the
+    root themselves, e.g. S3's sub-resource bodies)."""
+    return _from_xml(shape, node)
+
+
 def from_xml(shape: Shape, body: bytes) -> Any:
     """An XML document (a rest-xml payload, e.g. S3's `<Tagging>`) as `shape`'s value;
     Malformed if it is not XML or a value does not parse as its shape says."""

@@ -166,6 +166,11 @@ def _xml_scalar(shape: Shape, value: Any) -> str:
     return escape(str(value))
 
 
+def xml_element(shape: Shape, name: str, value: Any) -> str:
+    """`value` as the XML element `name` of `shape`, without a document header."""
+    return _xml(shape, name, value)
+
+
 def _xml(shape: Shape, name: str, value: Any) -> str:
     """`value` as the element `name` (lists and maps in the layout botocore parses)."""
     if isinstance(shape, StructureShape):

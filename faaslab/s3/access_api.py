@@ -12,8 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from faaslab.awsapi import models
-from faaslab.awsapi.wire_in import Malformed, _from_xml
-from faaslab.awsapi.wire_out import _xml
+from faaslab.awsapi.wire_in import Malformed, from_xml_element
+from faaslab.awsapi.wire_out import xml_element
 from faaslab.http.server import Request, Response
 from faaslab.s3 import acl as acls
 from faaslab.s3 import policy as policies
@@ -36,7 +36,7 @@ def _ok(body: bytes = b"", status: int = 200, ctype: str = "application/xml") ->
 def _doc(shape_name: str, root: str, value: dict[str, Any]) -> bytes:
     model = models.service_model("s3")
     assert model is not None
-    inner = _xml(model.shape_for(shape_name), root, value)
+    inner = xml_element(model.shape_for(shape_name), root, value)
     inner = inner.replace(f"<{root}>", f'<{root} xmlns="{XMLNS}">', 1)
     return ('<?xml version="1.0" encoding="UTF-8"?>\n' + inner).encode()
 
@@ -51,7 +51,7 @@ def _read(shape_name: str, body: bytes) -> dict[str, Any]:
     if root.tag.rpartition("}")[2] != shape_name:
         raise S3Error("MalformedXML")
     try:
-        value: dict[str, Any] = _from_xml(model.shape_for(shape_name), root)
+        value: dict[str, Any] = from_xml_element(model.shape_for(shape_name), root)
     except Malformed:  # e.g. a boolean that is not one
         raise S3Error("MalformedXML") from None
     return value

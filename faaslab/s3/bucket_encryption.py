@@ -68,7 +68,7 @@ class BucketEncryption:
     async def put(self, bucket: str, body: bytes) -> Response:
         try:
             root = ElementTree.fromstring(body)
-            config = wire_in._from_xml(self._shape, root)
+            config = wire_in.from_xml_element(self._shape, root)
         except (ElementTree.ParseError, ValueError, TypeError):
             raise S3Error("MalformedXML") from None
         rules = config.get("Rules") or []
@@ -104,7 +104,7 @@ class BucketEncryption:
         config = self._configs.get(bucket)
         if config is None:
             raise S3Error("ServerSideEncryptionConfigurationNotFoundError", BucketName=bucket)
-        xml = wire_out._xml(self._shape, "ServerSideEncryptionConfiguration", config)
+        xml = wire_out.xml_element(self._shape, "ServerSideEncryptionConfiguration", config)
         body = '<?xml version="1.0" encoding="UTF-8"?>\n' + xml.replace(
             "<ServerSideEncryptionConfiguration>",
             '<ServerSideEncryptionConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">',

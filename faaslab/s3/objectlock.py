@@ -20,8 +20,8 @@ from typing import Any
 from xml.etree import ElementTree
 
 from faaslab.awsapi import models
-from faaslab.awsapi.wire_in import _from_xml
-from faaslab.awsapi.wire_out import _xml
+from faaslab.awsapi.wire_in import from_xml_element
+from faaslab.awsapi.wire_out import xml_element
 from faaslab.s3.errors import S3Error
 
 XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -40,7 +40,7 @@ def _shape(name: str) -> Any:
 
 def _parse(shape: str, body: bytes) -> dict[str, Any]:
     try:
-        value = _from_xml(_shape(shape), ElementTree.fromstring(body))
+        value = from_xml_element(_shape(shape), ElementTree.fromstring(body))
     except (ElementTree.ParseError, ValueError, TypeError):
         raise S3Error("MalformedXML") from None
     if not isinstance(value, dict):
@@ -49,7 +49,8 @@ def _parse(shape: str, body: bytes) -> dict[str, Any]:
 
 
 def document(shape: str, root: str, value: dict[str, Any]) -> bytes:
-    xml = _xml(_shape(shape), root, value).replace(f"<{root}>", f'<{root} xmlns="{XMLNS}">', 1)
+    xml = xml_element(_shape(shape), root, value)
+    xml = xml.replace(f"<{root}>", f'<{root} xmlns="{XMLNS}">', 1)
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{xml}'.encode()
 
 

@@ -15,8 +15,8 @@ from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from faaslab.awsapi import models
-from faaslab.awsapi.wire_in import _from_xml, parse_timestamp
-from faaslab.awsapi.wire_out import _xml
+from faaslab.awsapi.wire_in import from_xml_element, parse_timestamp
+from faaslab.awsapi.wire_out import xml_element
 from faaslab.clock import iso_millis
 from faaslab.s3 import listing
 from faaslab.s3.errors import S3Error
@@ -45,7 +45,7 @@ def get_versioning(store: ObjectStore, bucket: str) -> bytes:
     if state is None:
         raise S3Error("NoSuchBucket", BucketName=bucket)
     value = {"Status": state} if state else {}
-    xml = _xml(_shape("GetBucketVersioningOutput"), "VersioningConfiguration", value)
+    xml = xml_element(_shape("GetBucketVersioningOutput"), "VersioningConfiguration", value)
     return _doc(
         xml.replace("<VersioningConfiguration>", f'<VersioningConfiguration xmlns="{XMLNS}">', 1)
     )
@@ -56,7 +56,7 @@ def parse_versioning(body: bytes) -> str:
     faaslab does not have) is refused with 501."""
     try:
         root = ElementTree.fromstring(body)
-        config = _from_xml(_shape("VersioningConfiguration"), root)
+        config = from_xml_element(_shape("VersioningConfiguration"), root)
     except (ElementTree.ParseError, ValueError):
         raise S3Error("MalformedXML") from None
     mfa = config.get("MFADelete")
