@@ -21,14 +21,14 @@ import argparse
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
-from invoke import free_port, start_faaslab, wait_http
+from invoke import start_faaslab
+from s3 import start_moto
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -55,17 +55,6 @@ AREAS = [
     "bucket",
     "object",
 ]
-
-
-def start_moto() -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_http(f"http://127.0.0.1:{port}/moto-api/", proc)
-    return proc, port
 
 
 def run_suite(suite: Path, port: int, out: Path, pytest_args: list[str]) -> None:

@@ -494,14 +494,7 @@ class S3Api:
             parts.append(f"<Marker>{enc(q.get('marker', ''))}</Marker>")
             if truncated and delimiter:
                 parts.append(f"<NextMarker>{enc(last)}</NextMarker>")
-        parts.append(f"<MaxKeys>{max_keys}</MaxKeys>")
-        if delimiter:
-            parts.append(f"<Delimiter>{enc(delimiter)}</Delimiter>")
-        if url:
-            parts.append("<EncodingType>url</EncodingType>")
-        parts.append(f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>")
-        parts += contents
-        parts += [f"<CommonPrefixes><Prefix>{enc(p)}</Prefix></CommonPrefixes>" for p in prefixes]
+        parts += listing.page_tail(max_keys, delimiter, url, truncated, contents, prefixes, enc)
         return _ok(_xml("ListBucketResult", "".join(parts)))
 
     def _list_uploads(self, t: Target) -> Response:

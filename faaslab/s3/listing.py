@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from faaslab.s3.errors import S3Error
@@ -63,6 +64,29 @@ def decode_token(token: str) -> str:
         return base64.urlsafe_b64decode(token.encode()).decode()
     except ValueError:
         raise S3Error("InvalidArgument", "The continuation token provided is incorrect") from None
+
+
+def page_tail(
+    max_keys: int,
+    delimiter: str,
+    url: bool,
+    truncated: bool,
+    entries: list[str],
+    prefixes: list[str],
+    enc: Callable[[str], str],
+) -> list[str]:
+    """The elements every listing page (ListObjects, ListObjectVersions) ends with, in
+    S3's order: MaxKeys, Delimiter, EncodingType, IsTruncated, the entries, then the
+    common prefixes."""
+    parts = [f"<MaxKeys>{max_keys}</MaxKeys>"]
+    if delimiter:
+        parts.append(f"<Delimiter>{enc(delimiter)}</Delimiter>")
+    if url:
+        parts.append("<EncodingType>url</EncodingType>")
+    parts.append(f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>")
+    parts += entries
+    parts += [f"<CommonPrefixes><Prefix>{enc(p)}</Prefix></CommonPrefixes>" for p in prefixes]
+    return parts
 
 
 def successor(s: str) -> str | None:

@@ -282,13 +282,6 @@ def list_versions(store: ObjectStore, bucket: str, q: dict[str, str]) -> bytes:
         parts.append(f"<NextKeyMarker>{enc(next_key)}</NextKeyMarker>")
         if next_version:
             parts.append(f"<NextVersionIdMarker>{escape(next_version)}</NextVersionIdMarker>")
-    parts.append(f"<MaxKeys>{max_keys}</MaxKeys>")
-    if delimiter:
-        parts.append(f"<Delimiter>{enc(delimiter)}</Delimiter>")
-    if url:
-        parts.append("<EncodingType>url</EncodingType>")
-    parts.append(f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>")
-    parts += entries
-    parts += [f"<CommonPrefixes><Prefix>{enc(p)}</Prefix></CommonPrefixes>" for p in prefixes]
+    parts += listing.page_tail(max_keys, delimiter, url, truncated, entries, prefixes, enc)
     inner = "".join(parts)
     return _doc(f'<ListVersionsResult xmlns="{XMLNS}">{inner}</ListVersionsResult>')
