@@ -325,7 +325,12 @@ def _open_original(originals: dict[str, int], path: str) -> int:
 def plan(runtime_paths: tuple[str, ...]) -> tuple[list[str], tuple[str, ...]]:
     """(paths to keep reachable, directories to cover): the same for every environment,
     so the zygote computes it once (~2 ms) and every child inherits it."""
-    keep = sorted({*runtime_paths, *_etc_targets()})
+    wanted = {*runtime_paths, *_etc_targets()}
+    # A kept directory that other uids cannot enter (a `mktemp -d` checkout: 0700) is not
+    # bound back itself, or its mode would hide everything below it: its kept children
+    # are, inside a fresh 0755 directory (reach_plan).
+    blocked = {ancestor for ancestor, _ in reach_plan(sorted(wanted))}
+    keep = sorted(wanted - blocked)
     return keep, tuple(_covered_dirs(keep))
 
 
