@@ -4,11 +4,16 @@
 #   ./calltwice.sh [FUNCTION]      default helloSqlite
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-"$here/callservice.sh" "${1:-helloSqlite}" "Client One" &
+# Each client's output goes to a file of its own, printed once both are done: two processes
+# writing one terminal at once interleave their lines.
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+"$here/callservice.sh" "${1:-helloSqlite}" "Client One" > "$out/one" 2>&1 &
 one=$!
-"$here/callservice.sh" "${1:-helloSqlite}" "Client Two" &
+"$here/callservice.sh" "${1:-helloSqlite}" "Client Two" > "$out/two" 2>&1 &
 two=$!
 status=0
 wait "$one" || status=$?
 wait "$two" || status=$?
+cat "$out/one" "$out/two"
 exit "$status"
