@@ -211,8 +211,13 @@ def test_invoke_a_function_and_read_its_response(
         filt.send_keys(pattern)
 
         def settled(b: WebDriver) -> list[str] | None:  # the lines shown for this pattern
-            lines = text_of(b, "#log-lines").splitlines()
-            counted = text_of(b, "#log-count")
+            # one read of both: the page may render between two WebDriver calls
+            shown, counted = b.execute_script(
+                "return [document.querySelector('#log-lines').innerText,"
+                " document.querySelector('#log-count').innerText]"
+            )
+            lines = str(shown).splitlines()
+            counted = str(counted)
             done = counted.startswith(f"{len(lines)} line") and counted.endswith(
                 f"matching {pattern}"
             )

@@ -240,7 +240,12 @@ function logsPanel(fn) {
   let debounce = null;
   filter.addEventListener("input", () => {
     clearTimeout(debounce);
-    debounce = setTimeout(() => { pattern = filter.value.trim(); records = []; offset = 0; fetchMore(); }, 250);
+    debounce = setTimeout(() => {
+      pattern = filter.value.trim(); records = []; offset = 0;
+      // the old pattern's lines go at once: never shown under the new pattern's name
+      pre.textContent = ""; count.textContent = `filtering for ${pattern}…`;
+      fetchMore();
+    }, 250);
   });
   const panel = h("section", { class: "panel", "aria-labelledby": "logs-h" },
     h("h2", { id: "logs-h" }, "Logs (live tail)"),
