@@ -134,6 +134,15 @@ def running_faaslab(template: Path, state_dir: Path, *args: str) -> Iterator[Faa
     yield fl
     assert fl.stop() == 0
     assert "Traceback" not in fl.log_path.read_text(), fl.log_path.read_text()
+    assert mounts_under(state_dir) == [], "a stopped faaslab left these mounted"
+
+
+def mounts_under(path: Path) -> list[str]:
+    """Mount points at or below `path` (an environment's /tmp left behind is a leak)."""
+    prefix = str(path.resolve())
+    with open("/proc/self/mounts") as f:
+        points = [line.split()[1].replace("\\040", " ") for line in f]
+    return [p for p in points if p == prefix or p.startswith(prefix + "/")]
 
 
 @pytest.fixture(scope="session")

@@ -23,12 +23,21 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tests.conftest import FIXTURES, ROOT, Faaslab, invoke, running_faaslab
+from tests.conftest import (
+    FIXTURES,
+    ROOT,
+    Faaslab,
+    invoke,
+    mounts_under,
+    running_faaslab,
+    start_faaslab,
+)
 
 selenium = pytest.importorskip("selenium", reason="pip install selenium (make install)")
 from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -360,6 +369,82 @@ def test_reveal_a_secret_on_click(browser: WebDriver, console_url: str, shot: No
     wait(browser, lambda b: "Console-pass99" in row.text)
 
 
+# roles whose element must have an accessible name (what a screen reader announces)
+NAMED_ROLES = frozenset(
+    {
+        "button",
+        "link",
+        "textbox",
+        "searchbox",
+        "combobox",
+        "listbox",
+        "checkbox",
+        "radio",
+        "spinbutton",
+        "slider",
+        "switch",
+        "img",
+        "image",
+        "progressbar",
+        "table",
+        "region",
+    }
+)
+
+
+def unnamed(browser: WebDriver) -> list[str]:
+    """Elements chromium's own accessibility tree gives no name, as `role <tag#id>`."""
+    tree = browser.execute_cdp_cmd("Accessibility.getFullAXTree", {})
+    out = []
+    for node in tree["nodes"]:
+        role = node.get("role", {}).get("value")
+        name = str(node.get("name", {}).get("value", "")).strip()
+        if node.get("ignored") or role not in NAMED_ROLES or name:
+            continue
+        described = browser.execute_cdp_cmd(
+            "DOM.describeNode", {"backendNodeId": node["backendDOMNodeId"]}
+        )["node"]
+        attrs = described.get("attributes", [])
+        ident = dict(zip(attrs[::2], attrs[1::2], strict=True)).get("id", "")
+        out.append(f"{role} <{described['localName']}#{ident}>")
+    return out
+
+
+def test_accessible_names_and_the_keyboard(
+    browser: WebDriver, console_url: str, shot: None
+) -> None:
+    """Every control, chart and table on every page has a name in chromium's accessibility
+    tree; the Lambda page's invoke works from the keyboard alone, with a visible focus."""
+    for page in ("lambda/probe", "rds/cdb", "s3/console-files", "secrets"):
+        open_page(browser, console_url, page)
+        element(browser, "table")  # (the page's data, rendered)
+        assert unnamed(browser) == [], page
+    open_page(browser, console_url, "lambda/probe", reload=True)
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.TAB)
+    first = browser.switch_to.active_element
+    assert first.text == "Skip to content", first.text
+    for _ in range(80):  # Tab on until the Invoke button has the focus
+        active = browser.switch_to.active_element
+        if active.get_attribute("id") == "invoke":
+            break
+        assert active.value_of_css_property("outline-style") != "none", active.tag_name
+        active.send_keys(Keys.TAB)
+    else:
+        pytest.fail("the Invoke button is not reachable with Tab")
+    assert active.value_of_css_property("outline-style") != "none"
+    before = text_of(browser, "#invoke-report")
+    active.send_keys(Keys.ENTER)
+    wait(browser, lambda b: text_of(b, "#invoke-report") not in ("", before))
+    assert text_of(browser, "#invoke-report").startswith("REPORT RequestId:")
+    # a service from the navigation, by keyboard: the new page takes the focus
+    link = browser.find_element(By.CSS_SELECTOR, 'nav a[data-page="secrets"]')
+    browser.execute_script("arguments[0].focus()", link)
+    link.send_keys(Keys.ENTER)
+    element(browser, 'main[data-ready="secrets"]')
+    wait(browser, lambda b: b.switch_to.active_element.get_attribute("id") == "main")
+
+
 # -- security, over plain HTTP
 
 
@@ -519,8 +604,15 @@ def test_s3_requests_only_from_the_page(fl: Faaslab, console_url: str) -> None:
 def test_no_console(tmp_path: Path) -> None:
     """`--no-console`: no console line in the banner, and no console anywhere (the edge
     gives /_console to the template's catch-all route like any other path)."""
-    for off in running_faaslab(FIXTURES / "services.yaml", tmp_path / "s", "--no-console"):
-        log = off.log_path.read_text()
-        assert "ready:" in log and "console:" not in log, log
+    off = start_faaslab(FIXTURES / "services.yaml", tmp_path / "s", "--no-console")
+    try:
+        deadline = time.monotonic() + WAIT_S  # (the banner follows the health check)
+        while "ready:" not in off.log_path.read_text():
+            assert time.monotonic() < deadline, off.log_path.read_text()
+            time.sleep(0.05)
+        assert "console:" not in off.log_path.read_text()
         status, body, _ = request(off.url, "/_console/?token=x")
         assert "console" not in json.dumps(body), (status, body)
+    finally:
+        assert off.stop() == 0
+    assert mounts_under(tmp_path) == []

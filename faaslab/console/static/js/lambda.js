@@ -57,7 +57,7 @@ function configPanel(fn) {
     h("dl", { class: "config" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))])),
     h("h3", {}, "Environment variables"),
     env.length
-      ? h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Key"), h("th", { scope: "col" }, "Value"))),
+      ? h("table", { "aria-label": "Environment variables" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Key"), h("th", { scope: "col" }, "Value"))),
           h("tbody", {}, env.map(([k, v]) => h("tr", {}, h("td", {}, k), h("td", {}, v)))))
       : h("p", { class: "muted" }, "none"));
 }
@@ -164,7 +164,7 @@ function environmentsPanel(fn) {
   const ticker = setInterval(render, 1000);
   const panel = h("section", { class: "panel", "aria-labelledby": "env-h" },
     h("h2", { id: "env-h" }, "Environments (live)"), summary,
-    h("table", {}, h("thead", {}, h("tr", {}, ["Id", "State", "Age", "Idle", "Uses", "Memory"].map((c) =>
+    h("table", { "aria-label": "Environments" }, h("thead", {}, h("tr", {}, ["Id", "State", "Age", "Idle", "Uses", "Memory"].map((c) =>
       h("th", { scope: "col", class: ["Age", "Idle", "Uses", "Memory"].includes(c) ? "num" : "" }, c)))), body));
   return {
     panel,

@@ -33,7 +33,7 @@ export async function mount(root, selected) {
   renderList();
   const listPanel = h("section", { class: "panel", "aria-labelledby": "cl-h" },
     h("h2", { id: "cl-h" }, "Clusters (live)"),
-    h("table", {}, h("thead", {}, h("tr", {}, ["Identifier", "Engine", "Status", "Capacity", "Min–max", "Connections", "Endpoint"].map((c) => h("th", { scope: "col" }, c)))), tbody));
+    h("table", { "aria-label": "Clusters" }, h("thead", {}, h("tr", {}, ["Identifier", "Engine", "Status", "Capacity", "Min–max", "Connections", "Endpoint"].map((c) => h("th", { scope: "col" }, c)))), tbody));
   const editor = queryEditor(clusters);
   root.append(h("h1", {}, "RDS"), listPanel, detail, editor.panel, createPanel());
   let view = null;
@@ -117,7 +117,7 @@ async function clusterView(root, cluster) {
       message, h("h3", {}, "Cost so far (emulated time)"), cost),
     h("section", { class: "panel", "aria-labelledby": "mon-h" }, h("h2", { id: "mon-h" }, "Monitoring"), figures),
     h("section", { class: "panel wide", "aria-labelledby": "ev-h" }, h("h2", { id: "ev-h" }, "Events"),
-      h("table", {}, h("thead", {}, h("tr", {}, ["Time", "Event", "Message"].map((c) => h("th", { scope: "col" }, c)))), eventRows)));
+      h("table", { "aria-label": "Events" }, h("thead", {}, h("tr", {}, ["Time", "Event", "Message"].map((c) => h("th", { scope: "col" }, c)))), eventRows)));
   const [metrics, events] = await Promise.all([api(`${base}/metrics?since=0`), api(`${base}/events`)]);
   for (const [metric] of CHARTS) charts[metric].set(metrics.metrics[metric] || []);
   addEvents(events.events);
@@ -174,7 +174,7 @@ function queryEditor(initial) {
       status.className = "s-ok";
       if (r.columnMetadata && r.records) {
         status.textContent = `${r.records.length} row${r.records.length === 1 ? "" : "s"}`;
-        results.append(h("table", { id: "qe-table" },
+        results.append(h("table", { id: "qe-table", "aria-label": "Query results" },
           h("thead", {}, h("tr", {}, r.columnMetadata.map((c) => h("th", { scope: "col" }, c.label || c.name)))),
           h("tbody", {}, r.records.map((row) => h("tr", {}, row.map((f) => h("td", {}, fieldValue(f))))))));
       } else {

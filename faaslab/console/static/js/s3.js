@@ -140,7 +140,7 @@ async function browser(root, bucket, prefix) {
   root.append(
     h("section", { class: "panel", "aria-labelledby": "obj-h" },
       h("h2", { id: "obj-h" }, `Objects in ${bucket}`), crumbs,
-      h("table", {}, h("thead", {}, h("tr", {}, ["Name", "Size", "Last modified", "Actions"].map((c) => h("th", { scope: "col" }, c)))), rows),
+      h("table", { "aria-label": `Objects in ${bucket}` }, h("thead", {}, h("tr", {}, ["Name", "Size", "Last modified", "Actions"].map((c) => h("th", { scope: "col" }, c)))), rows),
       status, more),
     h("section", { class: "panel", "aria-labelledby": "up-h" },
       h("h2", { id: "up-h" }, "Upload"), field(`Files (to ${prefix || "the bucket's root"})`, file),
@@ -183,7 +183,7 @@ async function versions(bucket, key, root) {  // ListObjectVersions, this key's 
       .filter((v) => dec(text(v, "Key")) === key)
       .sort((a, b) => text(b, "LastModified").localeCompare(text(a, "LastModified")));
     clear(root, h("p", {}, `Versions of ${key}: ${entries.length}`),
-      h("table", { id: "versions" }, h("thead", {}, h("tr", {}, ["Version", "Latest", "Modified", "Size", ""].map((c) => h("th", { scope: "col" }, c)))),
+      h("table", { id: "versions", "aria-label": `Versions of ${key}` }, h("thead", {}, h("tr", {}, ["Version", "Latest", "Modified", "Size", ""].map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", {}, entries.map((v) => {
           const id = text(v, "VersionId"), marker = v.localName === "DeleteMarker";
           return h("tr", {}, h("td", {}, id), h("td", {}, text(v, "IsLatest") === "true" ? "latest" : ""),

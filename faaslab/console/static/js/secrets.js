@@ -29,7 +29,7 @@ export async function mount(root) {
   });
   root.append(h("h1", {}, "Secrets Manager"),
     h("section", { class: "panel", "aria-labelledby": "sec-h" }, h("h2", { id: "sec-h" }, `Secrets (${secrets.length})`),
-      h("table", {}, h("thead", {}, h("tr", {}, ["Name", "Owner", "Last changed", "Last retrieved", ""].map((c) => h("th", { scope: "col" }, c)))),
+      h("table", { "aria-label": "Secrets" }, h("thead", {}, h("tr", {}, ["Name", "Owner", "Last changed", "Last retrieved", ""].map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No secrets."))))));
   return () => {};
 }
