@@ -66,6 +66,10 @@ parameter_overrides_option = click.option(
     default=None,
     help=help_for("state_dir"),
 )
+@click.option("--console/--no-console", default=None, help=help_for("console") + "  [default: on]")
+@click.option(
+    "--console-port", type=int, default=None, help=help_for("console_port") + "  [default: 0]"
+)
 @click.option("--build/--no-build", default=None, help=help_for("build") + "  [default: on]")
 @build_dir_option
 @click.option(

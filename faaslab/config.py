@@ -23,6 +23,18 @@ class Config:
     port: int = _setting(
         4566, "Edge port: the AWS APIs (Lambda Invoke so far), API routes, /_faaslab/ for the CLI."
     )
+    console: bool = _setting(
+        True,
+        "Serve the web console (Lambda, RDS, S3, Secrets Manager pages, live) on a port of "
+        "its own, for this user only: its URL, with a per-instance token, is in the ready "
+        "banner.",
+    )
+    console_port: int = _setting(
+        0,
+        "The web console's port (0: one the system picks, printed in the banner). A port of "
+        "its own keeps it out of the origin that serves the template's API routes, whose "
+        "pages could otherwise drive it.",
+    )
     state_dir: Path | None = _setting(
         None,
         "Where state lives (logs, environments' /tmp, data). "
@@ -86,7 +98,7 @@ class Config:
     concurrency: int = _setting(1000, "Account concurrency limit; beyond it invokes get 429.")
     request_log: bool = _setting(
         True,
-        "Print each AWS call (service.operation => status, ms) on the console; it is always "
+        "Print each AWS call (service.operation => status, ms) on the terminal; it is always "
         "appended to <state>/requests.log.",
     )
     strict_credentials: bool = _setting(
@@ -154,6 +166,14 @@ def from_env(overrides: dict[str, Any]) -> Config:
     for name in ("http_idle_timeout", "http_request_timeout"):
         if name in values and not values[name] > 0:
             raise ValueError(f"{name} must be a positive number of seconds, got {values[name]}")
+    for name in ("port", "console_port"):
+        if name in values and not 0 <= values[name] <= 65535:
+            raise ValueError(f"{name} must be 0 (any free port) to 65535, got {values[name]}")
+    edge_port = values.get("port", SETTINGS["port"].default)
+    if values.get("console_port") and values["console_port"] == edge_port:
+        raise ValueError(
+            "console_port must differ from the edge port: the console needs an origin of its own"
+        )
     if values.get("isolation", "auto") not in ISOLATION_MODES:
         raise ValueError(
             f"isolation must be one of {', '.join(ISOLATION_MODES)}, got {values['isolation']!r}"

@@ -2,8 +2,8 @@
 
 It loads the template, starts the container manager, and serves the edge port: AWS APIs
 (S3, Secrets Manager, the Data API, Lambda Invoke; a signed request for any other service
-gets that service's error, services.py), API-Gateway routes, `/_faaslab/*` for the
-CLI and `/_console/*`, the web console (console/). The edge only routes; each
+gets that service's error, services.py), API-Gateway routes and `/_faaslab/*` for the
+CLI. The web console (console/) has a port of its own. The edge only routes; each
 component's wire module parses and serialises its own API.
 """
 
@@ -29,7 +29,6 @@ from faaslab.builds.builder import Report, build_template
 from faaslab.clock import Clock
 from faaslab.config import Config
 from faaslab.console.app import Console
-from faaslab.console.security import PREFIX as CONSOLE_PREFIX
 from faaslab.console.security import Keys as ConsoleKeys
 from faaslab.databases import api as db_api
 from faaslab.databases.endpoint import Endpoint
@@ -112,6 +111,7 @@ class ControlPlane:
         self.request_log: RequestLog | None = None  # every API call, on the console and on disk
         self._request_log_task: asyncio.Task[None] | None = None
         self.console: Console | None = None  # the web console (console/), once started
+        self.console_server: asyncio.Server | None = None  # its own port
 
     @property
     def console_url(self) -> str | None:
@@ -237,17 +237,32 @@ class ControlPlane:
                 lambda_control.publish_alias(name, publish.alias, publish.description)
             self.router = apigw.Router(list(self.template.routes))
         await self.clusters.start(self.template.clusters if self.template else {})
+        if self.config.console:
+            await self._start_console()
+        self.ready = True
+
+    async def _start_console(self) -> None:
+        """The web console, on a port of its own: pages the edge serves for the template's
+        API routes are another origin, which cannot read the console's answers."""
+        assert self.manager and self.clusters and self.data_api and self.secrets and self.s3
+        self.console_server = await serve(
+            self._console,
+            self.config.host,
+            self.config.console_port,
+            max_body=EDGE_MAX_BODY,
+            sinks=self._console_sink,
+            limits=self._edge_limits,
+        )
         self.console = Console(
-            ConsoleKeys.generate(self.port),
-            manager,
-            clusters,
+            ConsoleKeys.generate(self.console_server.sockets[0].getsockname()[1]),
+            self.manager,
+            self.clusters,
             self.data_api,
             self.secrets,
             self.s3,
-            region,
+            self.config.region,
             self.state_dir,
         )
-        self.ready = True
 
     async def _make_buckets(self, template: Template) -> None:
         """The template's buckets, with the properties S3's API can apply (as
@@ -272,6 +287,8 @@ class ControlPlane:
     async def stop(self) -> None:
         if self.server is not None:
             self.server.close()
+        if self.console_server is not None:
+            self.console_server.close()
         if self.console is not None:
             self.console.close()
         if self._request_log_task is not None:
@@ -392,8 +409,6 @@ class ControlPlane:
             return self._signed(req, self._lambda_api)
         if path.startswith("/_faaslab/"):
             return self._internal(req)
-        if path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/"):
-            return self._console(req)
         service = signed_service(req)  # (here, not first: Invoke's path needs none of it)
         api = self.apis.get(service) if service is not None else None
         if api is not None:
@@ -429,7 +444,7 @@ class ControlPlane:
         if log is None:
             return
         path = req.path
-        if path.startswith(("/_faaslab/", CONSOLE_PREFIX)):
+        if path.startswith("/_faaslab/"):
             return
         if path.startswith(FUNCTIONS_PREFIX) and path.endswith("/invocations"):
             service, operation = "lambda", "Invoke"
@@ -558,16 +573,21 @@ class ControlPlane:
             return Response.json({"records": records, "offset": offset})
         return Response.json({"message": f"unknown faaslab endpoint {req.path}"}, 404)
 
+    # -- the console's port
     def _console(self, req: Request) -> Response | Stream | Awaitable[Response]:
-        """The web console: for faaslab's own user, as /_faaslab is (never a function's
-        listener, a peer of another user refused), then its token (console/security.py)."""
+        """The web console: for faaslab's own user, as /_faaslab is (a peer of another
+        user refused; functions have no route to this port), then its token
+        (console/security.py)."""
         if self.console is None:
             return STARTING
-        if req.origin is not None:
-            return Response.json({"message": "the console is not available to functions"}, 403)
         if not self._from_owner(req):
             return Response.json({"message": "only faaslab's own user may use the console"}, 403)
         return self.console.handle(req)
+
+    def _console_sink(
+        self, method: str, path: str, query: str, headers: dict[str, str]
+    ) -> BodySink | None:
+        return None if self.console is None else self.console.sink(method, path, query, headers)
 
     def _from_owner(self, req: Request) -> bool:
         """Whether the request's TCP peer belongs to the user faaslab runs as (the CLI's

@@ -15,6 +15,9 @@ POST /_console/api/query           the Query Editor: ExecuteStatement via the Da
 GET  /_console/api/secrets         Secrets Manager: the list; POST .../reveal {"id": ARN}
 GET  /_console/api/s3/buckets      S3: the buckets; POST .../s3/sign: a signed request
 GET  /_console/api/s3/object?bucket=B&key=K[&version=V][&download=1]   GetObject
+ANY  /_console/s3/PATH             the page's signed S3 requests, to S3's API as /PATH
+
+`faaslab up` serves these on the console's own port (controlplane.py), never on the edge.
 """
 
 from __future__ import annotations
@@ -31,12 +34,12 @@ from faaslab.console import security
 from faaslab.console.lambda_view import LambdaView
 from faaslab.console.live import Live
 from faaslab.console.rds_view import RdsView
-from faaslab.console.s3_view import S3View
+from faaslab.console.s3_view import S3_PREFIX, S3View
 from faaslab.console.secrets_view import SecretsView
 from faaslab.console.security import PREFIX, Keys, Refused
 from faaslab.databases.manager import Clusters
 from faaslab.functions.manager import Manager
-from faaslab.http.server import Request, Response, Stream, int_param
+from faaslab.http.server import BodyRejected, BodySink, Request, Response, Stream, int_param
 from faaslab.rdsdata.api import DataApi
 from faaslab.s3.api import S3Api
 from faaslab.secrets.store import SecretStore
@@ -111,13 +114,20 @@ class Console:
         self.live.close()
 
     def handle(self, req: Request) -> Response | Stream | Awaitable[Response]:
-        """Any request under /_console (the edge's routing: controlplane.py)."""
+        """Any request to the console's port (controlplane.py sends it here)."""
+        if req.path in ("", "/"):
+            return Response(308, b"", {"Location": PREFIX + "/"})
+        if not (req.path == PREFIX or req.path.startswith(PREFIX + "/")):
+            return Response.json({"message": f"no console page {req.path}"}, 404)
         try:
             security.check_host(self.keys, req.headers)
             token = self.keys.query_token(req.query)
             if token is not None and req.method == "GET":
                 return self._login(token)
             security.check_session(self.keys, req.headers)
+            if req.path.startswith(S3_PREFIX + "/"):
+                security.check_from_script(self.keys, req.headers)
+                return self.s3.passthrough(req)
             security.check_same_origin(self.keys, req.method, req.headers)
         except Refused as e:
             return _refusal(e)
@@ -131,6 +141,19 @@ class Console:
         if rest.startswith("/api/"):
             return self._api(req, [unquote(p) for p in rest[len("/api/") :].split("/")])
         return Response.json({"message": f"no console page {req.path}"}, 404)
+
+    def sink(self, method: str, path: str, query: str, headers: dict[str, str]) -> BodySink | None:
+        """An upload from the S3 page streams to disk as the edge's do; any other body is
+        small and read whole. Refused before its body unless the page sent it."""
+        if not path.startswith(S3_PREFIX + "/"):
+            return None
+        try:
+            security.check_host(self.keys, headers)
+            security.check_session(self.keys, headers)
+            security.check_from_script(self.keys, headers)
+        except Refused as e:
+            raise BodyRejected(_refusal(e)) from None
+        return self.s3.sink(method, path, query, headers)
 
     def _login(self, token: str) -> Response:
         if not self.keys.matches(token):
@@ -201,7 +224,7 @@ class Console:
             case ["s3", "buckets"] if method == "GET":
                 return self.s3.buckets()
             case ["s3", "sign"] if method == "POST":
-                return self.s3.sign(req.headers.get("host", ""), req.body)
+                return self.s3.sign(req.headers.get("host", ""), req.body, self.keys.csrf)
             case ["s3", "object"] if method == "GET":
                 return self.s3.object(req)
         return Response.json({"message": f"no console API {method} {req.path}"}, 404)

@@ -1,15 +1,17 @@
 """The S3 page's API: requests signed for the browser, and objects read in process.
 
 The page lists, uploads (with the browser's own progress events), deletes and creates
-buckets by calling faaslab's S3 API itself, on the same origin, with a request this
-module signs (SigV4, Authorization header, `UNSIGNED-PAYLOAD`: the body is the browser's)
-with faaslab's local key: `sign` answers the URL, the method and the headers to send, for
-one of a few operations. Downloads and previews are plain links (`object`): the console
-hands a signed GET to the S3 API in process and passes its answer on (an mmap'ed body,
-not copied), with `response-content-disposition` asking S3 for an attachment. Every S3
-rule (names, listings, delimiters, bodies streamed to disk, errors) stays in
-`faaslab/s3/`; the console only builds request lines. (Presigned URLs would also do, once
-the S3 API verifies them; a header signature works with every S3 faaslab has had.)
+buckets by calling faaslab's S3 API itself, with a request this module signs (SigV4,
+Authorization header, `UNSIGNED-PAYLOAD`: the body is the browser's) with faaslab's local
+key: `sign` answers the URL, the method and the headers to send, for one of a few
+operations. The URL is under the console's own origin, `/_console/s3/<S3's path>`
+(`passthrough` and `sink` hand it on to the S3 API, bodies streamed to disk as the
+edge's are): the console's port is not the edge's, and S3 answers another origin only as
+a bucket's CORS rules allow. Downloads and previews are plain links (`object`): the
+console hands a signed GET to the S3 API in process and passes its answer on (an
+mmap'ed body, not copied), with `response-content-disposition` asking S3 for an
+attachment. Every S3 rule (names, listings, delimiters, bodies streamed to disk, errors)
+stays in `faaslab/s3/`; the console only builds request lines.
 """
 
 from __future__ import annotations
@@ -23,10 +25,14 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 
 from faaslab.auth import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY, canonical_request
-from faaslab.http.server import Request, Response
+from faaslab.console.security import CSRF_HEADER, PREFIX
+from faaslab.http.server import BodySink, Request, Response
 from faaslab.s3.api import S3Api
 
 UNSIGNED = "UNSIGNED-PAYLOAD"
+S3_PREFIX = PREFIX + "/s3"  # the page's S3 requests: S3's own path after it
+# the console's own headers, not S3's (nor the request log's)
+CONSOLE_HEADERS = frozenset({"cookie", "origin", "referer", CSRF_HEADER})
 # operation -> (method, needs a bucket, needs a key, query parameters it takes: ours -> S3's)
 OPERATIONS: dict[str, tuple[str, bool, bool, dict[str, str]]] = {
     "ListBuckets": ("GET", False, False, {}),
@@ -122,8 +128,9 @@ class S3View:
         listed = self.s3.store.list_buckets()
         return Response.json({"buckets": [{"name": n, "created": c} for n, c in listed]})
 
-    def sign(self, host: str, body: bytes) -> Response:
-        """`host`: the page's Host header (checked by security.check_host): signed."""
+    def sign(self, host: str, body: bytes, csrf: str) -> Response:
+        """`host`: the page's Host header (checked by security.check_host): signed. The
+        headers to send include the CSRF value (security.check_from_script)."""
         try:
             wanted: Any = json.loads(body or b"{}")
             if not isinstance(wanted, dict) or not isinstance(wanted.get("params", {}), dict):
@@ -133,9 +140,26 @@ class S3View:
             )
         except (ValueError, RecursionError) as e:
             return Response.json({"message": str(e)}, 400)
-        url = path + (f"?{query}" if query else "")
+        url = S3_PREFIX + path + (f"?{query}" if query else "")
         headers = sign(method, path, query, host, self.region)
+        headers["X-Faaslab-Csrf"] = csrf
         return Response.json({"url": url, "method": method, "headers": headers})
+
+    def passthrough(self, req: Request) -> Response | Awaitable[Response]:
+        """A request the page sent to `/_console/s3/...` (checked by the console), as S3's
+        API answers it at S3's own path; the answer inert on the console's origin."""
+        answer = self.s3.handle(_as_s3(req))
+        if isinstance(answer, Response):
+            return _inert(answer)
+
+        async def later() -> Response:
+            return _inert(await answer)
+
+        return later()
+
+    def sink(self, method: str, path: str, query: str, headers: dict[str, str]) -> BodySink | None:
+        """Where an upload's body goes (the S3 API's sink: streamed to disk, off the loop)."""
+        return self.s3.sink(method, path[len(S3_PREFIX) :], query, _s3_headers(headers))
 
     def object(self, req: Request) -> Response | Awaitable[Response]:
         """GET /_console/api/s3/object?bucket=B&key=K[&version=V][&download=1]: the object
@@ -169,6 +193,25 @@ class S3View:
             return _inert(await answer)
 
         return later()
+
+
+def _s3_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k not in CONSOLE_HEADERS}
+
+
+def _as_s3(req: Request) -> Request:
+    """The request as S3 sees it: its path without the console's prefix, without the
+    console's headers (an `Origin` would make S3 apply the bucket's CORS rules)."""
+    return Request(
+        req.method,
+        req.path[len(S3_PREFIX) :],
+        req.query,
+        _s3_headers(req.headers),
+        req.body,
+        req.peer,
+        sink=req.sink,
+        local=req.local,
+    )
 
 
 def _inert(resp: Response) -> Response:

@@ -5,12 +5,15 @@ The first request carrying `?token=` gets it back as an HttpOnly, SameSite=Stric
 scoped to `/_console` and a redirect to the same page without it (the token leaves the
 address bar and the history). Every later request must carry the cookie.
 
-Requests that change something (any method but GET/HEAD) must also be same-origin: an
-`Origin` equal to the console's own (or, without one, `Sec-Fetch-Site: same-origin`),
-and an `X-Faaslab-Csrf` header equal to a value derived from the token that the page
-receives in its HTML. A cross-site page cannot read that value, and cannot send a custom
-header without a CORS preflight, which the console never grants. The Host header must name
-the loopback address the edge listens on (no DNS rebinding).
+The console has a port, so an origin, of its own: pages the template's API routes serve
+(on the edge's origin) cannot read its answers. SameSite does not tell ports apart, so
+their requests would carry the cookie: requests that change something (any method but
+GET/HEAD) must also be same-origin, with an `Origin` equal to the console's own (or,
+without one, `Sec-Fetch-Site: same-origin`), and an `X-Faaslab-Csrf` header equal to a
+value derived from the token that the page receives in its HTML (the page's S3 requests
+carry it whatever their method). Another origin cannot read that value, and cannot send
+a custom header without a CORS preflight, which the console never grants. The Host
+header must name the loopback address the console listens on (no DNS rebinding).
 
 Pure functions of a request's headers: `faaslab/console/app.py` applies them.
 """
@@ -90,7 +93,7 @@ class Keys:
 
 
 def check_host(keys: Keys, headers: dict[str, str]) -> None:
-    """The Host header names the edge's loopback address (a DNS-rebinding page's Host is
+    """The Host header names the console's loopback address (a DNS-rebinding page's Host is
     its own name)."""
     host = headers.get("host", "")
     if host not in {f"{h}:{keys.port}" for h in LOOPBACK_HOSTS}:
@@ -111,6 +114,13 @@ def check_same_origin(keys: Keys, method: str, headers: dict[str, str]) -> None:
     browser sends none, Sec-Fetch-Site), and the CSRF header only that page can know."""
     if method in SAFE_METHODS:
         return
+    check_from_script(keys, headers)
+
+
+def check_from_script(keys: Keys, headers: dict[str, str]) -> None:
+    """Whatever its method, a request the console's own scripts made: what the page's S3
+    requests must be (a link or a form cannot carry the CSRF header, so an object is
+    never opened as a page of the console's origin)."""
     origin = headers.get("origin")
     if origin is not None:
         if origin not in keys.origins():

@@ -6,7 +6,7 @@ happens, through the event stream), runs a query in the Query Editor, uploads an
 downloads an object, reveals a secret. Screenshots go to test-artifacts/console/ (kept
 after the run; git-ignored), with the page-load timings measured in the browser
 (timings.json). The security tests talk HTTP directly: no token, a wrong one, another
-origin, a forged Host.
+origin, a forged Host, the edge's origin, a function.
 """
 
 from __future__ import annotations
@@ -413,14 +413,19 @@ def test_reveal_a_secret_on_click(browser: WebDriver, console_url: str, shot: No
 # -- security, over plain HTTP
 
 
+def console_base(console_url: str) -> str:
+    """The console's origin (its own port, not the edge's)."""
+    return console_url.split("/_console/", 1)[0]
+
+
 def request(
-    fl: Faaslab,
+    base: str,
     path: str,
     method: str = "GET",
     headers: dict[str, str] | None = None,
     body: bytes | None = None,
 ) -> tuple[int, dict[str, Any], dict[str, str]]:
-    req = urllib.request.Request(fl.url + path, data=body, method=method, headers=headers or {})
+    req = urllib.request.Request(base + path, data=body, method=method, headers=headers or {})
     opener = urllib.request.build_opener(NoRedirect)
     try:
         with opener.open(req, timeout=30) as r:
@@ -436,70 +441,136 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def session(fl: Faaslab, console_url: str) -> tuple[str, str]:
+def session(console_url: str) -> tuple[str, str]:
     """(Cookie header, CSRF value) as the browser gets them."""
-    status, _, headers = request(fl, console_url[len(fl.url) :])
+    base = console_base(console_url)
+    status, _, headers = request(base, console_url[len(base) :])
     assert status == 303, status
     cookie = headers["Set-Cookie"].split(";")[0]
     page = urllib.request.urlopen(
-        urllib.request.Request(fl.url + "/_console/", headers={"Cookie": cookie}), timeout=30
+        urllib.request.Request(base + "/_console/", headers={"Cookie": cookie}), timeout=30
     ).read()
     m = re.search(rb'name="faaslab-csrf" content="([0-9a-f]+)"', page)
     assert m is not None
     return cookie, m.group(1).decode()
 
 
-def test_no_token_is_refused(fl: Faaslab, console_url: str) -> None:
+def test_no_token_is_refused(console_url: str) -> None:
+    base = console_base(console_url)
     for path in (
         "/_console/",
         "/_console/static/js/app.js",
         "/_console/api/functions",
         "/_console/api/events",
     ):
-        status, body, _ = request(fl, path)
+        status, body, _ = request(base, path)
         assert status == 403 and "token" in body["message"], (path, status, body)
-    status, body, _ = request(fl, "/_console/?token=not-the-token")
+    status, body, _ = request(base, "/_console/?token=not-the-token")
     assert status == 403 and "wrong console token" in body["message"], body
     status, body, _ = request(
-        fl,
+        base,
         "/_console/api/functions",
-        headers={"Cookie": f"faaslab_console_{fl.url.rsplit(':', 1)[1]}=guess"},
+        headers={"Cookie": f"faaslab_console_{base.rsplit(':', 1)[1]}=guess"},
     )
     assert status == 403, body
 
 
 def test_cross_origin_post_is_refused(fl: Faaslab, console_url: str) -> None:
-    cookie, csrf = session(fl, console_url)
-    own = fl.url
+    cookie, csrf = session(console_url)
+    own = base = console_base(console_url)
     invoke = "/_console/api/functions/probe/invoke"
-    base = {"Cookie": cookie, "Content-Type": "application/json"}
+    headers = {"Cookie": cookie, "Content-Type": "application/json"}
     cases = [
         ({"Origin": "http://evil.example", "X-Faaslab-Csrf": csrf}, "cross-origin"),
+        ({"Origin": fl.url, "X-Faaslab-Csrf": csrf}, "cross-origin"),  # the edge's pages
         ({"Origin": own}, "CSRF"),  # same origin, no CSRF header
         ({"Origin": own, "X-Faaslab-Csrf": "0" * 64}, "CSRF"),
         ({"Sec-Fetch-Site": "cross-site", "X-Faaslab-Csrf": csrf}, "cross-site"),
     ]
     for extra, word in cases:
-        status, body, _ = request(fl, invoke, "POST", {**base, **extra}, b"{}")
+        status, body, _ = request(own, invoke, "POST", {**headers, **extra}, b"{}")
         assert status == 403 and word in body["message"], (extra, status, body)
     status, body, _ = request(
-        fl, "/_console/api/functions", headers={"Cookie": cookie, "Host": "evil.example:80"}
+        base, "/_console/api/functions", headers={"Cookie": cookie, "Host": "evil.example:80"}
     )
     assert status == 403 and "127.0.0.1" in body["message"], body
     # the same request from the console's own page goes through
     status, body, _ = request(
-        fl, invoke, "POST", {**base, "Origin": own, "X-Faaslab-Csrf": csrf}, b"{}"
+        base, invoke, "POST", {**headers, "Origin": own, "X-Faaslab-Csrf": csrf}, b"{}"
     )
     assert status == 200 and '"uses"' in body["payload"], body
 
 
 def test_functions_cannot_use_the_console(fl: Faaslab, console_url: str) -> None:
-    """Even with the cookie: a request through a function's own listener is refused, as
-    /_faaslab's are."""
-    cookie, _ = session(fl, console_url)
-    _, out = invoke(
-        fl.client(),
-        "fetcher",
-        {"url": fl.url + "/_console/api/secrets", "headers": {"Cookie": cookie}},
+    """Even with the cookie: no route from a function's network to the console's port, and
+    the edge, which functions reach, does not serve the console."""
+    cookie, _ = session(console_url)
+    for url in (console_base(console_url), fl.url):
+        _, out = invoke(
+            fl.client(),
+            "fetcher",
+            {"url": url + "/_console/api/secrets", "headers": {"Cookie": cookie}},
+        )
+        if url == fl.url:
+            assert out["status"] == 404, out
+        else:
+            assert out["status"] is None and out["error"], out  # (no connection at all)
+
+
+def test_the_edge_does_not_serve_the_console(fl: Faaslab, console_url: str) -> None:
+    """The edge's origin also serves the template's API routes, whose pages must not read
+    the console: the console answers on its own port only."""
+    assert console_base(console_url) != fl.url
+    cookie, _ = session(console_url)
+    token = console_url.split("token=", 1)[1]
+    for path in ("/_console/", f"/_console/?token={token}", "/_console/api/secrets"):
+        status, body, headers = request(fl.url, path, headers={"Cookie": cookie})
+        assert status == 404 and "Set-Cookie" not in headers, (path, status, body)
+
+
+def test_s3_requests_only_from_the_page(fl: Faaslab, console_url: str) -> None:
+    """`/_console/s3/...` hands the page's signed requests to S3: never a link's or a
+    form's (no CSRF header), never another origin's, never without the session; what S3
+    answers cannot run on the console's origin."""
+    base = console_base(console_url)
+    cookie, csrf = session(console_url)
+    status, signed, _ = request(
+        base,
+        "/_console/api/s3/sign",
+        "POST",
+        {"Cookie": cookie, "X-Faaslab-Csrf": csrf, "Origin": base},
+        json.dumps({"operation": "ListObjectsV2", "params": {"Bucket": "console-files"}}).encode(),
     )
-    assert out["status"] == 403 and "not available to functions" in out["body"], out
+    assert status == 200 and signed["url"].startswith("/_console/s3/console-files?"), signed
+    page = {"Cookie": cookie, **signed["headers"]}
+    listing = urllib.request.urlopen(
+        urllib.request.Request(base + signed["url"], headers=page), timeout=30
+    )
+    assert b"<ListBucketResult" in listing.read()
+    assert "sandbox" in listing.headers["Content-Security-Policy"]
+    without_csrf = {k: v for k, v in page.items() if k != "X-Faaslab-Csrf"}
+    without_cookie = {k: v for k, v in page.items() if k != "Cookie"}
+    for headers, word in (
+        (without_csrf, "CSRF"),
+        (without_cookie, "token"),
+        ({**page, "Origin": fl.url}, "cross-origin"),
+    ):
+        status, body, _ = request(base, signed["url"], headers=headers)
+        assert status == 403 and word in body["message"], (headers, status, body)
+    # an upload without the page's header is refused before its body
+    status, body, _ = request(
+        base, "/_console/s3/console-files/x.html", "PUT", without_csrf, b"<script>1</script>"
+    )
+    assert status == 403 and "CSRF" in body["message"], body
+    listed = fl.aws("s3").list_objects_v2(Bucket="console-files", Prefix="x.html")
+    assert listed["KeyCount"] == 0, listed
+
+
+def test_no_console(tmp_path: Path) -> None:
+    """`--no-console`: no console line in the banner, and no console anywhere (the edge
+    gives /_console to the template's catch-all route like any other path)."""
+    for off in running_faaslab(FIXTURES / "services.yaml", tmp_path / "s", "--no-console"):
+        log = off.log_path.read_text()
+        assert "ready:" in log and "console:" not in log, log
+        status, body, _ = request(off.url, "/_console/?token=x")
+        assert "console" not in json.dumps(body), (status, body)

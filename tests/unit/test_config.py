@@ -12,6 +12,8 @@ from faaslab.config import SETTINGS, Config, from_env, help_for
 EXPECTED_DEFAULTS = {
     "host": "127.0.0.1",
     "port": 4566,
+    "console": True,
+    "console_port": 0,
     "state_dir": None,
     "time_scale": 1.0,
     "init_timeout": 10.0,
@@ -195,3 +197,21 @@ def test_explicit_state_dir_wins_and_is_absolute(
 def test_http_timeouts_must_be_positive(name: str, value: float) -> None:
     with pytest.raises(ValueError, match=name):
         from_env({name: value})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"console_port": 4566}, "must differ from the edge port"),
+        ({"port": 4600, "console_port": 4600}, "must differ from the edge port"),
+        ({"console_port": 70000}, "console_port must be 0"),
+        ({"port": -1}, "port must be 0"),
+    ],
+)
+def test_the_console_needs_a_port_of_its_own(overrides: dict[str, int], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        from_env(overrides)
+
+
+def test_both_ports_may_be_picked_by_the_system() -> None:
+    assert from_env({"port": 0, "console_port": 0}).console_port == 0
