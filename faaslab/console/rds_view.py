@@ -1,5 +1,5 @@
 """The RDS page's API: the clusters through the same JSON API the `faaslab db` commands
-use (`databases/api.py`: list, describe, create, delete, stop, start, events, metrics,
+use (`databases/api.py`: list, describe, create, modify, delete, stop, start, events, metrics,
 cost), and the Query Editor through the Data API's own handler, in process."""
 
 from __future__ import annotations

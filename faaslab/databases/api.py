@@ -3,6 +3,7 @@
 GET    /_faaslab/db                   list (+ warnings, and how endpoints reach engines)
 POST   /_faaslab/db                   create (body: the `db create` options)
 GET    /_faaslab/db/ID                describe
+PATCH  /_faaslab/db/ID                ModifyDBCluster (body: the `db modify` options)
 DELETE /_faaslab/db/ID                delete (engine stopped, data removed)
 POST   /_faaslab/db/ID/stop           StopDBCluster; POST /_faaslab/db/ID/start: StartDBCluster
 GET    /_faaslab/db/ID/events?after=N RDS events
@@ -17,7 +18,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from faaslab.databases.manager import ClusterError, Clusters
-from faaslab.databases.model import SpecError
+from faaslab.databases.model import ClusterSpec, SpecError, Version
+from faaslab.databases.spec import modified_spec, spec_from_options
 from faaslab.http.server import Request, Response, int_param
 
 
@@ -43,6 +45,8 @@ async def handle(clusters: Clusters, req: Request, parts: list[str]) -> Response
             )
         identifier = parts[0]
         if len(parts) == 1:
+            if req.method == "PATCH":
+                return await _modify(clusters, identifier, req)
             if req.method == "DELETE":
                 description = clusters.describe(identifier)
                 await clusters.delete(identifier)
@@ -76,6 +80,7 @@ async def handle(clusters: Clusters, req: Request, parts: list[str]) -> Response
 # in the checks.
 _STRING = (str,)
 _NUMBER = (int, float)
+_BOOLEAN = (bool,)
 _CREATE_OPTIONS: dict[str, tuple[bool, tuple[type, ...]]] = {
     "identifier": (True, _STRING),
     "engine": (True, _STRING),
@@ -88,28 +93,47 @@ _CREATE_OPTIONS: dict[str, tuple[bool, tuple[type, ...]]] = {
     "database_name": (False, _STRING),
     "port": (False, _NUMBER),
 }
-_JSON_TYPES = {str: "a string", int: "a number", float: "a number"}
+# The body of PATCH /_faaslab/db/ID (`faaslab db modify`, the console's Modify form): what
+# ModifyDBCluster changes on a serverless cluster, none required; values checked by
+# modified_spec, as the RDS API's are.
+_MODIFY_OPTIONS: dict[str, tuple[bool, tuple[type, ...]]] = {
+    "min_capacity": (False, _NUMBER),
+    "max_capacity": (False, _NUMBER),
+    "auto_pause_seconds": (False, _NUMBER),
+    "auto_pause": (False, _BOOLEAN),
+    "enable_http_endpoint": (False, _BOOLEAN),
+    "master_password": (False, _STRING),
+}
+# each scaling option's key in ScalingConfiguration / ServerlessV2ScalingConfiguration
+_SCALING_KEYS = {
+    "min_capacity": "MinCapacity",
+    "max_capacity": "MaxCapacity",
+    "auto_pause_seconds": "SecondsUntilAutoPause",
+    "auto_pause": "AutoPause",
+}
+_JSON_TYPES = {str: "a string", int: "a number", float: "a number", bool: "true or false"}
 
 
-def _create_options(body: bytes) -> dict[str, Any]:
-    """The create options from a request body, every one present (None if not given) and
-    of its JSON type; SpecError naming the first that is not."""
+def _options(body: bytes, table: dict[str, tuple[bool, tuple[type, ...]]]) -> dict[str, Any]:
+    """The options of `table` from a request body, every one present (None if not given)
+    and of its JSON type; SpecError naming the first that is not."""
     try:
         options = json.loads(body or b"{}")
     except (ValueError, RecursionError) as e:  # (not UTF-8; nested past the parser's depth)
         raise SpecError(f"body is not JSON: {e}") from None
     if not isinstance(options, dict):
         raise SpecError(f"body must be a JSON object of options, got {type(options).__name__}")
-    unknown = sorted(set(options) - set(_CREATE_OPTIONS))
+    unknown = sorted(set(options) - set(table))
     if unknown:
-        raise SpecError(f"unknown option {unknown[0]!r}; options: {', '.join(_CREATE_OPTIONS)}")
+        raise SpecError(f"unknown option {unknown[0]!r}; options: {', '.join(table)}")
     checked: dict[str, Any] = {}
-    for name, (required, types) in _CREATE_OPTIONS.items():
+    for name, (required, types) in table.items():
         value = options.get(name)
         if value is None:
             if required:
                 raise SpecError(f"option {name!r} is required")
-        elif isinstance(value, bool) or not isinstance(value, types):
+        # (a JSON true is a Python int: only a boolean option takes it)
+        elif not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
             raise SpecError(
                 f"option {name!r} must be {_JSON_TYPES[types[0]]}, got {json.dumps(value)[:60]}"
             )
@@ -118,8 +142,42 @@ def _create_options(body: bytes) -> dict[str, Any]:
 
 
 async def _create(clusters: Clusters, req: Request) -> Response:
-    from faaslab.databases.spec import spec_from_options
-
-    spec = spec_from_options(**_create_options(req.body))
+    spec = spec_from_options(**_options(req.body, _CREATE_OPTIONS))
     cluster = await clusters.create(spec)
     return Response.json(clusters.describe(cluster.identifier))
+
+
+def modify_options(body: bytes) -> dict[str, Any]:
+    """The PATCH body's options, type-checked; SpecError if none is given."""
+    options = _options(body, _MODIFY_OPTIONS)
+    if all(value is None for value in options.values()):
+        raise SpecError(f"nothing to modify; options: {', '.join(_MODIFY_OPTIONS)}")
+    return options
+
+
+def modified(spec: ClusterSpec, options: dict[str, Any]) -> ClusterSpec:
+    """`spec` changed as ModifyDBCluster would change it given `options` (modify_options):
+    the scaling options go in the configuration of the cluster's version."""
+    v1 = spec.version is Version.V1
+    if options["auto_pause"] is not None and not v1:
+        raise SpecError(
+            "option 'auto_pause' is for Aurora Serverless v1 clusters: a v2 cluster pauses "
+            "when its min_capacity is 0"
+        )
+    scaling = {
+        key: options[name] for name, key in _SCALING_KEYS.items() if options[name] is not None
+    }
+    return modified_spec(
+        spec,
+        scaling if scaling and v1 else None,
+        scaling if scaling and not v1 else None,
+        options["enable_http_endpoint"],
+        options["master_password"],
+    )
+
+
+async def _modify(clusters: Clusters, identifier: str, req: Request) -> Response:
+    options = modify_options(req.body)  # (a bad body is a 400 whether or not the cluster exists)
+    spec = modified(clusters.get(identifier).spec, options)
+    await clusters.modify(identifier, spec)
+    return Response.json(clusters.describe(identifier))

@@ -23,6 +23,7 @@ def db() -> None:
                   --auto-pause 300 --master-username admin1 --master-password 'secret99'
     Use:      faaslab db connect tutorial        (the engine's own client, through the endpoint)
     Watch:    faaslab db list | describe | events | metrics | cost NAME
+    Change:   faaslab db modify NAME --min-capacity 0 --max-capacity 8
     Remove:   faaslab db delete NAME
 
     Clusters from a template's AWS::RDS::DBCluster resources appear here too.
@@ -154,6 +155,7 @@ def _print_description(c: dict[str, Any]) -> None:
         ("database", c["DatabaseName"] or "-"),
         ("capacity", f"{c['Capacity']:g} ACU (min {c['MinCapacity']:g}, max {c['MaxCapacity']:g})"),
         ("auto-pause", pause),
+        ("data api", "enabled" if c["HttpEndpointEnabled"] else "disabled"),
         ("connections", str(c["Connections"])),
         ("ingress", ", ".join(c["Ingress"])),
     ]
@@ -184,6 +186,70 @@ def delete(name: str, yes: bool, endpoint: str) -> None:
         click.confirm(f"Delete {name} and all its data?", abort=True)
     request(endpoint, "DELETE", f"/_faaslab/db/{name}")
     click.echo(f"deleted {name}")
+
+
+@db.command()
+@click.argument("name")
+@click.option(
+    "--min-capacity",
+    type=float,
+    default=None,
+    help="ACUs (v1: a capacity the engine allows; v2: 0-256 in 0.5 steps, 0 = auto-pause).",
+)
+@click.option("--max-capacity", type=float, default=None, help="ACUs (v2: at least 1).")
+@click.option(
+    "--auto-pause-seconds",
+    type=int,
+    default=None,
+    help="Seconds with no connections before it pauses (300-86400).",
+)
+@click.option(
+    "--auto-pause/--no-auto-pause",
+    default=None,
+    help="v1 only: whether it pauses at all (v2 pauses when its min capacity is 0).",
+)
+@click.option(
+    "--enable-http-endpoint/--disable-http-endpoint",
+    default=None,
+    help="Switch the Data API on or off.",
+)
+@click.option(
+    "--master-password",
+    default=None,
+    help="A new master password (the same rules as at create).",
+)
+@endpoint_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def modify(
+    name: str,
+    min_capacity: float | None,
+    max_capacity: float | None,
+    auto_pause_seconds: int | None,
+    auto_pause: bool | None,
+    enable_http_endpoint: bool | None,
+    master_password: str | None,
+    endpoint: str,
+    as_json: bool,
+) -> None:
+    """Change cluster NAME's capacity range, auto-pause, Data API or master password (as
+    `aws rds modify-db-cluster`); what is not given stays as it is. The cluster must be
+    available or paused; a capacity outside the new range is brought inside it at once."""
+    options = {
+        "min_capacity": min_capacity,
+        "max_capacity": max_capacity,
+        "auto_pause_seconds": auto_pause_seconds,
+        "auto_pause": auto_pause,
+        "enable_http_endpoint": enable_http_endpoint,
+        "master_password": master_password,
+    }
+    given = {key: value for key, value in options.items() if value is not None}
+    if not given:
+        raise click.UsageError("nothing to modify: give at least one option (see --help)")
+    described = request(endpoint, "PATCH", f"/_faaslab/db/{name}", given)
+    if as_json:
+        click.echo(json.dumps(described, indent=2))
+    else:
+        _print_description(described)
 
 
 @db.command()

@@ -320,6 +320,39 @@ def test_list_and_describe_show_the_cluster(
     assert described["Port"] == port and described["MasterUsername"] == "admin1"
 
 
+def test_db_modify_changes_the_capacity_range(
+    dbcloud: Faaslab, cluster: tuple[str, str, int]
+) -> None:
+    """`faaslab db modify` on a v1 cluster (PATCH /_faaslab/db/ID): ScalingConfiguration's
+    keys; what is not given stays; a refusal names the values and changes nothing."""
+    name, _engine, _port = cluster
+
+    def modify(*options: str) -> subprocess.CompletedProcess[str]:
+        """Modified once the cluster is available or paused (it pauses after 1 s idle)."""
+        argv = [sys.executable, "-m", "faaslab.cli", "db", "modify", name, *options]
+        argv += ["--endpoint", dbcloud.url]
+        while True:
+            out = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=120)
+            if "is not in the available state" not in out.stderr:
+                return out
+            wait_for(lambda: describe(dbcloud, name)["Status"] in ("available", "paused"))
+
+    try:
+        out = modify("--max-capacity", "8", "--no-auto-pause", "--enable-http-endpoint", "--json")
+        assert out.returncode == 0, out.stderr
+        modified = json.loads(out.stdout)
+        assert (modified["MinCapacity"], modified["MaxCapacity"]) == (2, 8)
+        assert modified["AutoPause"] is False and modified["HttpEndpointEnabled"] is True
+        assert describe(dbcloud, name)["MaxCapacity"] == 8
+        refused = modify("--min-capacity", "16")
+        assert refused.returncode != 0
+        assert "MinCapacity 16 is greater than MaxCapacity 8" in refused.stderr, refused.stderr
+        assert describe(dbcloud, name)["MinCapacity"] == 2
+    finally:  # (the module's other tests expect the cluster as created)
+        restored = modify("--max-capacity", "4", "--auto-pause", "--disable-http-endpoint")
+        assert restored.returncode == 0, restored.stderr
+
+
 def test_bad_create_options_get_aws_messages(dbcloud: Faaslab) -> None:
     out = subprocess.run(
         [

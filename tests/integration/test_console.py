@@ -311,6 +311,55 @@ def test_create_form_shows_rds_refusal(browser: WebDriver, console_url: str, sho
     wait(browser, lambda b: "apacity" in form.find_element(By.CSS_SELECTOR, "p.error").text)
 
 
+def test_modify_a_cluster_from_its_page(
+    browser: WebDriver, console_url: str, fl: Faaslab, shot: None
+) -> None:
+    """The Modify form, prefilled with the cluster's settings, sends them as `faaslab db
+    modify` does; a refusal is shown as RDS words it, a change shows on the page (live)."""
+    open_page(browser, console_url, "rds/cdb")
+    form = element(browser, "#modify-cluster")
+
+    def labelled(label: str) -> WebElement:
+        target = form.find_element(By.XPATH, f".//label[text()='{label}']").get_attribute("for")
+        return form.find_element(By.ID, str(target))
+
+    low, high = labelled("Min capacity (ACU)"), labelled("Max capacity (ACU)")
+    assert (low.get_attribute("value"), high.get_attribute("value")) == ("0", "2")
+    assert labelled("Data API").is_selected()
+
+    def modify(min_capacity: str, max_capacity: str) -> str:
+        """The form's answer, submitted with Enter (again while the cluster is pausing)."""
+        for box, value in ((low, min_capacity), (high, max_capacity)):
+            box.clear()
+            box.send_keys(value)
+
+        def send() -> None:
+            browser.execute_script("document.getElementById('modify-status').textContent = ''")
+            high.send_keys(Keys.ENTER)
+
+        def answered(b: WebDriver) -> str | None:
+            status = text_of(b, "#modify-status")
+            if "is not in the available state" in status:
+                send()
+                return None
+            return status if status not in ("", "Modifying…") else None
+
+        send()
+        return wait(browser, answered)
+
+    refused = modify("4", "1")
+    assert "MinCapacity 4 is greater than MaxCapacity 1" in refused, refused
+    assert "error" in str(element(browser, "#modify-status").get_attribute("class"))
+    new_range = "0\N{EN DASH}4"  # (as the page writes a range)
+    assert modify("0", "4").startswith(f"Modified: {new_range} ACU"), text_of(
+        browser, "#modify-status"
+    )
+    wait(browser, lambda b: f"{new_range} ACU" in text_of(b, "#cluster-facts"))
+    wait(browser, lambda b: new_range in text_of(b, 'tr[data-cluster="cdb"]'))
+    described = fl.get("/_faaslab/db/cdb")
+    assert (described["MinCapacity"], described["MaxCapacity"]) == (0, 4)
+
+
 def test_upload_and_download_an_object(
     browser: WebDriver, console_url: str, fl: Faaslab, tmp_path: Path, shot: None
 ) -> None:

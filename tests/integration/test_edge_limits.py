@@ -146,6 +146,24 @@ def test_wrongly_typed_db_create_is_400(edge: Faaslab, case: str) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b'{"min_capacity": "1"}', "'min_capacity' must be a number"),
+        (b'{"enable_http_endpoint": "yes"}', "'enable_http_endpoint' must be true or false"),
+        (b'{"colour": "red"}', "unknown option 'colour'; options: min_capacity"),
+        (b"[1]", "JSON object"),
+    ],
+)
+def test_wrongly_typed_db_modify_is_400_naming_the_option(
+    edge: Faaslab, body: bytes, words: str
+) -> None:
+    status, answer = call(edge, "PATCH", "/_faaslab/db/nope", body)  # (checked before lookup)
+    assert status == 400 and words in answer["message"], answer
+    status, answer = call(edge, "PATCH", "/_faaslab/db/nope", b'{"max_capacity": 4}')
+    assert status == 404 and answer["code"] == "DBClusterNotFoundFault", answer
+
+
 def test_invoke_nested_past_the_parser_is_invalid_request_content(edge: Faaslab) -> None:
     lam = edge.aws("lambda", read_timeout=WAIT)
     with pytest.raises(ClientError) as e:

@@ -82,6 +82,7 @@ DB_COMMANDS = {
     "metrics",
     "stop",
     "start",
+    "modify",
 }
 
 

@@ -1,5 +1,5 @@
 // RDS: clusters with live status, capacity / connections / CPU charts, events, cost; the
-// Query Editor (ExecuteStatement through the Data API); create, stop, start, delete.
+// Query Editor (ExecuteStatement through the Data API); create, modify, stop, start, delete.
 import { api, on } from "./api.js";
 import { LineChart } from "./chart.js";
 import { badge, clear, field, fmtTime, h } from "./dom.js";
@@ -65,7 +65,7 @@ async function clusterView(root, cluster) {
   const id = cluster.DBClusterIdentifier;
   const base = `db/${encodeURIComponent(id)}`;
   const status = h("p", { id: "cluster-status", role: "status", "aria-live": "polite" });
-  const facts = h("dl", { class: "config" });
+  const facts = h("dl", { class: "config", id: "cluster-facts" });
   const message = h("p", { role: "status" });
   const act = (label, path, method, cls) => h("button", {
     type: "button", class: cls, onclick: async () => {
@@ -81,11 +81,14 @@ async function clusterView(root, cluster) {
       ["ARN", c.DBClusterArn], ["Engine", `${c.Engine} → ${c.LocalEngine}`],
       ["Endpoint", `127.0.0.1:${c.Port}`], ["Master user", c.MasterUsername],
       ["Database", c.DatabaseName ?? "—"],
+      ["Capacity range", `${c.MinCapacity}–${c.MaxCapacity} ACU`],
       ["Auto-pause", c.AutoPause ? `after ${c.SecondsUntilAutoPause} s idle` : "off"],
       ["Data API", c.HttpEndpointEnabled ? "enabled" : "disabled"],
       ["Created", new Date(c.ClusterCreateTime * 1000).toLocaleString()],
     ].map(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))]));
+    modify.show(c);
   };
+  const modify = modifyForm(cluster, base);
   update(cluster);
   const charts = {};
   const figures = CHARTS.map(([metric, label, unit, color]) => {
@@ -114,7 +117,8 @@ async function clusterView(root, cluster) {
     h("section", { class: "panel", "aria-labelledby": "cd-h" },
       h("h2", { id: "cd-h" }, `Cluster ${id}`), status, facts,
       h("div", { class: "row" }, act("Stop", "/stop", "POST"), act("Start", "/start", "POST"), act("Delete", "", "DELETE", "danger")),
-      message, h("h3", {}, "Cost so far (emulated time)"), cost),
+      message, h("h3", { id: "mc-h" }, "Modify"), modify.form,
+      h("h3", {}, "Cost so far (emulated time)"), cost),
     h("section", { class: "panel", "aria-labelledby": "mon-h" }, h("h2", { id: "mon-h" }, "Monitoring"), figures),
     h("section", { class: "panel wide", "aria-labelledby": "ev-h" }, h("h2", { id: "ev-h" }, "Events"),
       h("table", { "aria-label": "Events" }, h("thead", {}, h("tr", {}, ["Time", "Event", "Message"].map((c) => h("th", { scope: "col" }, c)))), eventRows)));
@@ -136,6 +140,65 @@ async function clusterView(root, cluster) {
     }),
   ];
   return { update, stop: () => { stops.forEach((s) => s()); clearInterval(costTimer); } };
+}
+
+// ModifyDBCluster's settings (PATCH db/ID, as `faaslab db modify`), prefilled with the
+// cluster's; a change made elsewhere refills it unless it is being edited.
+function modifyForm(cluster, base) {
+  const v1 = cluster.ServerlessVersion === "v1";
+  const inputs = {
+    min_capacity: h("input", { type: "number", step: "0.5", min: 0, required: true }),
+    max_capacity: h("input", { type: "number", step: "0.5", min: 0.5, required: true }),
+    auto_pause_seconds: h("input", { type: "number", step: "1", min: 0 }),
+    auto_pause: v1 ? h("input", { type: "checkbox" }) : null,
+    enable_http_endpoint: h("input", { type: "checkbox" }),
+    master_password: h("input", { type: "password", minlength: 8, autocomplete: "new-password" }),
+  };
+  const labels = {
+    min_capacity: "Min capacity (ACU)", max_capacity: "Max capacity (ACU)",
+    auto_pause_seconds: "Auto-pause after (s)", auto_pause: "Auto-pause",
+    enable_http_endpoint: "Data API", master_password: "New master password (optional)",
+  };
+  const current = (c) => ({
+    min_capacity: c.MinCapacity, max_capacity: c.MaxCapacity, auto_pause_seconds: c.SecondsUntilAutoPause,
+    auto_pause: c.AutoPause, enable_http_endpoint: c.HttpEndpointEnabled, master_password: "",
+  });
+  let editing = false;
+  const fill = (c) => {
+    for (const [k, v] of Object.entries(current(c))) {
+      const el = inputs[k];
+      if (!el) continue;
+      if (el.type === "checkbox") el.checked = Boolean(v);
+      else el.value = v ?? "";
+    }
+  };
+  const message = h("p", { role: "status", id: "modify-status" });
+  const submit = h("button", { type: "submit", class: "primary" }, "Modify cluster");
+  const form = h("form", { id: "modify-cluster", "aria-labelledby": "mc-h", oninput: () => { editing = true; } },
+    h("div", { class: "row" }, Object.entries(inputs).filter(([, el]) => el).map(([k, el]) => h("div", {}, field(labels[k], el)))),
+    v1 ? null : h("p", { class: "muted" }, "Serverless v2 pauses only when its min capacity is 0."),
+    h("div", { class: "row" }, submit), message);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = {};
+    for (const [k, el] of Object.entries(inputs)) {
+      if (!el) continue;
+      if (el.type === "checkbox") body[k] = el.checked;
+      else if (el.value !== "") body[k] = el.type === "number" ? Number(el.value) : el.value;
+    }
+    submit.disabled = true;
+    message.className = "muted";
+    message.textContent = "Modifying…";
+    try {
+      const c = await api(base, { method: "PATCH", json: body });
+      editing = false;
+      fill(c);
+      message.textContent = `Modified: ${c.MinCapacity}–${c.MaxCapacity} ACU, Data API ${c.HttpEndpointEnabled ? "enabled" : "disabled"}.`;
+    } catch (err) { message.className = "error"; message.textContent = err.message; }
+    finally { submit.disabled = false; }
+  });
+  fill(cluster);
+  return { form, show: (c) => { if (!editing) fill(c); } };
 }
 
 function queryEditor(initial) {
