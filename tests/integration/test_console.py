@@ -14,9 +14,11 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import struct
 import time
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -379,6 +381,36 @@ def test_upload_and_download_an_object(
     row.find_element(By.XPATH, ".//a[text()='Download']").click()
     downloaded = Path(browser.downloads) / "notes.txt"  # type: ignore[attr-defined]
     wait(browser, lambda b: downloaded.exists() and downloaded.read_bytes() == body)
+
+
+def png(width: int, height: int) -> bytes:
+    """A real PNG of that size (grey), written by hand: no imaging library needed."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data)
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_preview_an_image(browser: WebDriver, console_url: str, fl: Faaslab, shot: None) -> None:
+    fl.aws("s3").put_object(
+        Bucket="console-files", Key="pics/dot.png", Body=png(3, 2), ContentType="image/png"
+    )
+    open_page(browser, console_url, "s3/console-files")
+    element(browser, 'tr[data-prefix="pics/"] button').click()  # into the folder
+    row = element(browser, 'tr[data-key="pics/dot.png"]')
+    row.find_element(By.XPATH, ".//button[text()='Preview']").click()
+    img = element(browser, 'img[alt="Preview of pics/dot.png"]')
+    wait(browser, lambda b: b.execute_script("return arguments[0].naturalWidth", img) == 3)
+    assert browser.execute_script("return arguments[0].naturalHeight", img) == 2
 
 
 def test_versions_of_an_object(

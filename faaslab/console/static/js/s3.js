@@ -88,7 +88,7 @@ async function browser(root, bucket, prefix) {
       const dec = (s) => (encoded ? decodeURIComponent(s.replace(/\+/g, "%20")) : s);
       for (const cp of all(doc, "CommonPrefixes")) {
         const p = dec(text(cp, "Prefix"));
-        rows.append(h("tr", {}, h("td", {}, h("button", { type: "button", onclick: () => go(p) }, `${p.slice(prefix.length)}`)),
+        rows.append(h("tr", { dataset: { prefix: p } }, h("td", {}, h("button", { type: "button", onclick: () => go(p) }, `${p.slice(prefix.length)}`)),
           h("td", { class: "muted" }, "folder"), h("td", {}), h("td", {})));
         count += 1;
       }
