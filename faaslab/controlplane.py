@@ -29,6 +29,7 @@ from faaslab.builds.builder import Report, build_template
 from faaslab.clock import Clock
 from faaslab.config import Config
 from faaslab.console.app import Console
+from faaslab.console.s3_view import S3_PREFIX as CONSOLE_S3_PREFIX
 from faaslab.console.security import Keys as ConsoleKeys
 from faaslab.databases import api as db_api
 from faaslab.databases.endpoint import Endpoint
@@ -252,6 +253,7 @@ class ControlPlane:
             max_body=EDGE_MAX_BODY,
             sinks=self._console_sink,
             limits=self._edge_limits,
+            observe=self._console_observed,
         )
         self.console = Console(
             ConsoleKeys.generate(self.console_server.sockets[0].getsockname()[1]),
@@ -467,11 +469,14 @@ class ControlPlane:
                 service, operation = signed, f"{req.method} {path}"
             else:
                 service, operation = "apigateway", f"{req.method} {path}"
-        error = ""
-        if resp.status >= 400:
-            error = _reason(bytes(resp.body[:600]))
-        ms = (time.perf_counter() - started) * 1000
-        log.add(Logged(service, operation, resp.status, ms, error))
+        _log_line(log, service, operation, resp, started)
+
+    def _console_observed(self, req: Request, resp: Response, started: float) -> None:
+        """The request log's line for the S3 requests the console's page sends (S3's calls,
+        as they would be on the edge); the console's own API is not AWS's: not logged."""
+        if self.request_log is not None and req.path.startswith(CONSOLE_S3_PREFIX + "/"):
+            path = req.path[len(CONSOLE_S3_PREFIX) :]
+            _log_line(self.request_log, "s3", f"{req.method} {path}", resp, started)
 
     def _anonymous_s3(self, req: Request) -> bool:
         """An unsigned request handle() gave to S3 (no route took it)."""
@@ -613,6 +618,14 @@ async def run_until_signalled(cp: ControlPlane, ready: asyncio.Event | None = No
     finally:
         with contextlib.suppress(Exception):
             await cp.stop()
+
+
+def _log_line(
+    log: RequestLog, service: str, operation: str, resp: Response, started: float
+) -> None:
+    error = _reason(bytes(resp.body[:600])) if resp.status >= 400 else ""
+    ms = (time.perf_counter() - started) * 1000
+    log.add(Logged(service, operation, resp.status, ms, error))
 
 
 def _reason(body: bytes) -> str:

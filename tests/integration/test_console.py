@@ -375,6 +375,9 @@ def test_upload_and_download_an_object(
     assert browser.find_element(By.CSS_SELECTOR, "#upload-progress").get_attribute("value") == "100"
     stored = fl.aws("s3").get_object(Bucket="console-files", Key="notes.txt")["Body"].read()
     assert stored == body
+    # the page's S3 calls are S3's, in the request log as on the edge
+    log = fl.state_dir / "requests.log"
+    wait(browser, lambda b: "s3.PUT /console-files/notes.txt => 200" in log.read_text())
     row = element(browser, 'tr[data-key="notes.txt"]')
     row.find_element(By.XPATH, ".//button[text()='Preview']").click()
     wait(browser, lambda b: text_of(b, "#preview-text").startswith("a line of the console's"))
