@@ -22,7 +22,6 @@ import argparse
 import http.client
 import json
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -32,12 +31,14 @@ from pathlib import Path
 from typing import Any
 
 from invoke import free_port, sigv4_headers, wait_http
-from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # (the repository: tests/chromium.py)
+from tests.chromium import NoChromium, headless_chromium  # noqa: E402
+
 PAGES = ("lambda", "rds", "s3", "secrets")
 FRAME_MS = 1000 / 60
 
@@ -101,22 +102,10 @@ def history(port: int, invocations: int) -> None:
 
 
 def browser() -> WebDriver:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver") or shutil.which("chromium.chromedriver")
-    if chromium is None or driver is None:
-        raise SystemExit("needs Debian's chromium and chromium-driver: run make install")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--window-size=1366,900",
-    ):
-        options.add_argument(arg)
-    return webdriver.Chrome(
-        options=options, service=webdriver.ChromeService(executable_path=driver)
-    )
+    try:
+        return headless_chromium()
+    except NoChromium as e:
+        raise SystemExit(str(e)) from None
 
 
 def wait_css(b: WebDriver, css: str) -> None:

@@ -131,8 +131,11 @@ def running_faaslab(template: Path, state_dir: Path, *args: str) -> Iterator[Faa
     in the control plane's own output (an exception there is a faaslab bug, even when
     every request was answered: function errors go to the function logs instead)."""
     fl = start_faaslab(template, state_dir, *args)
-    yield fl
-    assert fl.stop() == 0
+    try:
+        yield fl
+    finally:  # (also when a test body looping over this generator fails: it is closed)
+        code = fl.stop()
+    assert code == 0
     assert "Traceback" not in fl.log_path.read_text(), fl.log_path.read_text()
     assert mounts_under(state_dir) == [], "a stopped faaslab left these mounted"
 

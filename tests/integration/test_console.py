@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import struct
 import time
 import urllib.error
@@ -36,13 +35,14 @@ from tests.conftest import (
 )
 
 selenium = pytest.importorskip("selenium", reason="pip install selenium (make install)")
-from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+from tests.chromium import NoChromium, headless_chromium  # noqa: E402
 
 ARTIFACTS = ROOT / "test-artifacts" / "console"
 WAIT_S = 90  # generous: a busy 2-core machine, a database engine starting
@@ -70,27 +70,11 @@ def console_url(fl: Faaslab) -> str:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")  # (Ubuntu's)
-    driver = shutil.which("chromedriver") or shutil.which("chromium.chromedriver")
-    if chromium is None or driver is None:
-        pytest.fail(
-            "the console tests need Debian's chromium and chromium-driver: run make install"
-        )
     downloads = tmp_path_factory.mktemp("downloads")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--window-size=1366,900",
-    ):
-        options.add_argument(arg)
-    options.add_experimental_option(
-        "prefs",
-        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
-    )
-    b = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver))
+    try:
+        b = headless_chromium(downloads)
+    except NoChromium as e:
+        pytest.fail(f"the console tests {e}")
     b.downloads = downloads  # type: ignore[attr-defined]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     yield b
