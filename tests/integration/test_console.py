@@ -109,14 +109,15 @@ def text_of(browser: WebDriver, css: str) -> str:
 
 def open_page(browser: WebDriver, console_url: str, page: str, reload: bool = False) -> None:
     """Go to #/PAGE[/...] and wait until the page has rendered (a new document if
-    `reload`, else the hash route of the open one). The first time, through the printed
-    URL: the session cookie."""
+    `reload` or if the page is already open, else the hash route of the open one). The
+    first time, through the printed URL: the session cookie."""
     if not browser.get_cookies():
         browser.get(console_url)
         element(browser, "main[data-ready]")
-    if reload:
+    target = console_url.split("?")[0] + f"#/{page}"
+    if reload or browser.current_url == target:  # (the same hash again: no new route)
         browser.get("about:blank")
-    browser.get(console_url.split("?")[0] + f"#/{page}")
+    browser.get(target)
     element(browser, f'main[data-ready="{page.split("/")[0]}"]')
 
 
