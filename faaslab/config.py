@@ -21,7 +21,9 @@ def _setting(default: Any, help: str) -> Any:
 class Config:
     host: str = _setting("127.0.0.1", "Address the edge and every endpoint bind to.")
     port: int = _setting(
-        4566, "Edge port: the AWS APIs (Lambda Invoke so far), API routes, /_faaslab/ for the CLI."
+        4566,
+        "Edge port: the AWS APIs (Lambda, S3, RDS, the Data API, Secrets Manager, CloudWatch "
+        "Logs and metrics, STS), the template's API routes, /_faaslab/ for the CLI.",
     )
     console: bool = _setting(
         True,
