@@ -55,8 +55,15 @@ class LocalCloud:
     """A ControlPlane running on its own event loop in a thread, for scripted use."""
 
     def __init__(self, template: Path, state_dir: Path, port: int, time_scale: float = 1.0) -> None:
-        # (the request log stays in the state dir: the demo's output is its own narrative)
-        config = Config(port=port, state_dir=state_dir, time_scale=time_scale, request_log=False)
+        # (the request log stays in the state dir: the demo's output is its own narrative;
+        # no web console: nobody could open it before the demo stops)
+        config = Config(
+            port=port,
+            state_dir=state_dir,
+            time_scale=time_scale,
+            request_log=False,
+            console=False,
+        )
         self.cp = ControlPlane(config, template)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)

@@ -144,6 +144,13 @@ def _range(c: dict[str, Any]) -> str:
     return f"{c['MinCapacity']:g}-{c['MaxCapacity']:g}"
 
 
+def _show_description(c: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(c, indent=2))
+    else:
+        _print_description(c)
+
+
 def _print_description(c: dict[str, Any]) -> None:
     pause = f"after {c['SecondsUntilAutoPause']} s idle" if c["AutoPause"] else "never"
     lines = [
@@ -170,10 +177,7 @@ def _print_description(c: dict[str, Any]) -> None:
 def describe(name: str, endpoint: str, as_json: bool) -> None:
     """Show one cluster's configuration and state."""
     data = get(endpoint, f"/_faaslab/db/{name}")
-    if as_json:
-        click.echo(json.dumps(data, indent=2))
-    else:
-        _print_description(data)
+    _show_description(data, as_json)
 
 
 @db.command()
@@ -246,10 +250,7 @@ def modify(
     if not given:
         raise click.UsageError("nothing to modify: give at least one option (see --help)")
     described = request(endpoint, "PATCH", f"/_faaslab/db/{name}", given)
-    if as_json:
-        click.echo(json.dumps(described, indent=2))
-    else:
-        _print_description(described)
+    _show_description(described, as_json)
 
 
 @db.command()

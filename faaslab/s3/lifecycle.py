@@ -135,10 +135,8 @@ def _check_actions(rule: Rule) -> None:
         given = [k for k in ("Days", "Date", "ExpiredObjectDeleteMarker") if k in exp]
         if len(given) != 1:
             raise S3Error("MalformedXML")
-        if "Days" in exp and exp["Days"] <= 0:
-            raise S3Error(
-                "InvalidArgument", "'Days' for Expiration action must be a positive integer"
-            )
+        if "Days" in exp:
+            _positive(exp, "Days", "Expiration")
         if "Date" in exp:
             exp["Date"] = _midnight(exp["Date"])
         if exp.get("ExpiredObjectDeleteMarker") and _filter_tags(rule):
@@ -148,23 +146,13 @@ def _check_actions(rule: Rule) -> None:
         rule["Expiration"] = exp
     nve = rule.get("NoncurrentVersionExpiration")
     if nve is not None:
-        if nve.get("NoncurrentDays", 0) <= 0:
-            raise S3Error(
-                "InvalidArgument",
-                "'NoncurrentDays' for NoncurrentVersionExpiration action must be a positive "
-                "integer",
-            )
+        _positive(nve, "NoncurrentDays", "NoncurrentVersionExpiration")
         newer = nve.get("NewerNoncurrentVersions")
         if newer is not None and not 1 <= newer <= 100:
             raise S3Error("InvalidArgument", "'NewerNoncurrentVersions' must be between 1 and 100")
     abort = rule.get("AbortIncompleteMultipartUpload")
     if abort is not None:
-        if abort.get("DaysAfterInitiation", 0) <= 0:
-            raise S3Error(
-                "InvalidArgument",
-                "'DaysAfterInitiation' for AbortIncompleteMultipartUpload action must be a "
-                "positive integer",
-            )
+        _positive(abort, "DaysAfterInitiation", "AbortIncompleteMultipartUpload")
         if _filter_tags(rule):
             raise S3Error(
                 "InvalidRequest", "AbortIncompleteMultipartUpload cannot be specified with Tags."
@@ -209,6 +197,12 @@ def _date(text: str) -> dt.datetime:
 
 
 # -- matching
+def _positive(action: dict[str, Any], field: str, name: str) -> None:
+    """A lifecycle action's day count must be given and positive (S3's words)."""
+    if action.get(field, 0) <= 0:
+        raise S3Error("InvalidArgument", f"'{field}' for {name} action must be a positive integer")
+
+
 def _filter_tags(rule: Rule) -> list[tuple[str, str]]:
     f = rule.get("Filter", {})
     if "Tag" in f:
