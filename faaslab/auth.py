@@ -116,17 +116,8 @@ class Verifier:
         canonical = canonical_request(
             req.method, req.path, req.query, names, req.headers, req.body, service
         )
-        string_to_sign = "\n".join(
-            (
-                "AWS4-HMAC-SHA256",
-                stamp,
-                f"{stamp[:8]}/{region}/{service}/aws4_request",
-                hashlib.sha256(canonical.encode()).hexdigest(),
-            )
-        )
-        # The signing key depends only on (secret, day, region, service): derived once a day.
-        signing_key = _signing_key(secret, stamp[:8], region, service)
-        expected = hmac.digest(signing_key, string_to_sign.encode(), "sha256").hex()
+        scope = f"{stamp[:8]}/{region}/{service}/aws4_request"
+        expected = signature(secret, scope, string_to_sign(stamp, scope, canonical))
         if not hmac.compare_digest(expected, m["signature"]):
             raise InvalidSignature(
                 "The request signature we calculated does not match the signature you "
@@ -181,6 +172,19 @@ def _header_text(value: str) -> str:
 def _canonical_uri(path: str) -> str:
     """The path part of the canonical request (the same few paths come again and again)."""
     return quote(remove_dot_segments(path) if path else "/", safe="/~")
+
+
+def string_to_sign(stamp: str, scope: str, canonical: str) -> str:
+    """SigV4's string to sign: `scope` is DAY/REGION/SERVICE/aws4_request."""
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    return f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{digest}"
+
+
+def signature(secret: str, scope: str, to_sign: str) -> str:
+    """The hex SigV4 signature of `to_sign` (string_to_sign) under `scope`."""
+    day, region, service, _ = scope.split("/")
+    # (the signing key depends only on (secret, day, region, service): derived once a day)
+    return hmac.digest(_signing_key(secret, day, region, service), to_sign.encode(), "sha256").hex()
 
 
 @functools.lru_cache(maxsize=64)

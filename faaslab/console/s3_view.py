@@ -16,15 +16,19 @@ stays in `faaslab/s3/`; the console only builds request lines.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Awaitable
 from typing import Any
 from urllib.parse import parse_qs, quote
 
-from faaslab.auth import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY, canonical_request
+from faaslab.auth import (
+    LOCAL_ACCESS_KEY_ID,
+    LOCAL_SECRET_ACCESS_KEY,
+    canonical_request,
+    signature,
+    string_to_sign,
+)
 from faaslab.console.security import CSRF_HEADER, PREFIX
 from faaslab.http.server import BodySink, Request, Response
 from faaslab.s3.api import S3Api
@@ -80,16 +84,10 @@ def sign(
     names = sorted(headers)
     canonical = canonical_request(method, path, query, names, headers, b"", "s3")
     scope = f"{stamp[:8]}/{region}/s3/aws4_request"
-    to_sign = "\n".join(
-        ("AWS4-HMAC-SHA256", stamp, scope, hashlib.sha256(canonical.encode()).hexdigest())
-    )
-    key = ("AWS4" + LOCAL_SECRET_ACCESS_KEY).encode()
-    for part in (stamp[:8], region, "s3", "aws4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    signed = signature(LOCAL_SECRET_ACCESS_KEY, scope, string_to_sign(stamp, scope, canonical))
     return {
         "Authorization": f"AWS4-HMAC-SHA256 Credential={LOCAL_ACCESS_KEY_ID}/{scope}, "
-        f"SignedHeaders={';'.join(names)}, Signature={signature}",
+        f"SignedHeaders={';'.join(names)}, Signature={signed}",
         "X-Amz-Date": stamp,
         "X-Amz-Content-SHA256": UNSIGNED,
     }

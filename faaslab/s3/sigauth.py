@@ -19,7 +19,6 @@ key: its expiry is in the URL, not behind a secret.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import time
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlsplit
 
 from botocore.auth import HmacV1Auth
 
-from faaslab.auth import _parse_stamp, _signing_key, canonical_request
+from faaslab.auth import _parse_stamp, canonical_request, signature, string_to_sign
 from faaslab.http.server import Request
 from faaslab.s3.errors import S3Error
 
@@ -185,20 +184,15 @@ class QueryVerifier:
         headers = dict(req.headers)
         headers.setdefault("x-amz-content-sha256", UNSIGNED)
         scope = f"{day}/{region}/{service}/aws4_request"
-        signing_key = _signing_key(secret, day, region, service)
         # The query as the client sent it (botocore signs it so), then in SigV4's own
         # normal form (each name and value percent-encoded once, RFC 3986), which SDKs
         # that encode the URL differently (a space as `+`) sign instead.
         for q in dict.fromkeys((query, _normal_query(query))):
             canonical = canonical_request(req.method, req.path, q, names, headers, b"", "s3")
-            digest = hashlib.sha256(canonical.encode()).hexdigest()
-            string_to_sign = f"AWS4-HMAC-SHA256\n{stamp}\n{scope}\n{digest}"
-            expected = hmac.digest(signing_key, string_to_sign.encode(), "sha256").hex()
-            if hmac.compare_digest(expected, params["X-Amz-Signature"]):
+            to_sign = string_to_sign(stamp, scope, canonical)
+            if hmac.compare_digest(signature(secret, scope, to_sign), params["X-Amz-Signature"]):
                 return Caller(key)
-        raise S3Error("SignatureDoesNotMatch", AWSAccessKeyId=key, StringToSign=string_to_sign)
-
-        return Caller(key)
+        raise S3Error("SignatureDoesNotMatch", AWSAccessKeyId=key, StringToSign=to_sign)
 
     # -- SigV2 (header or query)
     def _v2(self, req: Request, how: str, auth_path: str) -> Caller:
