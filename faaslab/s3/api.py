@@ -219,17 +219,13 @@ class S3Api:
         headers = {**headers, "content-length": str(len(data))}
         t = Target(bucket, key, {})
         req = Request("POST", "/", "", headers, b"")
-        acl = self.access_api.requested_acl(headers, bucket)
+        self.access_api.requested_acl(headers, bucket)  # (refused before the body is kept)
         lock = self._new_lock(req, t)
         upload = self._open_upload(t, headers)
         upload.write(data)
         body = await upload.finish()
-        info = self._new_info(req, t, body.size, body.md5.hex())
-        info.lock = lock
-        stored = await self.store.put(info, body)
-        if acl is not None:
-            await self.access.settings.set_object_acl(stored, acl)
-        return stored.etag, versioning_api.version_header(self.store, stored, read=False)
+        stored, answer = await self._store_put(req, t, upload, body, None, lock)
+        return stored.etag, answer
 
     # -- bodies (called when a request's headers are in)
     def sink(self, method: str, path: str, query: str, headers: dict[str, str]) -> BodySink | None:
@@ -614,10 +610,26 @@ class S3Api:
             upload.abort()
             raise
         body = await upload.finish()
+        if "uploadId" in t.query:
+            if upload.cipher is not None:
+                body.md5 = upload.cipher.key.etag(body.md5)
+            return await self._put_part(t, upload, body)
+        _, headers = await self._store_put(req, t, upload, body, condition, lock)
+        return _ok(headers=headers)
+
+    async def _store_put(
+        self,
+        req: Request,
+        t: Target,
+        upload: Upload,
+        body: Body,
+        condition: Condition | None,
+        lock: dict[str, str],
+    ) -> tuple[ObjectInfo, dict[str, str]]:
+        """A new object from a PUT's or a form POST's body: stored (encrypted, with its
+        checksums, lock and ACL), and the headers its answer carries."""
         if upload.cipher is not None:
             body.md5 = upload.cipher.key.etag(body.md5)
-        if "uploadId" in t.query:
-            return await self._put_part(t, upload, body)
         info = self._new_info(req, t, body.size, body.md5.hex())
         info.checksums = upload.checksums()
         if upload.cipher is not None:
@@ -639,7 +651,7 @@ class S3Api:
             if upload.cipher.key.spec.context is not None:
                 headers[sse.KMS_CONTEXT] = upload.cipher.key.spec.context
         headers.update(self.sub.object_headers(stored, read=False))
-        return _ok(headers=headers)
+        return stored, headers
 
     def _new_lock(self, req: Request, t: Target) -> dict[str, str]:
         """A new version's Object Lock: its x-amz-object-lock-* headers, or the bucket's

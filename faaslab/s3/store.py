@@ -350,8 +350,8 @@ class ObjectStore:
         (an overwrite meanwhile unlinks the file, which stays readable while mapped)."""
         if info.blob is None or info.blob == "":
             row = self._reader.execute(
-                "SELECT data FROM objects WHERE bucket=? AND key=? AND etag=?",
-                (info.bucket, info.key, info.etag),
+                "SELECT data FROM objects WHERE bucket=? AND key=? AND version IS ? AND etag=?",
+                (info.bucket, info.key, info.version_id, info.etag),
             ).fetchone()
             if row is None or row[0] is None:  # a noncurrent version, or gone
                 row = self._reader.execute(
