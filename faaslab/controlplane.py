@@ -391,6 +391,8 @@ class ControlPlane:
             refusal = invoke_api.oversized(headers)  # (None for the usual small payload)
             if refusal is not None and not S3Api.claims(headers):
                 raise BodyRejected(refusal)
+        if method != "PUT":  # (S3 streams only PUT bodies: an invoke goes no further)
+            return None
         if not S3Api.claims_signed(query, headers) and self.router.match(method, path):
             return None  # an unsigned PUT to an API route is the route's
         return self.s3.sink(method, path, query, headers)

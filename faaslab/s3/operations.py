@@ -83,7 +83,6 @@ IMPLEMENTED |= subresources.OPERATIONS  # tagging, CORS, lifecycle, notification
 # x-amz-server-side-encryption-*: sse.py, which refuses aws:kms:dsse, the one value it
 # does not implement; x-amz-acl / x-amz-grant-*: access_api.py; x-amz-tagging:
 # tagging.py.)
-UNHONOURED_HEADER_PREFIXES: tuple[str, ...] = ()
 UNHONOURED_HEADERS = frozenset({"x-amz-website-redirect-location"})
 
 # (method, names a key?, sub-resources present) -> the operations it can be
@@ -124,5 +123,5 @@ def check(
     if key and "partNumber" in query and "uploadId" not in query and method not in ("GET", "HEAD"):
         raise S3Error("NotImplemented", Resource=f"{resource}?partNumber")
     for name in headers:
-        if name in UNHONOURED_HEADERS or name.startswith(UNHONOURED_HEADER_PREFIXES):
+        if name in UNHONOURED_HEADERS:
             raise S3Error("NotImplemented", Header=name, Resource=resource)

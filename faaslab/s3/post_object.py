@@ -34,7 +34,6 @@ from faaslab.http.server import Request, Response
 from faaslab.s3.errors import S3Error, host_id, request_id
 from faaslab.s3.sigauth import Caller
 
-XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
 # Fields a policy need not mention (S3's list): the signature's own, the file, x-ignore-*.

@@ -364,19 +364,6 @@ class ObjectStore:
             return bytes(row[0])
         return map_file(self.blobs / info.blob)
 
-    def list_keys(self, bucket: str, prefix: str, after: str) -> Iterator[ObjectInfo]:
-        """Objects with `prefix` whose key sorts after `after`, in S3's (UTF-8 byte) order."""
-        lo = max(prefix, after)
-        op = ">" if after and after >= prefix else ">="
-        cur = self._reader.execute(
-            f"SELECT {_OBJECT_COLUMNS} FROM objects WHERE bucket=? AND key {op} ? ORDER BY key",
-            (bucket, lo),
-        )
-        for row in cur:
-            if not row[1].startswith(prefix):
-                return
-            yield _info(row)
-
     def list_page(
         self, bucket: str, prefix: str, delimiter: str, after: str, max_keys: int
     ) -> Page:
@@ -411,10 +398,6 @@ class ObjectStore:
             if body.path is not None:
                 body.path.unlink(missing_ok=True)
             raise
-
-    async def delete(self, bucket: str, keys: list[str]) -> None:
-        """DeleteObject(s) of current objects (a delete marker in a versioned bucket)."""
-        await self.remove(bucket, [Deletion(k) for k in keys])
 
     async def remove(self, bucket: str, requests: list[Deletion]) -> list[Deleted]:
         """Deletes, each of the current object or of one version, in one transaction;

@@ -2,7 +2,7 @@
 // latency chart with cold starts marked (from the REPORT lines), logs with live tail.
 import { api, latest, on } from "./api.js";
 import { LineChart, Timeline } from "./chart.js";
-import { badge, clear, field, fmtAge, h } from "./dom.js";
+import { badge, clear, field, fmtAge, h, pretty } from "./dom.js";
 
 const MAX_LOG_LINES = 2000;
 const REPORT = /^REPORT RequestId: (\S+)\tDuration: ([\d.]+) ms(?:.*\tInit Duration: ([\d.]+) ms)?/;
@@ -140,10 +140,6 @@ function testPanel(fn) {
   return { panel, load };
 }
 
-function pretty(text) {
-  try { return JSON.stringify(JSON.parse(text), null, 2); } catch { return text; }
-}
-
 function environmentsPanel(fn) {
   const body = h("tbody", { id: "env-rows" });
   const summary = h("p", { class: "muted", role: "status" });
@@ -233,7 +229,7 @@ function logsPanel(fn) {
   };
   const stop = on("logs", (ev) => {
     if (ev.function !== fn.name) return;
-    if (ev.to > chartOffset) { chartIngest(ev.records.filter(() => ev.from >= chartOffset)); chartOffset = ev.to; }
+    if (ev.to > chartOffset) { chartIngest(ev.from >= chartOffset ? ev.records : []); chartOffset = ev.to; }
     if (ev.to <= offset) return;
     if (!pattern && ev.from === offset) { offset = ev.to; records.push(...ev.records); render(); } else fetchMore();
   });

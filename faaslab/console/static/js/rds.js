@@ -127,7 +127,8 @@ async function clusterView(root, cluster) {
   addEvents(events.events);
   let lastEvent = events.events.length ? events.events[events.events.length - 1].Id : 0;
   loadCost();  // (not awaited: the bill walks the data directory; the page is usable first)
-  const costTimer = setInterval(loadCost, 5000);
+  // (each bill walks the data directory: none while the page is hidden)
+  const costTimer = setInterval(() => { if (!document.hidden) loadCost(); }, 5000);
   const stops = [
     on("metrics", (d) => {
       if (d.cluster !== id) return;

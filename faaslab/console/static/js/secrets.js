@@ -1,6 +1,6 @@
 // Secrets Manager: the secrets (metadata), and a value revealed only on click.
 import { api } from "./api.js";
-import { fmtTime, h } from "./dom.js";
+import { fmtTime, h, pretty } from "./dom.js";
 
 export async function mount(root) {
   const { secrets } = await api("secrets");
@@ -32,8 +32,4 @@ export async function mount(root) {
       h("table", { "aria-label": "Secrets" }, h("thead", {}, h("tr", {}, ["Name", "Owner", "Last changed", "Last retrieved", ""].map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No secrets."))))));
   return () => {};
-}
-
-function pretty(text) {
-  try { return JSON.stringify(JSON.parse(text), null, 2); } catch { return text; }
 }
