@@ -166,8 +166,12 @@ class Cluster:
         return self.spec.min_capacity
 
     # -- records
+    def can(self, new: State) -> bool:
+        """Whether the table allows a move from the current state to `new`."""
+        return new in TRANSITIONS[self.state]
+
     def _set(self, new: State) -> None:
-        if new not in TRANSITIONS[self.state]:
+        if not self.can(new):
             raise RuntimeError(f"cluster {self.identifier}: no transition {self.state} -> {new}")
         self.state = new
         if new is not State.DELETING:
@@ -310,8 +314,7 @@ class Cluster:
             self._deactivated()
 
     async def delete(self) -> None:
-        settled = (State.AVAILABLE, State.PAUSED, State.FAILED, State.CREATING, State.STOPPED)
-        if self.state not in settled:
+        if not self.can(State.DELETING):
             # let a pause/resume/scaling/stop/start finish first
             await self._wait_settled()
         self._cancel_idle_timer()
@@ -492,7 +495,7 @@ class Cluster:
     # -- stop and start (StopDBCluster / StartDBCluster)
     def stop(self) -> None:
         """Stop the engine until `start`: `stopping` now, `stopped` once it is down."""
-        if self.state not in (State.AVAILABLE, State.PAUSED):
+        if not self.can(State.STOPPING):
             raise RuntimeError(f"cluster {self.identifier}: cannot stop while {self.state}")
         self._cancel_idle_timer()
         self._close_shortcut()
@@ -514,7 +517,7 @@ class Cluster:
 
     def start(self, automatic: bool = False) -> None:
         """Start a stopped cluster: `starting` now, `available` once the engine is up."""
-        if self.state is not State.STOPPED:
+        if not self.can(State.STARTING):
             raise RuntimeError(f"cluster {self.identifier}: cannot start while {self.state}")
         self._cancel_auto_start()
         if automatic:

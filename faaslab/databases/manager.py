@@ -300,7 +300,7 @@ class Clusters:
                 "Stop-db-cluster is not supported for these configurations",
                 "InvalidParameterCombination",
             )
-        if cluster.state not in (State.AVAILABLE, State.PAUSED):
+        if not cluster.can(State.STOPPING):
             raise ClusterError(
                 f"DbCluster {cluster.identifier} is not in available state.",
                 "InvalidDBClusterStateFault",
@@ -312,7 +312,7 @@ class Clusters:
     def start_cluster(self, identifier: str) -> Cluster:
         """StartDBCluster: `starting` now, `available` once the engine is up."""
         cluster = self.get(identifier)
-        if cluster.state is not State.STOPPED:
+        if not cluster.can(State.STARTING):
             raise ClusterError(
                 f"DbCluster {cluster.identifier} is not in stopped state.",
                 "InvalidDBClusterStateFault",

@@ -18,7 +18,7 @@ from faaslab.http.server import Request, Response
 from faaslab.s3 import acl as acls
 from faaslab.s3 import policy as policies
 from faaslab.s3.access_store import PAB_FIELDS, AccessStore, BucketAccess, PublicAccessBlock
-from faaslab.s3.errors import S3Error, host_id, request_id
+from faaslab.s3.errors import S3Error, ok
 from faaslab.s3.model import ObjectInfo
 
 XMLNS = "http://s3.amazonaws.com/doc/2006-03-01/"
@@ -27,10 +27,7 @@ BUCKET_SUBRESOURCES = ("acl", "policy", "policyStatus", "publicAccessBlock", "ow
 
 
 def _ok(body: bytes = b"", status: int = 200, ctype: str = "application/xml") -> Response:
-    h = {"x-amz-request-id": request_id(), "x-amz-id-2": host_id()}
-    if body:
-        h["Content-Type"] = ctype
-    return Response(status, body, h)
+    return ok(body, status, {"Content-Type": ctype} if body else None)
 
 
 def _doc(shape_name: str, root: str, value: dict[str, Any]) -> bytes:

@@ -44,7 +44,8 @@ from faaslab.s3.access import Access, action_of, check_expected_owner, operation
 from faaslab.s3.access_api import AccessApi
 from faaslab.s3.access_store import AccessStore
 from faaslab.s3.bucket_encryption import BucketEncryption
-from faaslab.s3.errors import S3Error, host_id, request_id
+from faaslab.s3.errors import S3Error
+from faaslab.s3.errors import ok as _ok
 from faaslab.s3.model import (
     MAX_PART_NUMBER,
     STORED_HEADERS,
@@ -78,15 +79,6 @@ def _xml(root: str, inner: str) -> bytes:
 
 def _http_date(t: float) -> str:
     return formatdate(t, usegmt=True)
-
-
-def _ok(body: bytes = b"", status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    h = {"x-amz-request-id": request_id(), "x-amz-id-2": host_id()}
-    if body:
-        h["Content-Type"] = "application/xml"
-    if headers:
-        h.update(headers)
-    return Response(status, body, h)
 
 
 class S3Api:

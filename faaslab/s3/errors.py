@@ -183,3 +183,13 @@ def request_id() -> str:
 
 def host_id() -> str:
     return f"faaslab/{ids.getrandbits(96):024x}"
+
+
+def ok(body: bytes = b"", status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A successful S3 answer: its request ids, XML when it has a body, `headers` last."""
+    h = {"x-amz-request-id": request_id(), "x-amz-id-2": host_id()}
+    if body:
+        h["Content-Type"] = "application/xml"
+    if headers:
+        h.update(headers)
+    return Response(status, body, h)

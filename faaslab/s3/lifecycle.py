@@ -159,9 +159,8 @@ def _check_actions(rule: Rule) -> None:
             )
     for kind in ("Transitions", "NoncurrentVersionTransitions"):
         for t in rule.get(kind, []):
-            for k in ("Date",):
-                if k in t:
-                    t[k] = _midnight(t[k])
+            if "Date" in t:
+                _midnight(t["Date"])  # (a malformed date is refused as such first)
             raise S3Error(
                 "NotImplemented",
                 f"faaslab keeps every object in the STANDARD storage class: lifecycle "

@@ -25,6 +25,7 @@ from faaslab.http.server import Request, Response
 from faaslab.s3 import cors, lifecycle, tagging, versioning_api
 from faaslab.s3.bucket_config import BucketConfigs, parse_payload, render
 from faaslab.s3.errors import S3Error, host_id, request_id
+from faaslab.s3.errors import ok as _ok
 from faaslab.s3.model import ObjectInfo
 from faaslab.s3.store import ObjectStore
 
@@ -68,14 +69,6 @@ SUBRESOURCES = frozenset(
         "website",
     }
 )
-
-
-def _ok(body: bytes = b"", status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    h = {"x-amz-request-id": request_id(), "x-amz-id-2": host_id()}
-    if body:
-        h["Content-Type"] = "application/xml"
-    h.update(headers or {})
-    return Response(status, body, h)
 
 
 class SubResources:

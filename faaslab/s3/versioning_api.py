@@ -246,11 +246,7 @@ def list_versions(store: ObjectStore, bucket: str, q: dict[str, str]) -> bytes:
     for info, latest in items:
         if skip and info.key.startswith(skip):
             continue
-        common = None
-        if delimiter:
-            i = info.key.find(delimiter, len(prefix))
-            if i >= 0:
-                common = info.key[: i + len(delimiter)]
+        common = listing.common_prefix(info.key, prefix, delimiter)
         if len(entries) + len(prefixes) >= max_keys:
             truncated = True
             break
