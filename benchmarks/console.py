@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from invoke import free_port, sigv4_headers, wait_http
+from invoke import sigv4_headers, start_faaslab
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -45,27 +45,10 @@ FRAME_MS = 1000 / 60
 
 def start(state: Path) -> tuple[subprocess.Popen[bytes], int, str]:
     """`faaslab up` on free ports; (process, edge port, the console URL from the banner)."""
-    port, console_port = free_port(), free_port()
     log = state.parent / "faaslab.log"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "faaslab.cli",
-            "up",
-            str(HERE / "console.yaml"),
-            "--port",
-            str(port),
-            "--console-port",
-            str(console_port),
-            "--state-dir",
-            str(state),
-            "--no-request-log",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
+    proc, port = start_faaslab(
+        state, "--no-request-log", template=HERE / "console.yaml", stderr=log.open("wb")
     )
-    wait_http(f"http://127.0.0.1:{port}/_faaslab/health", proc, timeout=120)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         m = re.search(r"console: (http://\S+)", log.read_text())

@@ -63,9 +63,14 @@ def start_echo(script: str = "echo_server.py") -> tuple[subprocess.Popen[bytes],
 
 
 def start_faaslab(
-    state: Path, *args: str, template: Path = HERE / "functions" / "template.yaml"
+    state: Path,
+    *args: str,
+    template: Path = HERE / "functions" / "template.yaml",
+    env: dict[str, str] | None = None,
+    stderr: Any = subprocess.DEVNULL,
 ) -> tuple[subprocess.Popen[bytes], int]:
-    """`faaslab up TEMPLATE` on a free port, quiet, once its health check answers."""
+    """`faaslab up TEMPLATE` on a free port, quiet (or its output to `stderr`), once its
+    health check answers."""
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -81,7 +86,8 @@ def start_faaslab(
             *args,
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
+        env=env,
     )
     wait_http(f"http://127.0.0.1:{port}/_faaslab/health", proc, timeout=60)
     return proc, port

@@ -19,13 +19,12 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import boto3
-from invoke import free_port, wait_http
+from invoke import start_faaslab
 from s3 import signed
 
 from faaslab.cliutil import LOCAL_KEYS
@@ -36,18 +35,10 @@ BUCKET = "bench"
 
 
 def serve(state: Path, source: Path | None) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
     env = dict(os.environ)
     if source is not None:
         env["PYTHONPATH"] = str(source)
-    up = [sys.executable, "-m", "faaslab.cli", "up", str(TEMPLATE), "--port", str(port)]
-    proc = subprocess.Popen(
-        [*up, "--state-dir", str(state), "--no-request-log"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    wait_http(f"http://127.0.0.1:{port}/_faaslab/health", proc, timeout=60)
+    proc, port = start_faaslab(state, "--no-request-log", template=TEMPLATE, env=env)
     boto3.client(
         "s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1", **LOCAL_KEYS
     ).create_bucket(Bucket=BUCKET)
